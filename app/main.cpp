@@ -1,0 +1,46 @@
+// dkim-relay: an outbound DKIM-signing SMTP relay. This file only dispatches subcommands.
+#include <iostream>
+#include <string_view>
+#include <vector>
+
+#include "commands.hpp"
+
+namespace {
+
+constexpr std::string_view kHelp = R"(dkim-relay — outbound DKIM-signing SMTP relay
+
+usage:
+  dkim-relay [serve] [--config FILE]       run the relay (embedded defaults without --config)
+  dkim-relay --check-config [--config FILE] validate the config, print it with secrets masked
+  dkim-relay sign ...                      sign a message from stdin (see: dkim-relay sign --help)
+  dkim-relay verify ...                    verify a message from stdin (see: dkim-relay verify --help)
+  dkim-relay keys ...                      manage the keystore (see: dkim-relay keys --help)
+  dkim-relay --version | --help
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  if (!args.empty() && (args[0] == "--help" || args[0] == "-h" || args[0] == "help")) {
+    std::cout << kHelp;
+    return 0;
+  }
+  if (!args.empty() && args[0] == "--version") {
+    std::cout << "dkim-relay " << DKIM_RELAY_VERSION << "\n";
+    return 0;
+  }
+  const std::string_view command = args.empty() ? "serve" : args[0];
+  const dkr::app::Args rest = args.empty() ? dkr::app::Args{} : dkr::app::Args(args).subspan(1);
+  if (command == "sign") return dkr::app::run_sign(rest);
+  if (command == "verify") return dkr::app::run_verify(rest);
+#ifdef DKR_HAVE_KEYS
+  if (command == "keys") return dkr::app::run_keys(rest);
+#endif
+#ifdef DKR_HAVE_SERVE
+  if (command == "serve") return dkr::app::run_serve(rest);
+  if (command.starts_with("--")) return dkr::app::run_serve(args);  // e.g. dkim-relay --config FILE
+#endif
+  std::cerr << "dkim-relay: unknown command '" << command << "'\n" << kHelp;
+  return 2;
+}

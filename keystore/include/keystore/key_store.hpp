@@ -1,0 +1,92 @@
+#pragma once
+// Which key signs for which domain, and the rotation lifecycle of selectors.
+// The relay and the admin API depend only on this interface, so that a shared backend
+// (PostgreSQL, etcd) can be added beside the directory store without touching them.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "signer/algorithm.hpp"
+#include "signer/result.hpp"
+#include "signer/signing_key.hpp"
+
+namespace dkr::keystore {
+
+enum class KeyState { Staged, Active, Retiring, Revoked };
+std::string_view to_string(KeyState state);
+std::optional<KeyState> parse_key_state(std::string_view text);
+
+struct SelectorInfo {
+  std::string selector;
+  signer::Algorithm algorithm = signer::Algorithm::RsaSha256;
+  int bits = 2048;  // 256 for Ed25519
+  KeyState state = KeyState::Staged;
+  std::int64_t created_at = 0;  // unix seconds; 0 = never
+  std::int64_t activated_at = 0;
+  std::int64_t retired_at = 0;
+  std::int64_t revoked_at = 0;
+  bool activate_after_dns = false;  // staged key to activate once its DNS record is seen
+  std::string dns_record;           // TXT value to publish ("v=DKIM1; k=rsa; p=..." or "v=DKIM1; p=")
+};
+
+struct DomainInfo {
+  std::string domain;  // lowercase A-label
+  std::vector<SelectorInfo> selectors;
+};
+
+// One active key of a domain, ready to sign.
+struct ActiveKey {
+  std::string selector;
+  std::shared_ptr<const signer::SigningKey> key;
+};
+
+// What signs for a From: domain: the domain found in the store (the From domain itself or its nearest
+// parent) and its active keys, at most one per algorithm. Immutable: a snapshot.
+struct SigningSet {
+  std::string domain;
+  std::vector<ActiveKey> keys;
+};
+
+struct KeyParams {
+  signer::Algorithm algorithm = signer::Algorithm::RsaSha256;
+  int bits = 2048;
+  std::optional<std::string> selector;  // generated from the configured pattern when unset
+  bool activate_after_dns = false;
+};
+
+class KeyStore {
+ public:
+  virtual ~KeyStore() = default;
+
+  // Hot path. Never blocks on writers (reads an immutable snapshot). Case-insensitive; accepts
+  // U-labels or A-labels; falls back to the nearest parent domain present. nullptr when no domain
+  // in the chain has an active key.
+  virtual std::shared_ptr<const SigningSet> signer_for(std::string_view from_domain) const = 0;
+
+  virtual std::vector<DomainInfo> list() const = 0;
+  virtual Result<DomainInfo> domain(std::string_view domain) const = 0;
+
+  // Creates the domain with a first key, active at once (the operator publishes DNS first or
+  // uses stage_key + activate for a DNS-checked start).
+  virtual Result<SelectorInfo> add_domain(std::string_view domain, const KeyParams& params) = 0;
+  // Removes the domain and its keys; refused while a key is active unless force.
+  virtual Result<void> remove_domain(std::string_view domain, bool force) = 0;
+
+  virtual Result<SelectorInfo> stage_key(std::string_view domain, const KeyParams& params) = 0;
+  // Activates a staged (or retiring) selector; the previously active key of the same algorithm
+  // moves to retiring in the same atomic transition.
+  virtual Result<void> activate(std::string_view domain, std::string_view selector) = 0;
+  virtual Result<void> retire(std::string_view domain, std::string_view selector) = 0;
+  virtual Result<void> revoke(std::string_view domain, std::string_view selector) = 0;
+  // Deletes a selector's key; refused while active.
+  virtual Result<void> remove_key(std::string_view domain, std::string_view selector) = 0;
+
+  // Re-reads the backing store (SIGHUP / file change). Domains whose files are broken keep their
+  // previous state and are reported in the error; others are updated.
+  virtual Result<void> reload() = 0;
+};
+
+}  // namespace dkr::keystore

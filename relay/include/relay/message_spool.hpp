@@ -1,0 +1,36 @@
+#pragma once
+// The received message (dot-unstuffed, CRLF line ends), held in memory up to a threshold and then
+// spilled to a 0600 temp file that is unlinked when the spool is destroyed.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "signer/result.hpp"
+
+namespace dkr::relay {
+
+class MessageSpool {
+ public:
+  MessageSpool(std::uint64_t memory_threshold, std::filesystem::path spill_directory);
+  ~MessageSpool();
+  MessageSpool(const MessageSpool&) = delete;
+  MessageSpool& operator=(const MessageSpool&) = delete;
+
+  Result<void> append(std::string_view bytes);  // fails e.g. on disk full while spilling
+  std::uint64_t size() const { return size_; }
+  bool spilled() const { return fd_ >= 0; }
+
+  // Reads up to `max` bytes at `offset` into `out` (replacing its contents). Empty at the end.
+  Result<void> read(std::uint64_t offset, std::size_t max, std::string& out) const;
+
+ private:
+  std::uint64_t threshold_;
+  std::filesystem::path dir_;
+  std::string memory_;
+  int fd_ = -1;
+  std::uint64_t size_ = 0;
+};
+
+}  // namespace dkr::relay

@@ -1,0 +1,37 @@
+#pragma once
+// Splitting an RFC 5322 message (CRLF line ends) into header fields and body.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dkr::signer {
+
+struct HeaderField {
+  std::string_view name;  // as written, without the colon
+  std::string_view raw;   // whole field "Name: value" incl. folding CRLFs, without the final CRLF
+};
+
+struct SplitMessage {
+  std::vector<HeaderField> headers;  // in message order
+  std::string_view body;             // everything after the empty line (may be empty)
+  bool has_separator = false;        // false when the message has no empty line (headers only)
+};
+
+// Views into `message`, which must outlive the result. Tolerates a header section without a final
+// empty line. Lines that are neither a field nor a continuation are kept as a field with an empty
+// name so that nothing is silently dropped.
+SplitMessage split_message(std::string_view message);
+
+// Parses only a header section (no body), e.g. what the relay collected before the body started.
+std::vector<HeaderField> parse_header_fields(std::string_view header_section);
+
+bool header_name_equals(std::string_view a, std::string_view b);  // ASCII case-insensitive
+
+// The field's value: everything after the first colon, unmodified.
+std::string_view header_value(const HeaderField& field);
+
+// Converts lone LF (not preceded by CR) to CRLF; used for LF-only files given to the CLI.
+std::string lf_to_crlf(std::string_view text);
+
+}  // namespace dkr::signer

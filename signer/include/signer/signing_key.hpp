@@ -1,0 +1,58 @@
+#pragma once
+// Private keys that sign DKIM signatures (RSA >= 2048 by default, Ed25519).
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "signer/algorithm.hpp"
+#include "signer/result.hpp"
+
+typedef struct evp_pkey_st EVP_PKEY;
+
+namespace dkr::signer {
+
+class SigningKeyFactory;
+
+struct KeyPolicy {
+  // RFC 8301 requires >= 1024-bit RSA for verifiers; we refuse < 2048 for signing unless opted in.
+  bool allow_weak_rsa = false;
+};
+
+inline constexpr int kMinRsaBits = 2048;
+inline constexpr int kMinWeakRsaBits = 1024;
+
+class SigningKey {
+ public:
+  // Generates a fresh key: RSA of `bits` (2048, 3072 or 4096; < 2048 refused) or Ed25519 (bits ignored).
+  static Result<SigningKey> generate(Algorithm algorithm, int bits = 2048);
+  // PEM: PKCS#8 "PRIVATE KEY", or traditional "RSA PRIVATE KEY" as opendkim-genkey writes.
+  static Result<SigningKey> from_pem(std::string_view pem, KeyPolicy policy = {});
+  static Result<SigningKey> load_file(const std::filesystem::path& path, KeyPolicy policy = {});
+
+  Algorithm algorithm() const { return algorithm_; }
+  int bits() const { return bits_; }
+
+  // PKCS#8 PEM of the private key. Secret: never log it.
+  std::string private_pem() const;
+  // The p= value of the DNS key record: base64 SubjectPublicKeyInfo (RSA) or raw 32-byte key (Ed25519).
+  std::string public_key_base64() const;
+  // "v=DKIM1; k=rsa; p=..."
+  std::string dns_record() const;
+
+  // Signs the canonicalized header data per the algorithm: RSASSA-PKCS1-v1_5 with SHA-256,
+  // or Ed25519 over SHA-256(data) as RFC 8463 §3 specifies. Returns the raw signature bytes.
+  Result<std::string> sign(std::string_view header_data) const;
+
+  EVP_PKEY* native() const { return key_.get(); }
+
+ private:
+  friend class SigningKeyFactory;
+  SigningKey(std::shared_ptr<EVP_PKEY> key, Algorithm algorithm, int bits)
+      : key_(std::move(key)), algorithm_(algorithm), bits_(bits) {}
+  std::shared_ptr<EVP_PKEY> key_;  // shared: EVP_PKEY is immutable after creation and thread-safe to use
+  Algorithm algorithm_;
+  int bits_;
+};
+
+}  // namespace dkr::signer

@@ -1,0 +1,48 @@
+#include "signer/canonicalization.hpp"
+
+namespace dkr::signer {
+
+namespace {
+bool is_wsp(char c) { return c == ' ' || c == '\t'; }
+}  // namespace
+
+std::string canonicalize_header(Canon canon, std::string_view raw) {
+  std::string out;
+  if (canon == Canon::Simple) {
+    out.reserve(raw.size() + 2);
+    out.append(raw);
+    out.append("\r\n");
+    return out;
+  }
+  // Relaxed (§3.4.2): lowercase the name, unfold, reduce WSP runs to one SP, drop WSP at the end of
+  // the value and around the colon.
+  out.reserve(raw.size() + 2);
+  const auto colon = raw.find(':');
+  std::string_view name = colon == std::string_view::npos ? raw : raw.substr(0, colon);
+  while (!name.empty() && is_wsp(name.back())) name.remove_suffix(1);
+  for (char c : name) out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  out += ':';
+  if (colon != std::string_view::npos) {
+    bool pending_space = false;
+    bool seen_value = false;
+    for (std::size_t i = colon + 1; i < raw.size(); ++i) {
+      const char c = raw[i];
+      if (c == '\r' && i + 1 < raw.size() && raw[i + 1] == '\n') {
+        ++i;  // unfold: the CRLF disappears, the WSP after it is a run like any other
+        continue;
+      }
+      if (is_wsp(c)) {
+        pending_space = seen_value;
+        continue;
+      }
+      if (pending_space) out += ' ';
+      pending_space = false;
+      seen_value = true;
+      out += c;
+    }
+  }
+  out.append("\r\n");
+  return out;
+}
+
+}  // namespace dkr::signer
