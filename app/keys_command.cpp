@@ -1,0 +1,214 @@
+// `dkim-relay keys ...`: manage the signing keys of the directory key store.
+#include <ctime>
+#include <iostream>
+#include <map>
+
+#include "cli_args.hpp"
+#include "commands.hpp"
+#include "keystore/directory_key_store.hpp"
+#include "keystore/dns_record.hpp"
+
+namespace dkr::app {
+namespace {
+
+constexpr int kUsageError = 2;
+constexpr int kFailure = 1;
+constexpr std::string_view kDefaultKeystore = "./data/keys";
+
+constexpr std::string_view kUsage = R"(usage: dkim-relay keys [--keystore DIR] COMMAND ...
+commands:
+  add DOMAIN [--algorithm rsa-sha256|ed25519-sha256] [--bits N] [--selector S]
+  list
+  rotate DOMAIN [--algorithm A] [--bits N] [--selector S] [--activate now|later]
+  activate DOMAIN SELECTOR
+  retire DOMAIN SELECTOR
+  revoke DOMAIN SELECTOR
+  remove DOMAIN SELECTOR
+  remove-domain DOMAIN [--force]
+  dns DOMAIN [--delegation-zone ZONE]
+  import-pem DOMAIN SELECTOR FILE
+  import-opendkim KEYTABLE SIGNINGTABLE
+The key store defaults to ./data/keys.
+)";
+
+int usage_error(std::string_view message) {
+  std::cerr << "keys: " << message << "\n" << kUsage;
+  return kUsageError;
+}
+
+int failure(std::string_view message) {
+  std::cerr << "keys: " << message << "\n";
+  return kFailure;
+}
+
+std::string format_time(std::int64_t seconds) {
+  if (seconds == 0) return "-";
+  const std::time_t time = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  ::gmtime_r(&time, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+void print_records(std::string_view domain, const keystore::SelectorInfo& info,
+                   const std::optional<std::string>& delegation_zone) {
+  if (delegation_zone) {
+    const auto records =
+        keystore::delegated_records(domain, info.selector, info.dns_record, *delegation_zone);
+    std::cout << "; " << info.selector << " (" << keystore::to_string(info.state) << ")\n"
+              << "; customer zone:\n" << records.customer_cname << "\n"
+              << "; operator zone:\n" << records.operator_txt << "\n";
+  } else {
+    std::cout << "; " << info.selector << " (" << keystore::to_string(info.state) << ")\n"
+              << keystore::zone_file_txt_line(domain, info.selector, info.dns_record) << "\n";
+  }
+}
+
+// --algorithm / --bits / --selector shared by add and rotate.
+std::optional<std::string> read_key_params(const CliArgs& cli, keystore::KeyParams& params) {
+  if (auto algorithm = cli.value("--algorithm")) {
+    auto parsed = signer::parse_algorithm(*algorithm);
+    if (!parsed) return "unknown algorithm '" + *algorithm + "' (rsa-sha256 or ed25519-sha256)";
+    params.algorithm = *parsed;
+  }
+  if (auto bits = cli.value("--bits")) {
+    try {
+      std::size_t used = 0;
+      params.bits = std::stoi(*bits, &used);
+      if (used != bits->size()) throw std::invalid_argument(*bits);
+    } catch (const std::exception&) {
+      return "--bits needs a number, not '" + *bits + "'";
+    }
+  }
+  if (auto selector = cli.value("--selector")) params.selector = *selector;
+  return std::nullopt;
+}
+
+int list_keys(keystore::DirectoryKeyStore& store) {
+  const auto domains = store.list();
+  for (const auto& domain : domains) {
+    for (const auto& info : domain.selectors) {
+      std::cout << domain.domain << "\t" << info.selector << "\t"
+                << signer::to_string(info.algorithm) << "\t" << info.bits << "\t"
+                << keystore::to_string(info.state) << "\tcreated " << format_time(info.created_at)
+                << "\tactivated " << format_time(info.activated_at) << "\tretired "
+                << format_time(info.retired_at) << "\trevoked " << format_time(info.revoked_at)
+                << (info.activate_after_dns ? "\tactivate-after-dns" : "") << "\n";
+    }
+  }
+  const auto problems = store.problems();
+  for (const auto& problem : problems) {
+    std::cerr << "keys: cannot load " << keystore::to_string(problem) << "\n";
+  }
+  return problems.empty() ? 0 : kFailure;
+}
+
+}  // namespace
+
+int run_keys(Args args) {
+  const CliArgs cli(args, {"--keystore", "--algorithm", "--bits", "--selector", "--activate",
+                           "--delegation-zone"});
+  if (!cli.ok()) return usage_error(cli.error());
+  if (cli.flag("--help") || cli.flag("-h")) {
+    std::cout << kUsage;
+    return 0;
+  }
+  const auto& words = cli.positional();
+  if (words.empty()) return usage_error("missing command");
+  const std::string& command = words[0];
+  const std::size_t operands = words.size() - 1;
+  auto expect = [&](std::size_t count) { return operands == count; };
+
+  static const std::map<std::string, std::size_t, std::less<>> kOperands = {
+      {"add", 1},    {"list", 0},   {"rotate", 1},        {"activate", 2},
+      {"retire", 2}, {"revoke", 2}, {"remove", 2},        {"remove-domain", 1},
+      {"dns", 1},    {"import-pem", 3}, {"import-opendkim", 2}};
+  const auto known = kOperands.find(command);
+  if (known == kOperands.end()) return usage_error("unknown command '" + command + "'");
+  if (!expect(known->second)) {
+    return usage_error(command + " takes " + std::to_string(known->second) + " argument(s), got " +
+                       std::to_string(operands));
+  }
+
+  keystore::KeyParams params;
+  if (auto problem = read_key_params(cli, params)) return usage_error(*problem);
+  const std::string activation = cli.value("--activate").value_or("later");
+  if (activation != "now" && activation != "later") {
+    return usage_error("--activate takes 'now' or 'later'");
+  }
+
+  keystore::DirectoryKeyStoreOptions options;
+  options.path = cli.value("--keystore").value_or(std::string(kDefaultKeystore));
+  auto opened = keystore::DirectoryKeyStore::open(options);
+  if (!opened) return failure(opened.error().message);
+  keystore::DirectoryKeyStore& store = **opened;
+
+  auto report = [](const Result<void>& result, std::string_view done) {
+    if (!result) return failure(result.error().message);
+    std::cout << done << "\n";
+    return 0;
+  };
+
+  if (command == "list") return list_keys(store);
+  if (command == "add" || command == "rotate") {
+    const std::string& domain = words[1];
+    auto created = command == "add" ? store.add_domain(domain, params) : store.stage_key(domain, params);
+    if (!created) return failure(created.error().message);
+    const auto name = store.domain(domain);
+    const std::string& canonical = name ? name->domain : domain;
+    if (command == "rotate" && activation == "now") {
+      if (auto activated = store.activate(canonical, created->selector); !activated) {
+        return failure("staged " + created->selector + " but could not activate it: " +
+                       activated.error().message);
+      }
+      created->state = keystore::KeyState::Active;
+    }
+    std::cout << canonical << ": selector " << created->selector << " "
+              << keystore::to_string(created->state) << "; publish:\n"
+              << keystore::zone_file_txt_line(canonical, created->selector, created->dns_record)
+              << "\n";
+    if (created->state == keystore::KeyState::Staged) {
+      std::cout << "then: dkim-relay keys activate " << canonical << " " << created->selector << "\n";
+    }
+    return 0;
+  }
+  if (command == "activate") {
+    return report(store.activate(words[1], words[2]), "activated " + words[2]);
+  }
+  if (command == "retire") return report(store.retire(words[1], words[2]), "retired " + words[2]);
+  if (command == "revoke") return report(store.revoke(words[1], words[2]), "revoked " + words[2]);
+  if (command == "remove") return report(store.remove_key(words[1], words[2]), "removed " + words[2]);
+  if (command == "remove-domain") {
+    return report(store.remove_domain(words[1], cli.flag("--force")), "removed " + words[1]);
+  }
+  if (command == "dns") {
+    auto info = store.domain(words[1]);
+    if (!info) return failure(info.error().message);
+    const auto zone = cli.value("--delegation-zone");
+    for (const auto& selector : info->selectors) print_records(info->domain, selector, zone);
+    return 0;
+  }
+  if (command == "import-pem") {
+    auto imported = store.import_pem(words[1], words[2], words[3]);
+    if (!imported) return failure(imported.error().message);
+    const auto name = store.domain(words[1]);
+    std::cout << "imported " << imported->selector << " as active; publish:\n"
+              << keystore::zone_file_txt_line(name ? name->domain : words[1], imported->selector,
+                                              imported->dns_record)
+              << "\n";
+    return 0;
+  }
+  // import-opendkim
+  auto imported = store.import_opendkim(words[1], words[2]);
+  if (!imported) return failure(imported.error().message);
+  for (const auto& key : imported->imported) {
+    std::cout << "imported " << key.domain << " " << key.selector << " from " << key.source << "\n";
+  }
+  for (const auto& skipped : imported->skipped) {
+    std::cerr << "skipped " << skipped.entry << ": " << skipped.reason << "\n";
+  }
+  return imported->imported.empty() && !imported->skipped.empty() ? kFailure : 0;
+}
+
+}  // namespace dkr::app

@@ -1,0 +1,93 @@
+#include "runtime_settings.hpp"
+
+namespace dkr::app {
+
+namespace {
+
+signer::Canon to_signer(config::Canon canon) {
+  return canon == config::Canon::Simple ? signer::Canon::Simple : signer::Canon::Relaxed;
+}
+
+signer::Algorithm to_signer(config::SigningAlgorithm algorithm) {
+  return algorithm == config::SigningAlgorithm::Ed25519Sha256 ? signer::Algorithm::Ed25519Sha256
+                                                               : signer::Algorithm::RsaSha256;
+}
+
+}  // namespace
+
+Result<relay::RelaySettings> relay_settings(const config::Config& config) {
+  const auto& c = config.relay;
+  relay::RelaySettings s;
+  s.listen.clear();
+  for (const auto& e : c.listen) s.listen.push_back({e.host, e.port});
+  s.hostname = c.hostname;
+  s.max_message_size = c.max_message_size;
+  s.allowed_networks.clear();
+  for (const auto& cidr : c.allowed_networks) {
+    // config validated the range already; the relay keeps its own representation.
+    const auto range = relay::parse_network_range(cidr.to_string());
+    if (!range) return make_error("relay.allowed_networks: cannot use " + cidr.to_string());
+    s.allowed_networks.push_back(*range);
+  }
+  s.tls_cert = c.tls_cert;
+  s.tls_key = c.tls_key;
+  s.require_auth = c.require_auth;
+  s.allow_auth_without_tls = c.allow_auth_without_tls;
+  switch (c.unsigned_policy) {
+    case config::UnsignedPolicy::Pass: s.unsigned_policy = relay::UnsignedPolicy::Pass; break;
+    case config::UnsignedPolicy::Tempfail: s.unsigned_policy = relay::UnsignedPolicy::Tempfail; break;
+    case config::UnsignedPolicy::Reject: s.unsigned_policy = relay::UnsignedPolicy::Reject; break;
+  }
+  s.bare_line_endings = c.bare_line_endings == config::BareLineEndings::Normalize
+                            ? relay::BareLineEndings::Normalize
+                            : relay::BareLineEndings::Reject;
+  s.max_recipients = c.max_recipients;
+  s.max_messages_per_connection = c.max_messages_per_connection;
+  s.max_connections = c.max_connections;
+  s.max_connections_per_ip = c.max_connections_per_ip;
+  s.max_command_line = c.max_command_line;
+  s.max_text_line = c.max_text_line;
+  s.max_bad_commands = c.max_bad_commands;
+  s.command_timeout = c.command_timeout;
+  s.data_timeout = c.data_timeout;
+  s.idle_timeout = c.idle_timeout;
+  s.spill_threshold = c.spill_threshold;
+  s.spill_directory = c.spill_directory;
+  s.threads = c.threads;
+  s.shutdown_grace = c.shutdown_grace;
+
+  const auto& g = config.signing;
+  s.signing.algorithms.clear();
+  for (auto a : g.algorithms) s.signing.algorithms.push_back(to_signer(a));
+  s.signing.canonicalization = {to_signer(g.canonicalization.header), to_signer(g.canonicalization.body)};
+  s.signing.headers = g.headers;
+  s.signing.oversign = g.oversign;
+  s.signing.expire_after = std::chrono::duration_cast<std::chrono::seconds>(g.expire_after);
+  for (const auto& u : config.auth_users) s.auth_users.push_back({u.name, u.password_hash});
+  return s;
+}
+
+keystore::DirectoryKeyStoreOptions keystore_options(const config::Config& config) {
+  keystore::DirectoryKeyStoreOptions o;
+  o.path = config.keystore.path;
+  o.selector_pattern = config.keystore.selector_pattern;
+  o.allow_weak_rsa = config.signing.allow_weak_rsa;
+  return o;
+}
+
+admin::AdminSettings admin_settings(const config::Config& config, std::string token) {
+  const auto& a = config.admin;
+  admin::AdminSettings s;
+  s.listen = a.listen.to_string();
+  s.token = std::move(token);
+  s.tls_cert = a.tls_cert;
+  s.tls_key = a.tls_key;
+  if (a.dns_resolver) s.dns_resolver = a.dns_resolver->to_string();
+  s.dns_timeout = a.dns_timeout;
+  s.dns_check_interval = a.dns_check_interval;
+  s.per_domain_metrics = a.per_domain_metrics;
+  s.max_body_size = static_cast<std::size_t>(a.max_body_size);
+  return s;
+}
+
+}  // namespace dkr::app

@@ -1,0 +1,16 @@
+#pragma once
+// Maps the loaded configuration onto each library's own plain settings, so that only the app
+// knows both sides.
+#include "admin/admin_settings.hpp"
+#include "config/config.hpp"
+#include "keystore/directory_key_store.hpp"
+#include "relay/relay_settings.hpp"
+#include "signer/result.hpp"
+
+namespace dkr::app {
+
+Result<relay::RelaySettings> relay_settings(const config::Config& config);
+keystore::DirectoryKeyStoreOptions keystore_options(const config::Config& config);
+admin::AdminSettings admin_settings(const config::Config& config, std::string token);
+
+}  // namespace dkr::app

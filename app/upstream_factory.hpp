@@ -1,0 +1,14 @@
+#pragma once
+// Builds the configured upstream: a folder of .eml files, or an SMTP MTA.
+#include <boost/asio/io_context.hpp>
+#include <memory>
+
+#include "config/config.hpp"
+#include "relay/upstream.hpp"
+#include "signer/result.hpp"
+
+namespace dkr::app {
+
+Result<std::shared_ptr<relay::Upstream>> make_upstream(const config::Config& config, boost::asio::io_context& io);
+
+}  // namespace dkr::app

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages dkim-relay needs. Used by the README, .ci/run and the Dockerfile,
+# so that what CI tests is what the image builds.
+#   install-deps.sh            build + test dependencies (default)
+#   install-deps.sh --build    build dependencies only (Docker build stage)
+#   install-deps.sh --runtime  runtime libraries only (Docker runtime stage)
+set -euo pipefail
+
+runtime=(libssl3 libspdlog1.10 libfmt9 libc-ares2 ca-certificates curl)
+build=(build-essential cmake ninja-build pkg-config git
+       libboost-dev libssl-dev libspdlog-dev libfmt-dev libtomlplusplus-dev doctest-dev
+       nlohmann-json3-dev libc-ares-dev)
+test=(python3 python3-dkim python3-dnspython python3-aiosmtpd python3-prometheus-client
+      libmail-dkim-perl swaks dnsmasq-base opendkim-tools openssl curl iproute2 procps
+      clang clang-format libclang-rt-14-dev)
+
+case "${1:-}" in
+  --runtime) wanted=("${runtime[@]}") ;;
+  --build) wanted=("${build[@]}") ;;
+  ""|--test) wanted=("${runtime[@]}" "${build[@]}" "${test[@]}") ;;
+  *) echo "usage: $0 [--build|--runtime|--test]" >&2; exit 2 ;;
+esac
+
+missing=()
+for pkg in "${wanted[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#wanted[@]} packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"

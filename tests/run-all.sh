@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs dependencies, builds, and runs every test: the Release build with -Werror, then the whole
+# suite again under AddressSanitizer + UndefinedBehaviorSanitizer, then the formatting check.
+# Idempotent; safe to re-run. CI (.ci/run) calls exactly this.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+./docker/install-deps.sh || exit 1
+
+declare -a summary
+status=0
+step() {  # step NAME COMMAND...
+  local name=$1
+  shift
+  local started=$SECONDS
+  echo "=== $name"
+  if "$@"; then
+    summary+=("ok    $name ($((SECONDS - started))s)")
+  else
+    summary+=("FAIL  $name ($((SECONDS - started))s)")
+    status=1
+  fi
+}
+
+jobs=$(nproc)
+run_suite() {  # run_suite BUILD_DIR
+  ctest --test-dir "$1" --output-on-failure -j "$jobs" --timeout 600
+}
+
+step "build (Release, -Werror)" env BUILD_DIR=build/release BUILD_TYPE=Release ./docker/build.sh
+step "tests (Release)" run_suite build/release
+step "build (ASan+UBSan)" env BUILD_DIR=build/asan BUILD_TYPE=Debug ./docker/build.sh -DDKIM_RELAY_SANITIZE=ON -DDKIM_RELAY_BENCH=OFF
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+step "tests (ASan+UBSan)" run_suite build/asan
+step "clang-format check" bash -c "git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror"
+
+echo
+echo "=== summary"
+printf '%s\n' "${summary[@]}"
+passed=0; failed=0
+for line in "${summary[@]}"; do
+  case "$line" in ok*) passed=$((passed + 1)) ;; *) failed=$((failed + 1)) ;; esac
+done
+echo "steps: $passed passed, $failed failed"
+exit $status
