@@ -54,11 +54,12 @@ std::string format_time(std::int64_t seconds) {
 void print_records(std::string_view domain, const keystore::SelectorInfo& info,
                    const std::optional<std::string>& delegation_zone) {
   if (delegation_zone) {
-    const auto records =
-        keystore::delegated_records(domain, info.selector, info.dns_record, *delegation_zone);
+    const auto records = keystore::delegated_records(domain, info.selector, info.dns_record, *delegation_zone);
     std::cout << "; " << info.selector << " (" << keystore::to_string(info.state) << ")\n"
-              << "; customer zone:\n" << records.customer_cname << "\n"
-              << "; operator zone:\n" << records.operator_txt << "\n";
+              << "; customer zone:\n"
+              << records.customer_cname << "\n"
+              << "; operator zone:\n"
+              << records.operator_txt << "\n";
   } else {
     std::cout << "; " << info.selector << " (" << keystore::to_string(info.state) << ")\n"
               << keystore::zone_file_txt_line(domain, info.selector, info.dns_record) << "\n";
@@ -67,12 +68,12 @@ void print_records(std::string_view domain, const keystore::SelectorInfo& info,
 
 // --algorithm / --bits / --selector shared by add and rotate.
 std::optional<std::string> read_key_params(const CliArgs& cli, keystore::KeyParams& params) {
-  if (auto algorithm = cli.value("--algorithm")) {
+  if (auto algorithm = cli.value("algorithm")) {
     auto parsed = signer::parse_algorithm(*algorithm);
     if (!parsed) return "unknown algorithm '" + *algorithm + "' (rsa-sha256 or ed25519-sha256)";
     params.algorithm = *parsed;
   }
-  if (auto bits = cli.value("--bits")) {
+  if (auto bits = cli.value("bits")) {
     try {
       std::size_t used = 0;
       params.bits = std::stoi(*bits, &used);
@@ -81,7 +82,7 @@ std::optional<std::string> read_key_params(const CliArgs& cli, keystore::KeyPara
       return "--bits needs a number, not '" + *bits + "'";
     }
   }
-  if (auto selector = cli.value("--selector")) params.selector = *selector;
+  if (auto selector = cli.value("selector")) params.selector = *selector;
   return std::nullopt;
 }
 
@@ -89,11 +90,10 @@ int list_keys(keystore::DirectoryKeyStore& store) {
   const auto domains = store.list();
   for (const auto& domain : domains) {
     for (const auto& info : domain.selectors) {
-      std::cout << domain.domain << "\t" << info.selector << "\t"
-                << signer::to_string(info.algorithm) << "\t" << info.bits << "\t"
-                << keystore::to_string(info.state) << "\tcreated " << format_time(info.created_at)
-                << "\tactivated " << format_time(info.activated_at) << "\tretired "
-                << format_time(info.retired_at) << "\trevoked " << format_time(info.revoked_at)
+      std::cout << domain.domain << "\t" << info.selector << "\t" << signer::to_string(info.algorithm) << "\t"
+                << info.bits << "\t" << keystore::to_string(info.state) << "\tcreated " << format_time(info.created_at)
+                << "\tactivated " << format_time(info.activated_at) << "\tretired " << format_time(info.retired_at)
+                << "\trevoked " << format_time(info.revoked_at)
                 << (info.activate_after_dns ? "\tactivate-after-dns" : "") << "\n";
     }
   }
@@ -107,10 +107,9 @@ int list_keys(keystore::DirectoryKeyStore& store) {
 }  // namespace
 
 int run_keys(Args args) {
-  const CliArgs cli(args, {"--keystore", "--algorithm", "--bits", "--selector", "--activate",
-                           "--delegation-zone"});
+  const CliArgs cli(args, {"keystore", "algorithm", "bits", "selector", "activate", "delegation-zone"});
   if (!cli.ok()) return usage_error(cli.error());
-  if (cli.flag("--help") || cli.flag("-h")) {
+  if (cli.flag("help") || (!args.empty() && args[0] == "-h")) {
     std::cout << kUsage;
     return 0;
   }
@@ -121,9 +120,8 @@ int run_keys(Args args) {
   auto expect = [&](std::size_t count) { return operands == count; };
 
   static const std::map<std::string, std::size_t, std::less<>> kOperands = {
-      {"add", 1},    {"list", 0},   {"rotate", 1},        {"activate", 2},
-      {"retire", 2}, {"revoke", 2}, {"remove", 2},        {"remove-domain", 1},
-      {"dns", 1},    {"import-pem", 3}, {"import-opendkim", 2}};
+      {"add", 1},    {"list", 0},          {"rotate", 1}, {"activate", 2},   {"retire", 2},         {"revoke", 2},
+      {"remove", 2}, {"remove-domain", 1}, {"dns", 1},    {"import-pem", 3}, {"import-opendkim", 2}};
   const auto known = kOperands.find(command);
   if (known == kOperands.end()) return usage_error("unknown command '" + command + "'");
   if (!expect(known->second)) {
@@ -133,13 +131,13 @@ int run_keys(Args args) {
 
   keystore::KeyParams params;
   if (auto problem = read_key_params(cli, params)) return usage_error(*problem);
-  const std::string activation = cli.value("--activate").value_or("later");
+  const std::string activation = cli.value("activate").value_or("later");
   if (activation != "now" && activation != "later") {
     return usage_error("--activate takes 'now' or 'later'");
   }
 
   keystore::DirectoryKeyStoreOptions options;
-  options.path = cli.value("--keystore").value_or(std::string(kDefaultKeystore));
+  options.path = cli.value("keystore").value_or(std::string(kDefaultKeystore));
   auto opened = keystore::DirectoryKeyStore::open(options);
   if (!opened) return failure(opened.error().message);
   keystore::DirectoryKeyStore& store = **opened;
@@ -159,15 +157,13 @@ int run_keys(Args args) {
     const std::string& canonical = name ? name->domain : domain;
     if (command == "rotate" && activation == "now") {
       if (auto activated = store.activate(canonical, created->selector); !activated) {
-        return failure("staged " + created->selector + " but could not activate it: " +
-                       activated.error().message);
+        return failure("staged " + created->selector + " but could not activate it: " + activated.error().message);
       }
       created->state = keystore::KeyState::Active;
     }
-    std::cout << canonical << ": selector " << created->selector << " "
-              << keystore::to_string(created->state) << "; publish:\n"
-              << keystore::zone_file_txt_line(canonical, created->selector, created->dns_record)
-              << "\n";
+    std::cout << canonical << ": selector " << created->selector << " " << keystore::to_string(created->state)
+              << "; publish:\n"
+              << keystore::zone_file_txt_line(canonical, created->selector, created->dns_record) << "\n";
     if (created->state == keystore::KeyState::Staged) {
       std::cout << "then: dkim-relay keys activate " << canonical << " " << created->selector << "\n";
     }
@@ -180,12 +176,12 @@ int run_keys(Args args) {
   if (command == "revoke") return report(store.revoke(words[1], words[2]), "revoked " + words[2]);
   if (command == "remove") return report(store.remove_key(words[1], words[2]), "removed " + words[2]);
   if (command == "remove-domain") {
-    return report(store.remove_domain(words[1], cli.flag("--force")), "removed " + words[1]);
+    return report(store.remove_domain(words[1], cli.flag("force")), "removed " + words[1]);
   }
   if (command == "dns") {
     auto info = store.domain(words[1]);
     if (!info) return failure(info.error().message);
-    const auto zone = cli.value("--delegation-zone");
+    const auto zone = cli.value("delegation-zone");
     for (const auto& selector : info->selectors) print_records(info->domain, selector, zone);
     return 0;
   }
@@ -194,8 +190,7 @@ int run_keys(Args args) {
     if (!imported) return failure(imported.error().message);
     const auto name = store.domain(words[1]);
     std::cout << "imported " << imported->selector << " as active; publish:\n"
-              << keystore::zone_file_txt_line(name ? name->domain : words[1], imported->selector,
-                                              imported->dns_record)
+              << keystore::zone_file_txt_line(name ? name->domain : words[1], imported->selector, imported->dns_record)
               << "\n";
     return 0;
   }

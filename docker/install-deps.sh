@@ -11,7 +11,7 @@ build=(build-essential cmake ninja-build pkg-config git
        libboost-dev libssl-dev libspdlog-dev libfmt-dev libtomlplusplus-dev doctest-dev
        nlohmann-json3-dev libc-ares-dev)
 test=(python3 python3-dkim python3-dnspython python3-aiosmtpd python3-prometheus-client
-      libmail-dkim-perl swaks dnsmasq-base opendkim-tools openssl curl iproute2 procps
+      libmail-dkim-perl swaks postfix dnsmasq-base opendkim-tools openssl curl iproute2 procps
       clang clang-format libclang-rt-14-dev)
 
 case "${1:-}" in

@@ -57,7 +57,7 @@ with harness.Sink() as sink:
 
         status, created = api(relay, token, "POST", "/v1/domains", {"domain": DOMAIN})
         r.check(status == 201, f"domain created: {status}")
-        first = created["selectors"][0]["selector"]
+        first = created["key"]["selector"]
         publish(first)
 
         acked = []  # (message-id, monotonic ack time)
@@ -92,7 +92,7 @@ with harness.Sink() as sink:
                 target = len(acked) + 3
                 r.check(progress.wait_for(lambda: len(acked) >= target, 60), f"messages flow before rotation {i}")
             status, staged = api(relay, token, "POST", f"/v1/domains/{DOMAIN}/rotate", {"activate": "after_dns"})
-            selector = staged["selector"]
+            selector = staged["key"]["selector"]
             publish(selector)  # the operator publishes the record, then activates
             status, _ = api(relay, token, "POST", f"/v1/domains/{DOMAIN}/keys/{selector}/activate")
             r.check(status == 200, f"rotation {i}: activate {selector}: {status}")

@@ -1,0 +1,50 @@
+#pragma once
+// The endpoints of the admin API over a KeyStore, free of HTTP transport concerns: the server
+// authenticates and routes, this answers. Unit tests drive it directly.
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include "admin/admin_metrics.hpp"
+#include "admin/admin_settings.hpp"
+#include "admin/api_response.hpp"
+#include "admin/dns_txt_resolver.hpp"
+#include "admin/router.hpp"
+#include "keystore/key_store.hpp"
+
+namespace dkr::admin {
+
+class AdminApi {
+ public:
+  using Done = std::function<void(ApiResponse)>;
+
+  // `resolver` may be null (then /dns reports every selector as error).
+  AdminApi(keystore::KeyStore& store, std::shared_ptr<DnsTxtResolver> resolver, AdminHooks hooks,
+           AdminCounters& counters, bool per_domain_metrics);
+
+  // Answers a routed, authenticated request. Key store calls block (key generation, disk), so the
+  // server runs /v1 endpoints on a worker thread. `done` is called exactly once, on this thread
+  // except for /dns, which completes on the resolver's io_context.
+  void handle(const Route& route, std::string_view body, Done done);
+
+ private:
+  ApiResponse healthz() const;
+  ApiResponse readyz() const;
+  ApiResponse metrics() const;
+  ApiResponse list_domains() const;
+  ApiResponse add_domain(std::string_view body);
+  ApiResponse get_domain(const Route& route) const;
+  ApiResponse remove_domain(const Route& route);
+  ApiResponse rotate(const Route& route, std::string_view body);
+  ApiResponse key_action(const Route& route, std::string_view body);
+  ApiResponse remove_key(const Route& route, std::string_view body);
+  void domain_dns(const Route& route, Done done) const;
+
+  keystore::KeyStore& store_;
+  std::shared_ptr<DnsTxtResolver> resolver_;
+  AdminHooks hooks_;
+  AdminCounters& counters_;
+  bool per_domain_metrics_;
+};
+
+}  // namespace dkr::admin

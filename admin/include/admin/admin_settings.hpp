@@ -1,0 +1,31 @@
+#pragma once
+// Plain settings of the admin API, filled by the caller (the app maps its config onto them), so that
+// admin/ depends on neither config/ nor relay/.
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <string>
+
+namespace dkr::admin {
+
+struct AdminSettings {
+  std::string listen = "127.0.0.1:8025";  // "ip:port" or "[ipv6]:port"; port 0 picks a free one
+  std::string token;                      // the resolved bearer token itself (not a path)
+  std::string tls_cert;                   // PEM chain path; TLS is on when both paths are set
+  std::string tls_key;
+  std::string dns_resolver;  // "ip[:port]"; empty = the system resolvers
+  std::chrono::milliseconds dns_timeout{5000};
+  std::chrono::milliseconds dns_check_interval{60000};
+  bool per_domain_metrics = false;  // off by default: a label per domain can explode cardinality
+  std::size_t max_body_size = 64 * 1024;
+  std::size_t max_header_size = 8 * 1024;
+  std::chrono::milliseconds read_timeout{30000};
+};
+
+// What the admin API needs from the relay, as plain callbacks. Both may be left empty.
+struct AdminHooks {
+  std::function<std::string()> relay_metrics;  // Prometheus text appended to /metrics
+  std::function<bool()> upstream_reachable;    // part of /readyz; must not block for long
+};
+
+}  // namespace dkr::admin

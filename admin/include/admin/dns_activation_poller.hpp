@@ -1,0 +1,36 @@
+#pragma once
+// Every interval, looks up the DNS record of each staged selector marked activate_after_dns and
+// activates it once DNS serves our key. Rounds never overlap: the next one is scheduled after the
+// previous one's lookups are all answered.
+#include <chrono>
+#include <functional>
+#include <memory>
+
+#include <boost/asio/io_context.hpp>
+
+#include "admin/admin_metrics.hpp"
+#include "admin/dns_txt_resolver.hpp"
+#include "keystore/key_store.hpp"
+
+namespace dkr::admin {
+
+class DnsActivationPoller {
+ public:
+  // Runs a blocking key store call off the I/O thread (the server's worker).
+  using RunBlocking = std::function<void(std::function<void()>)>;
+
+  DnsActivationPoller(boost::asio::io_context& io, keystore::KeyStore& store, std::shared_ptr<DnsTxtResolver> resolver,
+                      std::chrono::milliseconds interval, RunBlocking run_blocking, AdminCounters& counters);
+  ~DnsActivationPoller();
+  DnsActivationPoller(const DnsActivationPoller&) = delete;
+  DnsActivationPoller& operator=(const DnsActivationPoller&) = delete;
+
+  void start();
+  void stop();
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace dkr::admin

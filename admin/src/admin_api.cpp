@@ -1,0 +1,447 @@
+#include "admin/admin_api.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+
+#include <spdlog/spdlog.h>
+
+#include "admin/api_names.hpp"
+#include "admin/api_requests.hpp"
+#include "admin/dkim_record.hpp"
+#include "admin/dns_publication.hpp"
+#include "keystore/dns_record.hpp"
+
+namespace dkr::admin {
+namespace {
+
+using keystore::KeyState;
+using nlohmann::json;
+
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c); });
+  return out;
+}
+
+json timestamp(std::int64_t seconds) { return seconds == 0 ? json(nullptr) : json(seconds); }
+
+json dns_json(const std::string& domain, const keystore::SelectorInfo& info) {
+  return {{"name", dkim_record_name(info.selector, domain)},
+          {"type", "TXT"},
+          {"value", info.dns_record},
+          {"strings", keystore::split_txt_value(info.dns_record)},
+          {"zone_line", keystore::zone_file_txt_line(domain, info.selector, info.dns_record)}};
+}
+
+json selector_json(const std::string& domain, const keystore::SelectorInfo& info) {
+  return {{"selector", info.selector},
+          {"algorithm", algorithm_name(info.algorithm)},
+          {"bits", info.bits},
+          {"state", state_name(info.state)},
+          {"created_at", timestamp(info.created_at)},
+          {"activated_at", timestamp(info.activated_at)},
+          {"retired_at", timestamp(info.retired_at)},
+          {"revoked_at", timestamp(info.revoked_at)},
+          {"activate_after_dns", info.activate_after_dns},
+          {"dns", dns_json(domain, info)}};
+}
+
+json domain_json(const keystore::DomainInfo& info) {
+  json selectors = json::array();
+  for (const auto& selector : info.selectors) selectors.push_back(selector_json(info.domain, selector));
+  return {{"domain", info.domain}, {"selectors", std::move(selectors)}};
+}
+
+const keystore::SelectorInfo* find_selector(const keystore::DomainInfo& info, std::string_view selector) {
+  const std::string wanted = lowercase(selector);
+  for (const auto& entry : info.selectors) {
+    if (lowercase(entry.selector) == wanted) return &entry;
+  }
+  return nullptr;
+}
+
+const keystore::SelectorInfo* active_key(const keystore::DomainInfo& info) {
+  for (const auto& entry : info.selectors) {
+    if (entry.state == KeyState::Active) return &entry;
+  }
+  return nullptr;
+}
+
+// The key store reports failures as messages only. The handlers check the common cases (unknown
+// domain or selector, invalid transition) beforehand so those get exact codes; this sorts what is
+// left, e.g. a state change by another client in between.
+int status_for_store_error(std::string_view message) {
+  const std::string text = lowercase(message);
+  const auto has = [&](std::string_view word) { return text.find(word) != std::string::npos; };
+  if (has("not found") || has("unknown") || has("no such")) return 404;
+  if (has("exist") || has("active") || has("state") || has("transition") || has("refus") || has("already") ||
+      has("cannot")) {
+    return 409;
+  }
+  if (has("invalid") || has("unsupported") || has("must")) return 400;
+  return 500;
+}
+
+ApiResponse store_error(const Error& error) {
+  const int status = status_for_store_error(error.message);
+  if (status >= 500) spdlog::error("admin: key store error: {}", error.message);
+  return error_response(status, error.message);
+}
+
+ApiResponse domain_not_found(std::string_view domain) {
+  return error_response(404, "unknown domain '" + std::string(domain) + "'");
+}
+
+// Looks up the route's domain; nullopt with `failure` set when it is invalid or unknown.
+std::optional<keystore::DomainInfo> lookup_domain(const keystore::KeyStore& store, std::string_view domain,
+                                                  ApiResponse& failure) {
+  if (!is_valid_domain_name(domain)) {
+    failure = error_response(400, "invalid domain name '" + std::string(domain) + "'");
+    return std::nullopt;
+  }
+  auto info = store.domain(domain);
+  if (!info) {
+    failure = domain_not_found(domain);
+    return std::nullopt;
+  }
+  return std::move(*info);
+}
+
+Result<bool> parse_force(const std::map<std::string, std::string>& query) {
+  bool force = false;
+  for (const auto& [key, value] : query) {
+    if (key != "force") return make_error("unknown query parameter '" + key + "'");
+    if (value == "true" || value == "1" || value.empty()) {
+      force = true;
+    } else if (value == "false" || value == "0") {
+      force = false;
+    } else {
+      return make_error("query parameter 'force' must be true or false");
+    }
+  }
+  return force;
+}
+
+Result<void> no_query(const std::map<std::string, std::string>& query) {
+  if (!query.empty()) return make_error("unknown query parameter '" + query.begin()->first + "'");
+  return {};
+}
+
+// Why a transition is refused, or empty when the key store may try it.
+std::string refused_transition(Endpoint action, KeyState state) {
+  switch (action) {
+    case Endpoint::ActivateKey:
+      if (state == KeyState::Active) return "key is already active";
+      if (state == KeyState::Revoked) return "a revoked key cannot be activated";
+      return {};
+    case Endpoint::RetireKey:
+      if (state == KeyState::Retiring) return "key is already retiring";
+      if (state != KeyState::Active)
+        return "only an active key can be retired (key is " + std::string(state_name(state)) + ")";
+      return {};
+    case Endpoint::RevokeKey:
+      if (state == KeyState::Revoked) return "key is already revoked";
+      return {};
+    case Endpoint::RemoveKey:
+      if (state == KeyState::Active) return "an active key cannot be deleted: activate another key or retire it first";
+      return {};
+    default:
+      return {};
+  }
+}
+
+}  // namespace
+
+AdminApi::AdminApi(keystore::KeyStore& store, std::shared_ptr<DnsTxtResolver> resolver, AdminHooks hooks,
+                   AdminCounters& counters, bool per_domain_metrics)
+    : store_(store),
+      resolver_(std::move(resolver)),
+      hooks_(std::move(hooks)),
+      counters_(counters),
+      per_domain_metrics_(per_domain_metrics) {}
+
+void AdminApi::handle(const Route& route, std::string_view body, Done done) {
+  ApiResponse response;
+  try {
+    if (route.endpoint != Endpoint::RemoveDomain) {
+      if (auto ok = no_query(route.query); !ok) return done(error_response(400, ok.error().message));
+    }
+    switch (route.endpoint) {
+      case Endpoint::Healthz:
+        response = healthz();
+        break;
+      case Endpoint::Readyz:
+        response = readyz();
+        break;
+      case Endpoint::Metrics:
+        response = metrics();
+        break;
+      case Endpoint::ListDomains:
+        response = list_domains();
+        break;
+      case Endpoint::AddDomain:
+        response = add_domain(body);
+        break;
+      case Endpoint::GetDomain:
+        response = get_domain(route);
+        break;
+      case Endpoint::RemoveDomain:
+        response = remove_domain(route);
+        break;
+      case Endpoint::Rotate:
+        response = rotate(route, body);
+        break;
+      case Endpoint::ActivateKey:
+      case Endpoint::RetireKey:
+      case Endpoint::RevokeKey:
+        response = key_action(route, body);
+        break;
+      case Endpoint::RemoveKey:
+        response = remove_key(route, body);
+        break;
+      case Endpoint::DomainDns:
+        return domain_dns(route, std::move(done));
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("admin: request failed: {}", e.what());
+    response = error_response(500, "internal error");
+  }
+  done(std::move(response));
+}
+
+ApiResponse AdminApi::healthz() const { return json_response(200, {{"status", "ok"}}); }
+
+ApiResponse AdminApi::readyz() const {
+  json checks = json::object();
+  bool ready = true;
+  try {
+    (void)store_.list();
+    checks["keystore"] = "ok";
+  } catch (const std::exception& e) {
+    checks["keystore"] = std::string("error: ") + e.what();
+    ready = false;
+  }
+  if (hooks_.upstream_reachable) {
+    const bool reachable = hooks_.upstream_reachable();
+    checks["upstream"] = reachable ? "ok" : "unreachable";
+    ready = ready && reachable;
+  }
+  return json_response(ready ? 200 : 503, {{"status", ready ? "ready" : "not_ready"}, {"checks", checks}});
+}
+
+ApiResponse AdminApi::metrics() const {
+  ApiResponse response;
+  response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  response.body = render_metrics(store_.list(), counters_, per_domain_metrics_);
+  if (hooks_.relay_metrics) {
+    std::string relay = hooks_.relay_metrics();
+    if (!relay.empty() && relay.back() != '\n') relay += '\n';
+    response.body += relay;
+  }
+  return response;
+}
+
+ApiResponse AdminApi::list_domains() const {
+  json domains = json::array();
+  for (const auto& info : store_.list()) domains.push_back(domain_json(info));
+  return json_response(200, {{"domains", std::move(domains)}});
+}
+
+ApiResponse AdminApi::add_domain(std::string_view body) {
+  auto request = parse_add_domain(body);
+  if (!request) return error_response(400, request.error().message);
+  if (store_.domain(request->domain)) {
+    return error_response(409, "domain '" + request->domain + "' already exists; rotate its keys instead");
+  }
+  keystore::KeyParams params;
+  params.algorithm = request->algorithm.value_or(signer::Algorithm::RsaSha256);
+  params.bits = request->bits.value_or(params.algorithm == signer::Algorithm::Ed25519Sha256 ? 256 : 2048);
+  params.selector = request->selector;
+  auto created = store_.add_domain(request->domain, params);
+  if (!created) return store_error(created.error());
+
+  auto info = store_.domain(request->domain);
+  if (!info) return store_error(info.error());
+  json body_json = domain_json(*info);
+  body_json["key"] = selector_json(info->domain, *created);
+  body_json["dns"] = dns_json(info->domain, *created);
+  ApiResponse response = json_response(201, body_json);
+  response.headers.emplace_back("Location", "/v1/domains/" + info->domain);
+  return response;
+}
+
+ApiResponse AdminApi::get_domain(const Route& route) const {
+  ApiResponse failure;
+  const auto info = lookup_domain(store_, route.domain, failure);
+  if (!info) return failure;
+  return json_response(200, domain_json(*info));
+}
+
+ApiResponse AdminApi::remove_domain(const Route& route) {
+  const auto force = parse_force(route.query);
+  if (!force) return error_response(400, force.error().message);
+  ApiResponse failure;
+  const auto info = lookup_domain(store_, route.domain, failure);
+  if (!info) return failure;
+  if (const auto* active = active_key(*info); active != nullptr && !*force) {
+    return error_response(409, "domain '" + info->domain + "' has an active key (selector '" + active->selector +
+                                   "'); retire it first or pass ?force=true");
+  }
+  if (auto removed = store_.remove_domain(info->domain, *force); !removed) return store_error(removed.error());
+  return json_response(200, {{"deleted", info->domain}});
+}
+
+ApiResponse AdminApi::rotate(const Route& route, std::string_view body) {
+  auto request = parse_rotate(body);
+  if (!request) return error_response(400, request.error().message);
+  ApiResponse failure;
+  const auto info = lookup_domain(store_, route.domain, failure);
+  if (!info) return failure;
+
+  // Without explicit parameters the new key repeats the active key's (or the newest key's).
+  const keystore::SelectorInfo* model = active_key(*info);
+  if (model == nullptr && !info->selectors.empty()) model = &info->selectors.back();
+  keystore::KeyParams params;
+  params.algorithm = request->algorithm.value_or(model ? model->algorithm : signer::Algorithm::RsaSha256);
+  const bool same_algorithm = model != nullptr && model->algorithm == params.algorithm;
+  const int default_bits =
+      params.algorithm == signer::Algorithm::Ed25519Sha256 ? 256 : (same_algorithm ? model->bits : 2048);
+  params.bits = request->bits.value_or(default_bits);
+  if (auto ok = check_bits(params.algorithm, params.bits); !ok) return error_response(400, ok.error().message);
+  params.selector = request->selector;
+  if (request->selector && find_selector(*info, *request->selector) != nullptr) {
+    return error_response(409, "selector '" + *request->selector + "' already exists in '" + info->domain + "'");
+  }
+  params.activate_after_dns = request->activate == Activation::AfterDns;
+
+  auto staged = store_.stage_key(info->domain, params);
+  if (!staged) return store_error(staged.error());
+
+  json retiring = json::array();
+  if (request->activate == Activation::Now) {
+    if (auto activated = store_.activate(info->domain, staged->selector); !activated) {
+      ApiResponse response = store_error(activated.error());
+      spdlog::warn("admin: staged {} for {} but could not activate it: {}", staged->selector, info->domain,
+                   activated.error().message);
+      return response;
+    }
+    for (const auto& entry : info->selectors) {
+      if (entry.state == KeyState::Active && entry.algorithm == params.algorithm) retiring.push_back(entry.selector);
+    }
+  }
+
+  auto after = store_.domain(info->domain);
+  if (!after) return store_error(after.error());
+  const keystore::SelectorInfo* key = find_selector(*after, staged->selector);
+  const keystore::SelectorInfo& shown = key != nullptr ? *key : *staged;
+  json body_json = {{"domain", after->domain},
+                    {"key", selector_json(after->domain, shown)},
+                    {"dns", dns_json(after->domain, shown)},
+                    {"retiring", std::move(retiring)}};
+  return json_response(request->activate == Activation::Now ? 201 : 202, body_json);
+}
+
+ApiResponse AdminApi::key_action(const Route& route, std::string_view body) {
+  if (auto ok = parse_empty_body(body); !ok) return error_response(400, ok.error().message);
+  ApiResponse failure;
+  const auto info = lookup_domain(store_, route.domain, failure);
+  if (!info) return failure;
+  const keystore::SelectorInfo* key = find_selector(*info, route.selector);
+  if (key == nullptr) return error_response(404, "unknown selector '" + route.selector + "' in '" + info->domain + "'");
+  if (const std::string why = refused_transition(route.endpoint, key->state); !why.empty()) {
+    return error_response(409, why);
+  }
+
+  Result<void> done;
+  switch (route.endpoint) {
+    case Endpoint::ActivateKey:
+      done = store_.activate(info->domain, key->selector);
+      break;
+    case Endpoint::RetireKey:
+      done = store_.retire(info->domain, key->selector);
+      break;
+    default:
+      done = store_.revoke(info->domain, key->selector);
+      break;
+  }
+  if (!done) return store_error(done.error());
+
+  auto after = store_.domain(info->domain);
+  if (!after) return store_error(after.error());
+  json body_json = domain_json(*after);
+  if (const auto* changed = find_selector(*after, key->selector)) {
+    body_json["key"] = selector_json(after->domain, *changed);
+  }
+  return json_response(200, body_json);
+}
+
+ApiResponse AdminApi::remove_key(const Route& route, std::string_view body) {
+  if (auto ok = parse_empty_body(body); !ok) return error_response(400, ok.error().message);
+  ApiResponse failure;
+  const auto info = lookup_domain(store_, route.domain, failure);
+  if (!info) return failure;
+  const keystore::SelectorInfo* key = find_selector(*info, route.selector);
+  if (key == nullptr) return error_response(404, "unknown selector '" + route.selector + "' in '" + info->domain + "'");
+  if (const std::string why = refused_transition(Endpoint::RemoveKey, key->state); !why.empty()) {
+    return error_response(409, why);
+  }
+  if (auto removed = store_.remove_key(info->domain, key->selector); !removed) return store_error(removed.error());
+  return json_response(200, {{"domain", info->domain}, {"deleted", key->selector}});
+}
+
+void AdminApi::domain_dns(const Route& route, Done done) const {
+  ApiResponse failure;
+  const auto info = lookup_domain(store_, route.domain, failure);
+  if (!info) return done(std::move(failure));
+  if (info->selectors.empty())
+    return done(json_response(200, {{"domain", info->domain}, {"selectors", json::array()}}));
+
+  // Lookups run in parallel; the last one to finish answers.
+  struct Gather {
+    std::mutex mutex;
+    json rows;
+    std::size_t remaining;
+    Done done;
+    std::string domain;
+  };
+  auto gather = std::make_shared<Gather>();
+  gather->rows = json::array();
+  for (const auto& selector : info->selectors) {
+    json row = {{"selector", selector.selector},
+                {"state", state_name(selector.state)},
+                {"dns", dns_json(info->domain, selector)},
+                {"status", "error"},
+                {"detail", ""},
+                {"found", json::array()}};
+    gather->rows.push_back(std::move(row));
+  }
+  gather->remaining = info->selectors.size();
+  gather->done = std::move(done);
+  gather->domain = info->domain;
+
+  for (std::size_t i = 0; i < info->selectors.size(); ++i) {
+    const auto& selector = info->selectors[i];
+    auto complete = [gather, i, expected = selector.dns_record](TxtLookup lookup) {
+      const PublicationCheck check = check_publication(lookup, expected);
+      std::unique_lock lock(gather->mutex);
+      json& row = gather->rows[i];
+      row["status"] = to_string(check.status);
+      row["detail"] = check.detail;
+      row["found"] = lookup.records;
+      if (--gather->remaining != 0) return;
+      json body = {{"domain", gather->domain}, {"selectors", std::move(gather->rows)}};
+      Done finish = std::move(gather->done);
+      lock.unlock();
+      finish(json_response(200, body));
+    };
+    if (!resolver_) {
+      complete(TxtLookup{TxtLookup::Outcome::Failed, {}, "no DNS resolver available"});
+      continue;
+    }
+    resolver_->resolve_txt(dkim_record_name(selector.selector, info->domain), std::move(complete));
+  }
+}
+
+}  // namespace dkr::admin

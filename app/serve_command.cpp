@@ -1,0 +1,224 @@
+// dkim-relay serve: loads the config, opens the keystore, and runs the relay and the admin API
+// until SIGTERM/SIGINT (graceful) — SIGHUP reloads the keystore.
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "admin/admin_server.hpp"
+#include "admin_token.hpp"
+#include "cli_args.hpp"
+#include "commands.hpp"
+#include "config/config.hpp"
+#include "keystore/directory_key_store.hpp"
+#include "keystore/dns_record.hpp"
+#include "keystore/key_store_watcher.hpp"
+#include "logging_setup.hpp"
+#include "relay/relay_server.hpp"
+#include "runtime_settings.hpp"
+#include "signer/message_signer.hpp"
+#include "upstream_factory.hpp"
+
+namespace dkr::app {
+
+namespace {
+
+constexpr std::string_view kUsage = R"(usage: dkim-relay [serve] [--config FILE] [--check-config]
+
+Without --config (and without DKIM_RELAY_CONFIG in the environment) the relay runs on its embedded
+defaults: SMTP on 127.0.0.1:2525, upstream "directory" writing ./data/outbox/*.eml, keys in
+./data/keys (a key for example.com is created on first start), admin API on 127.0.0.1:8025 with a
+token in ./data/admin.token. DKIM_RELAY_<SECTION>_<KEY> variables override single settings.
+
+  --config FILE     TOML configuration (see config/dkim-relay.example.toml)
+  --check-config    validate, print the effective configuration with secrets masked, and exit
+)";
+
+config::LoadResult load(const CliArgs& cli) {
+  std::optional<std::string> path = cli.value("config");
+  if (!path) {
+    if (const char* env = std::getenv(std::string(config::kConfigPathVariable).c_str()); env && *env) path = env;
+  }
+  return path ? config::load_config(*path) : config::load_defaults(config::process_environment());
+}
+
+// First start on an empty store: a key for the demo domain, so that mail is signed right away.
+void ensure_demo_domain(keystore::DirectoryKeyStore& store, const config::Config& cfg) {
+  if (cfg.keystore.demo_domain.empty() || !store.list().empty()) return;
+  keystore::KeyParams params;
+  auto created = store.add_domain(cfg.keystore.demo_domain, params);
+  if (!created) {
+    spdlog::warn("could not create the demo domain {}: {}", cfg.keystore.demo_domain, created.error().message);
+    return;
+  }
+  spdlog::info("created demo domain {} with selector {}", cfg.keystore.demo_domain, created->selector);
+}
+
+void print_banner(const config::Config& cfg, const keystore::DirectoryKeyStore& store, const AdminToken& token,
+                  const std::vector<std::string>& listening, unsigned short admin_port) {
+  std::ostringstream out;
+  out << "dkim-relay " << DKIM_RELAY_VERSION << " ready\n";
+  for (const auto& l : listening) out << "  SMTP        " << l << "\n";
+  if (cfg.upstream.type == config::UpstreamType::Directory)
+    out << "  upstream    directory " << cfg.upstream.directory << " (one .eml per accepted message)\n";
+  else
+    out << "  upstream    smtp " << cfg.upstream.host << ":" << cfg.upstream.port
+        << " starttls=" << config::to_string(cfg.upstream.starttls) << "\n";
+  out << "  keystore    " << cfg.keystore.path << "\n";
+  if (cfg.admin.enabled)
+    out << "  admin API   http" << (cfg.admin.tls_cert.empty() ? "" : "s") << "://" << cfg.admin.listen.host << ":"
+        << admin_port << "  (token: " << token.source << (token.generated ? ", generated now" : "") << ")\n";
+  const auto domains = store.list();
+  std::size_t shown = 0;
+  for (const auto& d : domains) {
+    for (const auto& s : d.selectors) {
+      if (s.state != keystore::KeyState::Active && s.state != keystore::KeyState::Staged) continue;
+      if (shown++ == 0) out << "DNS records to publish:\n";
+      if (shown > 10) continue;
+      out << "  " << s.selector << "._domainkey." << d.domain << ". IN TXT \"" << s.dns_record << "\"  ("
+          << keystore::to_string(s.state) << ")\n";
+    }
+  }
+  if (shown > 10) out << "  ... and " << (shown - 10) << " more: dkim-relay keys list\n";
+  std::cout << out.str() << std::flush;
+}
+
+}  // namespace
+
+int run_serve(Args args) {
+  const CliArgs cli(args, {"config"});
+  if (cli.flag("help")) {
+    std::cout << kUsage;
+    return 0;
+  }
+  if (!cli.ok() || !cli.positional().empty()) {
+    std::cerr << "dkim-relay: " << (cli.ok() ? "unexpected argument " + cli.positional().front() : cli.error())
+              << "\n" << kUsage;
+    return 2;
+  }
+  const config::LoadResult loaded = load(cli);
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.errors) std::cerr << e.to_string() << "\n";
+    std::cerr << "dkim-relay: " << loaded.errors.size() << " configuration problem(s)\n";
+    return 2;
+  }
+  const config::Config& cfg = loaded.config;
+  auto relay_cfg = relay_settings(cfg);
+  if (!relay_cfg) {
+    std::cerr << "dkim-relay: " << relay_cfg.error().message << "\n";
+    return 2;
+  }
+  if (cli.flag("check-config")) {
+    config::RenderOptions render;
+    render.default_signed_headers = signer::default_signed_headers();
+    render.default_oversigned_headers = signer::default_oversigned_headers();
+    std::cout << config::render_effective_config(cfg, render);
+    return 0;
+  }
+  setup_logging(cfg.log);
+
+  auto opened = keystore::DirectoryKeyStore::open(keystore_options(cfg));
+  if (!opened) {
+    spdlog::critical("keystore {}: {}", cfg.keystore.path, opened.error().message);
+    return 1;
+  }
+  std::shared_ptr<keystore::DirectoryKeyStore> store = std::move(opened).value();
+  for (const auto& problem : store->problems()) spdlog::error("keystore: {}", keystore::to_string(problem));
+  ensure_demo_domain(*store, cfg);
+
+  AdminToken token;
+  if (cfg.admin.enabled) {
+    auto loaded_token = load_or_create_admin_token(cfg.admin);
+    if (!loaded_token) {
+      spdlog::critical("{}", loaded_token.error().message);
+      return 1;
+    }
+    token = std::move(loaded_token).value();
+  }
+
+  boost::asio::io_context control;  // signals, admin API, DNS checks: not the SMTP threads
+  // Upstream connections get their own threads, so that a slow upstream handshake or the admin
+  // API never delays the other; the SMTP sessions run on the relay's own threads.
+  boost::asio::io_context upstream_io;
+  auto upstream_work = boost::asio::make_work_guard(upstream_io);
+  std::vector<std::thread> upstream_threads;
+  for (int i = 0; i < 2; ++i) upstream_threads.emplace_back([&upstream_io] { upstream_io.run(); });
+  struct JoinUpstream {
+    boost::asio::io_context& io;
+    std::vector<std::thread>& threads;
+    ~JoinUpstream() {
+      io.stop();
+      for (auto& t : threads) t.join();
+    }
+  } join_upstream{upstream_io, upstream_threads};
+  auto upstream = make_upstream(cfg, upstream_io);
+  if (!upstream) {
+    spdlog::critical("{}", upstream.error().message);
+    return 1;
+  }
+  relay::RelayMetrics metrics;
+  relay::RelayServer server(*relay_cfg, store, *upstream, metrics);
+  if (auto started = server.start(); !started) {
+    spdlog::critical("cannot start the SMTP listener: {}", started.error().message);
+    return 1;
+  }
+
+  std::unique_ptr<admin::AdminServer> admin_server;
+  if (cfg.admin.enabled) {
+    admin::AdminHooks hooks;
+    hooks.relay_metrics = [&metrics] { return metrics.render_prometheus(); };
+    hooks.upstream_reachable = [up = *upstream] { return up->reachable(); };
+    admin_server = std::make_unique<admin::AdminServer>(control, *store, admin_settings(cfg, token.value), hooks);
+    if (auto started = admin_server->start(); !started) {
+      spdlog::critical("cannot start the admin API: {}", started.error().message);
+      server.stop(std::chrono::milliseconds(0));
+      return 1;
+    }
+  }
+
+  std::unique_ptr<keystore::KeyStoreWatcher> watcher;
+  if (cfg.keystore.watch) {
+    auto w = keystore::KeyStoreWatcher::start(*store);
+    if (w) watcher = std::move(w).value();
+    else spdlog::warn("keystore: no change watching ({}); SIGHUP reloads", w.error().message);
+  }
+
+  print_banner(cfg, *store, token, server.listening(), admin_server ? admin_server->port() : 0);
+
+  boost::asio::signal_set signals(control, SIGTERM, SIGINT, SIGHUP);
+  std::thread stopper;  // drains the relay while this thread keeps the control loop running
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int signal) {
+        if (ec) return;
+        if (signal == SIGHUP) {
+          auto reloaded = store->reload();
+          if (reloaded) spdlog::info("SIGHUP: keystore reloaded");
+          else spdlog::error("SIGHUP: keystore reload: {}", reloaded.error().message);
+          signals.async_wait(on_signal);
+          return;
+        }
+        spdlog::info("signal {}: stopping (grace {} ms)", signal, cfg.relay.shutdown_grace.count());
+        if (stopper.joinable()) return;  // a second signal while draining: keep draining
+        stopper = std::thread([&] {
+          server.stop(cfg.relay.shutdown_grace);
+          boost::asio::post(control, [&] {
+            watcher.reset();
+            if (admin_server) admin_server->stop();
+            signals.cancel();
+            control.stop();
+          });
+        });
+      };
+  signals.async_wait(on_signal);
+  control.run();
+  if (stopper.joinable()) stopper.join();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace dkr::app

@@ -1,0 +1,44 @@
+#include "upstream_factory.hpp"
+
+#include "relay/directory_upstream.hpp"
+#if __has_include("relay/smtp_upstream.hpp")
+#include "relay/smtp_upstream.hpp"
+#define DKR_HAVE_SMTP_UPSTREAM 1
+#endif
+
+namespace dkr::app {
+
+Result<std::shared_ptr<relay::Upstream>> make_upstream(const config::Config& config, boost::asio::io_context& io) {
+  const auto& u = config.upstream;
+  if (u.type == config::UpstreamType::Directory) {
+    auto dir = relay::DirectoryUpstream::open(u.directory);
+    if (!dir) return make_error("upstream.directory: " + dir.error().message);
+    return std::shared_ptr<relay::Upstream>(std::move(dir).value());
+  }
+#ifdef DKR_HAVE_SMTP_UPSTREAM
+  relay::SmtpUpstreamSettings s;
+  s.host = u.host;
+  s.port = u.port;
+  switch (u.starttls) {
+    case config::StartTls::None: s.starttls = relay::StartTlsPolicy::None; break;
+    case config::StartTls::Opportunistic: s.starttls = relay::StartTlsPolicy::Opportunistic; break;
+    case config::StartTls::Required: s.starttls = relay::StartTlsPolicy::Required; break;
+  }
+  s.ca_file = u.ca_file;
+  s.verify_hostname = u.verify_hostname;
+  s.username = u.username;
+  s.password = u.password;
+  s.helo_name = config.relay.hostname.empty() ? "localhost" : config.relay.hostname;
+  s.connect_timeout = u.connect_timeout;
+  s.command_timeout = u.command_timeout;
+  s.pool_size = u.pool_size;
+  auto smtp = relay::SmtpUpstream::create(io.get_executor(), s);
+  if (!smtp) return make_error("upstream: " + smtp.error().message);
+  return std::shared_ptr<relay::Upstream>(std::move(smtp).value());
+#else
+  (void)io;
+  return make_error("upstream.type = \"smtp\" is not available in this build");
+#endif
+}
+
+}  // namespace dkr::app

@@ -1,0 +1,164 @@
+// Key store at ESP scale: 100,000 domains. Measures open (load) time, memory, signer_for
+// lookups per second on one thread, an unchanged reload, and one rotation.
+//   bench_keystore [DOMAINS] [WORK_DIR]
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <time.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "domain_metadata.hpp"
+#include "keystore/directory_key_store.hpp"
+
+using namespace dkr;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// CPU time of this thread: on a shared, overloaded machine wall time mostly measures the others.
+double thread_cpu_seconds() {
+  timespec t{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
+}
+
+long status_kib(const char* field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field, 0) == 0) return std::atol(line.c_str() + std::strlen(field));
+  }
+  return -1;
+}
+
+void write_file(const std::filesystem::path& path, const std::string& content) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0 || ::write(fd, content.data(), content.size()) != static_cast<ssize_t>(content.size())) {
+    std::perror(path.c_str());
+    std::exit(1);
+  }
+  ::close(fd);
+}
+
+std::string domain_name(std::size_t i) { return std::string("customer") + std::to_string(i) + ".example"; }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // figures show up even if the cleanup is slow
+  const std::size_t domains = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 100'000;
+  // tmpfs by default: the figures are about the store, not about a disk shared with other jobs.
+  const std::filesystem::path base =
+      std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : std::filesystem::temp_directory_path();
+  const std::filesystem::path work =
+      argc > 2 ? std::filesystem::path(argv[2]) : base / ("bench-keystore-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(work);
+  std::filesystem::create_directories(work);
+  ::chmod(work.c_str(), 0700);
+
+  // One Ed25519 key shared by every domain keeps the setup fast; the store still parses one PEM
+  // file per domain.
+  auto key = signer::SigningKey::generate(signer::Algorithm::Ed25519Sha256);
+  if (!key) {
+    std::fprintf(stderr, "generate: %s\n", key.error().message.c_str());
+    return 1;
+  }
+  const std::string pem = key->private_pem();
+  const std::string record = key->dns_record();
+  auto start = Clock::now();
+  for (std::size_t i = 0; i < domains; ++i) {
+    const std::string name = domain_name(i);
+    const auto dir = work / name;
+    ::mkdir(dir.c_str(), 0700);
+    write_file(dir / "s2026a.pem", pem);
+    keystore::SelectorInfo info;
+    info.selector = "s2026a";
+    info.algorithm = signer::Algorithm::Ed25519Sha256;
+    info.bits = 256;
+    info.state = keystore::KeyState::Active;
+    info.created_at = info.activated_at = 1'790'000'000;
+    info.dns_record = record;
+    write_file(dir / "keys.json", keystore::serialize_metadata({name, {info}}));
+  }
+  std::printf("setup: wrote %zu domains in %.2f s\n", domains, seconds_since(start));
+
+  const long rss_before = status_kib("VmRSS:");
+  keystore::DirectoryKeyStoreOptions options;
+  options.path = work;
+  start = Clock::now();
+  double cpu = thread_cpu_seconds();
+  auto opened = keystore::DirectoryKeyStore::open(options);
+  const double load_seconds = seconds_since(start);
+  const double load_cpu = thread_cpu_seconds() - cpu;
+  if (!opened) {
+    std::fprintf(stderr, "open: %s\n", opened.error().message.c_str());
+    return 1;
+  }
+  auto& store = **opened;
+  const auto stats = store.stats();
+  std::printf("open: %zu domains, %zu active keys in %.2f s wall, %.2f s CPU (target < 5 s)\n", stats.domains,
+              stats.keys_by_state[static_cast<int>(keystore::KeyState::Active)], load_seconds, load_cpu);
+  std::printf("memory: VmRSS before open %ld KiB, after %ld KiB, VmHWM %ld KiB (~%.1f KiB/domain)\n", rss_before,
+              status_kib("VmRSS:"), status_kib("VmHWM:"),
+              static_cast<double>(status_kib("VmRSS:") - rss_before) / static_cast<double>(domains));
+
+  // Lookups: a third exact hits, a third parent-fallback hits, a third misses.
+  std::vector<std::string> queries;
+  const std::size_t distinct = 300'000;
+  queries.reserve(distinct);
+  for (std::size_t i = 0; i < distinct; ++i) {
+    const std::size_t d = (i * 7919) % domains;
+    switch (i % 3) {
+      case 0:
+        queries.push_back(domain_name(d));
+        break;
+      case 1:
+        queries.push_back("Mail.EU." + domain_name(d));
+        break;
+      default:
+        queries.push_back(std::string("host") + std::to_string(d) + ".nowhere.test");
+        break;
+    }
+  }
+  const std::size_t lookups = 3'000'000;
+  std::size_t hits = 0;
+  start = Clock::now();
+  for (std::size_t i = 0; i < lookups; ++i) {
+    if (store.signer_for(queries[i % distinct])) ++hits;
+  }
+  const double lookup_seconds = seconds_since(start);
+  std::printf(
+      "signer_for: %zu lookups (1/3 exact, 1/3 parent fallback, 1/3 miss), %zu hits, "
+      "%.2f M lookups/s on one thread (target >= 1 M/s)\n",
+      lookups, hits, static_cast<double>(lookups) / lookup_seconds / 1e6);
+
+  start = Clock::now();
+  const auto reloaded = store.reload();
+  std::printf("reload with nothing changed: %.2f s%s\n", seconds_since(start), reloaded ? "" : " (with problems)");
+
+  keystore::KeyParams params;
+  params.algorithm = signer::Algorithm::Ed25519Sha256;
+  params.selector = "s2026b";
+  start = Clock::now();
+  const auto staged = store.stage_key(domain_name(42), params);
+  const auto activated = store.activate(domain_name(42), "s2026b");
+  std::printf("rotation of one domain in the full store (stage + activate, fsync'd): %.1f ms%s\n",
+              seconds_since(start) * 1e3, staged && activated ? "" : " FAILED");
+
+  start = Clock::now();
+  opened->reset();
+  std::filesystem::remove_all(work);
+  std::printf("cleanup: %.2f s\n", seconds_since(start));
+  return 0;
+}

@@ -1,0 +1,87 @@
+// Rules that involve more than one key, and secrets read from files.
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+#include "sources.hpp"
+
+namespace dkr::config::detail {
+namespace {
+
+void check_tls_pair(LoadState& state, std::string_view section, const std::string& cert, const std::string& key) {
+  if (cert.empty() == key.empty()) return;
+  const std::string set_key = std::string(section) + (cert.empty() ? ".tls_key" : ".tls_cert");
+  const std::string missing_key = std::string(section) + (cert.empty() ? ".tls_cert" : ".tls_key");
+  state.diagnostics().error(state.origin_of(set_key), "is set but " + missing_key + " is not; set both or neither");
+}
+
+void check_auth(LoadState& state) {
+  const auto& relay = state.config.relay;
+  if (!relay.require_auth) return;
+  if (state.config.auth_users.empty()) {
+    state.diagnostics().error(state.origin_of("relay.require_auth"), "is true but no [[auth.users]] are defined");
+  }
+  if (relay.tls_cert.empty() && !relay.allow_auth_without_tls) {
+    state.diagnostics().error(state.origin_of("relay.require_auth"),
+                              "is true but AUTH is only offered over TLS and relay.tls_cert is not set; "
+                              "configure TLS or set relay.allow_auth_without_tls = true");
+  }
+}
+
+void check_admin_token(LoadState& state) {
+  const auto& admin = state.config.admin;
+  if (admin.enabled && admin.token_file.empty() && admin.token_env.empty()) {
+    state.diagnostics().error(state.origin_of("admin.token_file"),
+                              "is empty and admin.token_env is not set; the admin API needs a token");
+  }
+}
+
+// Reads upstream.password_file into upstream.password.
+void read_password_file(LoadState& state) {
+  auto& upstream = state.config.upstream;
+  if (upstream.password_file.empty()) return;
+  const Origin origin = state.origin_of("upstream.password_file");
+  if (!upstream.password.empty()) {
+    state.diagnostics().error(origin, "and upstream.password are both set; use one of them");
+    return;
+  }
+  std::ifstream in(upstream.password_file, std::ios::binary);
+  if (!in) {
+    const int saved_errno = errno;
+    state.diagnostics().error(
+        origin, "cannot read \"" + upstream.password_file + "\": " + std::generic_category().message(saved_errno));
+    return;
+  }
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  std::string secret = contents.str();
+  if (in.bad()) {
+    state.diagnostics().error(origin, "cannot read \"" + upstream.password_file + "\"");
+    return;
+  }
+  // Editors and `echo` add a final newline that is not part of the password.
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  if (secret.empty()) {
+    state.diagnostics().error(origin, "\"" + upstream.password_file + "\" is empty");
+    return;
+  }
+  upstream.password = std::move(secret);
+}
+
+}  // namespace
+
+Origin LoadState::origin_of(std::string_view dotted_key) const {
+  if (auto it = origins.find(dotted_key); it != origins.end()) return it->second;
+  return {source_name, 0, 0, std::string(dotted_key)};
+}
+
+void run_consistency_checks(LoadState& state) {
+  check_tls_pair(state, "relay", state.config.relay.tls_cert, state.config.relay.tls_key);
+  check_tls_pair(state, "admin", state.config.admin.tls_cert, state.config.admin.tls_key);
+  check_auth(state);
+  check_admin_token(state);
+  read_password_file(state);
+}
+
+}  // namespace dkr::config::detail

@@ -1,0 +1,103 @@
+#include "text_checks.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <vector>
+
+#include "config/config.hpp"
+
+namespace dkr::config::detail {
+
+std::optional<std::string> non_empty(std::string_view text) {
+  if (text.empty()) return "must not be empty";
+  return std::nullopt;
+}
+
+std::optional<std::string> any_text(std::string_view) { return std::nullopt; }
+
+std::optional<std::string> hostname_check(std::string_view text) {
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (!(std::isalnum(u) || c == '.' || c == '-' || c == '_')) {
+      return "expected a host name (letters, digits, '.', '-')";
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> domain_check(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  if (text.front() == '.' || text.back() == '.' || text.find("..") != std::string_view::npos) {
+    return "expected a domain name like \"example.com\"";
+  }
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    // Bytes >= 0x80: U-labels are allowed; the key store converts them to A-labels.
+    if (u < 0x80 && !(std::isalnum(u) || c == '.' || c == '-' || c == '_')) {
+      return "expected a domain name like \"example.com\"";
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> env_var_name_check(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  const bool ok = !std::isdigit(static_cast<unsigned char>(text.front())) &&
+                  std::all_of(text.begin(), text.end(),
+                              [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+  if (!ok) return "expected an environment variable name (letters, digits, '_')";
+  return std::nullopt;
+}
+
+// strftime fields that expand to digits only, so that a selector stays a valid DNS label.
+std::optional<std::string> selector_pattern_check(std::string_view text) {
+  if (text.empty()) return "must not be empty";
+  static constexpr std::string_view kNumericFields = "YmdHMSyjUWVGgu";
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '%') {
+      if (i + 1 >= text.size() || kNumericFields.find(text[i + 1]) == std::string_view::npos) {
+        return "only numeric strftime fields (%Y %m %d %H %M %S %y %j %U %W %V %G %g %u) are allowed";
+      }
+      ++i;
+    } else if (c == '{') {
+      if (text.substr(i, 5) != "{seq}") return "the only placeholder is {seq}";
+      i += 4;
+    } else if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-')) {
+      return "a selector may contain only letters, digits and '-' besides %-fields and {seq}";
+    }
+  }
+  return std::nullopt;
+}
+
+// PHC-like "$pbkdf2-sha256$<iterations>$<salt>$<hash>"; salt and hash in (adapted) base64.
+std::optional<std::string> password_hash_problem(std::string_view hash) {
+  if (hash == kMaskedSecret) return std::nullopt;
+  const std::string expected = "expected \"$pbkdf2-sha256$<iterations>$<base64 salt>$<base64 hash>\"";
+  constexpr std::string_view kPrefix = "$pbkdf2-sha256$";
+  if (!hash.starts_with(kPrefix)) return expected;
+  std::vector<std::string_view> parts;
+  std::string_view rest = hash.substr(kPrefix.size());
+  while (true) {
+    const auto dollar = rest.find('$');
+    parts.push_back(rest.substr(0, dollar));
+    if (dollar == std::string_view::npos) break;
+    rest = rest.substr(dollar + 1);
+  }
+  if (parts.size() != 3) return expected;
+  const auto& iterations = parts[0];
+  if (iterations.empty() || iterations.size() > 9 || iterations.front() == '0' ||
+      !std::all_of(iterations.begin(), iterations.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return expected + " (iterations must be a positive number)";
+  }
+  auto is_b64 = [](std::string_view s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '.' || c == '=' || c == '-' ||
+             c == '_';
+    });
+  };
+  if (!is_b64(parts[1]) || !is_b64(parts[2])) return expected + " (salt and hash must be base64)";
+  return std::nullopt;
+}
+
+}  // namespace dkr::config::detail

@@ -1,0 +1,670 @@
+#include "keystore/directory_key_store.hpp"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <ctime>
+#include <unordered_map>
+
+#include "domain_loader.hpp"
+#include "domain_metadata.hpp"
+#include "durable_file.hpp"
+#include "keystore/domain_name.hpp"
+#include "selector_pattern.hpp"
+#include "store_lock.hpp"
+
+namespace dkr::keystore {
+namespace {
+
+struct NameHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view name) const noexcept { return std::hash<std::string_view>{}(name); }
+};
+using Shard = std::unordered_map<std::string, std::shared_ptr<const DomainEntry>, NameHash, std::equal_to<>>;
+
+// A change copies only the shard of the changed domain (100k domains / 256 shards ~ 400 pointers)
+// and the shard array; every other shard and every DomainEntry is shared with the old snapshot.
+constexpr std::size_t kShardCount = 256;
+
+std::size_t shard_index(std::string_view name) {
+  // Different bits than the buckets inside the shard use (hash % prime).
+  return static_cast<std::size_t>((NameHash{}(name)*0x9E3779B97F4A7C15ull) >> 56) % kShardCount;
+}
+
+char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+std::atomic<unsigned> graveyard_counter{0};
+
+Result<int> checked_bits(const KeyParams& params) {
+  if (params.algorithm == signer::Algorithm::Ed25519Sha256) return 256;
+  if (params.bits == 2048 || params.bits == 3072 || params.bits == 4096) return params.bits;
+  return make_error("RSA keys must have 2048, 3072 or 4096 bits (asked for " + std::to_string(params.bits) + ")");
+}
+
+struct GeneratedKey {
+  signer::SigningKey key;
+  int bits;
+};
+
+Result<GeneratedKey> generate_key(const KeyParams& params) {
+  auto bits = checked_bits(params);
+  if (!bits) return bits.error();
+  auto key = signer::SigningKey::generate(params.algorithm, *bits);
+  if (!key) return make_error("cannot generate key: " + key.error().message);
+  return GeneratedKey{std::move(*key), *bits};
+}
+
+std::vector<std::string> list_directory(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  DIR* handle = ::opendir(dir.c_str());
+  if (handle == nullptr) return names;
+  while (const dirent* entry = ::readdir(handle)) {
+    const std::string_view name = entry->d_name;
+    if (name != "." && name != "..") names.emplace_back(name);
+  }
+  ::closedir(handle);
+  return names;
+}
+
+bool is_real_directory(const std::filesystem::path& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool has_suffix(std::string_view text, std::string_view suffix) {
+  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
+}
+
+void remove_quietly(const std::filesystem::path& path) {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+  if (ec)
+    spdlog::warn("keystore: cannot remove {}: {}", path.string(), ec.message());
+  else
+    spdlog::info("keystore: removed leftover {}", path.string());
+}
+
+// Removes what an interrupted write left behind. Only called with the exclusive store lock, so no
+// writer of any process is between its PEM write and its metadata rename.
+void clean_domain_folder(const std::filesystem::path& dir, const DomainEntry* entry) {
+  std::vector<std::string> names = list_directory(dir);
+  bool only_leftovers = true;
+  for (const std::string& name : names) {
+    const bool temp = is_temp_file(name);
+    const bool pem = has_suffix(name, ".pem");
+    bool orphan = false;
+    if (pem && entry != nullptr) {
+      const std::string_view selector = std::string_view(name).substr(0, name.size() - 4);
+      orphan = std::none_of(entry->info.selectors.begin(), entry->info.selectors.end(),
+                            [&](const SelectorInfo& info) { return info.selector == selector; });
+    }
+    if (temp || orphan || (pem && entry == nullptr)) {
+      if (entry != nullptr || temp) remove_quietly(dir / name);
+    } else {
+      only_leftovers = false;
+    }
+  }
+  if (entry == nullptr && only_leftovers) {
+    // A domain folder whose keys.json was never renamed into place: an interrupted add.
+    for (const std::string& name : names) remove_quietly(dir / name);
+    if (::rmdir(dir.c_str()) == 0) spdlog::info("keystore: removed empty {}", dir.string());
+  }
+}
+
+}  // namespace
+
+std::string to_string(const LoadProblem& problem) {
+  return problem.domain + ": " + problem.file + ": " + problem.reason;
+}
+
+struct DirectoryKeyStore::Snapshot {
+  std::array<std::shared_ptr<const Shard>, kShardCount> shards;
+  std::size_t domains = 0;
+
+  const std::shared_ptr<const DomainEntry>* find(std::string_view name) const {
+    const Shard& shard = *shards[shard_index(name)];
+    const auto it = shard.find(name);
+    return it == shard.end() ? nullptr : &it->second;
+  }
+
+  static std::shared_ptr<const Snapshot> empty() {
+    auto snapshot = std::make_shared<Snapshot>();
+    const auto shard = std::make_shared<const Shard>();
+    snapshot->shards.fill(shard);
+    return snapshot;
+  }
+
+  // A new snapshot with these entries replaced (null entry: domain removed).
+  std::shared_ptr<const Snapshot> with(
+      const std::vector<std::pair<std::string, std::shared_ptr<const DomainEntry>>>& changes) const {
+    auto next = std::make_shared<Snapshot>(*this);
+    std::unordered_map<std::size_t, std::shared_ptr<Shard>> copied;
+    for (const auto& [name, entry] : changes) {
+      const std::size_t index = shard_index(name);
+      auto& shard = copied[index];
+      if (!shard) shard = std::make_shared<Shard>(*shards[index]);
+      if (entry) {
+        if (shard->insert_or_assign(name, entry).second) ++next->domains;
+      } else if (shard->erase(name) > 0) {
+        --next->domains;
+      }
+    }
+    for (auto& [index, shard] : copied) next->shards[index] = std::move(shard);
+    return next;
+  }
+};
+
+struct DirectoryKeyStore::Transaction {
+  std::string domain;
+  DomainMetadata after;
+  bool remove_domain = false;
+  std::vector<std::pair<std::string, std::string>> new_keys;  // selector, private PEM (secret)
+  std::vector<std::string> removed_keys;                      // PEM files to delete afterwards
+
+  ~Transaction() {
+    for (auto& [selector, pem] : new_keys) OPENSSL_cleanse(pem.data(), pem.size());
+  }
+};
+
+DirectoryKeyStore::DirectoryKeyStore(DirectoryKeyStoreOptions options)
+    : options_(std::move(options)), snapshot_(Snapshot::empty()) {}
+
+DirectoryKeyStore::~DirectoryKeyStore() = default;
+
+Result<std::unique_ptr<DirectoryKeyStore>> DirectoryKeyStore::open(const DirectoryKeyStoreOptions& options) {
+  if (options.path.empty()) return make_error("key store path is empty");
+  std::error_code ec;
+  if (!std::filesystem::exists(options.path, ec)) {
+    std::filesystem::create_directories(
+        options.path.parent_path().empty() ? std::filesystem::path(".") : options.path.parent_path(), ec);
+    if (auto made = make_directory_durably(options.path, 0700); !made) return made.error();
+  } else if (!is_real_directory(options.path)) {
+    return make_error("key store path " + options.path.string() + " is not a directory");
+  } else {
+    struct stat st {};
+    if (::stat(options.path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+      spdlog::warn("keystore: {} is accessible by group or others; chmod 700 it", options.path.string());
+    }
+  }
+  std::unique_ptr<DirectoryKeyStore> store(new DirectoryKeyStore(options));
+  std::lock_guard guard(store->write_mutex_);
+  auto loaded = store->reload_all(/*clean=*/true);
+  if (!loaded) spdlog::error("keystore: {}", loaded.error().message);
+  return store;
+}
+
+std::int64_t DirectoryKeyStore::now() const {
+  return options_.clock ? options_.clock() : static_cast<std::int64_t>(std::time(nullptr));
+}
+
+void DirectoryKeyStore::step(std::string_view name) const {
+  if (options_.write_step_hook) options_.write_step_hook(name);
+}
+
+std::shared_ptr<const DirectoryKeyStore::Snapshot> DirectoryKeyStore::current() const {
+  return std::atomic_load_explicit(&snapshot_, std::memory_order_acquire);
+}
+
+void DirectoryKeyStore::publish(std::shared_ptr<const Snapshot> next) {
+  std::atomic_store_explicit(&snapshot_, std::move(next), std::memory_order_release);
+}
+
+std::shared_ptr<const SigningSet> DirectoryKeyStore::signer_for(std::string_view from_domain) const {
+  if (!from_domain.empty() && from_domain.back() == '.') from_domain.remove_suffix(1);
+  // Fast path: ASCII names are lowercased into a stack buffer, no allocation.
+  char buffer[kMaxDomainLength];
+  std::string idna;
+  std::string_view name;
+  bool ascii = from_domain.size() <= kMaxDomainLength;
+  for (std::size_t i = 0; ascii && i < from_domain.size(); ++i) {
+    const char c = from_domain[i];
+    ascii = static_cast<unsigned char>(c) < 0x80;
+    buffer[i] = ascii_lower(c);
+  }
+  if (ascii) {
+    name = std::string_view(buffer, from_domain.size());
+  } else {
+    auto normalized = normalize_domain(from_domain);
+    if (!normalized) return nullptr;
+    idna = std::move(*normalized);
+    name = idna;
+  }
+
+  const auto snapshot = current();
+  while (true) {
+    if (const auto* entry = snapshot->find(name); entry != nullptr && (*entry)->has_active) {
+      if (const auto& set = (*entry)->signing_set()) return set;
+    }
+    const std::size_t dot = name.find('.');
+    if (dot == std::string_view::npos) break;
+    name.remove_prefix(dot + 1);
+    if (name.find('.') == std::string_view::npos) break;  // never fall back to a TLD
+  }
+  return nullptr;
+}
+
+std::vector<DomainInfo> DirectoryKeyStore::list() const {
+  const auto snapshot = current();
+  std::vector<DomainInfo> domains;
+  domains.reserve(snapshot->domains);
+  for (const auto& shard : snapshot->shards) {
+    for (const auto& [name, entry] : *shard) domains.push_back(entry->info);
+  }
+  std::sort(domains.begin(), domains.end(),
+            [](const DomainInfo& a, const DomainInfo& b) { return a.domain < b.domain; });
+  return domains;
+}
+
+Result<DomainInfo> DirectoryKeyStore::domain(std::string_view domain) const {
+  auto name = normalize_domain(domain);
+  if (!name) return name.error();
+  const auto snapshot = current();
+  if (const auto* entry = snapshot->find(*name)) return (*entry)->info;
+  return make_error("no domain " + *name + " in the key store");
+}
+
+KeyStoreStats DirectoryKeyStore::stats() const {
+  const auto snapshot = current();
+  KeyStoreStats stats;
+  stats.domains = snapshot->domains;
+  for (const auto& shard : snapshot->shards) {
+    for (const auto& [name, entry] : *shard) {
+      for (const SelectorInfo& info : entry->info.selectors) {
+        ++stats.keys_by_state[static_cast<std::size_t>(info.state)];
+      }
+    }
+  }
+  return stats;
+}
+
+std::vector<LoadProblem> DirectoryKeyStore::check_keys() const {
+  const auto snapshot = current();
+  std::vector<LoadProblem> found;
+  for (const auto& shard : snapshot->shards) {
+    for (const auto& [name, entry] : *shard) {
+      if (auto problem = entry->parse_all()) found.push_back(std::move(*problem));
+    }
+  }
+  std::sort(found.begin(), found.end(), [](const LoadProblem& a, const LoadProblem& b) { return a.domain < b.domain; });
+  return found;
+}
+
+std::vector<LoadProblem> DirectoryKeyStore::problems() const {
+  std::lock_guard guard(problems_mutex_);
+  return problems_;
+}
+
+Result<void> DirectoryKeyStore::commit(Transaction& transaction) {
+  const std::filesystem::path root = options_.path;
+  const std::filesystem::path dir = root / transaction.domain;
+  if (transaction.remove_domain) {
+    // One rename takes the whole domain out of the store; the graveyard is cleaned up afterwards
+    // (or by the next open() after a crash).
+    const std::filesystem::path graveyard =
+        root / (std::string(".") + transaction.domain + ".deleted." + std::to_string(::getpid()) + "." +
+                std::to_string(graveyard_counter.fetch_add(1)));
+    if (::rename(dir.c_str(), graveyard.c_str()) != 0) {
+      return make_error("cannot move " + dir.string() + " away: " + errno_text(errno));
+    }
+    if (auto synced = fsync_directory(root); !synced) return synced.error();
+    step("domain-removed");
+    remove_quietly(graveyard);
+    return refresh({transaction.domain});
+  }
+  if (!is_real_directory(dir)) {
+    if (auto made = make_directory_durably(dir, 0700); !made) return made.error();
+  }
+  for (const auto& [selector, pem] : transaction.new_keys) {
+    if (auto written = write_file_durably(key_file_path(dir, selector), pem, 0600); !written) {
+      return written.error();
+    }
+    step("pem-written");
+  }
+  if (auto written = write_file_durably(dir / kMetadataFile, serialize_metadata(transaction.after), 0600); !written) {
+    return written.error();
+  }
+  step("metadata-written");
+  for (const std::string& selector : transaction.removed_keys) {
+    if (auto removed = remove_file(key_file_path(dir, selector)); !removed) {
+      spdlog::warn("keystore: {}", removed.error().message);  // an orphan, cleaned on next open
+    }
+    step("pem-removed");
+  }
+  return refresh({transaction.domain}, &transaction.after);
+}
+
+Result<std::optional<DomainMetadata>> DirectoryKeyStore::metadata_on_disk(const std::string& domain) const {
+  // Writers must start from what is on disk (another process may have changed it); when keys.json
+  // is still the file this snapshot was loaded from, the snapshot already holds its contents.
+  const auto snapshot = current();
+  if (const auto* entry = snapshot->find(domain)) {
+    const auto stamp = stamp_file(options_.path / domain / kMetadataFile);
+    if (stamp && *stamp == (*entry)->metadata_stamp) {
+      DomainMetadata metadata{domain, (*entry)->info.selectors};
+      return std::optional<DomainMetadata>(std::move(metadata));
+    }
+  }
+  return read_metadata(options_.path, domain);
+}
+
+Result<void> DirectoryKeyStore::refresh(const std::vector<std::string>& domains, const DomainMetadata* written) {
+  const DomainLoadOptions load_options{{options_.allow_weak_rsa}, options_.allow_group_readable_keys};
+  const auto snapshot = current();
+  std::vector<std::pair<std::string, std::shared_ptr<const DomainEntry>>> changes;
+  std::vector<LoadProblem> found;
+  for (const std::string& domain : domains) {
+    const auto* previous = snapshot->find(domain);
+    DomainLoad load = load_domain(options_.path, domain, previous ? *previous : nullptr, load_options,
+                                  /*parse_keys=*/true, written);
+    if (load.problem) {
+      found.push_back(std::move(*load.problem));
+      continue;  // the domain keeps serving its previous state
+    }
+    if (previous == nullptr && !load.entry) continue;
+    if (previous != nullptr && *previous == load.entry) continue;
+    changes.emplace_back(domain, std::move(load.entry));
+  }
+  if (!changes.empty()) publish(snapshot->with(changes));
+
+  std::string message;
+  for (const LoadProblem& problem : found) message += (message.empty() ? "" : "; ") + to_string(problem);
+  {
+    std::lock_guard guard(problems_mutex_);
+    std::erase_if(problems_, [&](const LoadProblem& problem) {
+      return std::find(domains.begin(), domains.end(), problem.domain) != domains.end();
+    });
+    problems_.insert(problems_.end(), found.begin(), found.end());
+  }
+  if (!message.empty()) return make_error(message);
+  return {};
+}
+
+Result<void> DirectoryKeyStore::reload_all(bool clean) {
+  const std::filesystem::path& root = options_.path;
+  std::optional<StoreLock> lock;
+  if (clean) {
+    lock.emplace(root, StoreLock::Mode::TryExclusive);
+    if (!lock->held()) {
+      clean = false;  // another process is writing: leave its files alone
+      lock.reset();
+    }
+  }
+  if (!lock) lock.emplace(root, StoreLock::Mode::Shared);
+
+  const DomainLoadOptions load_options{{options_.allow_weak_rsa}, options_.allow_group_readable_keys};
+  const auto previous = current();
+  auto next = std::make_shared<Snapshot>();
+  std::array<std::shared_ptr<Shard>, kShardCount> shards;
+  for (auto& shard : shards) shard = std::make_shared<Shard>();
+  std::vector<LoadProblem> found;
+
+  for (const std::string& name : list_directory(root)) {
+    const std::filesystem::path path = root / name;
+    if (name.front() == '.') {
+      if (clean && (is_temp_file(name) || name.find(".deleted.") != std::string::npos)) {
+        remove_quietly(path);
+      }
+      continue;
+    }
+    if (!is_real_directory(path)) continue;
+    if (auto valid = validate_domain(name); !valid) {
+      found.push_back(LoadProblem{name, path.string(),
+                                  "folder name is not a lowercase domain name, ignored: " + valid.error().message});
+      continue;
+    }
+    const auto* before = previous->find(name);
+    // open() leaves key parsing to first use; reload() parses what changed before serving it.
+    DomainLoad load = load_domain(root, name, before ? *before : nullptr, load_options, /*parse_keys=*/!clean);
+    std::shared_ptr<const DomainEntry> entry = load.entry;
+    if (load.problem) {
+      found.push_back(std::move(*load.problem));
+      if (before != nullptr) entry = *before;
+    } else if (clean) {
+      clean_domain_folder(path, entry.get());
+    }
+    if (entry) {
+      shards[shard_index(name)]->emplace(name, std::move(entry));
+      ++next->domains;
+    }
+  }
+  for (std::size_t i = 0; i < kShardCount; ++i) next->shards[i] = std::move(shards[i]);
+  publish(std::move(next));
+
+  std::string message;
+  for (const LoadProblem& problem : found) {
+    spdlog::error("keystore: cannot load {}", to_string(problem));
+    message += (message.empty() ? "" : "; ") + to_string(problem);
+  }
+  {
+    std::lock_guard guard(problems_mutex_);
+    problems_ = std::move(found);
+  }
+  if (!message.empty()) return make_error(message);
+  return {};
+}
+
+Result<void> DirectoryKeyStore::reload() {
+  std::lock_guard guard(write_mutex_);
+  return reload_all(/*clean=*/false);
+}
+
+Result<void> DirectoryKeyStore::reload_domains(const std::vector<std::string>& domains) {
+  std::vector<std::string> names;
+  for (const std::string& domain : domains) {
+    if (validate_domain(domain)) names.push_back(domain);
+  }
+  std::lock_guard guard(write_mutex_);
+  StoreLock lock(options_.path, StoreLock::Mode::Shared);
+  return refresh(names);
+}
+
+Result<SelectorInfo> DirectoryKeyStore::add_domain(std::string_view domain, const KeyParams& params) {
+  auto name = normalize_domain(domain);
+  if (!name) return name.error();
+  auto generated = generate_key(params);  // slow for RSA: before taking any lock
+  if (!generated) return generated.error();
+
+  std::lock_guard guard(write_mutex_);
+  StoreLock lock(options_.path, StoreLock::Mode::Exclusive);
+  auto before = metadata_on_disk(*name);
+  if (!before) return before.error();
+  if (before->has_value()) {
+    return make_error("domain " + *name + " already exists; stage a new key for it instead");
+  }
+  Transaction transaction;
+  transaction.domain = *name;
+  transaction.after.domain = *name;
+  const std::filesystem::path dir = options_.path / *name;
+  std::string selector;
+  if (params.selector) {
+    auto normalized = normalize_selector(*params.selector);
+    if (!normalized) return normalized.error();
+    selector = std::move(*normalized);
+  } else {
+    auto chosen = next_selector(options_.selector_pattern, now(), [](const std::string&) { return false; });
+    if (!chosen) return chosen.error();
+    selector = std::move(*chosen);
+  }
+  const std::int64_t time = now();
+  SelectorInfo info;
+  info.selector = selector;
+  info.algorithm = params.algorithm;
+  info.bits = generated->bits;
+  info.state = KeyState::Active;
+  info.created_at = time;
+  info.activated_at = time;
+  info.dns_record = generated->key.dns_record();
+  transaction.after.selectors.push_back(info);
+  transaction.new_keys.emplace_back(selector, generated->key.private_pem());
+  if (auto committed = commit(transaction); !committed) return committed.error();
+  return info;
+}
+
+Result<SelectorInfo> DirectoryKeyStore::stage_key(std::string_view domain, const KeyParams& params) {
+  auto name = normalize_domain(domain);
+  if (!name) return name.error();
+  std::optional<std::string> wanted;
+  if (params.selector) {
+    auto normalized = normalize_selector(*params.selector);
+    if (!normalized) return normalized.error();
+    wanted = std::move(*normalized);
+  }
+  auto generated = generate_key(params);
+  if (!generated) return generated.error();
+
+  std::lock_guard guard(write_mutex_);
+  StoreLock lock(options_.path, StoreLock::Mode::Exclusive);
+  auto before = metadata_on_disk(*name);
+  if (!before) return before.error();
+  Transaction transaction;
+  transaction.domain = *name;
+  transaction.after = before->value_or(DomainMetadata{*name, {}});
+  const std::filesystem::path dir = options_.path / *name;
+  std::string selector;
+  if (wanted) {
+    if (transaction.after.find(*wanted) != nullptr) {
+      return make_error("selector '" + *wanted + "' already exists in domain " + *name);
+    }
+    selector = *wanted;
+  } else {
+    auto chosen = next_selector(options_.selector_pattern, now(), [&](const std::string& candidate) {
+      std::error_code ec;
+      return transaction.after.find(candidate) != nullptr || std::filesystem::exists(key_file_path(dir, candidate), ec);
+    });
+    if (!chosen) return chosen.error();
+    selector = std::move(*chosen);
+  }
+  SelectorInfo info;
+  info.selector = selector;
+  info.algorithm = params.algorithm;
+  info.bits = generated->bits;
+  info.state = KeyState::Staged;
+  info.created_at = now();
+  info.activate_after_dns = params.activate_after_dns;
+  info.dns_record = generated->key.dns_record();
+  transaction.after.selectors.push_back(info);
+  transaction.new_keys.emplace_back(selector, generated->key.private_pem());
+  if (auto committed = commit(transaction); !committed) return committed.error();
+  return info;
+}
+
+Result<void> DirectoryKeyStore::transition(std::string_view domain, std::string_view selector,
+                                           const SelectorTransition& apply) {
+  auto name = normalize_domain(domain);
+  if (!name) return name.error();
+  auto wanted = normalize_selector(selector);
+  if (!wanted) return wanted.error();
+  std::lock_guard guard(write_mutex_);
+  StoreLock lock(options_.path, StoreLock::Mode::Exclusive);
+  auto before = metadata_on_disk(*name);
+  if (!before) return before.error();
+  if (!before->has_value()) return make_error("no domain " + *name + " in the key store");
+  Transaction transaction;
+  transaction.domain = *name;
+  transaction.after = std::move(**before);
+  auto changed = apply(transaction.after, *wanted, now(), transaction.removed_keys);
+  if (!changed) return changed.error();
+  if (!*changed) return {};  // already in the asked state
+  return commit(transaction);
+}
+
+Result<void> DirectoryKeyStore::activate(std::string_view domain, std::string_view selector) {
+  return transition(domain, selector, [](DomainMetadata& m, const std::string& s, std::int64_t time, auto&) {
+    return apply_activate(m, s, time);
+  });
+}
+
+Result<void> DirectoryKeyStore::retire(std::string_view domain, std::string_view selector) {
+  return transition(domain, selector, [](DomainMetadata& m, const std::string& s, std::int64_t time, auto&) {
+    return apply_retire(m, s, time);
+  });
+}
+
+Result<void> DirectoryKeyStore::revoke(std::string_view domain, std::string_view selector) {
+  return transition(domain, selector, [](DomainMetadata& m, const std::string& s, std::int64_t time, auto&) {
+    return apply_revoke(m, s, time);
+  });
+}
+
+Result<void> DirectoryKeyStore::remove_key(std::string_view domain, std::string_view selector) {
+  return transition(
+      domain, selector,
+      [](DomainMetadata& m, const std::string& s, std::int64_t, std::vector<std::string>& removed) -> Result<bool> {
+        if (auto done = apply_remove(m, s); !done) return done.error();
+        removed.push_back(s);
+        return true;
+      });
+}
+
+Result<void> DirectoryKeyStore::remove_domain(std::string_view domain, bool force) {
+  auto name = normalize_domain(domain);
+  if (!name) return name.error();
+  std::lock_guard guard(write_mutex_);
+  StoreLock lock(options_.path, StoreLock::Mode::Exclusive);
+  auto before = metadata_on_disk(*name);
+  if (!before) {
+    if (!force) return before.error();  // a broken domain can still be removed with force
+  } else if (!before->has_value()) {
+    return make_error("no domain " + *name + " in the key store");
+  } else if (!force) {
+    std::string active;
+    for (const SelectorInfo& info : (*before)->selectors) {
+      if (info.state == KeyState::Active) active += (active.empty() ? "" : ", ") + info.selector;
+    }
+    if (!active.empty()) {
+      return make_error("domain " + *name + " still signs with active selector(s) " + active +
+                        "; retire them first or force the removal");
+    }
+  }
+  Transaction transaction;
+  transaction.domain = *name;
+  transaction.remove_domain = true;
+  return commit(transaction);
+}
+
+Result<SelectorInfo> DirectoryKeyStore::import_pem(std::string_view domain, std::string_view selector,
+                                                   const std::filesystem::path& pem_path) {
+  auto name = normalize_domain(domain);
+  if (!name) return name.error();
+  auto wanted = normalize_selector(selector);
+  if (!wanted) return wanted.error();
+  auto pem = read_file(pem_path);
+  if (!pem) return pem.error();
+  auto key = signer::SigningKey::from_pem(*pem, signer::KeyPolicy{options_.allow_weak_rsa});
+  OPENSSL_cleanse(pem->data(), pem->size());
+  if (!key) return make_error(pem_path.string() + ": " + key.error().message);
+
+  std::lock_guard guard(write_mutex_);
+  StoreLock lock(options_.path, StoreLock::Mode::Exclusive);
+  auto before = metadata_on_disk(*name);
+  if (!before) return before.error();
+  Transaction transaction;
+  transaction.domain = *name;
+  transaction.after = before->value_or(DomainMetadata{*name, {}});
+  if (transaction.after.find(*wanted) != nullptr) {
+    return make_error("selector '" + *wanted + "' already exists in domain " + *name);
+  }
+  SelectorInfo info;
+  info.selector = *wanted;
+  info.algorithm = key->algorithm();
+  info.bits = key->algorithm() == signer::Algorithm::Ed25519Sha256 ? 256 : key->bits();
+  info.state = KeyState::Staged;
+  info.created_at = now();
+  info.dns_record = key->dns_record();
+  transaction.after.selectors.push_back(info);
+  auto activated = apply_activate(transaction.after, *wanted, info.created_at);
+  if (!activated) return activated.error();
+  transaction.new_keys.emplace_back(*wanted, key->private_pem());
+  if (auto committed = commit(transaction); !committed) return committed.error();
+  info.state = KeyState::Active;
+  info.activated_at = info.created_at;
+  return info;
+}
+
+}  // namespace dkr::keystore

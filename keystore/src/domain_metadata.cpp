@@ -1,0 +1,214 @@
+#include "domain_metadata.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "durable_file.hpp"
+#include "keystore/domain_name.hpp"
+
+namespace dkr::keystore {
+namespace {
+
+constexpr int kFormatVersion = 1;
+
+std::string describe(const DomainMetadata& metadata, std::string_view selector) {
+  return "selector '" + std::string(selector) + "' of " + metadata.domain;
+}
+
+Result<SelectorInfo*> find_or_fail(DomainMetadata& metadata, std::string_view selector) {
+  if (SelectorInfo* info = metadata.find(selector)) return info;
+  return make_error("no selector '" + std::string(selector) + "' in domain " + metadata.domain);
+}
+
+std::string json_escaped(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    if (static_cast<unsigned char>(c) < 0x20) continue;  // never in a DKIM key record
+    out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+SelectorInfo* DomainMetadata::find(std::string_view selector) {
+  for (SelectorInfo& info : selectors) {
+    if (info.selector == selector) return &info;
+  }
+  return nullptr;
+}
+
+const SelectorInfo* DomainMetadata::find(std::string_view selector) const {
+  return const_cast<DomainMetadata*>(this)->find(selector);
+}
+
+std::filesystem::path key_file_path(const std::filesystem::path& domain_dir, std::string_view selector) {
+  return domain_dir / (std::string(selector) + ".pem");
+}
+
+std::string serialize_metadata(const DomainMetadata& metadata) {
+  // Written by hand (parsed with nlohmann): every string is a validated domain, selector or
+  // keyword that needs no escaping, and this runs on every key store write.
+  std::string out = "{\n  \"version\": " + std::to_string(kFormatVersion) + ",\n  \"domain\": \"" + metadata.domain +
+                    "\",\n  \"selectors\": [";
+  const char* separator = "\n";
+  for (const SelectorInfo& info : metadata.selectors) {
+    out += separator;
+    separator = ",\n";
+    out += "    {\"selector\": \"" + info.selector + "\", \"algorithm\": \"";
+    out += signer::to_string(info.algorithm);
+    out += "\", \"bits\": " + std::to_string(info.bits) + ", \"state\": \"";
+    out += to_string(info.state);
+    out += "\",\n     \"created_at\": " + std::to_string(info.created_at) +
+           ", \"activated_at\": " + std::to_string(info.activated_at) +
+           ", \"retired_at\": " + std::to_string(info.retired_at) +
+           ", \"revoked_at\": " + std::to_string(info.revoked_at) +
+           ", \"activate_after_dns\": " + (info.activate_after_dns ? "true" : "false") + ",\n     \"dns_record\": \"" +
+           json_escaped(info.dns_record) + "\"}";
+  }
+  out += metadata.selectors.empty() ? "]\n}\n" : "\n  ]\n}\n";
+  return out;
+}
+
+Result<DomainMetadata> parse_metadata(std::string_view json, std::string_view expected_domain) {
+  const nlohmann::json document = nlohmann::json::parse(json, nullptr, false);
+  if (document.is_discarded()) return make_error("not valid JSON");
+  try {
+    if (!document.is_object()) return make_error("top level is not an object");
+    if (document.at("version").get<int>() != kFormatVersion) {
+      return make_error("unsupported version " + document.at("version").dump());
+    }
+    DomainMetadata metadata;
+    metadata.domain = document.at("domain").get<std::string>();
+    if (metadata.domain != expected_domain) {
+      return make_error("names domain '" + metadata.domain + "' but lies in folder '" + std::string(expected_domain) +
+                        "'");
+    }
+    bool active_seen[2] = {false, false};
+    for (const nlohmann::json& item : document.at("selectors")) {
+      SelectorInfo info;
+      info.selector = item.at("selector").get<std::string>();
+      auto selector = normalize_selector(info.selector);
+      if (!selector || *selector != info.selector) {
+        return make_error("invalid selector '" + info.selector + "'");
+      }
+      if (metadata.find(info.selector) != nullptr) {
+        return make_error("selector '" + info.selector + "' listed twice");
+      }
+      const auto algorithm = signer::parse_algorithm(item.at("algorithm").get<std::string>());
+      if (!algorithm) return make_error("unknown algorithm of selector '" + info.selector + "'");
+      info.algorithm = *algorithm;
+      info.bits = item.at("bits").get<int>();
+      const auto state = parse_key_state(item.at("state").get<std::string>());
+      if (!state) return make_error("unknown state of selector '" + info.selector + "'");
+      info.state = *state;
+      info.created_at = item.value("created_at", std::int64_t{0});
+      info.activated_at = item.value("activated_at", std::int64_t{0});
+      info.retired_at = item.value("retired_at", std::int64_t{0});
+      info.revoked_at = item.value("revoked_at", std::int64_t{0});
+      info.activate_after_dns = item.value("activate_after_dns", false);
+      // The record published for the key; lets open() skip parsing every key file.
+      info.dns_record = item.value("dns_record", std::string());
+      if (info.state == KeyState::Active) {
+        bool& seen = active_seen[info.algorithm == signer::Algorithm::RsaSha256 ? 0 : 1];
+        if (seen) {
+          return make_error("more than one active " + std::string(signer::to_string(info.algorithm)) + " key");
+        }
+        seen = true;
+      }
+      metadata.selectors.push_back(std::move(info));
+    }
+    return metadata;
+  } catch (const nlohmann::json::exception& e) {
+    return make_error(std::string("malformed: ") + e.what());
+  }
+}
+
+Result<std::optional<DomainMetadata>> read_metadata(const std::filesystem::path& root, const std::string& domain) {
+  const std::filesystem::path file = root / domain / kMetadataFile;
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec)) return std::optional<DomainMetadata>{};
+  auto content = read_file(file);
+  if (!content) return content.error();
+  auto metadata = parse_metadata(*content, domain);
+  if (!metadata) return make_error(file.string() + ": " + metadata.error().message);
+  return std::optional<DomainMetadata>(std::move(*metadata));
+}
+
+Result<bool> apply_activate(DomainMetadata& metadata, std::string_view selector, std::int64_t now) {
+  auto found = find_or_fail(metadata, selector);
+  if (!found) return found.error();
+  SelectorInfo& info = **found;
+  switch (info.state) {
+    case KeyState::Active:
+      return false;
+    case KeyState::Revoked:
+      return make_error(describe(metadata, selector) + " is revoked and cannot be activated again; stage a new key");
+    case KeyState::Staged:
+    case KeyState::Retiring:
+      break;
+  }
+  for (SelectorInfo& other : metadata.selectors) {
+    if (other.state == KeyState::Active && other.algorithm == info.algorithm) {
+      other.state = KeyState::Retiring;
+      other.retired_at = now;
+    }
+  }
+  info.state = KeyState::Active;
+  info.activated_at = now;
+  info.activate_after_dns = false;
+  return true;
+}
+
+Result<bool> apply_retire(DomainMetadata& metadata, std::string_view selector, std::int64_t now) {
+  auto found = find_or_fail(metadata, selector);
+  if (!found) return found.error();
+  SelectorInfo& info = **found;
+  switch (info.state) {
+    case KeyState::Retiring:
+      return false;
+    case KeyState::Staged:
+      return make_error(describe(metadata, selector) + " is staged and was never active; revoke or remove it instead");
+    case KeyState::Revoked:
+      return make_error(describe(metadata, selector) + " is already revoked");
+    case KeyState::Active:
+      break;
+  }
+  info.state = KeyState::Retiring;
+  info.retired_at = now;
+  return true;
+}
+
+Result<bool> apply_revoke(DomainMetadata& metadata, std::string_view selector, std::int64_t now) {
+  auto found = find_or_fail(metadata, selector);
+  if (!found) return found.error();
+  SelectorInfo& info = **found;
+  switch (info.state) {
+    case KeyState::Revoked:
+      return false;
+    case KeyState::Active:
+      return make_error(describe(metadata, selector) +
+                        " is active; retire it first, and revoke it once mail signed with it "
+                        "has been delivered");
+    case KeyState::Staged:
+    case KeyState::Retiring:
+      break;
+  }
+  info.state = KeyState::Revoked;
+  info.revoked_at = now;
+  info.activate_after_dns = false;
+  return true;
+}
+
+Result<void> apply_remove(DomainMetadata& metadata, std::string_view selector) {
+  auto found = find_or_fail(metadata, selector);
+  if (!found) return found.error();
+  if ((*found)->state == KeyState::Active) {
+    return make_error(describe(metadata, selector) +
+                      " is active; activate another key or retire it before removing it");
+  }
+  std::erase_if(metadata.selectors, [&](const SelectorInfo& info) { return info.selector == selector; });
+  return {};
+}
+
+}  // namespace dkr::keystore

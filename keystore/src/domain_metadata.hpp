@@ -1,0 +1,39 @@
+#pragma once
+// keys.json: a domain's selectors, their algorithms, states and timestamps.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "keystore/key_store.hpp"
+
+namespace dkr::keystore {
+
+inline constexpr std::string_view kMetadataFile = "keys.json";
+
+struct DomainMetadata {
+  std::string domain;
+  std::vector<SelectorInfo> selectors;  // dns_record is not stored: it derives from the key
+
+  SelectorInfo* find(std::string_view selector);
+  const SelectorInfo* find(std::string_view selector) const;
+};
+
+std::string serialize_metadata(const DomainMetadata& metadata);
+// Checks structure, names, states and "at most one active key per algorithm".
+Result<DomainMetadata> parse_metadata(std::string_view json, std::string_view expected_domain);
+
+std::filesystem::path key_file_path(const std::filesystem::path& domain_dir, std::string_view selector);
+
+// Reads <root>/<domain>/keys.json; nullopt when the domain does not exist.
+Result<std::optional<DomainMetadata>> read_metadata(const std::filesystem::path& root, const std::string& domain);
+
+// Lifecycle transitions on metadata alone. Each returns whether anything changed (asking for the
+// state a key already has is not an error) or an error explaining why the transition is refused.
+Result<bool> apply_activate(DomainMetadata& metadata, std::string_view selector, std::int64_t now);
+Result<bool> apply_retire(DomainMetadata& metadata, std::string_view selector, std::int64_t now);
+Result<bool> apply_revoke(DomainMetadata& metadata, std::string_view selector, std::int64_t now);
+Result<void> apply_remove(DomainMetadata& metadata, std::string_view selector);
+
+}  // namespace dkr::keystore

@@ -1,0 +1,72 @@
+#pragma once
+// What the relay needs to know, as plain values. The application maps its configuration onto this
+// struct, so that the relay does not depend on the config library.
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "relay/network_range.hpp"
+#include "signer/algorithm.hpp"
+
+namespace dkr::relay {
+
+enum class UnsignedPolicy { Pass, Tempfail, Reject };  // a message for which no active key exists
+enum class BareLineEndings { Reject, Normalize };      // lone CR or LF inside DATA
+
+struct ListenAddress {
+  std::string host;  // "127.0.0.1", "::1", "0.0.0.0", "::" (IPv6 without brackets)
+  std::uint16_t port = 0;  // 0 = any free port (tests)
+};
+
+struct AuthUser {
+  std::string name;
+  std::string password_hash;  // "$pbkdf2-sha256$<iterations>$<b64salt>$<b64hash>"; secret
+};
+
+struct SigningSettings {
+  std::vector<signer::Algorithm> algorithms{signer::Algorithm::RsaSha256};
+  signer::Canonicalization canonicalization{};
+  std::vector<std::string> headers;   // empty = signer::default_signed_headers()
+  std::vector<std::string> oversign;  // empty = signer::default_oversigned_headers()
+  std::chrono::seconds expire_after{0};
+};
+
+struct RelaySettings {
+  std::vector<ListenAddress> listen{{"127.0.0.1", 2525}};
+  std::string hostname;  // empty = gethostname()
+  std::uint64_t max_message_size = 25ull * 1024 * 1024;
+  std::vector<NetworkRange> allowed_networks = default_allowed_networks();
+  std::string tls_cert;  // PEM chain file; empty = no STARTTLS
+  std::string tls_key;
+  bool require_auth = false;
+  bool allow_auth_without_tls = false;
+  UnsignedPolicy unsigned_policy = UnsignedPolicy::Tempfail;
+  BareLineEndings bare_line_endings = BareLineEndings::Reject;
+  std::uint32_t max_recipients = 100;
+  std::uint32_t max_messages_per_connection = 100;
+  std::uint32_t max_connections = 1000;
+  std::uint32_t max_connections_per_ip = 50;
+  std::uint32_t max_command_line = 512;  // bytes incl. CRLF
+  std::uint32_t max_text_line = 1000;    // bytes incl. CRLF
+  std::uint32_t max_bad_commands = 10;
+  std::chrono::milliseconds command_timeout = std::chrono::minutes(5);  // inside a transaction
+  std::chrono::milliseconds data_timeout = std::chrono::minutes(10);    // between reads in DATA
+  std::chrono::milliseconds idle_timeout = std::chrono::minutes(5);     // between transactions
+  std::uint64_t spill_threshold = 1024ull * 1024;
+  std::string spill_directory;  // empty = the system temp dir
+  std::uint32_t threads = 0;    // 0 = number of cores
+  std::chrono::milliseconds shutdown_grace = std::chrono::seconds(30);
+
+  // Not configurable: the header section is held in memory to find From: before signing starts.
+  std::uint64_t max_header_section = 1024ull * 1024;
+
+  SigningSettings signing;
+  std::vector<AuthUser> auth_users;
+
+  static std::vector<NetworkRange> default_allowed_networks() {
+    return {*parse_network_range("127.0.0.0/8"), *parse_network_range("::1/128")};
+  }
+};
+
+}  // namespace dkr::relay

@@ -1,0 +1,86 @@
+#pragma once
+// One SMTP client connection to the upstream. Its coroutines must be awaited from a single strand
+// at a time (the current owner: a transaction, or the pool while retiring it); I/O completions
+// resume on the awaiting coroutine's executor.
+#include <utility>  // before Boost 1.74 awaitable.hpp, which uses std::exchange without it
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "relay/smtp_reply.hpp"
+#include "relay/smtp_upstream.hpp"
+#include "relay/upstream.hpp"
+#include "relay/upstream_extensions.hpp"
+
+namespace dkr::relay {
+
+// How an exchange ended at the transport level. Unless `ok`, `reply` is made up locally (4xx).
+enum class UpstreamTransport { ok, closed, timed_out, failed };
+
+struct UpstreamOutcome {
+  SmtpReply reply;
+  UpstreamTransport transport = UpstreamTransport::ok;
+};
+
+class UpstreamConnection : public std::enable_shared_from_this<UpstreamConnection> {
+ public:
+  UpstreamConnection(boost::asio::any_io_executor io,
+                     std::shared_ptr<const SmtpUpstreamSettings> settings,
+                     std::shared_ptr<boost::asio::ssl::context> tls);
+
+  // Connect, greeting, EHLO (or HELO), STARTTLS and AUTH as the settings say. A 2xx reply means
+  // ready for MAIL; anything else is what to tell the client.
+  boost::asio::awaitable<UpstreamOutcome> open();
+  // Sends one command line (no CRLF) and reads its reply. `secret` keeps it out of the logs.
+  boost::asio::awaitable<UpstreamOutcome> command(std::string line, bool secret = false);
+  // After a 354: streams prepend + content dot-stuffed, the terminator, and reads the final reply.
+  // Checks `abandoned` between chunks so an abort stops before the terminator is ever written.
+  boost::asio::awaitable<UpstreamOutcome> send_message(const OutboundMessage& message,
+                                                       const bool& abandoned);
+  // Polite goodbye (QUIT, bounded wait), then close.
+  boost::asio::awaitable<void> quit();
+  // Closes at once; pending operations complete with errors and the connection is unusable.
+  void close();
+
+  bool usable() const { return usable_; }
+  bool tls_active() const { return tls_active_; }
+  const UpstreamExtensions& extensions() const { return extensions_; }
+
+ private:
+  boost::asio::awaitable<UpstreamOutcome> connect();
+  boost::asio::awaitable<UpstreamOutcome> hello();
+  boost::asio::awaitable<UpstreamOutcome> start_tls();
+  boost::asio::awaitable<UpstreamOutcome> authenticate();
+  boost::asio::awaitable<UpstreamOutcome> read_reply();
+  boost::asio::awaitable<UpstreamOutcome> write(std::string_view bytes);
+
+  // The deadline closes the socket when it passes; disarm() before looking at the result.
+  void arm(std::chrono::milliseconds timeout, const boost::asio::any_io_executor& strand);
+  void disarm();
+  UpstreamOutcome transport_failure(const boost::system::error_code& ec, std::string_view doing);
+
+  boost::asio::any_io_executor io_;
+  std::shared_ptr<const SmtpUpstreamSettings> settings_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;
+  boost::asio::ip::tcp::resolver resolver_;
+  boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream_;
+  boost::asio::steady_timer deadline_;
+  std::uint64_t deadline_generation_ = 0;
+  bool timed_out_ = false;
+  bool usable_ = false;
+  bool tls_active_ = false;
+  std::string input_;  // received bytes not yet parsed (e.g. a pipelined reply)
+  UpstreamExtensions extensions_;
+  std::string peer_;  // for logs
+};
+
+}  // namespace dkr::relay

@@ -1,0 +1,24 @@
+#pragma once
+// Streams message content into SMTP DATA form (RFC 5321 4.5.2): a '.' starting a line is doubled,
+// and the terminator is ".\r\n" after a final CRLF (added when the content lacks one). Content is
+// CRLF-normalised by the inbound side, so only CRLF ends a line here: stuffing after a bare LF
+// would alter the message for an RFC-conforming receiver (and break its DKIM body hash).
+#include <string>
+#include <string_view>
+
+namespace dkr::relay {
+
+class UpstreamDotStuffer {
+ public:
+  // Appends the stuffed form of the next piece of content to `out`; pieces may split anywhere.
+  void append(std::string_view content, std::string& out);
+  // Appends the end-of-data sequence.
+  void finish(std::string& out);
+
+ private:
+  bool at_line_start_ = true;
+  bool after_cr_ = false;
+  bool empty_ = true;
+};
+
+}  // namespace dkr::relay

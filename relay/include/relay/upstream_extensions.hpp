@@ -1,0 +1,27 @@
+#pragma once
+// What the upstream's EHLO reply advertised.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "relay/smtp_reply.hpp"
+
+namespace dkr::relay {
+
+struct UpstreamExtensions {
+  bool pipelining = false;
+  bool starttls = false;
+  bool smtputf8 = false;
+  bool eightbitmime = false;
+  std::optional<std::uint64_t> size;         // SIZE offered; 0 means no fixed limit
+  std::vector<std::string> auth_mechanisms;  // upper case
+
+  bool offers_auth(std::string_view mechanism) const;
+};
+
+// `ehlo` is a 250 reply to EHLO: its first line is the greeting, the others are keywords.
+UpstreamExtensions parse_ehlo_reply(const SmtpReply& ehlo);
+
+}  // namespace dkr::relay

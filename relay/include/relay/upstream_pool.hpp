@@ -1,0 +1,65 @@
+#pragma once
+// Opens upstream connections and keeps up to `pool_size` idle ones for reuse; idle ones are
+// QUIT after `idle_timeout`. Thread-safe: sessions on different threads take and give back.
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "relay/smtp_upstream.hpp"
+#include "relay/upstream_connection.hpp"
+
+namespace dkr::relay {
+
+class UpstreamPool : public std::enable_shared_from_this<UpstreamPool> {
+ public:
+  UpstreamPool(boost::asio::any_io_executor io, std::shared_ptr<const SmtpUpstreamSettings> settings,
+               std::shared_ptr<boost::asio::ssl::context> tls);
+
+  // A fresh connection, ready for MAIL, or nullptr and the reply for the client.
+  boost::asio::awaitable<std::pair<std::shared_ptr<UpstreamConnection>, UpstreamOutcome>> open();
+  // An idle connection that has not expired, or nullptr.
+  std::shared_ptr<UpstreamConnection> take_idle();
+  // A connection between transactions (clean protocol state); kept or QUIT.
+  void give_back(std::shared_ptr<UpstreamConnection> connection);
+  // QUITs all idle connections and keeps no more.
+  void shutdown();
+
+  boost::asio::any_io_executor io() const { return io_; }
+  std::size_t idle_count() const;
+  bool offers_smtputf8() const { return smtputf8_.load(); }
+  bool reachable() const { return reachable_.load(); }
+
+ private:
+  struct Idle {
+    std::shared_ptr<UpstreamConnection> connection;
+    std::chrono::steady_clock::time_point since;
+  };
+  void retire(std::shared_ptr<UpstreamConnection> connection);
+  void schedule_sweep();  // on sweep_strand_
+  void sweep();           // on sweep_strand_
+
+  boost::asio::any_io_executor io_;
+  std::shared_ptr<const SmtpUpstreamSettings> settings_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;
+  std::atomic<bool> smtputf8_{false};
+  std::atomic<bool> reachable_{true};
+
+  mutable std::mutex mutex_;
+  std::vector<Idle> idle_;  // oldest first
+  bool shut_down_ = false;
+
+  boost::asio::strand<boost::asio::any_io_executor> sweep_strand_;
+  boost::asio::steady_timer sweep_timer_;
+  bool sweep_scheduled_ = false;  // on sweep_strand_
+};
+
+}  // namespace dkr::relay

@@ -1,0 +1,78 @@
+#pragma once
+// One client transaction carried over one upstream connection. The public object is owned by the
+// session; the work happens in a shared core on its own strand, so the session may drop the
+// object at any time (which abandons the transaction like abort(), without calling its handlers).
+#include <utility>  // before Boost 1.74 awaitable.hpp, which uses std::exchange without it
+#include <deque>
+#include <memory>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "relay/upstream.hpp"
+#include "relay/upstream_connection.hpp"
+#include "relay/upstream_pool.hpp"
+
+namespace dkr::relay {
+
+class UpstreamTransactionCore : public std::enable_shared_from_this<UpstreamTransactionCore> {
+ public:
+  UpstreamTransactionCore(boost::asio::strand<boost::asio::any_io_executor> strand,
+                          boost::asio::any_io_executor client, std::shared_ptr<UpstreamPool> pool,
+                          std::shared_ptr<UpstreamConnection> connection, bool reused);
+
+  enum class Kind { mail, rcpt, data };
+  struct Step {
+    Kind kind;
+    std::string args;
+    OutboundMessage message;
+    ReplyHandler done;
+  };
+  // Both run on the strand.
+  void enqueue(Step step);
+  void abandon(bool notify);
+
+  boost::asio::strand<boost::asio::any_io_executor> strand() const { return strand_; }
+
+ private:
+  boost::asio::awaitable<void> work();
+  boost::asio::awaitable<void> release();
+  boost::asio::awaitable<UpstreamOutcome> send_mail(std::string args);
+  boost::asio::awaitable<UpstreamOutcome> send_data(OutboundMessage message);
+  void reply(ReplyHandler done, SmtpReply reply);
+
+  boost::asio::strand<boost::asio::any_io_executor> strand_;
+  boost::asio::any_io_executor client_;
+  std::shared_ptr<UpstreamPool> pool_;
+  std::shared_ptr<UpstreamConnection> connection_;
+  bool reused_;
+  std::deque<Step> queue_;
+  ReplyHandler in_flight_;          // the handler of the step being worked on
+  bool working_ = false;
+  bool abandoned_ = false;
+  bool released_ = false;
+  bool anything_sent_ = false;      // a command went out on this connection for this transaction
+  bool needs_reset_ = false;        // MAIL went out: RSET before the connection is reused
+  bool data_in_progress_ = false;   // DATA went out and no final reply yet: only closing is safe
+};
+
+class SmtpUpstreamTransaction final : public UpstreamTransaction {
+ public:
+  explicit SmtpUpstreamTransaction(std::shared_ptr<UpstreamTransactionCore> core);
+  ~SmtpUpstreamTransaction() override;
+  SmtpUpstreamTransaction(const SmtpUpstreamTransaction&) = delete;
+  SmtpUpstreamTransaction& operator=(const SmtpUpstreamTransaction&) = delete;
+
+  void mail_from(std::string args, ReplyHandler done) override;
+  void rcpt_to(std::string args, ReplyHandler done) override;
+  void data(OutboundMessage message, ReplyHandler done) override;
+  void abort() override;
+
+ private:
+  void enqueue(UpstreamTransactionCore::Step step);
+  std::shared_ptr<UpstreamTransactionCore> core_;
+};
+
+}  // namespace dkr::relay

@@ -1,0 +1,49 @@
+#include "connection_table.hpp"
+
+namespace dkr::relay {
+
+bool ConnectionTable::admit(const std::string& ip) {
+  std::lock_guard lock(mutex_);
+  auto& count = per_ip_[ip];
+  if (total_ >= max_total_ || count >= max_per_ip_) {
+    if (count == 0) per_ip_.erase(ip);
+    return false;
+  }
+  ++count;
+  ++total_;
+  return true;
+}
+
+void ConnectionTable::release(const std::string& ip) {
+  std::lock_guard lock(mutex_);
+  auto it = per_ip_.find(ip);
+  if (it == per_ip_.end()) return;
+  if (--it->second == 0) per_ip_.erase(it);
+  --total_;
+}
+
+void ConnectionTable::track(std::uint64_t id, std::weak_ptr<SmtpSession> session) {
+  std::lock_guard lock(mutex_);
+  sessions_[id] = std::move(session);
+}
+
+void ConnectionTable::untrack(std::uint64_t id) {
+  std::lock_guard lock(mutex_);
+  sessions_.erase(id);
+}
+
+std::vector<std::shared_ptr<SmtpSession>> ConnectionTable::sessions() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::shared_ptr<SmtpSession>> live;
+  for (const auto& [id, weak] : sessions_) {
+    if (auto session = weak.lock()) live.push_back(std::move(session));
+  }
+  return live;
+}
+
+std::size_t ConnectionTable::session_count() const {
+  std::lock_guard lock(mutex_);
+  return sessions_.size();
+}
+
+}  // namespace dkr::relay

@@ -1,0 +1,104 @@
+#include "relay/data_reader.hpp"
+
+#include <algorithm>
+
+namespace dkr::relay {
+
+void DataReader::fail(DataError error) {
+  // The first error decides the reply, except that a smuggling attempt is always reported as such.
+  if (error_ == DataError::None || error == DataError::SmuggledEnd) error_ = error;
+  out_.clear();
+}
+
+void DataReader::put(char c) {
+  if (error_ != DataError::None) return;
+  if (++size_ > limits_.max_size) {
+    fail(DataError::TooBig);
+    return;
+  }
+  out_.push_back(c);
+}
+
+// A line ended by a lone CR or LF.
+void DataReader::end_line(bool bare) {
+  if (bare) {
+    if (dot_first_ && !line_has_content_) {
+      fail(DataError::SmuggledEnd);
+    } else if (!limits_.normalize_bare_line_endings) {
+      fail(DataError::BareLineEnding);
+    }
+  }
+  put('\r');
+  put('\n');
+  previous_line_bare_ = bare;
+  line_length_ = 0;
+  dot_first_ = false;
+  line_has_content_ = false;
+}
+
+std::size_t DataReader::feed(std::string_view input, DataSink& sink) {
+  std::size_t i = 0;
+  const std::size_t n = input.size();
+  while (i < n && !done_) {
+    char c = input[i];
+    if (pending_cr_) {
+      pending_cr_ = false;
+      if (c == '\n') {
+        ++i;
+        if (dot_first_ && !line_has_content_) {
+          if (!previous_line_bare_) {
+            done_ = true;
+            break;
+          }
+          // <LF>.<CR><LF> and <CR>.<CR><LF>: the end marker as another parser might see it.
+          fail(DataError::SmuggledEnd);
+        }
+        if (++line_length_ > limits_.max_line) fail(DataError::LineTooLong);
+        end_line(false);
+        continue;
+      }
+      end_line(true);  // the CR was alone; c starts the next line and is handled below
+    }
+    if (c == '\r') {
+      pending_cr_ = true;
+      if (++line_length_ > limits_.max_line) fail(DataError::LineTooLong);
+      ++i;
+      continue;
+    }
+    if (c == '\n') {
+      if (++line_length_ > limits_.max_line) fail(DataError::LineTooLong);
+      end_line(true);
+      ++i;
+      continue;
+    }
+    if (line_length_ == 0 && c == '.') {
+      dot_first_ = true;  // §4.5.2: the leading dot is removed (or the line is the end marker)
+      ++line_length_;
+      ++i;
+      continue;
+    }
+    // A run of ordinary bytes up to the next CR or LF, copied at once.
+    std::size_t end = i;
+    while (end < n && input[end] != '\r' && input[end] != '\n') ++end;
+    std::size_t run = end - i;
+    line_has_content_ = true;
+    line_length_ += run;
+    if (line_length_ > limits_.max_line) fail(DataError::LineTooLong);
+    if (error_ == DataError::None) {
+      if (size_ + run > limits_.max_size) {
+        fail(DataError::TooBig);
+      } else {
+        size_ += run;
+        out_.append(input.substr(i, run));
+      }
+    }
+    i = end;
+  }
+  if (!out_.empty()) {
+    sink.write(out_);
+    out_.clear();
+  }
+  return i;
+}
+
+}  // namespace dkr::relay

@@ -1,0 +1,94 @@
+#include "relay/message_spool.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace dkr::relay {
+
+namespace {
+
+// An anonymous file: O_TMPFILE has no name at all, so nothing is left behind even on a crash;
+// mkstemp + immediate unlink is the fallback for file systems without it.
+int open_anonymous_file(const std::filesystem::path& dir) {
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd >= 0) return fd;
+  std::string name = (dir / "dkim-relay-spool-XXXXXX").string();
+  fd = ::mkostemp(name.data(), O_CLOEXEC);
+  if (fd >= 0) ::unlink(name.c_str());
+  return fd;
+}
+
+bool write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+}  // namespace
+
+MessageSpool::MessageSpool(std::uint64_t memory_threshold, std::filesystem::path spill_directory)
+    : threshold_(memory_threshold), dir_(std::move(spill_directory)) {
+  if (dir_.empty()) {
+    std::error_code ec;
+    dir_ = std::filesystem::temp_directory_path(ec);
+    if (ec) dir_ = "/tmp";
+  }
+}
+
+MessageSpool::~MessageSpool() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<void> MessageSpool::append(std::string_view bytes) {
+  if (fd_ < 0 && memory_.size() + bytes.size() > threshold_) {
+    int fd = open_anonymous_file(dir_);
+    if (fd < 0) return make_error("cannot create spool file in " + dir_.string() + ": " + std::strerror(errno));
+    if (!write_all(fd, memory_)) {
+      int saved = errno;
+      ::close(fd);
+      return make_error(std::string("cannot write spool file: ") + std::strerror(saved));
+    }
+    fd_ = fd;
+    std::string().swap(memory_);
+  }
+  if (fd_ >= 0) {
+    if (!write_all(fd_, bytes)) return make_error(std::string("cannot write spool file: ") + std::strerror(errno));
+  } else {
+    memory_.append(bytes);
+  }
+  size_ += bytes.size();
+  return {};
+}
+
+Result<void> MessageSpool::read(std::uint64_t offset, std::size_t max, std::string& out) const {
+  out.clear();
+  if (offset >= size_) return {};
+  std::size_t count = static_cast<std::size_t>(std::min<std::uint64_t>(max, size_ - offset));
+  if (fd_ < 0) {
+    out.assign(memory_, static_cast<std::size_t>(offset), count);
+    return {};
+  }
+  out.resize(count);
+  std::size_t done = 0;
+  while (done < count) {
+    ssize_t n = ::pread(fd_, out.data() + done, count - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      out.clear();
+      return make_error(std::string("cannot read spool file: ") + (n < 0 ? std::strerror(errno) : "short file"));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return {};
+}
+
+}  // namespace dkr::relay

@@ -1,0 +1,232 @@
+#include "relay/relay_server.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <spdlog/spdlog.h>
+
+#include "session_context.hpp"
+#include "smtp_session.hpp"
+
+namespace dkr::relay {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+struct RelayServer::Impl {
+  Impl(RelaySettings settings, std::shared_ptr<keystore::KeyStore> keys, std::shared_ptr<Upstream> upstream,
+       RelayMetrics& metrics)
+      : context(std::make_shared<SessionContext>(std::move(settings), std::move(keys), std::move(upstream), metrics)) {
+    std::random_device random;
+    // Session ids are unique within a process and unlikely to repeat across restarts in the logs.
+    next_id = (static_cast<std::uint64_t>(random()) << 24) & 0xFFFFFF000000ull;
+  }
+
+  Result<void> start();
+  Result<void> load_tls();
+  Result<void> listen(const ListenAddress& address);
+  void accept(std::size_t index);
+  void stop(std::chrono::milliseconds grace);
+
+  asio::io_context io;  // first member: destroyed last, after every I/O object using it
+  std::shared_ptr<SessionContext> context;
+  asio::thread_pool blocking{1};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  struct Listener {
+    explicit Listener(asio::io_context& io) : strand(asio::make_strand(io)), acceptor(strand), retry(strand) {}
+    asio::strand<asio::io_context::executor_type> strand;
+    tcp::acceptor acceptor;
+    asio::steady_timer retry;
+  };
+  std::vector<std::unique_ptr<Listener>> listeners;
+  std::vector<tcp::endpoint> bound;
+  std::vector<std::thread> threads;
+  std::atomic<bool> running{false};
+  std::atomic<std::uint64_t> next_id{0};
+  std::mutex stop_mutex;
+};
+
+Result<void> RelayServer::Impl::load_tls() {
+  const auto& s = context->settings;
+  if (s.tls_cert.empty() && s.tls_key.empty()) return {};
+  if (s.tls_cert.empty() || s.tls_key.empty()) return make_error("relay.tls_cert and relay.tls_key must be set together");
+  try {
+    auto tls = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+    tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
+                     asio::ssl::context::single_dh_use);
+    tls->use_certificate_chain_file(s.tls_cert);
+    tls->use_private_key_file(s.tls_key, asio::ssl::context::pem);
+    context->tls = std::move(tls);
+  } catch (const boost::system::system_error& e) {
+    return make_error("TLS certificate " + s.tls_cert + " / key " + s.tls_key + ": " + e.what());
+  }
+  return {};
+}
+
+Result<void> RelayServer::Impl::listen(const ListenAddress& address) {
+  boost::system::error_code ec;
+  std::vector<tcp::endpoint> endpoints;
+  auto ip = asio::ip::make_address(address.host, ec);
+  if (!ec) {
+    endpoints.emplace_back(ip, address.port);
+  } else {
+    tcp::resolver resolver(io);
+    auto results = resolver.resolve(address.host, std::to_string(address.port), tcp::resolver::passive, ec);
+    if (ec) return make_error("cannot resolve listen address " + address.host + ": " + ec.message());
+    for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+  }
+  for (const auto& endpoint : endpoints) {
+    auto listener = std::make_unique<Listener>(io);
+    auto& acceptor = listener->acceptor;
+    std::string where = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+    acceptor.open(endpoint.protocol(), ec);
+    if (ec) return make_error("cannot open socket for " + where + ": " + ec.message());
+    acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    // "::" and "0.0.0.0" may both be listed: keep the IPv6 socket to IPv6.
+    if (endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
+    acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return make_error("cannot listen on " + where + ": " + ec.message());
+    bound.push_back(acceptor.local_endpoint(ec));
+    listeners.push_back(std::move(listener));
+  }
+  return {};
+}
+
+Result<void> RelayServer::Impl::start() {
+  std::lock_guard lock(stop_mutex);
+  if (running) return make_error("already running");
+  auto& s = context->settings;
+  context->hostname = s.hostname;
+  if (context->hostname.empty()) {
+    char name[256] = {};
+    if (::gethostname(name, sizeof name - 1) == 0) context->hostname = name;
+    if (context->hostname.empty()) context->hostname = "localhost";
+  }
+  if (auto tls = load_tls(); !tls) return tls;
+  if (s.listen.empty()) return make_error("no listen address");
+  for (const auto& address : s.listen) {
+    if (auto listened = listen(address); !listened) {
+      listeners.clear();
+      bound.clear();
+      return listened;
+    }
+  }
+  context->blocking = blocking.get_executor();
+  work.emplace(io.get_executor());
+  for (std::size_t i = 0; i < listeners.size(); ++i) {
+    asio::post(listeners[i]->strand, [this, i] { accept(i); });
+  }
+  unsigned count = s.threads ? s.threads : std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < count; ++i) {
+    threads.emplace_back([this] {
+      while (true) {
+        try {
+          io.run();
+          return;
+        } catch (const std::exception& e) {
+          spdlog::error("relay worker: unexpected exception: {}", e.what());
+        }
+      }
+    });
+  }
+  running = true;
+  return {};
+}
+
+void RelayServer::Impl::accept(std::size_t index) {
+  auto& listener = *listeners[index];
+  listener.acceptor.async_accept(asio::make_strand(io), [this, index](boost::system::error_code ec, tcp::socket socket) {
+    auto& l = *listeners[index];
+    if (!l.acceptor.is_open() || ec == asio::error::operation_aborted) return;
+    if (ec) {
+      // EMFILE and friends: back off instead of spinning on a failing accept.
+      spdlog::warn("relay accept: {}", ec.message());
+      l.retry.expires_after(std::chrono::milliseconds(100));
+      l.retry.async_wait([this, index](boost::system::error_code wait_ec) {
+        if (!wait_ec) accept(index);
+      });
+      return;
+    }
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    auto session = std::make_shared<SmtpSession>(context, std::move(socket), next_id++);
+    session->start();
+    accept(index);
+  });
+}
+
+void RelayServer::Impl::stop(std::chrono::milliseconds grace) {
+  std::lock_guard lock(stop_mutex);
+  if (!running) return;
+  // Acceptors belong to their strands: close them there, and wait so no new session appears later.
+  for (auto& listener : listeners) {
+    std::promise<void> closed;
+    asio::post(listener->strand, [&] {
+      boost::system::error_code ignored;
+      listener->acceptor.close(ignored);
+      listener->retry.cancel();
+      closed.set_value();
+    });
+    closed.get_future().wait();
+  }
+  for (auto& session : context->connections.sessions()) session->request_shutdown();
+  auto wait_for_sessions = [this](std::chrono::steady_clock::time_point deadline) {
+    while (context->connections.session_count() > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  };
+  wait_for_sessions(std::chrono::steady_clock::now() + grace);
+  if (context->connections.session_count() > 0) {
+    spdlog::warn("relay shutdown: closing {} connection(s) after the grace period",
+                 context->connections.session_count());
+    for (auto& session : context->connections.sessions()) session->close();
+    wait_for_sessions(std::chrono::steady_clock::now() + std::chrono::seconds(2));
+  }
+  work.reset();
+  io.stop();
+  for (auto& thread : threads) thread.join();
+  threads.clear();
+  blocking.join();
+  running = false;
+}
+
+RelayServer::RelayServer(RelaySettings settings, std::shared_ptr<keystore::KeyStore> keys,
+                         std::shared_ptr<Upstream> upstream, RelayMetrics& metrics)
+    : impl_(std::make_unique<Impl>(std::move(settings), std::move(keys), std::move(upstream), metrics)) {}
+
+RelayServer::~RelayServer() { stop(std::chrono::milliseconds(0)); }
+
+Result<void> RelayServer::start() { return impl_->start(); }
+
+void RelayServer::stop(std::chrono::milliseconds grace) { impl_->stop(grace); }
+
+bool RelayServer::running() const { return impl_->running; }
+
+std::vector<tcp::endpoint> RelayServer::endpoints() const { return impl_->bound; }
+
+std::vector<std::string> RelayServer::listening() const {
+  std::vector<std::string> out;
+  for (const auto& endpoint : impl_->bound) {
+    auto host = endpoint.address().to_string();
+    if (endpoint.address().is_v6()) host = "[" + host + "]";
+    out.push_back(host + ":" + std::to_string(endpoint.port()));
+  }
+  return out;
+}
+
+}  // namespace dkr::relay

@@ -1,0 +1,36 @@
+#pragma once
+// What all sessions of one server share. Held by shared_ptr so that a session finishing late
+// (its last handler destroyed with the io_context) still finds it.
+#include <memory>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include "connection_table.hpp"
+#include "keystore/key_store.hpp"
+#include "relay/relay_metrics.hpp"
+#include "relay/relay_settings.hpp"
+#include "relay/upstream.hpp"
+
+namespace dkr::relay {
+
+struct SessionContext {
+  SessionContext(RelaySettings s, std::shared_ptr<keystore::KeyStore> k, std::shared_ptr<Upstream> u, RelayMetrics& m)
+      : settings(std::move(s)),
+        keys(std::move(k)),
+        upstream(std::move(u)),
+        metrics(m),
+        connections(settings.max_connections, settings.max_connections_per_ip) {}
+
+  RelaySettings settings;
+  std::string hostname;  // settings.hostname or gethostname()
+  std::shared_ptr<keystore::KeyStore> keys;
+  std::shared_ptr<Upstream> upstream;
+  RelayMetrics& metrics;
+  std::shared_ptr<boost::asio::ssl::context> tls;  // null: no STARTTLS
+  boost::asio::any_io_executor blocking;  // PBKDF2 runs here, off the I/O threads
+  ConnectionTable connections;
+};
+
+}  // namespace dkr::relay

@@ -1,0 +1,139 @@
+#pragma once
+// One inbound SMTP connection (RFC 5321 with PIPELINING, SIZE, 8BITMIME, ENHANCEDSTATUSCODES,
+// STARTTLS, AUTH PLAIN/LOGIN, SMTPUTF8). Everything runs on the socket's strand.
+//
+// Input is processed from a buffer, one command at a time, so pipelined commands are answered in
+// order; replies collect in an output buffer that is written when the input buffer holds no
+// complete command, when DATA needs its 354 seen, or before closing (RFC 2920 §3.2). While an
+// upstream call or AUTH check is pending, nothing is read or processed.
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "client_stream.hpp"
+#include "incoming_message.hpp"
+#include "relay/data_reader.hpp"
+#include "relay/smtp_command.hpp"
+#include "session_context.hpp"
+
+namespace dkr::relay {
+
+class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
+ public:
+  // A connection over the total or per-IP limit gets 421 at once and is closed.
+  SmtpSession(std::shared_ptr<SessionContext> context, boost::asio::ip::tcp::socket socket, std::uint64_t id);
+  ~SmtpSession();
+  SmtpSession(const SmtpSession&) = delete;
+  SmtpSession& operator=(const SmtpSession&) = delete;
+
+  void start();
+  // Both may be called from any thread.
+  void request_shutdown();  // finish the current transaction, then 421 and close
+  void close();             // now
+
+ private:
+  enum class Phase { Command, AuthPlain, AuthLoginUser, AuthLoginPassword, Data, Closing };
+  enum class Step { Continue, NeedInput, Flush, Pending };
+  using Handler = Step (SmtpSession::*)(const SmtpCommand&);
+
+  struct Transaction {
+    std::uint64_t number = 0;
+    std::string mail_args;
+    MailParameters mail;
+    std::uint32_t recipients = 0;     // accepted by the upstream
+    std::uint32_t rcpt_attempts = 0;  // passed upstream (bounded by max_recipients)
+    std::unique_ptr<UpstreamTransaction> upstream;
+    std::optional<DataReader> reader;
+    std::optional<IncomingMessage> message;
+    std::chrono::steady_clock::time_point data_end;
+    std::string from_domain;  // for the log line
+    std::string selectors;
+    std::uint64_t size = 0;
+    std::chrono::nanoseconds signing_time{0};
+  };
+
+  // The driver: processes buffered input until it needs I/O or waits for something.
+  void advance();
+  Step step();
+  Step process_line(std::string_view line);
+  Step dispatch(const SmtpCommand& command);
+  void read_more();
+  void write_out(std::function<void()> next);
+  void arm_timer(std::chrono::milliseconds timeout, bool on_read);
+  void disarm_timer();
+  void on_timeout();
+  void close_now();
+
+  Step on_helo(const SmtpCommand& command);
+  Step on_ehlo(const SmtpCommand& command);
+  Step on_mail(const SmtpCommand& command);
+  Step on_rcpt(const SmtpCommand& command);
+  Step on_data(const SmtpCommand& command);
+  Step on_rset(const SmtpCommand& command);
+  Step on_noop(const SmtpCommand& command);
+  Step on_quit(const SmtpCommand& command);
+  Step on_help(const SmtpCommand& command);
+  Step on_vrfy(const SmtpCommand& command);
+  Step on_expn(const SmtpCommand& command);
+  Step on_starttls(const SmtpCommand& command);
+  Step on_auth(const SmtpCommand& command);
+
+  Step auth_line(std::string_view line);
+  Step check_credentials(std::string user, std::string authzid, std::string password);
+  bool auth_offered() const;
+
+  void send_rcpt(std::string args);
+  Step finish_data();
+  void deliver(std::vector<std::string> signatures, std::chrono::nanoseconds signing_time);
+  void data_reply(SmtpReply reply, std::string_view detail);
+  void end_transaction(TransactionResult result);
+  bool relay_allowed() const;
+  std::string received_field() const;
+
+  void reply(SmtpReply reply);
+  void reply(int code, std::string enhanced, std::string text);
+  bool count_bad_command();  // true when the limit is reached (the session then closes)
+  // A reply from the upstream that is usable for the client, else 451 4.4.2.
+  static SmtpReply checked(SmtpReply reply);
+
+  std::shared_ptr<SessionContext> context_;
+  const RelaySettings& settings_;
+  ClientStream stream_;
+  boost::asio::steady_timer timer_;
+  std::uint64_t id_;
+  std::string id_text_;
+  bool admitted_;
+  boost::asio::ip::address remote_;
+  std::string remote_text_;
+
+  Phase phase_ = Phase::Command;
+  std::string in_;
+  std::string out_;
+  std::string writing_;
+  std::array<char, 16384> read_buffer_{};
+  bool discarding_long_line_ = false;
+  bool closed_ = false;
+  bool timed_out_ = false;
+  bool timer_on_read_ = false;
+  std::uint64_t timer_generation_ = 0;
+  bool shutdown_requested_ = false;
+  bool reading_ = false;
+
+  std::string helo_;
+  bool esmtp_ = false;
+  std::optional<std::string> auth_user_;
+  std::string auth_pending_user_;  // LOGIN: the user name while waiting for the password
+  std::uint32_t bad_commands_ = 0;
+  std::uint32_t messages_ = 0;  // transactions that reached the end of DATA
+  std::uint64_t transaction_counter_ = 0;
+  std::optional<Transaction> txn_;
+};
+
+}  // namespace dkr::relay

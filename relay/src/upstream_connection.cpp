@@ -1,0 +1,429 @@
+#include "relay/upstream_connection.hpp"
+
+#include <array>
+#include <string>
+#include <utility>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+#include <spdlog/spdlog.h>
+
+#include "relay/upstream_dot_stuffer.hpp"
+#include "relay/upstream_reply_parser.hpp"
+
+namespace dkr::relay {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::use_awaitable;
+using boost::system::error_code;
+
+namespace {
+
+constexpr std::size_t message_chunk_size = 64 * 1024;
+
+UpstreamOutcome ok_outcome(SmtpReply reply = {}) { return {std::move(reply), UpstreamTransport::ok}; }
+
+UpstreamOutcome local_failure(int code, std::string enhanced, std::string text,
+                              UpstreamTransport transport = UpstreamTransport::failed) {
+  return {make_reply(code, std::move(enhanced), std::move(text)), transport};
+}
+
+bool means_closed(const error_code& ec) {
+  return ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == asio::error::broken_pipe || ec == asio::error::connection_aborted ||
+         ec == asio::error::not_connected || ec == asio::error::bad_descriptor ||
+         ec == asio::ssl::error::stream_truncated;
+}
+
+bool is_ip_literal(const std::string& host) {
+  error_code ec;
+  (void)asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+std::string base64(std::string_view in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()),
+                                static_cast<int>(in.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+void wipe(std::string& secret) {
+  if (!secret.empty()) OPENSSL_cleanse(secret.data(), secret.size());
+  secret.clear();
+}
+
+std::string first_line(const SmtpReply& reply) {
+  return std::to_string(reply.code) + " " + (reply.lines.empty() ? std::string() : reply.lines.front());
+}
+
+// Setup failures are the relay's problem (configuration, upstream policy), not the message's:
+// the client gets a transient reply so it keeps the message queued.
+UpstreamOutcome setup_refused(const SmtpReply& upstream, std::string_view step,
+                              std::string enhanced = "4.4.0") {
+  if (upstream.transient()) return ok_outcome(upstream);
+  return {make_reply(451, std::move(enhanced),
+                     "upstream refused " + std::string(step) + ": " + first_line(upstream)),
+          UpstreamTransport::ok};
+}
+
+}  // namespace
+
+UpstreamConnection::UpstreamConnection(asio::any_io_executor io,
+                                       std::shared_ptr<const SmtpUpstreamSettings> settings,
+                                       std::shared_ptr<asio::ssl::context> tls)
+    : io_(io),
+      settings_(std::move(settings)),
+      tls_(std::move(tls)),
+      resolver_(io),
+      stream_(io, *tls_),
+      deadline_(io),
+      peer_(settings_->host + ":" + std::to_string(settings_->port)) {}
+
+void UpstreamConnection::arm(std::chrono::milliseconds timeout, const asio::any_io_executor& strand) {
+  timed_out_ = false;
+  const std::uint64_t generation = ++deadline_generation_;
+  deadline_.expires_after(timeout);
+  deadline_.async_wait(asio::bind_executor(
+      strand, [self = shared_from_this(), generation](const error_code& ec) {
+        if (ec || generation != self->deadline_generation_) return;
+        self->timed_out_ = true;
+        self->close();
+      }));
+}
+
+void UpstreamConnection::disarm() {
+  ++deadline_generation_;
+  deadline_.cancel();
+}
+
+void UpstreamConnection::close() {
+  usable_ = false;
+  error_code ignored;
+  resolver_.cancel();
+  stream_.lowest_layer().close(ignored);
+}
+
+UpstreamOutcome UpstreamConnection::transport_failure(const error_code& ec, std::string_view doing) {
+  const bool timed_out = timed_out_;
+  close();
+  if (timed_out) {
+    spdlog::warn("upstream {}: timed out {}", peer_, doing);
+    return local_failure(451, "4.4.2", "upstream timed out " + std::string(doing),
+                         UpstreamTransport::timed_out);
+  }
+  if (means_closed(ec)) {
+    spdlog::warn("upstream {}: connection closed {}", peer_, doing);
+    return local_failure(451, "4.4.2", "upstream closed the connection " + std::string(doing),
+                         UpstreamTransport::closed);
+  }
+  spdlog::warn("upstream {}: {} {}", peer_, ec.message(), doing);
+  return local_failure(451, "4.4.2", "upstream connection failed " + std::string(doing) + ": " + ec.message());
+}
+
+awaitable<UpstreamOutcome> UpstreamConnection::write(std::string_view bytes) {
+  const auto strand = co_await asio::this_coro::executor;
+  error_code ec;
+  arm(settings_->command_timeout, strand);
+  if (tls_active_) {
+    co_await asio::async_write(stream_, asio::buffer(bytes), asio::redirect_error(use_awaitable, ec));
+  } else {
+    co_await asio::async_write(stream_.next_layer(), asio::buffer(bytes),
+                               asio::redirect_error(use_awaitable, ec));
+  }
+  disarm();
+  if (ec) co_return transport_failure(ec, "while sending");
+  co_return ok_outcome();
+}
+
+awaitable<UpstreamOutcome> UpstreamConnection::read_reply() {
+  const auto strand = co_await asio::this_coro::executor;
+  UpstreamReplyParser parser;
+  std::array<char, 4096> buffer;
+  // One deadline for the whole reply: an upstream trickling lines cannot hold us forever.
+  arm(settings_->command_timeout, strand);
+  for (;;) {
+    if (!input_.empty()) {
+      const std::size_t used = parser.feed(input_);
+      input_.erase(0, used);
+      if (parser.state() == UpstreamReplyParser::State::complete) {
+        disarm();
+        SmtpReply reply = parser.take();
+        spdlog::debug("upstream {}: < {}", peer_, first_line(reply));
+        if (reply.code == 421) usable_ = false;  // the upstream is closing the channel
+        co_return ok_outcome(std::move(reply));
+      }
+      if (parser.state() == UpstreamReplyParser::State::malformed) {
+        disarm();
+        close();
+        spdlog::warn("upstream {}: malformed reply: {}", peer_, parser.problem());
+        co_return local_failure(451, "4.5.0", "malformed reply from upstream: " + parser.problem());
+      }
+    }
+    error_code ec;
+    std::size_t n = 0;
+    if (tls_active_) {
+      n = co_await stream_.async_read_some(asio::buffer(buffer), asio::redirect_error(use_awaitable, ec));
+    } else {
+      n = co_await stream_.next_layer().async_read_some(asio::buffer(buffer),
+                                                        asio::redirect_error(use_awaitable, ec));
+    }
+    if (ec) {
+      disarm();
+      co_return transport_failure(ec, "while waiting for a reply");
+    }
+    input_.append(buffer.data(), n);
+  }
+}
+
+awaitable<UpstreamOutcome> UpstreamConnection::command(std::string line, bool secret) {
+  if (!usable_) {
+    co_return local_failure(451, "4.4.2", "connection to upstream lost", UpstreamTransport::closed);
+  }
+  if (secret) {
+    spdlog::debug("upstream {}: > (credentials)", peer_);
+  } else {
+    spdlog::debug("upstream {}: > {}", peer_, line);
+  }
+  line += "\r\n";
+  UpstreamOutcome sent = co_await write(line);
+  if (secret) wipe(line);
+  if (sent.transport != UpstreamTransport::ok) co_return sent;
+  co_return co_await read_reply();
+}
+
+awaitable<UpstreamOutcome> UpstreamConnection::connect() {
+  const auto strand = co_await asio::this_coro::executor;
+  error_code ec;
+  arm(settings_->connect_timeout, strand);
+  auto endpoints = co_await resolver_.async_resolve(settings_->host, std::to_string(settings_->port),
+                                                    asio::redirect_error(use_awaitable, ec));
+  if (!ec) {
+    co_await asio::async_connect(stream_.lowest_layer(), endpoints, asio::redirect_error(use_awaitable, ec));
+  }
+  disarm();
+  if (ec) {
+    const bool timed_out = timed_out_;
+    close();
+    const std::string why = timed_out ? std::string("timed out") : ec.message();
+    spdlog::warn("upstream {}: cannot connect: {}", peer_, why);
+    co_return local_failure(451, "4.4.1", "cannot connect to upstream: " + why,
+                            timed_out ? UpstreamTransport::timed_out : UpstreamTransport::failed);
+  }
+  usable_ = true;
+  co_return ok_outcome();
+}
+
+awaitable<UpstreamOutcome> UpstreamConnection::hello() {
+  UpstreamOutcome ehlo = co_await command("EHLO " + settings_->helo_name);
+  if (ehlo.transport != UpstreamTransport::ok) co_return ehlo;
+  if (ehlo.reply.code == 250) {
+    extensions_ = parse_ehlo_reply(ehlo.reply);
+    co_return ehlo;
+  }
+  if (!ehlo.reply.permanent()) co_return setup_refused(ehlo.reply, "EHLO");
+  // An old server without ESMTP: HELO, and no extensions.
+  UpstreamOutcome helo = co_await command("HELO " + settings_->helo_name);
+  if (helo.transport != UpstreamTransport::ok) co_return helo;
+  if (helo.reply.code != 250) co_return setup_refused(helo.reply, "HELO");
+  extensions_ = UpstreamExtensions{};
+  co_return helo;
+}
+
+awaitable<UpstreamOutcome> UpstreamConnection::start_tls() {
+  const auto strand = co_await asio::this_coro::executor;
+  UpstreamOutcome go = co_await command("STARTTLS");
+  if (go.transport != UpstreamTransport::ok) co_return go;
+  if (go.reply.code != 220) co_return setup_refused(go.reply, "STARTTLS", "4.7.0");
+  // Bytes after the 220 would be plaintext injected ahead of the TLS session (CVE-2011-0411).
+  if (!input_.empty()) {
+    close();
+    co_return local_failure(451, "4.7.0", "upstream sent unexpected data after STARTTLS");
+  }
+
+  SSL* ssl = stream_.native_handle();
+  const bool ip_literal = is_ip_literal(settings_->host);
+  if (!ip_literal) SSL_set_tlsext_host_name(ssl, settings_->host.c_str());
+  if (settings_->verify_certificate) {
+    stream_.set_verify_mode(asio::ssl::verify_peer);
+    if (settings_->verify_hostname) {
+      X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+      X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      const int set = ip_literal ? X509_VERIFY_PARAM_set1_ip_asc(param, settings_->host.c_str())
+                                 : X509_VERIFY_PARAM_set1_host(param, settings_->host.c_str(), 0);
+      if (set != 1) {
+        close();
+        co_return local_failure(451, "4.7.0", "cannot set up upstream hostname verification");
+      }
+    }
+  } else {
+    stream_.set_verify_mode(asio::ssl::verify_none);
+  }
+
+  error_code ec;
+  arm(settings_->command_timeout, strand);
+  co_await stream_.async_handshake(asio::ssl::stream_base::client, asio::redirect_error(use_awaitable, ec));
+  disarm();
+  if (ec) {
+    if (timed_out_) co_return transport_failure(ec, "during the TLS handshake");
+    const long verify = SSL_get_verify_result(ssl);
+    std::string why = verify != X509_V_OK
+                          ? std::string("certificate verification failed: ") + X509_verify_cert_error_string(verify)
+                          : ec.message();
+    close();
+    spdlog::warn("upstream {}: TLS handshake failed: {}", peer_, why);
+    co_return local_failure(451, "4.7.5", "TLS handshake with upstream failed: " + why);
+  }
+  tls_active_ = true;
+  spdlog::debug("upstream {}: TLS established ({})", peer_, SSL_get_version(ssl));
+  co_return go;
+}
+
+awaitable<UpstreamOutcome> UpstreamConnection::authenticate() {
+  if (!tls_active_ && settings_->starttls != StartTlsPolicy::None) {
+    close();
+    co_return local_failure(451, "4.7.0", "refusing to send upstream credentials without TLS");
+  }
+  UpstreamOutcome result;
+  if (extensions_.offers_auth("PLAIN")) {
+    std::string token;
+    token.push_back('\0');
+    token += settings_->username;
+    token.push_back('\0');
+    token += settings_->password;
+    std::string line = "AUTH PLAIN " + base64(token);
+    wipe(token);
+    result = co_await command(std::move(line), true);
+  } else if (extensions_.offers_auth("LOGIN")) {
+    result = co_await command("AUTH LOGIN");
+    if (result.transport == UpstreamTransport::ok && result.reply.code == 334) {
+      result = co_await command(base64(settings_->username), true);
+    }
+    if (result.transport == UpstreamTransport::ok && result.reply.code == 334) {
+      result = co_await command(base64(settings_->password), true);
+    }
+  } else {
+    close();
+    co_return local_failure(451, "4.7.0", "upstream offers no supported AUTH mechanism (PLAIN, LOGIN)");
+  }
+  if (result.transport != UpstreamTransport::ok) co_return result;
+  if (result.reply.code != 235) {
+    close();
+    co_return setup_refused(result.reply, "authentication", "4.7.0");
+  }
+  co_return result;
+}
+
+awaitable<UpstreamOutcome> UpstreamConnection::open() {
+  UpstreamOutcome step = co_await connect();
+  if (step.transport != UpstreamTransport::ok) co_return step;
+
+  step = co_await read_reply();
+  if (step.transport != UpstreamTransport::ok) co_return step;
+  if (step.reply.code != 220) {
+    close();
+    co_return setup_refused(step.reply, "the connection");
+  }
+
+  step = co_await hello();
+  if (step.transport != UpstreamTransport::ok || step.reply.code != 250) {
+    close();
+    co_return step;
+  }
+
+  const StartTlsPolicy policy = settings_->starttls;
+  if (policy == StartTlsPolicy::Required && !extensions_.starttls) {
+    close();
+    co_return local_failure(451, "4.7.0", "upstream does not offer STARTTLS");
+  }
+  if (policy != StartTlsPolicy::None && extensions_.starttls) {
+    step = co_await start_tls();
+    if (step.transport != UpstreamTransport::ok || !step.reply.positive()) {
+      close();
+      co_return step;
+    }
+    step = co_await hello();  // the extension list may differ under TLS
+    if (step.transport != UpstreamTransport::ok || step.reply.code != 250) {
+      close();
+      co_return step;
+    }
+  }
+
+  if (!settings_->username.empty()) {
+    step = co_await authenticate();
+    if (step.transport != UpstreamTransport::ok || step.reply.code != 235) {
+      close();
+      co_return step;
+    }
+  }
+  spdlog::debug("upstream {}: ready{}", peer_, tls_active_ ? " (TLS)" : "");
+  co_return ok_outcome(make_reply(250, "2.0.0", "upstream ready"));
+}
+
+awaitable<UpstreamOutcome> UpstreamConnection::send_message(const OutboundMessage& message,
+                                                            const bool& abandoned) {
+  UpstreamDotStuffer stuffer;
+  std::string wire;
+  std::string chunk;
+  stuffer.append(message.prepend, wire);
+  std::uint64_t offset = 0;
+  const std::uint64_t total = message.content ? message.content->size() : 0;
+  for (;;) {
+    chunk.clear();
+    if (message.content) {
+      Result<void> read = message.content->read(offset, message_chunk_size, chunk);
+      if (!read) {
+        close();  // without the terminator: the upstream discards the partial message
+        spdlog::error("upstream {}: cannot read spooled message: {}", peer_, read.error().message);
+        co_return local_failure(451, "4.3.0", "cannot read the spooled message");
+      }
+    }
+    offset += chunk.size();
+    stuffer.append(chunk, wire);
+    if (chunk.empty() || wire.size() >= message_chunk_size) {
+      if (abandoned) {
+        close();
+        co_return local_failure(451, "4.3.0", "transaction aborted");
+      }
+      if (!wire.empty()) {
+        UpstreamOutcome sent = co_await write(wire);
+        if (sent.transport != UpstreamTransport::ok) co_return sent;
+        wire.clear();
+      }
+    }
+    if (chunk.empty()) break;
+  }
+  if (offset != total) {
+    close();
+    spdlog::error("upstream {}: spool returned {} of {} bytes", peer_, offset, total);
+    co_return local_failure(451, "4.3.0", "the spooled message is incomplete");
+  }
+  stuffer.finish(wire);
+  if (abandoned) {
+    close();
+    co_return local_failure(451, "4.3.0", "transaction aborted");
+  }
+  UpstreamOutcome sent = co_await write(wire);
+  if (sent.transport != UpstreamTransport::ok) co_return sent;
+  co_return co_await read_reply();
+}
+
+awaitable<void> UpstreamConnection::quit() {
+  if (usable_) (void)co_await command("QUIT");
+  close();
+}
+
+}  // namespace dkr::relay

@@ -1,0 +1,141 @@
+#include "relay/upstream_pool.hpp"
+
+#include <algorithm>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+namespace dkr::relay {
+
+namespace asio = boost::asio;
+
+namespace {
+
+void rethrow(std::exception_ptr e) {
+  if (e) std::rethrow_exception(e);
+}
+
+asio::awaitable<void> say_goodbye(std::shared_ptr<UpstreamConnection> connection) {
+  co_await connection->quit();
+}
+
+}  // namespace
+
+UpstreamPool::UpstreamPool(asio::any_io_executor io, std::shared_ptr<const SmtpUpstreamSettings> settings,
+                           std::shared_ptr<asio::ssl::context> tls)
+    : io_(io),
+      settings_(std::move(settings)),
+      tls_(std::move(tls)),
+      sweep_strand_(asio::make_strand(io)),
+      sweep_timer_(sweep_strand_) {}
+
+asio::awaitable<std::pair<std::shared_ptr<UpstreamConnection>, UpstreamOutcome>> UpstreamPool::open() {
+  auto connection = std::make_shared<UpstreamConnection>(io_, settings_, tls_);
+  UpstreamOutcome opened = co_await connection->open();
+  // Reached means the upstream answered at all; its refusals are not a readiness problem.
+  reachable_.store(opened.transport == UpstreamTransport::ok);
+  if (opened.transport != UpstreamTransport::ok || !opened.reply.positive()) {
+    connection->close();
+    co_return std::make_pair(nullptr, std::move(opened));
+  }
+  smtputf8_.store(connection->extensions().smtputf8);
+  co_return std::make_pair(std::move(connection), std::move(opened));
+}
+
+std::shared_ptr<UpstreamConnection> UpstreamPool::take_idle() {
+  std::vector<std::shared_ptr<UpstreamConnection>> expired;
+  std::shared_ptr<UpstreamConnection> found;
+  {
+    const std::lock_guard lock(mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    // Newest first: the most recently used connection is the least likely to have been dropped.
+    while (!idle_.empty()) {
+      Idle last = std::move(idle_.back());
+      idle_.pop_back();
+      if (now - last.since < settings_->idle_timeout) {
+        found = std::move(last.connection);
+        break;
+      }
+      expired.push_back(std::move(last.connection));
+    }
+  }
+  for (auto& connection : expired) retire(std::move(connection));
+  return found;
+}
+
+void UpstreamPool::give_back(std::shared_ptr<UpstreamConnection> connection) {
+  if (!connection->usable()) {
+    connection->close();
+    return;
+  }
+  std::shared_ptr<UpstreamConnection> surplus;
+  {
+    const std::lock_guard lock(mutex_);
+    if (shut_down_ || settings_->pool_size == 0) {
+      surplus = std::move(connection);
+    } else {
+      idle_.push_back(Idle{std::move(connection), std::chrono::steady_clock::now()});
+      if (idle_.size() > settings_->pool_size) {
+        surplus = std::move(idle_.front().connection);
+        idle_.erase(idle_.begin());
+      }
+    }
+  }
+  if (surplus) retire(std::move(surplus));
+  asio::post(sweep_strand_, [self = shared_from_this()] { self->schedule_sweep(); });
+}
+
+void UpstreamPool::retire(std::shared_ptr<UpstreamConnection> connection) {
+  // Each connection is awaited from its own strand; nobody else holds it any more.
+  asio::co_spawn(asio::make_strand(io_), say_goodbye(std::move(connection)), rethrow);
+}
+
+void UpstreamPool::schedule_sweep() {
+  if (sweep_scheduled_) return;
+  std::chrono::steady_clock::time_point oldest;
+  {
+    const std::lock_guard lock(mutex_);
+    if (idle_.empty()) return;
+    oldest = idle_.front().since;
+  }
+  sweep_scheduled_ = true;
+  sweep_timer_.expires_at(oldest + settings_->idle_timeout);
+  sweep_timer_.async_wait([self = shared_from_this()](const boost::system::error_code&) {
+    self->sweep_scheduled_ = false;
+    self->sweep();
+  });
+}
+
+void UpstreamPool::sweep() {
+  std::vector<std::shared_ptr<UpstreamConnection>> expired;
+  {
+    const std::lock_guard lock(mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    auto keep = std::stable_partition(idle_.begin(), idle_.end(),
+                               [&](const Idle& i) { return now - i.since >= settings_->idle_timeout; });
+    for (auto it = idle_.begin(); it != keep; ++it) expired.push_back(std::move(it->connection));
+    idle_.erase(idle_.begin(), keep);
+  }
+  for (auto& connection : expired) retire(std::move(connection));
+  schedule_sweep();
+}
+
+void UpstreamPool::shutdown() {
+  std::vector<Idle> idle;
+  {
+    const std::lock_guard lock(mutex_);
+    shut_down_ = true;
+    idle.swap(idle_);
+  }
+  for (auto& i : idle) retire(std::move(i.connection));
+  asio::post(sweep_strand_, [self = shared_from_this()] { self->sweep_timer_.cancel(); });
+}
+
+std::size_t UpstreamPool::idle_count() const {
+  const std::lock_guard lock(mutex_);
+  return idle_.size();
+}
+
+}  // namespace dkr::relay

@@ -1,0 +1,186 @@
+#include "relay/upstream_smtp_transaction.hpp"
+
+#include <utility>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+namespace dkr::relay {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+
+namespace {
+
+void rethrow(std::exception_ptr e) {
+  if (e) std::rethrow_exception(e);
+}
+
+SmtpReply aborted_reply() { return make_reply(451, "4.3.0", "transaction aborted"); }
+
+// The arguments become part of a command line: a line break would smuggle in another command.
+bool safe_arguments(const std::string& args) {
+  return args.find_first_of(std::string_view("\r\n\0", 3)) == std::string::npos;
+}
+
+}  // namespace
+
+UpstreamTransactionCore::UpstreamTransactionCore(asio::strand<asio::any_io_executor> strand,
+                                                 asio::any_io_executor client,
+                                                 std::shared_ptr<UpstreamPool> pool,
+                                                 std::shared_ptr<UpstreamConnection> connection,
+                                                 bool reused)
+    : strand_(std::move(strand)),
+      client_(std::move(client)),
+      pool_(std::move(pool)),
+      connection_(std::move(connection)),
+      reused_(reused) {}
+
+void UpstreamTransactionCore::reply(ReplyHandler done, SmtpReply reply) {
+  if (!done) return;
+  asio::post(client_, [done = std::move(done), reply = std::move(reply)]() mutable { done(std::move(reply)); });
+}
+
+void UpstreamTransactionCore::enqueue(Step step) {
+  if (abandoned_) return reply(std::move(step.done), aborted_reply());
+  if (released_) {
+    return reply(std::move(step.done), make_reply(451, "4.3.0", "upstream transaction already finished"));
+  }
+  queue_.push_back(std::move(step));
+  if (!working_) {
+    working_ = true;
+    asio::co_spawn(strand_, [self = shared_from_this()]() { return self->work(); }, rethrow);
+  }
+}
+
+void UpstreamTransactionCore::abandon(bool notify) {
+  if (abandoned_) return;
+  abandoned_ = true;
+  if (notify) {
+    reply(std::move(in_flight_), aborted_reply());
+    for (Step& step : queue_) reply(std::move(step.done), aborted_reply());
+  }
+  in_flight_ = nullptr;
+  queue_.clear();
+  // Part of the message may be out: only closing guarantees the upstream delivers nothing.
+  if (data_in_progress_ && connection_) connection_->close();
+  if (!working_) {
+    asio::co_spawn(strand_, [self = shared_from_this()]() { return self->release(); }, rethrow);
+  }
+}
+
+awaitable<void> UpstreamTransactionCore::work() {
+  while (!queue_.empty() && !abandoned_) {
+    Step step = std::move(queue_.front());
+    queue_.pop_front();
+    in_flight_ = std::move(step.done);
+    UpstreamOutcome outcome;
+    if (released_ || !connection_) {
+      outcome.reply = make_reply(451, "4.3.0", "upstream transaction already finished");
+    } else if (step.kind != Kind::data && !safe_arguments(step.args)) {
+      outcome.reply = make_reply(501, "5.5.2", "line break in command arguments");
+    } else if (step.kind == Kind::mail) {
+      outcome = co_await send_mail(std::move(step.args));
+    } else if (step.kind == Kind::rcpt) {
+      anything_sent_ = true;
+      outcome = co_await connection_->command("RCPT TO:" + step.args);
+    } else {
+      outcome = co_await send_data(std::move(step.message));
+    }
+    reply(std::move(in_flight_), std::move(outcome.reply));  // unless abandon() answered already
+    in_flight_ = nullptr;
+    if (step.kind == Kind::data && !data_in_progress_ && !needs_reset_ && connection_) {
+      co_await release();  // the upstream ended the transaction; the connection is clean
+    }
+  }
+  working_ = false;
+  if (abandoned_) co_await release();
+}
+
+awaitable<UpstreamOutcome> UpstreamTransactionCore::send_mail(std::string args) {
+  const bool first_command = !anything_sent_;
+  anything_sent_ = true;
+  needs_reset_ = true;
+  UpstreamOutcome outcome = co_await connection_->command("MAIL FROM:" + args);
+  const bool dropped = outcome.transport == UpstreamTransport::closed ||
+                       (outcome.transport == UpstreamTransport::ok && outcome.reply.code == 421);
+  if (first_command && reused_ && dropped && !abandoned_) {
+    // The upstream dropped the idle connection; nothing was committed, so a fresh one may retry.
+    spdlog::info("upstream: pooled connection was dropped ({}), reconnecting", outcome.reply.code);
+    connection_->close();
+    reused_ = false;
+    auto [fresh, opened] = co_await pool_->open();
+    if (!fresh) co_return opened;
+    connection_ = std::move(fresh);
+    if (abandoned_) co_return opened;
+    outcome = co_await connection_->command("MAIL FROM:" + args);
+  }
+  co_return outcome;
+}
+
+awaitable<UpstreamOutcome> UpstreamTransactionCore::send_data(OutboundMessage message) {
+  anything_sent_ = true;
+  data_in_progress_ = true;
+  UpstreamOutcome go = co_await connection_->command("DATA");
+  if (go.transport != UpstreamTransport::ok) co_return go;
+  if (go.reply.code != 354) {
+    data_in_progress_ = false;  // refused: the transaction stays open upstream
+    co_return go;
+  }
+  if (abandoned_) co_return go;  // abandon() closed the connection
+  UpstreamOutcome final_reply = co_await connection_->send_message(message, abandoned_);
+  if (final_reply.transport == UpstreamTransport::ok) {
+    data_in_progress_ = false;
+    needs_reset_ = false;
+  }
+  co_return final_reply;
+}
+
+awaitable<void> UpstreamTransactionCore::release() {
+  if (released_) co_return;
+  released_ = true;
+  std::shared_ptr<UpstreamConnection> connection = std::move(connection_);
+  if (!connection) co_return;
+  if (!connection->usable() || data_in_progress_) {
+    connection->close();
+    co_return;
+  }
+  if (needs_reset_) {
+    UpstreamOutcome reset = co_await connection->command("RSET");
+    if (reset.transport != UpstreamTransport::ok || reset.reply.code != 250) {
+      connection->close();
+      co_return;
+    }
+  }
+  pool_->give_back(std::move(connection));
+}
+
+SmtpUpstreamTransaction::SmtpUpstreamTransaction(std::shared_ptr<UpstreamTransactionCore> core)
+    : core_(std::move(core)) {}
+
+SmtpUpstreamTransaction::~SmtpUpstreamTransaction() {
+  asio::post(core_->strand(), [core = core_] { core->abandon(false); });
+}
+
+void SmtpUpstreamTransaction::enqueue(UpstreamTransactionCore::Step step) {
+  asio::post(core_->strand(), [core = core_, step = std::move(step)]() mutable { core->enqueue(std::move(step)); });
+}
+
+void SmtpUpstreamTransaction::mail_from(std::string args, ReplyHandler done) {
+  enqueue({UpstreamTransactionCore::Kind::mail, std::move(args), {}, std::move(done)});
+}
+
+void SmtpUpstreamTransaction::rcpt_to(std::string args, ReplyHandler done) {
+  enqueue({UpstreamTransactionCore::Kind::rcpt, std::move(args), {}, std::move(done)});
+}
+
+void SmtpUpstreamTransaction::data(OutboundMessage message, ReplyHandler done) {
+  enqueue({UpstreamTransactionCore::Kind::data, {}, std::move(message), std::move(done)});
+}
+
+void SmtpUpstreamTransaction::abort() {
+  asio::post(core_->strand(), [core = core_] { core->abandon(true); });
+}
+
+}  // namespace dkr::relay

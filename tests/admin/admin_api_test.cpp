@@ -1,0 +1,196 @@
+#include <doctest/doctest.h>
+
+#include <optional>
+
+#include "admin/admin_api.hpp"
+#include "fake_key_store.hpp"
+
+using namespace dkr::admin;
+using nlohmann::json;
+
+namespace {
+
+struct Reply {
+  int status = 0;
+  json body;
+  ApiResponse raw;
+};
+
+class ApiFixture {
+ public:
+  ApiFixture() : api_(store_, nullptr, AdminHooks{}, counters_, false) {}
+
+  Reply call(std::string_view method, std::string_view target, std::string_view body = "") {
+    auto routed = match_route(method, target);
+    REQUIRE_MESSAGE(std::holds_alternative<Route>(routed), method, " ", target);
+    std::optional<ApiResponse> answer;
+    api_.handle(std::get<Route>(routed), body, [&](ApiResponse response) { answer = std::move(response); });
+    REQUIRE(answer.has_value());  // synchronous without a resolver
+    Reply reply{answer->status, json(), *answer};
+    if (answer->content_type == "application/json") reply.body = json::parse(answer->body);
+    return reply;
+  }
+
+  std::string state_of(const std::string& domain, const std::string& selector) {
+    const Reply reply = call("GET", "/v1/domains/" + domain);
+    for (const auto& key : reply.body["selectors"]) {
+      if (key["selector"] == selector) return key["state"];
+    }
+    return "absent";
+  }
+
+  testing::FakeKeyStore store_;
+  AdminCounters counters_;
+  AdminApi api_;
+};
+
+}  // namespace
+
+TEST_CASE_FIXTURE(ApiFixture, "adding a domain answers 201 with its DNS record") {
+  const Reply created = call("POST", "/v1/domains", R"({"domain":"Example.COM","selector":"first"})");
+  REQUIRE(created.status == 201);
+  CHECK(created.body["domain"] == "example.com");
+  CHECK(created.body["key"]["selector"] == "first");
+  CHECK(created.body["key"]["state"] == "active");
+  CHECK(created.body["dns"]["name"] == "first._domainkey.example.com");
+  const std::string value = created.body["dns"]["value"];
+  CHECK(value.rfind("v=DKIM1; k=rsa; p=", 0) == 0);
+  std::string joined;
+  for (const auto& part : created.body["dns"]["strings"]) {
+    CHECK(part.get<std::string>().size() <= 255);
+    joined += part.get<std::string>();
+  }
+  CHECK(joined == value);
+  const std::string zone_line = created.body["dns"]["zone_line"];
+  CHECK(zone_line.rfind("first._domainkey.example.com. ", 0) == 0);
+  CHECK(zone_line.find(" IN TXT ") != std::string::npos);
+  for (const auto& part : created.body["dns"]["strings"]) {
+    CHECK(zone_line.find("\"" + part.get<std::string>() + "\"") != std::string::npos);
+  }
+
+  CHECK(call("POST", "/v1/domains", R"({"domain":"example.com"})").status == 409);
+  CHECK(call("GET", "/v1/domains/EXAMPLE.com").status == 200);
+  CHECK(call("GET", "/v1/domains/missing.example").status == 404);
+  CHECK(call("GET", "/v1/domains").body["domains"].size() == 1);
+}
+
+TEST_CASE_FIXTURE(ApiFixture, "bad bodies are 400 naming the problem") {
+  const Reply malformed = call("POST", "/v1/domains", "{not json");
+  CHECK(malformed.status == 400);
+  CHECK(malformed.body["error"] == "bad_request");
+  const Reply unknown = call("POST", "/v1/domains", R"({"domain":"a.example","colour":"red"})");
+  CHECK(unknown.status == 400);
+  CHECK(unknown.body["message"].get<std::string>().find("colour") != std::string::npos);
+  CHECK(call("POST", "/v1/domains", R"({"domain":5})").status == 400);
+  CHECK(call("GET", "/v1/domains?x=1").status == 400);
+}
+
+TEST_CASE_FIXTURE(ApiFixture, "rotation now retires the old key; after_dns stages it") {
+  REQUIRE(call("POST", "/v1/domains", R"({"domain":"d.example","selector":"old"})").status == 201);
+
+  const Reply now = call("POST", "/v1/domains/d.example/rotate", R"({"activate":"now","selector":"new"})");
+  REQUIRE(now.status == 201);
+  CHECK(now.body["key"]["state"] == "active");
+  CHECK(now.body["retiring"] == json::array({"old"}));
+  CHECK(state_of("d.example", "old") == "retiring");
+  CHECK(state_of("d.example", "new") == "active");
+
+  const Reply later = call("POST", "/v1/domains/d.example/rotate", R"({"activate":"after_dns","selector":"next"})");
+  REQUIRE(later.status == 202);
+  CHECK(later.body["key"]["state"] == "staged");
+  CHECK(later.body["key"]["activate_after_dns"] == true);
+  CHECK(later.body["dns"]["name"] == "next._domainkey.d.example");
+
+  CHECK(call("POST", "/v1/domains/d.example/rotate", R"({"activate":"now","selector":"next"})").status == 409);
+  CHECK(call("POST", "/v1/domains/d.example/rotate", R"({})").status == 400);
+  CHECK(call("POST", "/v1/domains/nope.example/rotate", R"({"activate":"now"})").status == 404);
+}
+
+TEST_CASE_FIXTURE(ApiFixture, "rotation keeps the algorithm and size of the active key") {
+  REQUIRE(call("POST", "/v1/domains", R"({"domain":"e.example","algorithm":"ed25519-sha256"})").status == 201);
+  const Reply rotated = call("POST", "/v1/domains/e.example/rotate", R"({"activate":"now"})");
+  REQUIRE(rotated.status == 201);
+  CHECK(rotated.body["key"]["algorithm"] == "ed25519-sha256");
+  CHECK(rotated.body["key"]["bits"] == 256);
+  CHECK(call("POST", "/v1/domains/e.example/rotate", R"({"activate":"now","bits":2048})").status == 400);
+}
+
+TEST_CASE_FIXTURE(ApiFixture, "key transitions and their conflicts") {
+  REQUIRE(call("POST", "/v1/domains", R"({"domain":"t.example","selector":"a"})").status == 201);
+  REQUIRE(call("POST", "/v1/domains/t.example/rotate", R"({"activate":"after_dns","selector":"b"})").status == 202);
+
+  CHECK(call("POST", "/v1/domains/t.example/keys/a/activate").status == 409);  // already active
+  CHECK(call("POST", "/v1/domains/t.example/keys/b/retire").status == 409);    // staged
+  CHECK(call("POST", "/v1/domains/t.example/keys/zz/activate").status == 404);
+  CHECK(call("POST", "/v1/domains/t.example/keys/b/activate", R"({"x":1})").status == 400);
+
+  REQUIRE(call("POST", "/v1/domains/t.example/keys/b/activate").status == 200);
+  CHECK(state_of("t.example", "a") == "retiring");
+  CHECK(call("DELETE", "/v1/domains/t.example/keys/b").status == 409);  // active
+
+  REQUIRE(call("POST", "/v1/domains/t.example/keys/a/activate").status == 200);  // roll back
+  CHECK(state_of("t.example", "b") == "retiring");
+  REQUIRE(call("POST", "/v1/domains/t.example/keys/b/revoke").status == 200);
+  CHECK(state_of("t.example", "b") == "revoked");
+  CHECK(call("POST", "/v1/domains/t.example/keys/b/revoke").status == 409);
+  CHECK(call("POST", "/v1/domains/t.example/keys/b/activate").status == 409);
+
+  const Reply retired = call("POST", "/v1/domains/t.example/keys/a/retire");
+  REQUIRE(retired.status == 200);
+  CHECK(retired.body["key"]["state"] == "retiring");
+  CHECK(call("POST", "/v1/domains/t.example/keys/a/retire").status == 409);
+
+  CHECK(call("DELETE", "/v1/domains/t.example/keys/b").status == 200);
+  CHECK(state_of("t.example", "b") == "absent");
+  CHECK(call("DELETE", "/v1/domains/t.example/keys/b").status == 404);
+}
+
+TEST_CASE_FIXTURE(ApiFixture, "deleting a domain with an active key needs force") {
+  REQUIRE(call("POST", "/v1/domains", R"({"domain":"f.example"})").status == 201);
+  const Reply refused = call("DELETE", "/v1/domains/f.example");
+  CHECK(refused.status == 409);
+  CHECK(refused.body["error"] == "conflict");
+  CHECK(call("DELETE", "/v1/domains/f.example?force=maybe").status == 400);
+  CHECK(call("DELETE", "/v1/domains/f.example?forse=true").status == 400);
+  CHECK(call("DELETE", "/v1/domains/f.example?force=true").status == 200);
+  CHECK(call("GET", "/v1/domains/f.example").status == 404);
+  CHECK(call("DELETE", "/v1/domains/f.example?force=true").status == 404);
+}
+
+TEST_CASE_FIXTURE(ApiFixture, "dns without a resolver reports errors rather than hanging") {
+  REQUIRE(call("POST", "/v1/domains", R"({"domain":"n.example"})").status == 201);
+  const Reply dns = call("GET", "/v1/domains/n.example/dns");
+  REQUIRE(dns.status == 200);
+  REQUIRE(dns.body["selectors"].size() == 1);
+  CHECK(dns.body["selectors"][0]["status"] == "error");
+}
+
+TEST_CASE_FIXTURE(ApiFixture, "health, readiness and metrics") {
+  CHECK(call("GET", "/healthz").body["status"] == "ok");
+  CHECK(call("GET", "/readyz").status == 200);
+  const Reply metrics = call("GET", "/metrics");
+  CHECK(metrics.status == 200);
+  CHECK(metrics.raw.content_type.rfind("text/plain", 0) == 0);
+  CHECK(metrics.raw.body.find("dkim_keystore_domains 0\n") != std::string::npos);
+}
+
+TEST_CASE("readiness follows the upstream hook") {
+  testing::FakeKeyStore store;
+  AdminCounters counters;
+  bool reachable = false;
+  AdminHooks hooks;
+  hooks.upstream_reachable = [&] { return reachable; };
+  hooks.relay_metrics = [] { return std::string("relay_up 1"); };
+  AdminApi api(store, nullptr, hooks, counters, false);
+  const auto call = [&](Endpoint endpoint) {
+    ApiResponse out;
+    api.handle(Route{endpoint, "", "", {}}, "", [&](ApiResponse r) { out = std::move(r); });
+    return out;
+  };
+  CHECK(call(Endpoint::Readyz).status == 503);
+  reachable = true;
+  CHECK(call(Endpoint::Readyz).status == 200);
+  const std::string metrics = call(Endpoint::Metrics).body;
+  CHECK(metrics.size() > 10);
+  CHECK(metrics.substr(metrics.size() - 11) == "relay_up 1\n");
+}

@@ -1,0 +1,34 @@
+#pragma once
+// An in-memory KeyStore with the lifecycle rules of key_store.hpp and made-up public keys (random
+// bytes of a real key's size), so admin tests need neither disk nor key generation.
+#include <map>
+#include <mutex>
+
+#include "keystore/key_store.hpp"
+
+namespace dkr::admin::testing {
+
+class FakeKeyStore final : public keystore::KeyStore {
+ public:
+  std::shared_ptr<const keystore::SigningSet> signer_for(std::string_view from_domain) const override;
+  std::vector<keystore::DomainInfo> list() const override;
+  Result<keystore::DomainInfo> domain(std::string_view domain) const override;
+  Result<keystore::SelectorInfo> add_domain(std::string_view domain, const keystore::KeyParams& params) override;
+  Result<void> remove_domain(std::string_view domain, bool force) override;
+  Result<keystore::SelectorInfo> stage_key(std::string_view domain, const keystore::KeyParams& params) override;
+  Result<void> activate(std::string_view domain, std::string_view selector) override;
+  Result<void> retire(std::string_view domain, std::string_view selector) override;
+  Result<void> revoke(std::string_view domain, std::string_view selector) override;
+  Result<void> remove_key(std::string_view domain, std::string_view selector) override;
+  Result<void> reload() override { return {}; }
+
+ private:
+  keystore::SelectorInfo make_key(const keystore::KeyParams& params);
+  keystore::SelectorInfo* find(const std::string& domain, std::string_view selector);
+
+  mutable std::mutex mutex_;
+  std::map<std::string, keystore::DomainInfo> domains_;
+  int next_selector_ = 1;
+};
+
+}  // namespace dkr::admin::testing

@@ -1,0 +1,379 @@
+#!/usr/bin/python3
+"""End-to-end tests of `dkim-relay serve` with real peers.
+
+The relay runs as a child process with a config written here, signing with keys made by
+`dkim-relay keys`; the upstream is aiosmtpd with a capturing handler (upstream_capture.py). Clients
+are smtplib, swaks and raw sockets. What the upstream captured is verified with dkimpy and with
+Mail::DKIM (mail_dkim_verify.pl), against TXT records built from the key files with the openssl CLI,
+not by the relay.
+
+usage: /usr/bin/python3 relay_e2e.py --binary PATH/dkim-relay [unittest args]
+"""
+import argparse
+import base64
+import json
+import os
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import dkim
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BINARY = None
+PYTHON = "/usr/bin/python3"
+DOMAIN = "example.org"
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(condition, timeout=10.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def txt_record(pem_path, algorithm):
+    """The DNS TXT value for a private key file, computed with the openssl CLI."""
+    der = subprocess.run(["openssl", "pkey", "-in", pem_path, "-pubout", "-outform", "DER"],
+                         check=True, capture_output=True).stdout
+    if algorithm == "ed25519":
+        return "v=DKIM1; k=ed25519; p=" + base64.b64encode(der[-32:]).decode()
+    return "v=DKIM1; k=rsa; p=" + base64.b64encode(der).decode()
+
+
+class RawClient:
+    """A socket SMTP client that reads whole replies with a deadline."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.buffer = b""
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def reply(self):
+        lines = []
+        while True:
+            while b"\r\n" not in self.buffer:
+                chunk = self.sock.recv(4096)
+                if not chunk:
+                    return (0, lines)
+                self.buffer += chunk
+            line, self.buffer = self.buffer.split(b"\r\n", 1)
+            lines.append(line[4:].decode())
+            if line[3:4] == b" ":
+                return (int(line[:3]), lines)
+
+    def closed(self):
+        try:
+            return self.sock.recv(1) == b""
+        except OSError:
+            return True
+
+    def close(self):
+        self.sock.close()
+
+
+class RelayHarness:
+    """Temp dir, keystore, aiosmtpd upstream and the relay process."""
+
+    def __init__(self, unsigned="tempfail", shutdown_grace="5s"):
+        self.dir = tempfile.mkdtemp(prefix="dkim-relay-e2e-")
+        self.keys = os.path.join(self.dir, "keys")
+        self.captured = os.path.join(self.dir, "captured")
+        os.makedirs(self.captured)
+        self.procs = []
+        self.txt = {}
+        try:
+            self._make_keys()
+            self.upstream_port = free_port()
+            self._start_upstream()
+            self.port = free_port()
+            self._start_relay(unsigned, shutdown_grace)
+        except BaseException:
+            self.close()
+            raise
+
+    def _keys_cmd(self, *args):
+        result = subprocess.run([BINARY, "keys", "--keystore", self.keys, *args], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise AssertionError("keys %s failed: %s%s" % (args, result.stdout, result.stderr))
+
+    def _make_keys(self):
+        self._keys_cmd("add", DOMAIN, "--algorithm", "rsa-sha256", "--selector", "rsa1")
+        self._keys_cmd("rotate", DOMAIN, "--algorithm", "ed25519-sha256", "--selector", "ed1", "--activate", "now")
+        for selector, algorithm in (("rsa1", "rsa"), ("ed1", "ed25519")):
+            pem = os.path.join(self.keys, DOMAIN, selector + ".pem")
+            self.txt["%s._domainkey.%s" % (selector, DOMAIN)] = txt_record(pem, algorithm)
+        self.txt_file = os.path.join(self.dir, "txt.json")
+        with open(self.txt_file, "w") as f:
+            json.dump(self.txt, f)
+
+    def _start_upstream(self):
+        env = dict(os.environ, PYTHONPATH=HERE, PYTHONDONTWRITEBYTECODE="1")  # no __pycache__ in the source tree
+        with open(os.path.join(self.dir, "upstream.log"), "w") as log:
+            self.procs.append(subprocess.Popen(
+                [PYTHON, "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:%d" % self.upstream_port,
+                 "-c", "upstream_capture.CaptureHandler", self.captured],
+                env=env, stdout=log, stderr=subprocess.STDOUT))
+        wait_until(lambda: port_open(self.upstream_port), what="aiosmtpd upstream")
+
+    def _start_relay(self, unsigned, shutdown_grace):
+        self.config = os.path.join(self.dir, "relay.toml")
+        with open(self.config, "w") as f:
+            f.write("""
+[relay]
+listen = ["127.0.0.1:%d"]
+hostname = "relay.e2e.test"
+unsigned = "%s"
+threads = 2
+shutdown_grace = "%s"
+max_connections_per_ip = 20
+
+[upstream]
+type = "smtp"
+host = "127.0.0.1"
+port = %d
+starttls = "none"
+connect_timeout = "5s"
+command_timeout = "10s"
+pool_size = 2
+
+[signing]
+algorithms = ["rsa-sha256", "ed25519-sha256"]
+
+[keystore]
+path = "%s"
+watch = false
+demo_domain = ""
+
+[admin]
+enabled = false
+
+[log]
+level = "info"
+""" % (self.port, unsigned, shutdown_grace, self.upstream_port, self.keys))
+        self.relay_log = os.path.join(self.dir, "relay.log")
+        with open(self.relay_log, "w") as log:
+            self.relay = subprocess.Popen([BINARY, "serve", "--config", self.config], stdout=log,
+                                          stderr=subprocess.STDOUT, cwd=self.dir)
+        self.procs.append(self.relay)
+
+        def ready():
+            if self.relay.poll() is not None:
+                raise AssertionError("dkim-relay serve exited with %s:\n%s" % (self.relay.returncode, self.log()))
+            return port_open(self.port)
+        wait_until(ready, what="dkim-relay serve")
+
+    def log(self):
+        try:
+            with open(self.relay_log) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def captured_messages(self):
+        names = sorted((n for n in os.listdir(self.captured) if n.endswith(".eml")), key=lambda n: int(n[:-4]))
+        out = []
+        for name in names:
+            with open(os.path.join(self.captured, name), "rb") as f:
+                content = f.read()
+            with open(os.path.join(self.captured, name[:-4] + ".json")) as f:
+                envelope = json.load(f)
+            out.append((envelope, content))
+        return out
+
+    def wait_for_messages(self, count):
+        wait_until(lambda: len(self.captured_messages()) >= count, what="%d captured message(s)" % count)
+        return self.captured_messages()
+
+    def close(self):
+        for proc in reversed(self.procs):
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def dkimpy_results(message, txt):
+    def dnsfunc(name, timeout=5):
+        if isinstance(name, bytes):
+            name = name.decode()
+        return txt.get(name.rstrip(".").lower(), "").encode()
+    d = dkim.DKIM(message)
+    count = sum(1 for line in message.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+                if line.lower().startswith(b"dkim-signature:"))
+    return [d.verify(idx=i, dnsfunc=dnsfunc) for i in range(count)]
+
+
+def message_text(sender=DOMAIN, body="Hello from the e2e test.\r\n.leading dot line\r\n"):
+    return ("From: Alice <alice@%s>\r\nTo: Bob <bob@example.net>\r\nSubject: e2e\r\n"
+            "Message-ID: <e2e-%d@%s>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\n%s"
+            % (sender, time.monotonic_ns(), sender, body))
+
+
+class SigningTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.h = RelayHarness()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.h.close()
+
+    def setUp(self):
+        self.before = len(self.h.captured_messages())
+
+    def assert_verifies(self, content):
+        self.assertTrue(content.startswith(b"Received: from "), content[:200])
+        results = dkimpy_results(content, self.h.txt)
+        self.assertEqual(results, [True, True], "dkimpy")
+        path = os.path.join(self.h.dir, "check.eml")
+        with open(path, "wb") as f:
+            f.write(content)
+        perl = subprocess.run(["/usr/bin/perl", os.path.join(HERE, "mail_dkim_verify.pl"), self.h.txt_file, path],
+                              capture_output=True, text=True)
+        # Debian 12's Mail::DKIM (1.20230212) has no Ed25519: it must pass RSA and may only call
+        # the Ed25519 signature unsupported, never fail it otherwise.
+        results = {line.split()[3]: line for line in perl.stdout.splitlines()}
+        self.assertEqual(sorted(results), ["ed25519-sha256", "rsa-sha256"], perl.stdout + perl.stderr)
+        self.assertTrue(results["rsa-sha256"].startswith("pass "), results)
+        ed = results["ed25519-sha256"]
+        self.assertTrue(ed.startswith("pass ") or "unsupported algorithm" in ed, results)
+
+    def test_smtplib_message_is_signed_and_verifies(self):
+        text = message_text()
+        with smtplib.SMTP("127.0.0.1", self.h.port, timeout=10) as client:
+            client.ehlo("e2e.client")
+            self.assertTrue(client.has_extn("pipelining"))
+            self.assertTrue(client.has_extn("size"))
+            self.assertEqual(client.mail("alice@%s" % DOMAIN)[0], 250)
+            self.assertEqual(client.rcpt("bob@example.net")[0], 250)
+            code, reply = client.data(text.encode())
+            self.assertEqual(code, 250)
+            self.assertIn(b"queued as CAPTURE", reply)  # the upstream's own reply text
+        envelope, content = self.h.wait_for_messages(self.before + 1)[-1]
+        self.assertEqual(envelope["mail_from"], "alice@%s" % DOMAIN)
+        self.assertEqual(envelope["rcpt_tos"], ["bob@example.net"])
+        self.assertTrue(content.endswith(text.replace("\r\n.leading", "\r\n.leading").encode()))
+        self.assert_verifies(content)
+
+    def test_swaks_with_pipelining(self):
+        result = subprocess.run(
+            ["swaks", "--server", "127.0.0.1", "--port", str(self.h.port), "--pipeline",
+             "--from", "app@%s" % DOMAIN, "--to", "carol@example.net", "--helo", "swaks.e2e",
+             "--header", "From: App <app@%s>" % DOMAIN, "--header", "Subject: swaks e2e",
+             "--body", "Sent by swaks.\n..dot stuffed line\n", "--timeout", "10"],
+            capture_output=True, text=True)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertIn("queued as CAPTURE", result.stdout)
+        envelope, content = self.h.wait_for_messages(self.before + 1)[-1]
+        self.assertEqual(envelope["rcpt_tos"], ["carol@example.net"])
+        self.assertIn(b"\r\n..dot stuffed line\r\n", content)  # swaks stuffed it to "...", we unstuffed one
+        self.assert_verifies(content)
+
+    def test_per_recipient_upstream_rejection_reaches_client(self):
+        with smtplib.SMTP("127.0.0.1", self.h.port, timeout=10) as client:
+            client.ehlo("e2e.client")
+            client.mail("alice@%s" % DOMAIN)
+            code, text = client.rcpt("reject-me@example.net")
+            self.assertEqual(code, 550)
+            self.assertIn(b"5.1.1 capture: no such user", text)
+            self.assertEqual(client.rcpt("dave@example.net")[0], 250)
+            self.assertEqual(client.data(message_text().encode())[0], 250)
+        envelope, _ = self.h.wait_for_messages(self.before + 1)[-1]
+        self.assertEqual(envelope["rcpt_tos"], ["dave@example.net"])
+
+    def test_smuggling_attempt_delivers_nothing(self):
+        client = RawClient(self.h.port)
+        try:
+            self.assertEqual(client.reply()[0], 220)
+            client.send(b"EHLO smuggler\r\nMAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.net>\r\nDATA\r\n")
+            self.assertEqual([client.reply()[0] for _ in range(4)], [250, 250, 250, 354])
+            client.send(message_text().encode() + b"\n.\nMAIL FROM:<ceo@example.org>\r\nRCPT TO:<victim@example.net>\r\n"
+                        b"DATA\r\nFrom: ceo@example.org\r\n\r\nsmuggled\r\n.\r\nNOOP\r\n")
+            code, lines = client.reply()
+            self.assertEqual(code, 550, lines)
+            self.assertEqual(client.reply()[0], 250)  # NOOP: in sync
+            client.send(b"QUIT\r\n")
+            self.assertEqual(client.reply()[0], 221)
+        finally:
+            client.close()
+        # A proper message afterwards is the only one the upstream gets: the smuggled one would
+        # have arrived first.
+        with smtplib.SMTP("127.0.0.1", self.h.port, timeout=10) as good:
+            good.sendmail("alice@%s" % DOMAIN, ["bob@example.net"], message_text(body="after\r\n").encode())
+        messages = self.h.wait_for_messages(self.before + 1)
+        self.assertEqual(len(messages), self.before + 1)
+        self.assertNotIn(b"smuggled", messages[-1][1])
+        self.assertIn(b"after", messages[-1][1])
+
+    def test_unknown_domain_is_tempfailed(self):
+        with smtplib.SMTP("127.0.0.1", self.h.port, timeout=10) as client:
+            client.ehlo("e2e.client")
+            client.mail("x@unknown.example")
+            client.rcpt("bob@example.net")
+            code, text = client.data(message_text(sender="unknown.example").encode())
+            self.assertEqual(code, 451)
+            self.assertIn(b"4.7.1", text)
+
+
+class ShutdownTest(unittest.TestCase):
+    def test_sigterm_drains_and_exits(self):
+        h = RelayHarness(shutdown_grace="5s")
+        try:
+            idle = RawClient(h.port)
+            self.assertEqual(idle.reply()[0], 220)
+            busy = RawClient(h.port)
+            self.assertEqual(busy.reply()[0], 220)
+            busy.send(b"EHLO busy\r\nMAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.net>\r\n")
+            self.assertEqual([busy.reply()[0] for _ in range(3)], [250, 250, 250])
+            h.relay.send_signal(signal.SIGTERM)
+            code, lines = idle.reply()
+            self.assertEqual(code, 421, lines)
+            self.assertIn("4.3.2", lines[0])
+            busy.send(b"DATA\r\n")
+            self.assertEqual(busy.reply()[0], 354)
+            busy.send(message_text().encode() + b".\r\n")
+            self.assertEqual(busy.reply()[0], 250)
+            self.assertEqual(busy.reply()[0], 421)
+            self.assertEqual(h.relay.wait(timeout=30), 0, h.log())
+            self.assertEqual(len(h.wait_for_messages(1)), 1)
+            idle.close()
+            busy.close()
+        finally:
+            h.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--binary", required=True)
+    args, rest = parser.parse_known_args()
+    BINARY = os.path.abspath(args.binary)
+    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)

@@ -1,0 +1,85 @@
+"""A client that disconnects in the middle of DATA: the upstream must not receive that message. The
+relay's delivery order gives the proof: a second, complete message is sent on another connection
+afterwards, and when it has arrived the first must not have. Both a small message (held in memory)
+and a large one (spilled to a file) are dropped, once with FIN and once with RST, and the relay's
+descriptors (sockets, spool files) return to their baseline."""
+import socket
+import struct
+import sys
+
+import fault_support as fs
+
+binary = sys.argv[1]
+harness = fs.harness
+r = harness.Results("faults.client_drop")
+DOMAIN = "drop.example"
+POOL_SIZE = 2
+
+upstream = fs.ScriptedUpstream("normal")
+relay = harness.Relay(binary, fs.relay_config(upstream.port, relay_extra='spill_threshold = "4KiB"',
+                                              upstream_extra=f"pool_size = {POOL_SIZE}"))
+
+
+def expect(f, code):
+    reply = b""
+    while True:
+        line = f.readline()
+        reply += line
+        if not line or line[3:4] != b"-":
+            break
+    if not reply.startswith(str(code).encode()):
+        raise AssertionError(f"expected {code}, got {reply!r}")
+
+
+def drop_mid_data(mid, body_size, reset):
+    data = fs.message(DOMAIN, mid, body_size)
+    sock = socket.create_connection(("127.0.0.1", relay.smtp_port), timeout=30)
+    f = sock.makefile("rb")
+    expect(f, 220)
+    for command, code in ((b"EHLO client.test", 250), (f"MAIL FROM:<app@{DOMAIN}>".encode(), 250),
+                          (b"RCPT TO:<user@example.org>", 250), (b"DATA", 354)):
+        sock.sendall(command + b"\r\n")
+        expect(f, code)
+    # Most of the message, cut inside a line; no end marker.
+    sock.sendall(data[: len(data) * 3 // 4])
+    if reset:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    f.close()
+    sock.close()
+
+
+try:
+    key = fs.add_domain(binary, relay.dir + "/keys", DOMAIN)
+    relay.start()
+    pid = relay.proc.pid
+    code, text = fs.send_from(relay, DOMAIN, f"<warmup@{DOMAIN}>")  # opens the upstream pool
+    r.check(code == 250, f"warm-up message: 250, got {code} {text}")
+    upstream_count = 1
+    harness.wait_for(lambda: len(upstream.messages()) == 1, 10, "warm-up message upstream")
+    baseline = fs.settled_fd_count(pid)
+
+    cases = [("small-fin", 1000, False), ("small-rst", 1000, True), ("large-fin", 300_000, False),
+             ("large-rst", 300_000, True)]
+    for name, size, reset in cases:
+        dropped = f"<dropped-{name}@{DOMAIN}>"
+        follower = f"<follower-{name}@{DOMAIN}>"
+        drop_mid_data(dropped, size, reset)
+        code, text = fs.send_from(relay, DOMAIN, follower, body_size=size)
+        r.check(code == 250, f"{name}: the next complete message gets 250, got {code} {text}")
+        upstream_count += 1
+        harness.wait_for(lambda: len(upstream.messages()) >= upstream_count, 10, f"{name}: follower upstream")
+        ids = fs.message_ids(upstream.messages())
+        r.check(follower in ids, f"{name}: the follower arrived")
+        r.check(dropped not in ids, f"{name}: the dropped message never reached the upstream")
+        r.check(upstream.aborted() == [], f"{name}: the upstream saw no half-sent DATA: {upstream.aborted()}")
+
+    received = upstream.messages()
+    r.check(len(received) == upstream_count, f"upstream has {len(received)} messages, expected {upstream_count}")
+    r.check(all(harness.dkimpy_verify(m, key.records()) for m in received), "every delivered message verifies")
+    fds = fs.wait_fds_back(pid, baseline)
+    r.check(fds <= baseline, f"relay descriptors back to baseline {baseline}: {fds}")
+    r.check(relay.proc.poll() is None, "relay still running")
+finally:
+    relay.cleanup()
+    upstream.cleanup()
+r.finish()

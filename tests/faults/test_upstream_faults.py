@@ -1,0 +1,68 @@
+"""An upstream that misbehaves (argv[2]: scripted_upstream.py's mode): the client gets a 4xx, never a
+250 for a message the upstream did not accept, within a bound set by upstream.command_timeout (1s);
+then the upstream is replaced by a well-behaved one on the same port and the next message goes
+through signed, and the relay holds no more descriptors than before (plus its upstream pool).
+
+Modes: drop-in-data (closes after the first data bytes), stall (accepts, never says anything),
+stall-after-data (reads the whole message, never answers), greet421 (421 greeting, closes)."""
+import sys
+import time
+
+import fault_support as fs
+
+binary, mode = sys.argv[1], sys.argv[2]
+harness = fs.harness
+r = harness.Results(f"faults.upstream_{mode.replace('-', '_')}")
+DOMAIN = "fault.example"
+POOL_SIZE = 4
+# command_timeout is 1s; a reply within this bound shows the timeout applied (the default is 5m).
+REPLY_BOUND = 10.0
+
+upstream = fs.ScriptedUpstream(mode)
+relay = harness.Relay(binary, fs.relay_config(upstream.port, upstream_extra=f"pool_size = {POOL_SIZE}"))
+replacement = None
+acked = []
+try:
+    key = fs.add_domain(binary, relay.dir + "/keys", DOMAIN)
+    relay.start()
+    pid = relay.proc.pid
+    baseline = fs.settled_fd_count(pid)
+
+    for i in (1, 2):  # the second one also exercises whatever the first left in the pool
+        mid = f"<fault-{mode}-{i}@{DOMAIN}>"
+        started = time.monotonic()
+        code, text = fs.send_from(relay, DOMAIN, mid, body_size=4000)
+        elapsed = time.monotonic() - started
+        if code == 250:
+            acked.append(mid)
+        r.check(code is not None and 400 <= code < 500, f"message {i} to a {mode} upstream: 4xx, got {code} {text}")
+        r.check(elapsed < REPLY_BOUND, f"message {i}: reply after {elapsed:.1f}s, bound {REPLY_BOUND}s")
+        print(f"{mode}: message {i} -> {code} {text.strip()} after {elapsed:.2f}s", flush=True)
+    r.check(upstream.messages() == [], f"the {mode} upstream recorded no message")
+    r.check(relay.proc.poll() is None, "relay still running")
+
+    upstream.stop()
+    replacement = fs.ScriptedUpstream("normal", port=upstream.port)
+    mid = f"<fault-{mode}-after@{DOMAIN}>"
+    code, text = fs.send_from(relay, DOMAIN, mid, body_size=4000)
+    if code == 250:
+        acked.append(mid)
+    r.check(code == 250, f"after the upstream is replaced, a normal message gets 250, got {code} {text}")
+    received = replacement.messages()
+    r.check(fs.message_ids(received) == [mid] if code == 250 else True,
+            f"the replacement upstream received exactly that message: {fs.message_ids(received)}")
+    if received:
+        r.check(harness.dkimpy_verify(received[0], key.records()), "it is signed and verifies (dkimpy)")
+
+    every = fs.message_ids(upstream.messages() + replacement.messages())
+    r.check(all(m in every for m in acked), f"every acknowledged message reached an upstream: {acked} vs {every}")
+
+    # Each fault must not leak a socket or spool file: what is left is at most the upstream pool.
+    fds = fs.wait_fds_back(pid, baseline, slack=POOL_SIZE)
+    r.check(fds <= baseline + POOL_SIZE, f"relay descriptors back to baseline {baseline} (+pool {POOL_SIZE}): {fds}")
+finally:
+    relay.cleanup()
+    upstream.cleanup()
+    if replacement:
+        replacement.cleanup()
+r.finish()

@@ -1,0 +1,62 @@
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "domain_metadata.hpp"
+
+using namespace dkr::keystore;
+
+TEST_CASE("keys.json round-trips and is plain JSON") {
+  DomainMetadata metadata{"example.com", {}};
+  CHECK(parse_metadata(serialize_metadata(metadata), "example.com")->selectors.empty());
+  SelectorInfo a;
+  a.selector = "s202611a";
+  a.state = KeyState::Retiring;
+  a.created_at = 1;
+  a.activated_at = 2;
+  a.retired_at = 3;
+  SelectorInfo b;
+  b.selector = "ed.1";
+  b.algorithm = dkr::signer::Algorithm::Ed25519Sha256;
+  b.bits = 256;
+  b.state = KeyState::Active;
+  b.activate_after_dns = true;
+  metadata.selectors = {a, b};
+  const std::string text = serialize_metadata(metadata);
+  const auto json = nlohmann::json::parse(text);  // independent parse of what we wrote
+  CHECK(json["domain"] == "example.com");
+  CHECK(json["selectors"][0]["state"] == "retiring");
+  CHECK(json["selectors"][0]["retired_at"] == 3);
+  CHECK(json["selectors"][1]["algorithm"] == "ed25519-sha256");
+  CHECK(json["selectors"][1]["activate_after_dns"] == true);
+  auto parsed = parse_metadata(text, "example.com");
+  REQUIRE(parsed);
+  REQUIRE(parsed->selectors.size() == 2);
+  CHECK(parsed->selectors[0].selector == "s202611a");
+  CHECK(parsed->selectors[0].state == KeyState::Retiring);
+  CHECK(parsed->selectors[0].activated_at == 2);
+  CHECK(parsed->selectors[1].bits == 256);
+  CHECK(parsed->selectors[1].activate_after_dns);
+}
+
+TEST_CASE("keys.json that breaks the rules is refused with a reason") {
+  auto refused = [](const std::string& text, const std::string& words) {
+    auto parsed = parse_metadata(text, "example.com");
+    REQUIRE_FALSE(parsed);
+    INFO(parsed.error().message);
+    CHECK(parsed.error().message.find(words) != std::string::npos);
+  };
+  const std::string head = R"({"version": 1, "domain": "example.com", "selectors": [)";
+  const std::string active = R"({"selector": "a", "algorithm": "rsa-sha256", "bits": 2048, "state": "active"})";
+  const std::string active2 = R"({"selector": "b", "algorithm": "rsa-sha256", "bits": 2048, "state": "active"})";
+  refused("{", "not valid JSON");
+  refused(R"({"version": 2, "domain": "example.com", "selectors": []})", "version");
+  refused(R"({"version": 1, "domain": "other.com", "selectors": []})", "folder");
+  refused(head + active + "," + active2 + "]}", "more than one active");
+  refused(head + active + "," + active + "]}", "listed twice");
+  refused(head + R"({"selector": "../x", "algorithm": "rsa-sha256", "bits": 2048, "state": "active"}]})",
+          "invalid selector");
+  refused(head + R"({"selector": "a", "algorithm": "dsa", "bits": 2048, "state": "active"}]})", "algorithm");
+  refused(head + R"({"selector": "a", "algorithm": "rsa-sha256", "bits": 2048, "state": "on"}]})", "state");
+  refused(head + R"({"selector": "a", "algorithm": "rsa-sha256", "state": "active"}]})", "malformed");
+}

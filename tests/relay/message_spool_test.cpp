@@ -1,0 +1,70 @@
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <random>
+
+#include "relay/message_spool.hpp"
+
+using namespace dkr::relay;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::random_device rd;
+    path = fs::temp_directory_path() / ("relay-spool-test-" + std::to_string(rd()));
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+std::string read_all(const MessageSpool& spool, std::size_t chunk) {
+  std::string all, part;
+  for (std::uint64_t offset = 0;; offset += part.size()) {
+    REQUIRE(spool.read(offset, chunk, part).ok());
+    if (part.empty()) break;
+    all += part;
+  }
+  return all;
+}
+
+}  // namespace
+
+TEST_CASE("small messages stay in memory") {
+  TempDir dir;
+  MessageSpool spool(100, dir.path);
+  REQUIRE(spool.append("hello ").ok());
+  REQUIRE(spool.append("world").ok());
+  CHECK_FALSE(spool.spilled());
+  CHECK(spool.size() == 11);
+  CHECK(read_all(spool, 4) == "hello world");
+  std::string out = "junk";
+  REQUIRE(spool.read(11, 10, out).ok());
+  CHECK(out.empty());
+}
+
+TEST_CASE("large messages spill to a file that has no name in the spill directory") {
+  TempDir dir;
+  std::string expected;
+  {
+    MessageSpool spool(1000, dir.path);
+    for (int i = 0; i < 300; ++i) {
+      std::string line = "line " + std::to_string(i) + "\r\n";
+      REQUIRE(spool.append(line).ok());
+      expected += line;
+    }
+    CHECK(spool.spilled());
+    CHECK(spool.size() == expected.size());
+    CHECK(read_all(spool, 777) == expected);
+    CHECK(fs::is_empty(dir.path));  // O_TMPFILE or unlinked at once
+  }
+  CHECK(fs::is_empty(dir.path));
+}
+
+TEST_CASE("spilling into a missing directory is an error, not a crash") {
+  MessageSpool spool(4, "/nonexistent/relay-spool-dir");
+  CHECK(spool.append("abc").ok());
+  CHECK_FALSE(spool.append("defgh").ok());
+}

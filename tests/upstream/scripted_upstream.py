@@ -1,0 +1,148 @@
+"""A minimal SMTP server that misbehaves on purpose, for the SMTP client's failure tests.
+
+Modes: normal, greet421 (421 greeting, then close), stall (accept, never answer), drop-in-data
+(close after the first data bytes, no reply), stall-after-data (read the whole message, never
+answer), pause-in-data (after the first data bytes write `data-started` and stop reading until
+the file `resume` exists; then read on and write `aborted-N` if the client closed before the
+terminator), and for normal mode --after-message close|421 drops the connection after each
+accepted message, like an upstream expiring idle connections; --no-ehlo refuses EHLO.
+Accepted messages go to msg-NNNN.eml; `connections` counts connections that sent EHLO/HELO.
+"""
+import argparse
+import os
+import socket
+import threading
+import time
+
+
+def write_atomically(path, data):
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+class Server:
+    def __init__(self, args):
+        self.args = args
+        self.lock = threading.Lock()
+        self.connections = 0
+        self.messages = 0
+
+    def path(self, name):
+        return os.path.join(self.args.dir, name)
+
+    def count_connection(self):
+        with self.lock:
+            self.connections += 1
+            write_atomically(self.path("connections"), str(self.connections).encode())
+            return self.connections
+
+    def record(self, data):
+        with self.lock:
+            self.messages += 1
+            write_atomically(self.path("msg-%04d.eml" % self.messages), data)
+            return self.messages
+
+    def serve(self, conn):
+        mode = self.args.mode
+        reader = conn.makefile("rb")
+        try:
+            if mode == "stall":
+                while conn.recv(4096):
+                    pass
+                return
+            if mode == "greet421":
+                conn.sendall(b"421 4.3.2 scripted.test service shutting down\r\n")
+                return
+            conn.sendall(b"220 scripted.test ESMTP\r\n")
+            counted = False
+            while True:
+                line = reader.readline()
+                if not line:
+                    return
+                verb = line[:4].upper()
+                if verb in (b"EHLO", b"HELO"):
+                    if not counted:
+                        counted = True
+                        self.count_connection()
+                    if verb == b"EHLO" and self.args.no_ehlo:
+                        conn.sendall(b"502 5.5.1 EHLO not implemented\r\n")
+                        continue
+                    if verb == b"EHLO":
+                        conn.sendall(b"250-scripted.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
+                    else:
+                        conn.sendall(b"250 scripted.test\r\n")
+                elif verb in (b"MAIL", b"RCPT", b"RSET", b"NOOP"):
+                    conn.sendall(b"250 2.0.0 Ok\r\n")
+                elif verb == b"QUIT":
+                    conn.sendall(b"221 2.0.0 Bye\r\n")
+                    return
+                elif verb == b"DATA":
+                    conn.sendall(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                    if not self.data(conn, reader):
+                        return
+                else:
+                    conn.sendall(b"502 5.5.2 unrecognised\r\n")
+        finally:
+            reader.close()
+            conn.close()
+
+    def data(self, conn, reader):
+        """Returns whether the session goes on."""
+        mode = self.args.mode
+        lines = []
+        first = True
+        while True:
+            line = reader.readline()
+            if first:
+                first = False
+                if mode == "drop-in-data":
+                    return False
+                if mode == "pause-in-data":
+                    write_atomically(self.path("data-started"), b"")
+                    while not os.path.exists(self.path("resume")):
+                        time.sleep(0.01)
+            if not line or not line.endswith(b"\r\n"):
+                with self.lock:
+                    write_atomically(self.path("aborted-%d" % (self.messages + 1)), b"".join(lines))
+                return False
+            if line == b".\r\n":
+                break
+            lines.append(line[1:] if line.startswith(b".") else line)
+        if mode == "stall-after-data":
+            while conn.recv(4096):
+                pass
+            return False
+        number = self.record(b"".join(lines))
+        conn.sendall(b"250 2.0.0 Ok: queued as %d\r\n" % number)
+        if self.args.after_message == "close":
+            return False
+        if self.args.after_message == "421":
+            conn.sendall(b"421 4.4.2 scripted.test idle timeout\r\n")
+            return False
+        return True
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--dir", required=True)
+    parser.add_argument("--mode", default="normal",
+                        choices=["normal", "greet421", "stall", "drop-in-data", "stall-after-data",
+                                 "pause-in-data"])
+    parser.add_argument("--after-message", choices=["close", "421"])
+    parser.add_argument("--no-ehlo", action="store_true", help="answer EHLO with 502 (HELO only)")
+    args = parser.parse_args()
+    server = Server(args)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", args.port))
+    listener.listen(16)
+    while True:
+        conn, _ = listener.accept()
+        threading.Thread(target=server.serve, args=(conn,), daemon=True).start()
+
+
+if __name__ == "__main__":
+    main()
