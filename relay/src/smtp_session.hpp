@@ -44,6 +44,9 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
   using Handler = Step (SmtpSession::*)(const SmtpCommand&);
 
   struct Transaction {
+    // User-provided so that std::optional<Transaction>::emplace() compiles with clang 14, which does
+    // not treat a nested class with member initializers as default-constructible inside its parent.
+    Transaction() {}  // NOLINT(modernize-use-equals-default)
     std::uint64_t number = 0;
     std::string mail_args;
     MailParameters mail;

@@ -11,36 +11,45 @@ namespace dkr::signer {
 namespace {
 
 constexpr std::string_view kCrlf = "\r\n";
+constexpr std::size_t kFlushSize = 64 * 1024;
+
+// Relaxed canonicalization rewrites only whitespace runs, tabs and whitespace before a line end.
+// Everything else passes through unchanged, so the canonicalizer scans 16 bytes at a time for the
+// first byte that needs a rewrite and copies the clean stretch before it in one piece.
+// A byte needs attention when it is a tab, or a space followed by a space, tab or CR.
+inline bool needs_rewrite(const char* p, std::size_t i, std::size_t n) {
+  const char c = p[i];
+  if (c == '\t') return true;
+  if (c == ' ') return i + 1 == n || p[i + 1] == ' ' || p[i + 1] == '\t' || p[i + 1] == '\r';
+  if (c == '\r') return i + 1 == n;  // might be the first half of a CRLF split across chunks
+  return false;
+}
 
 #if defined(__SSE2__)
 inline unsigned byte_mask(__m128i v, char c) {
   return static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c))));
 }
-
-// Relaxed canonicalization leaves most text unchanged. For the 16 bytes at p (p[16] must be
-// readable, as lookahead), returns how many leading bytes can be copied verbatim: all bytes up to and
-// including the last "content" byte, provided no rewrite is needed anywhere in the block (no tab,
-// no whitespace run, no whitespace before a line end, no bare CR/LF, no empty line). 0 = no.
-inline std::size_t relaxed_clean_prefix(const char* p, bool lines_pending) {
-  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  const __m128i next = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 1));
-  const unsigned sp = byte_mask(v, ' ');
-  const unsigned tab = byte_mask(v, '\t');
-  const unsigned cr = byte_mask(v, '\r');
-  const unsigned lf = byte_mask(v, '\n');
-  const unsigned next_sp = byte_mask(next, ' ');
-  const unsigned next_tab = byte_mask(next, '\t');
-  const unsigned next_cr = byte_mask(next, '\r');
-  const unsigned next_lf = byte_mask(next, '\n');
-  unsigned bad = tab | (sp & (next_sp | next_tab | next_cr | next_lf)) | (cr & ~next_lf) |
-                 (lf & ~(cr << 1)) | (lf & next_cr);
-  if (lines_pending) bad |= (cr | lf) & 1u;  // held-back empty lines may continue: let the slow path decide
-  if ((bad & 0xFFFFu) != 0) return 0;
-  const unsigned content = ~(sp | tab | cr | lf) & 0xFFFFu;
-  if (content == 0) return 0;
-  return 32 - static_cast<std::size_t>(__builtin_clz(content));
-}
 #endif
+
+// Index of the first byte at or after `i` that needs a rewrite, or n.
+inline std::size_t find_rewrite(const char* p, std::size_t i, std::size_t n) {
+#if defined(__SSE2__)
+  // 16 bytes at a time, with the following byte as lookahead (so p[i + 16] must exist).
+  while (i + 17 <= n) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    const __m128i next = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 1));
+    const unsigned sp = byte_mask(v, ' ');
+    const unsigned tab = byte_mask(v, '\t');
+    const unsigned next_ws = byte_mask(next, ' ') | byte_mask(next, '\t') | byte_mask(next, '\r');
+    const unsigned bad = tab | (sp & next_ws);
+    if (bad != 0) return i + static_cast<std::size_t>(__builtin_ctz(bad));
+    i += 16;
+  }
+#endif
+  for (; i < n; ++i)
+    if (needs_rewrite(p, i, n)) return i;
+  return n;
+}
 
 }  // namespace
 
@@ -126,23 +135,47 @@ void BodyCanonicalizer::update_relaxed(std::string_view chunk) {
   const std::size_t n = chunk.size();
   std::size_t i = 0;
   while (i < n) {
-#if defined(__SSE2__)
-    if (!pending_cr_ && !pending_wsp_ && i + 17 <= n) {
-      const std::size_t clean = relaxed_clean_prefix(p + i, pending_crlf_ > 0);
-      if (clean > 0) {
+    if (!pending_cr_ && !pending_wsp_) {
+      const std::size_t stop = find_rewrite(p, i, n);
+      // The stretch [i, stop) is output as it is, except its trailing CRLFs: they are empty lines
+      // only if nothing follows, which is not known yet.
+      std::size_t head_end = stop;
+      std::uint64_t trailing = 0;
+      while (head_end >= i + 2 && p[head_end - 2] == '\r' && p[head_end - 1] == '\n') {
+        head_end -= 2;
+        ++trailing;
+      }
+      if (head_end > i) {
         for (; pending_crlf_ > 0; --pending_crlf_) buffer_.append(kCrlf);
-        buffer_.append(p + i, clean);
-        i += clean;
-        if (buffer_.size() >= 64 * 1024) flush_buffer();
-        continue;
+        buffer_.append(p + i, head_end - i);
+        pending_crlf_ = trailing;
+        // Copying is cheaper than many small digest updates; hash in large blocks.
+        if (buffer_.size() >= kFlushSize) flush_buffer();
+      } else {
+        pending_crlf_ += trailing;
+      }
+      i = stop;
+      if (i == n) break;
+      // Most rewrites are one whitespace run: dropped before a line end, else one SP.
+      std::size_t j = i;
+      while (j < n && (p[j] == ' ' || p[j] == '\t')) ++j;
+      if (j > i && j < n) {
+        if (p[j] != '\r') {
+          for (; pending_crlf_ > 0; --pending_crlf_) buffer_.append(kCrlf);
+          buffer_ += ' ';
+          i = j;
+          continue;
+        }
+        if (j + 1 < n && p[j + 1] == '\n') {
+          i = j;
+          continue;
+        }
       }
     }
-#endif
-    // Slow path: at least one byte, then on until the state is clean again.
+    // Slow path: through the byte that needs a rewrite, and on until the state is clean again.
     do {
       relaxed_byte(p[i++]);
     } while (i < n && (pending_cr_ || pending_wsp_));
-    if (buffer_.size() >= 64 * 1024) flush_buffer();
   }
 }
 

@@ -166,6 +166,51 @@ def fd_count(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def _socket_peers():
+    """socket inode -> (local port, remote port) for loopback TCP sockets."""
+    peers = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                for line in f.readlines()[1:]:
+                    parts = line.split()
+                    peers[parts[9]] = (int(parts[1].rsplit(":", 1)[1], 16), int(parts[2].rsplit(":", 1)[1], 16))
+        except OSError:
+            pass
+    return peers
+
+
+def _fd_targets(pid):
+    out = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            out.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:
+            pass  # closed meanwhile
+    return out
+
+
+def fd_count_except_peer(pid, port):
+    """The relay's descriptors other than its connections to `port` (the upstream: its pool may keep
+    more or fewer idle connections, which is not a leak)."""
+    peers = _socket_peers()
+    return sum(1 for t in _fd_targets(pid) if not (t.startswith("socket:[") and peers.get(t[8:-1], (0, 0))[1] == port))
+
+
+def describe_fds(pid):
+    """What the relay's descriptors point to, for failure messages (sockets: local -> peer port)."""
+    peers = _socket_peers()
+    out = {}
+    for target in _fd_targets(pid):
+        if target.startswith("socket:["):
+            local, remote = peers.get(target[8:-1], (0, 0))
+            target = f"tcp {local}->{remote}"
+        elif target.startswith("anon_inode:") or target.startswith("pipe:"):
+            target = target.split("[")[0]
+        out[target] = out.get(target, 0) + 1
+    return out
+
+
 def status_kib(pid, field):
     """VmRSS / VmHWM etc. from /proc/<pid>/status, in KiB."""
     with open(f"/proc/{pid}/status") as f:
@@ -175,14 +220,14 @@ def status_kib(pid, field):
     return 0
 
 
-def settled_fd_count(pid, timeout=10.0):
+def settled_fd_count(pid, timeout=10.0, count=fd_count):
     """The relay opens some descriptors (thread pools, timers) just after its banner: the baseline is
     the count once it has not changed for half a second."""
     deadline = time.monotonic() + timeout
-    last, since = fd_count(pid), time.monotonic()
+    last, since = count(pid), time.monotonic()
     while time.monotonic() < deadline:
         time.sleep(0.05)
-        now = fd_count(pid)
+        now = count(pid)
         if now != last:
             last, since = now, time.monotonic()
         elif time.monotonic() - since >= 0.5:
@@ -190,16 +235,16 @@ def settled_fd_count(pid, timeout=10.0):
     return last
 
 
-def wait_fds_back(pid, baseline, timeout=20.0, slack=0):
+def wait_fds_back(pid, baseline, timeout=20.0, slack=0, count=fd_count):
     """Polls until the relay holds no more descriptors than at baseline; returns the last count."""
     deadline = time.monotonic() + timeout
-    count = fd_count(pid)
+    now = count(pid)
     while time.monotonic() < deadline:
-        count = fd_count(pid)
-        if count <= baseline + slack:
-            return count
+        now = count(pid)
+        if now <= baseline + slack:
+            return now
         time.sleep(0.05)
-    return count
+    return now
 
 
 def message_ids(messages):
