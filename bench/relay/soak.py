@@ -241,7 +241,7 @@ def main():
                 f"every sampled message verifies: {report['verified']}/{report['sample']}")
         r.check(fds_settled <= baseline,
                 f"relay descriptors back to baseline {baseline}: {fds_settled}: {fs.describe_fds(pid)}")
-        r.check(relay.proc.poll() is None, "relay still running")
+        fs.stop_cleanly(relay, r)
     finally:
         if relay:
             relay.cleanup()

@@ -165,6 +165,7 @@ SmtpSession::Step SmtpSession::step() {
   }
   std::string line = in_.substr(0, lf);
   in_.erase(0, lf + 1);
+  line_deadline_.reset();  // a whole line arrived: the next one gets a fresh timeout
   if (discarding_long_line_) {  // the tail of a line already answered
     discarding_long_line_ = false;
     return Step::Continue;
@@ -216,9 +217,18 @@ SmtpSession::Step SmtpSession::dispatch(const SmtpCommand& command) {
 
 void SmtpSession::read_more() {
   std::chrono::milliseconds timeout = settings_.idle_timeout;
-  if (phase_ == Phase::Data) timeout = settings_.data_timeout;
-  else if (txn_ || phase_ != Phase::Command) timeout = settings_.command_timeout;
-  arm_timer(timeout, true);
+  if (phase_ == Phase::Data) {
+    // RFC 5321 §4.5.3.2.6: inside DATA the timeout applies to each block received.
+    line_deadline_.reset();
+    arm_timer(settings_.data_timeout, true);
+  } else {
+    if (txn_ || phase_ != Phase::Command) timeout = settings_.command_timeout;
+    const auto now = std::chrono::steady_clock::now();
+    if (!line_deadline_) line_deadline_ = now + timeout;
+    arm_timer(std::max(std::chrono::milliseconds(0),
+                       std::chrono::duration_cast<std::chrono::milliseconds>(*line_deadline_ - now)),
+              true);
+  }
   reading_ = true;
   stream_.async_read_some(asio::buffer(read_buffer_), [self = shared_from_this()](boost::system::error_code ec,
                                                                                   std::size_t n) {

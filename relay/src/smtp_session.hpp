@@ -125,6 +125,10 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
   bool closed_ = false;
   bool timed_out_ = false;
   bool timer_on_read_ = false;
+  // When the command line being received must be complete. Set at the first read for a line and
+  // kept across partial reads, so that a client dribbling a byte at a time (slowloris) cannot hold
+  // a connection open past the command/idle timeout.
+  std::optional<std::chrono::steady_clock::time_point> line_deadline_;
   std::uint64_t timer_generation_ = 0;
   bool shutdown_requested_ = false;
   bool reading_ = false;

@@ -5,6 +5,7 @@ step that failed instead of raising, and /proc probes for the relay's file descr
 import email.utils
 import glob
 import os
+import shutil
 import signal
 import smtplib
 import socket
@@ -137,10 +138,14 @@ class ScriptedUpstream:
         if after_message:
             cmd += ["--after-message", after_message]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        # The script prints nothing when it listens; its port accepting is the only sign.
-        harness.wait_for(lambda: self.proc.poll() is not None or port_accepts(self.port), 20,
-                         f"scripted upstream ({mode}) listening on {self.port}")
-        assert self.proc.poll() is None, "scripted upstream exited at start"
+        try:
+            # The script prints nothing when it listens; its port accepting is the only sign.
+            harness.wait_for(lambda: self.proc.poll() is not None or port_accepts(self.port), 30,
+                             f"scripted upstream ({mode}) listening on {self.port}")
+            assert self.proc.poll() is None, "scripted upstream exited at start"
+        except BaseException:
+            self.cleanup()
+            raise
 
     def messages(self):
         out = []
@@ -155,11 +160,15 @@ class ScriptedUpstream:
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=10)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
     def cleanup(self):
         self.stop()
-        subprocess.run(["rm", "-rf", self.dir], check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def fd_count(pid):
@@ -255,6 +264,26 @@ def message_ids(messages):
                 out.append(line.split(b":", 1)[1].strip().decode())
                 break
     return out
+
+
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def stop_cleanly(relay, results):
+    """SIGTERM, then the relay must exit 0 with no sanitizer report in its log. Sanitizer builds
+    report leaks at exit, which harness.Relay.stop does not look at."""
+    if relay.proc.poll() is not None:
+        results.check(False, f"relay still running at the end (exited with {relay.proc.returncode})")
+    else:
+        relay.signal(signal.SIGTERM)
+        code = relay.wait(timeout=60)
+        results.check(code == 0, f"relay exits 0 on SIGTERM, got {code}")
+    relay.stderr.flush()
+    with open(os.path.join(relay.dir, "stderr.log"), "rb") as f:
+        log = f.read().decode(errors="replace")
+    for marker in SANITIZER_MARKERS:
+        at = log.find(marker)
+        results.check(at < 0, f"no '{marker}' in the relay's log: {log[max(0, at - 200):at + 1500]}")
 
 
 def log_contains(relay, text, timeout=20.0):

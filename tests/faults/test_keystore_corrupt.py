@@ -99,6 +99,7 @@ try:
         r.check(any(s[0] == domain and s[1] == keys[domain].selector for s in signed),
                 f"{mid} signed by {domain}'s original selector: {signed}")
         r.check(harness.dkimpy_verify(m, records), f"{mid} verifies against the original key's record")
+    fs.stop_cleanly(relay, r)
 finally:
     relay.cleanup()
     upstream.cleanup()

@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import random
 import resource
-import smtplib
 import statistics
 import threading
 import time
@@ -242,6 +241,7 @@ with harness.Sink() as sink:
             received = [m for _, _, m in sink.messages]
         sample = random.sample(received, min(5, len(received)))
         r.check(all(harness.dkimpy_verify(m, key.records()) for m in sample), "sampled messages verify")
+        fs.stop_cleanly(relay, r)
     finally:
         relay.cleanup()
 r.finish()

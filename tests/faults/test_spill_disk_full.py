@@ -91,6 +91,7 @@ try:
     r.check(sorted(ids) == sorted(acked), f"upstream has exactly the acknowledged messages: {ids} vs {acked}")
     r.check(all(harness.dkimpy_verify(m, key.records()) for m in received), "every delivered message verifies")
     r.check(relay.proc.poll() is None, "relay still running")
+    fs.stop_cleanly(relay, r)
 finally:
     relay.cleanup()
     upstream.cleanup()

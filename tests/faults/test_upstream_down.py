@@ -74,6 +74,7 @@ try:
     r.check(sorted(ids) == sorted(acked), f"upstreams recorded exactly the acknowledged messages: {ids} vs {acked}")
     r.check(all(harness.dkimpy_verify(m, key.records()) for m in received), "every recorded message verifies")
     r.check(relay.proc.poll() is None, "relay still running")
+    fs.stop_cleanly(relay, r)
 finally:
     relay.cleanup()
     for u in upstreams:
