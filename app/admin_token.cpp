@@ -51,7 +51,8 @@ Result<AdminToken> load_or_create_admin_token(const config::AdminConfig& admin) 
     std::stringstream s;
     s << in.rdbuf();
     std::string token = trim(s.str());
-    if (token.size() < 16) return make_error("admin.token_file: " + path.string() + " holds a token under 16 characters");
+    if (token.size() < 16)
+      return make_error("admin.token_file: " + path.string() + " holds a token under 16 characters");
     return AdminToken{token, path.string(), false};
   }
   unsigned char random[32];

@@ -17,8 +17,8 @@ class CliArgs {
   bool ok() const { return error_.empty(); }
   const std::string& error() const { return error_; }
   bool flag(std::string_view name) const;
-  std::optional<std::string> value(std::string_view name) const;   // last occurrence
-  std::vector<std::string> values(std::string_view name) const;    // all occurrences
+  std::optional<std::string> value(std::string_view name) const;  // last occurrence
+  std::vector<std::string> values(std::string_view name) const;   // all occurrences
   const std::vector<std::string>& positional() const { return positional_; }
 
  private:

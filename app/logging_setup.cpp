@@ -15,11 +15,21 @@ class JsonEscapedMessage : public spdlog::custom_flag_formatter {
     static constexpr char kHex[] = "0123456789abcdef";
     for (char c : std::string_view(msg.payload.data(), msg.payload.size())) {
       switch (c) {
-        case '"': dest.append(std::string_view("\\\"")); break;
-        case '\\': dest.append(std::string_view("\\\\")); break;
-        case '\n': dest.append(std::string_view("\\n")); break;
-        case '\r': dest.append(std::string_view("\\r")); break;
-        case '\t': dest.append(std::string_view("\\t")); break;
+        case '"':
+          dest.append(std::string_view("\\\""));
+          break;
+        case '\\':
+          dest.append(std::string_view("\\\\"));
+          break;
+        case '\n':
+          dest.append(std::string_view("\\n"));
+          break;
+        case '\r':
+          dest.append(std::string_view("\\r"));
+          break;
+        case '\t':
+          dest.append(std::string_view("\\t"));
+          break;
         default:
           if (static_cast<unsigned char>(c) < 0x20) {
             const char esc[] = {'\\', 'u', '0', '0', kHex[(c >> 4) & 15], kHex[c & 15]};
@@ -35,13 +45,20 @@ class JsonEscapedMessage : public spdlog::custom_flag_formatter {
 
 spdlog::level::level_enum to_spdlog(config::LogLevel level) {
   switch (level) {
-    case config::LogLevel::Trace: return spdlog::level::trace;
-    case config::LogLevel::Debug: return spdlog::level::debug;
-    case config::LogLevel::Info: return spdlog::level::info;
-    case config::LogLevel::Warn: return spdlog::level::warn;
-    case config::LogLevel::Error: return spdlog::level::err;
-    case config::LogLevel::Critical: return spdlog::level::critical;
-    case config::LogLevel::Off: return spdlog::level::off;
+    case config::LogLevel::Trace:
+      return spdlog::level::trace;
+    case config::LogLevel::Debug:
+      return spdlog::level::debug;
+    case config::LogLevel::Info:
+      return spdlog::level::info;
+    case config::LogLevel::Warn:
+      return spdlog::level::warn;
+    case config::LogLevel::Error:
+      return spdlog::level::err;
+    case config::LogLevel::Critical:
+      return spdlog::level::critical;
+    case config::LogLevel::Off:
+      return spdlog::level::off;
   }
   return spdlog::level::info;
 }

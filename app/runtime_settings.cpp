@@ -10,7 +10,7 @@ signer::Canon to_signer(config::Canon canon) {
 
 signer::Algorithm to_signer(config::SigningAlgorithm algorithm) {
   return algorithm == config::SigningAlgorithm::Ed25519Sha256 ? signer::Algorithm::Ed25519Sha256
-                                                               : signer::Algorithm::RsaSha256;
+                                                              : signer::Algorithm::RsaSha256;
 }
 
 }  // namespace
@@ -34,13 +34,18 @@ Result<relay::RelaySettings> relay_settings(const config::Config& config) {
   s.require_auth = c.require_auth;
   s.allow_auth_without_tls = c.allow_auth_without_tls;
   switch (c.unsigned_policy) {
-    case config::UnsignedPolicy::Pass: s.unsigned_policy = relay::UnsignedPolicy::Pass; break;
-    case config::UnsignedPolicy::Tempfail: s.unsigned_policy = relay::UnsignedPolicy::Tempfail; break;
-    case config::UnsignedPolicy::Reject: s.unsigned_policy = relay::UnsignedPolicy::Reject; break;
+    case config::UnsignedPolicy::Pass:
+      s.unsigned_policy = relay::UnsignedPolicy::Pass;
+      break;
+    case config::UnsignedPolicy::Tempfail:
+      s.unsigned_policy = relay::UnsignedPolicy::Tempfail;
+      break;
+    case config::UnsignedPolicy::Reject:
+      s.unsigned_policy = relay::UnsignedPolicy::Reject;
+      break;
   }
-  s.bare_line_endings = c.bare_line_endings == config::BareLineEndings::Normalize
-                            ? relay::BareLineEndings::Normalize
-                            : relay::BareLineEndings::Reject;
+  s.bare_line_endings = c.bare_line_endings == config::BareLineEndings::Normalize ? relay::BareLineEndings::Normalize
+                                                                                  : relay::BareLineEndings::Reject;
   s.max_recipients = c.max_recipients;
   s.max_messages_per_connection = c.max_messages_per_connection;
   s.max_connections = c.max_connections;

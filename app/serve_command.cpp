@@ -97,8 +97,8 @@ int run_serve(Args args) {
     return 0;
   }
   if (!cli.ok() || !cli.positional().empty()) {
-    std::cerr << "dkim-relay: " << (cli.ok() ? "unexpected argument " + cli.positional().front() : cli.error())
-              << "\n" << kUsage;
+    std::cerr << "dkim-relay: " << (cli.ok() ? "unexpected argument " + cli.positional().front() : cli.error()) << "\n"
+              << kUsage;
     return 2;
   }
   const config::LoadResult loaded = load(cli);
@@ -184,36 +184,40 @@ int run_serve(Args args) {
   std::unique_ptr<keystore::KeyStoreWatcher> watcher;
   if (cfg.keystore.watch) {
     auto w = keystore::KeyStoreWatcher::start(*store);
-    if (w) watcher = std::move(w).value();
-    else spdlog::warn("keystore: no change watching ({}); SIGHUP reloads", w.error().message);
+    if (w)
+      watcher = std::move(w).value();
+    else
+      spdlog::warn("keystore: no change watching ({}); SIGHUP reloads", w.error().message);
   }
 
   print_banner(cfg, *store, token, server.listening(), admin_server ? admin_server->port() : 0);
 
   boost::asio::signal_set signals(control, SIGTERM, SIGINT, SIGHUP);
   std::thread stopper;  // drains the relay while this thread keeps the control loop running
-  std::function<void(const boost::system::error_code&, int)> on_signal =
-      [&](const boost::system::error_code& ec, int signal) {
-        if (ec) return;
-        if (signal == SIGHUP) {
-          auto reloaded = store->reload();
-          if (reloaded) spdlog::info("SIGHUP: keystore reloaded");
-          else spdlog::error("SIGHUP: keystore reload: {}", reloaded.error().message);
-          signals.async_wait(on_signal);
-          return;
-        }
-        spdlog::info("signal {}: stopping (grace {} ms)", signal, cfg.relay.shutdown_grace.count());
-        if (stopper.joinable()) return;  // a second signal while draining: keep draining
-        stopper = std::thread([&] {
-          server.stop(cfg.relay.shutdown_grace);
-          boost::asio::post(control, [&] {
-            watcher.reset();
-            if (admin_server) admin_server->stop();
-            signals.cancel();
-            control.stop();
-          });
-        });
-      };
+  std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
+                                                                             int signal) {
+    if (ec) return;
+    if (signal == SIGHUP) {
+      auto reloaded = store->reload();
+      if (reloaded)
+        spdlog::info("SIGHUP: keystore reloaded");
+      else
+        spdlog::error("SIGHUP: keystore reload: {}", reloaded.error().message);
+      signals.async_wait(on_signal);
+      return;
+    }
+    spdlog::info("signal {}: stopping (grace {} ms)", signal, cfg.relay.shutdown_grace.count());
+    if (stopper.joinable()) return;  // a second signal while draining: keep draining
+    stopper = std::thread([&] {
+      server.stop(cfg.relay.shutdown_grace);
+      boost::asio::post(control, [&] {
+        watcher.reset();
+        if (admin_server) admin_server->stop();
+        signals.cancel();
+        control.stop();
+      });
+    });
+  };
   signals.async_wait(on_signal);
   control.run();
   if (stopper.joinable()) stopper.join();

@@ -11,7 +11,8 @@ namespace dkr::app {
 
 namespace {
 
-constexpr std::string_view kUsage = R"(usage: dkim-relay sign --domain D --selector S --key KEY.pem [options] < message > signed
+constexpr std::string_view kUsage =
+    R"(usage: dkim-relay sign --domain D --selector S --key KEY.pem [options] < message > signed
 
 Signs the message on standard input and writes it, with DKIM-Signature field(s) prepended, to
 standard output. Input with LF-only line ends is accepted: it is converted to CRLF for signing and

@@ -20,9 +20,15 @@ Result<std::shared_ptr<relay::Upstream>> make_upstream(const config::Config& con
   s.host = u.host;
   s.port = u.port;
   switch (u.starttls) {
-    case config::StartTls::None: s.starttls = relay::StartTlsPolicy::None; break;
-    case config::StartTls::Opportunistic: s.starttls = relay::StartTlsPolicy::Opportunistic; break;
-    case config::StartTls::Required: s.starttls = relay::StartTlsPolicy::Required; break;
+    case config::StartTls::None:
+      s.starttls = relay::StartTlsPolicy::None;
+      break;
+    case config::StartTls::Opportunistic:
+      s.starttls = relay::StartTlsPolicy::Opportunistic;
+      break;
+    case config::StartTls::Required:
+      s.starttls = relay::StartTlsPolicy::Required;
+      break;
   }
   s.ca_file = u.ca_file;
   s.verify_hostname = u.verify_hostname;

@@ -14,7 +14,8 @@ namespace dkr::app {
 
 namespace {
 
-constexpr std::string_view kUsage = R"(usage: dkim-relay verify [--txt 'S._domainkey.D=v=DKIM1; k=rsa; p=...']... [--key-dir DIR] < message
+constexpr std::string_view kUsage =
+    R"(usage: dkim-relay verify [--txt 'S._domainkey.D=v=DKIM1; k=rsa; p=...']... [--key-dir DIR] < message
 
 Verifies each DKIM-Signature of the message on standard input and prints one line per signature:
   pass d=D s=S a=ALG

@@ -71,8 +71,8 @@ Pair best_of_rounds(const std::function<void()>& ours, const std::function<void(
 
 void report(const char* what, const char* unit, const Pair& p, double target) {
   const double ratio = p.ours / p.raw;
-  std::printf("%-44s ours %10.1f %s  raw %10.1f %s  ratio %.3f (target >= %.2f) %s\n", what, p.ours, unit, p.raw,
-              unit, ratio, target, ratio >= target ? "ok" : "BELOW TARGET");
+  std::printf("%-44s ours %10.1f %s  raw %10.1f %s  ratio %.3f (target >= %.2f) %s\n", what, p.ours, unit, p.raw, unit,
+              ratio, target, ratio >= target ? "ok" : "BELOW TARGET");
   std::fflush(stdout);
 }
 
@@ -173,9 +173,9 @@ void bench_signatures(Algorithm algorithm, const char* name) {
 // Realistic text: 76-column lines of words, every few lines with trailing spaces or a tab, now and
 // then runs of spaces inside, CRLF line ends.
 std::string make_text(std::size_t size) {
-  static const char* const kWords[] = {"the",     "quick",  "brown", "fox",    "jumps",   "over",    "lazy",
-                                       "dog",     "message", "relay", "signature", "domain", "selector", "body",
-                                       "header",  "canonical", "a",   "of",     "to",      "and",     "report"};
+  static const char* const kWords[] = {"the",    "quick",     "brown", "fox",       "jumps",  "over",     "lazy",
+                                       "dog",    "message",   "relay", "signature", "domain", "selector", "body",
+                                       "header", "canonical", "a",     "of",        "to",     "and",      "report"};
   constexpr std::size_t kWordCount = sizeof(kWords) / sizeof(kWords[0]);
   std::string text;
   text.reserve(size + 128);
@@ -202,10 +202,17 @@ std::string make_text(std::size_t size) {
       ++column;
     }
     switch (line++ % 6) {
-      case 1: text += "   "; break;   // trailing spaces
-      case 3: text += "\t"; break;    // trailing tab
-      case 5: text += " \t "; break;  // mixed
-      default: break;
+      case 1:
+        text += "   ";
+        break;  // trailing spaces
+      case 3:
+        text += "\t";
+        break;  // trailing tab
+      case 5:
+        text += " \t ";
+        break;  // mixed
+      default:
+        break;
     }
     text += "\r\n";
   }
@@ -228,8 +235,7 @@ void bench_body(const std::string& text) {
   for (Canon canon : {Canon::Relaxed, Canon::Simple}) {
     auto ours = [&] {
       BodyHasher hasher(canon);
-      for (std::size_t i = 0; i < text.size(); i += kChunk)
-        hasher.update(std::string_view(text).substr(i, kChunk));
+      for (std::size_t i = 0; i < text.size(); i += kChunk) hasher.update(std::string_view(text).substr(i, kChunk));
       g_sink = g_sink + hasher.finish()[0];
     };
     const Pair p = best_of_rounds(ours, raw, megabytes);

@@ -22,14 +22,18 @@ class ClientStream {
 
   template <class Handler>
   void async_read_some(boost::asio::mutable_buffer buffer, Handler&& handler) {
-    if (tls_) tls_->async_read_some(buffer, std::forward<Handler>(handler));
-    else plain_.async_read_some(buffer, std::forward<Handler>(handler));
+    if (tls_)
+      tls_->async_read_some(buffer, std::forward<Handler>(handler));
+    else
+      plain_.async_read_some(buffer, std::forward<Handler>(handler));
   }
 
   template <class Handler>
   void async_write(boost::asio::const_buffer buffer, Handler&& handler) {
-    if (tls_) boost::asio::async_write(*tls_, buffer, std::forward<Handler>(handler));
-    else boost::asio::async_write(plain_, buffer, std::forward<Handler>(handler));
+    if (tls_)
+      boost::asio::async_write(*tls_, buffer, std::forward<Handler>(handler));
+    else
+      boost::asio::async_write(plain_, buffer, std::forward<Handler>(handler));
   }
 
   // Moves the socket under a TLS layer and runs the server handshake.

@@ -98,8 +98,8 @@ SmtpReply store(const DirectoryUpstream::State& state, const Envelope& envelope,
   }
   json["message"] = name + ".eml";
   std::string json_text = json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  auto written = write_atomically(state.directory, name + ".envelope.json",
-                                  [&](int fd) { return write_all(fd, json_text); });
+  auto written =
+      write_atomically(state.directory, name + ".envelope.json", [&](int fd) { return write_all(fd, json_text); });
   if (written) {
     written = write_atomically(state.directory, name + ".eml", [&](int fd) -> Result<void> {
       if (auto w = write_all(fd, message.prepend); !w) return w;
@@ -127,7 +127,10 @@ class DirectoryTransaction : public UpstreamTransaction {
  public:
   DirectoryTransaction(std::shared_ptr<DirectoryUpstream::State> state, asio::any_io_executor executor,
                        asio::thread_pool::executor_type pool)
-      : state_(std::move(state)), executor_(std::move(executor)), pool_(pool), aborted_(std::make_shared<std::atomic<bool>>(false)) {}
+      : state_(std::move(state)),
+        executor_(std::move(executor)),
+        pool_(pool),
+        aborted_(std::make_shared<std::atomic<bool>>(false)) {}
 
   void mail_from(std::string args, ReplyHandler done) override {
     envelope_.mail_from = std::move(args);

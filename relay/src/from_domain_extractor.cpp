@@ -95,7 +95,8 @@ bool is_special(const Token& t, char c) { return t.kind == TokenKind::Special &&
 // words joined by dots) and domain a dot-atom. Domain literals are refused: nothing to sign for.
 Result<std::string> parse_addr_spec(const std::vector<Token>& tokens, std::size_t begin, std::size_t end) {
   auto at = std::find_if(tokens.begin() + static_cast<std::ptrdiff_t>(begin),
-                         tokens.begin() + static_cast<std::ptrdiff_t>(end), [](const Token& t) { return is_special(t, '@'); });
+                         tokens.begin() + static_cast<std::ptrdiff_t>(end),
+                         [](const Token& t) { return is_special(t, '@'); });
   auto at_index = static_cast<std::size_t>(at - tokens.begin());
   if (at_index >= end) return make_error("From: address without @");
   std::string local;
@@ -133,7 +134,8 @@ Result<std::string> parse_addr_spec(const std::vector<Token>& tokens, std::size_
 // mailbox = name-addr / addr-spec; name-addr = [display-name] "<" addr-spec ">"
 Result<std::string> parse_mailbox(const std::vector<Token>& tokens, std::size_t begin, std::size_t end) {
   auto open = std::find_if(tokens.begin() + static_cast<std::ptrdiff_t>(begin),
-                           tokens.begin() + static_cast<std::ptrdiff_t>(end), [](const Token& t) { return is_special(t, '<'); });
+                           tokens.begin() + static_cast<std::ptrdiff_t>(end),
+                           [](const Token& t) { return is_special(t, '<'); });
   auto open_index = static_cast<std::size_t>(open - tokens.begin());
   if (open_index >= end) return parse_addr_spec(tokens, begin, end);
   // display-name = phrase: words, plus "." from obs-phrase ("John Q. Public"). An unquoted "@" is
@@ -205,7 +207,8 @@ Result<std::string> extract_from_domain(std::string_view header_section) {
            (header_section[field_end + 2] == ' ' || header_section[field_end + 2] == '\t')) {
       field_end = header_section.find("\r\n", field_end + 2);
     }
-    auto field = header_section.substr(pos, field_end == std::string_view::npos ? std::string_view::npos : field_end - pos);
+    auto field =
+        header_section.substr(pos, field_end == std::string_view::npos ? std::string_view::npos : field_end - pos);
     auto colon = field.find(':');
     if (colon != std::string_view::npos && name_is_from(field.substr(0, colon))) {
       ++from_count;

@@ -46,8 +46,7 @@ std::optional<std::string> decode_base64(std::string_view text) {
 }
 
 std::string encode_base64(std::string_view bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   std::uint32_t acc = 0;
   int bits = 0;
@@ -67,9 +66,8 @@ bool derive(std::string_view password, const PasswordHash& params, std::string& 
   out.assign(params.hash.size(), '\0');
   return PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()),
                            reinterpret_cast<const unsigned char*>(params.salt.data()),
-                           static_cast<int>(params.salt.size()), static_cast<int>(params.iterations),
-                           EVP_sha256(), static_cast<int>(out.size()),
-                           reinterpret_cast<unsigned char*>(out.data())) == 1;
+                           static_cast<int>(params.salt.size()), static_cast<int>(params.iterations), EVP_sha256(),
+                           static_cast<int>(out.size()), reinterpret_cast<unsigned char*>(out.data())) == 1;
 }
 
 }  // namespace

@@ -90,9 +90,12 @@ void RelayMetrics::unsigned_message(UnsignedReason reason) {
 
 void RelayMetrics::upstream_reply(int code) {
   std::size_t index = 3;
-  if (code >= 200 && code < 300) index = 0;
-  else if (code >= 400 && code < 500) index = 1;
-  else if (code >= 500 && code < 600) index = 2;
+  if (code >= 200 && code < 300)
+    index = 0;
+  else if (code >= 400 && code < 500)
+    index = 1;
+  else if (code >= 500 && code < 600)
+    index = 2;
   upstream_replies_[index].fetch_add(1, relaxed);
 }
 
@@ -104,8 +107,7 @@ std::string RelayMetrics::render_prometheus() const {
   sample(out, "dkim_relay_connections_total", "", connections_total_.load(relaxed));
 
   header(out, "dkim_relay_transactions_total",
-         "Mail transactions by outcome of the final reply (aborted: RSET, QUIT or disconnect before it).",
-         "counter");
+         "Mail transactions by outcome of the final reply (aborted: RSET, QUIT or disconnect before it).", "counter");
   static constexpr std::array<std::string_view, 4> kResults{"accepted", "rejected", "tempfailed", "aborted"};
   for (std::size_t i = 0; i < kResults.size(); ++i) {
     sample(out, "dkim_relay_transactions_total", "result=\"" + std::string(kResults[i]) + "\"",
@@ -123,15 +125,15 @@ std::string RelayMetrics::render_prometheus() const {
   sample(out, "dkim_relay_messages_unsigned_total", "reason=\"policy_pass\"", unsigned_[1].load(relaxed));
 
   header(out, "dkim_relay_upstream_replies_total",
-         "Replies from the upstream to DATA, by class (error: no reply, connection lost or timed out).",
-         "counter");
+         "Replies from the upstream to DATA, by class (error: no reply, connection lost or timed out).", "counter");
   static constexpr std::array<std::string_view, 4> kClasses{"2xx", "4xx", "5xx", "error"};
   for (std::size_t i = 0; i < kClasses.size(); ++i) {
     sample(out, "dkim_relay_upstream_replies_total", "class=\"" + std::string(kClasses[i]) + "\"",
            upstream_replies_[i].load(relaxed));
   }
 
-  signing_.render(out, "dkim_relay_signing_seconds", "Time to compute the DKIM signatures of one message after its end of data.");
+  signing_.render(out, "dkim_relay_signing_seconds",
+                  "Time to compute the DKIM signatures of one message after its end of data.");
   end_to_end_.render(out, "dkim_relay_transaction_seconds",
                      "Time from the end of a message's data to the final reply (signing plus upstream).");
   return out;

@@ -62,7 +62,8 @@ struct RelayServer::Impl {
 Result<void> RelayServer::Impl::load_tls() {
   const auto& s = context->settings;
   if (s.tls_cert.empty() && s.tls_key.empty()) return {};
-  if (s.tls_cert.empty() || s.tls_key.empty()) return make_error("relay.tls_cert and relay.tls_key must be set together");
+  if (s.tls_cert.empty() || s.tls_key.empty())
+    return make_error("relay.tls_cert and relay.tls_key must be set together");
   try {
     auto tls = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
     tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
@@ -150,24 +151,25 @@ Result<void> RelayServer::Impl::start() {
 
 void RelayServer::Impl::accept(std::size_t index) {
   auto& listener = *listeners[index];
-  listener.acceptor.async_accept(asio::make_strand(io), [this, index](boost::system::error_code ec, tcp::socket socket) {
-    auto& l = *listeners[index];
-    if (!l.acceptor.is_open() || ec == asio::error::operation_aborted) return;
-    if (ec) {
-      // EMFILE and friends: back off instead of spinning on a failing accept.
-      spdlog::warn("relay accept: {}", ec.message());
-      l.retry.expires_after(std::chrono::milliseconds(100));
-      l.retry.async_wait([this, index](boost::system::error_code wait_ec) {
-        if (!wait_ec) accept(index);
-      });
-      return;
-    }
-    boost::system::error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);
-    auto session = std::make_shared<SmtpSession>(context, std::move(socket), next_id++);
-    session->start();
-    accept(index);
-  });
+  listener.acceptor.async_accept(asio::make_strand(io),
+                                 [this, index](boost::system::error_code ec, tcp::socket socket) {
+                                   auto& l = *listeners[index];
+                                   if (!l.acceptor.is_open() || ec == asio::error::operation_aborted) return;
+                                   if (ec) {
+                                     // EMFILE and friends: back off instead of spinning on a failing accept.
+                                     spdlog::warn("relay accept: {}", ec.message());
+                                     l.retry.expires_after(std::chrono::milliseconds(100));
+                                     l.retry.async_wait([this, index](boost::system::error_code wait_ec) {
+                                       if (!wait_ec) accept(index);
+                                     });
+                                     return;
+                                   }
+                                   boost::system::error_code ignored;
+                                   socket.set_option(tcp::no_delay(true), ignored);
+                                   auto session = std::make_shared<SmtpSession>(context, std::move(socket), next_id++);
+                                   session->start();
+                                   accept(index);
+                                 });
 }
 
 void RelayServer::Impl::stop(std::chrono::milliseconds grace) {

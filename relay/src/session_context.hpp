@@ -29,7 +29,7 @@ struct SessionContext {
   std::shared_ptr<Upstream> upstream;
   RelayMetrics& metrics;
   std::shared_ptr<boost::asio::ssl::context> tls;  // null: no STARTTLS
-  boost::asio::any_io_executor blocking;  // PBKDF2 runs here, off the I/O threads
+  boost::asio::any_io_executor blocking;           // PBKDF2 runs here, off the I/O threads
   ConnectionTable connections;
 };
 

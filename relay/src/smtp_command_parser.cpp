@@ -27,9 +27,7 @@ bool istarts_with(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
 }
 
-bool is_alnum(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
+bool is_alnum(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
 
 bool is_utf8(unsigned char c) { return c >= 0x80; }
 
@@ -128,7 +126,8 @@ bool valid_mailbox(std::string_view mailbox, bool& non_ascii) {
   if (local.size() > kMaxLocalPart) return false;
   bool local_ok = local.front() == '"' ? valid_quoted_string(local) : valid_dot_string(local);
   if (!local_ok || !valid_domain(domain)) return false;
-  non_ascii = std::any_of(mailbox.begin(), mailbox.end(), [](char c) { return is_utf8(static_cast<unsigned char>(c)); });
+  non_ascii =
+      std::any_of(mailbox.begin(), mailbox.end(), [](char c) { return is_utf8(static_cast<unsigned char>(c)); });
   return true;
 }
 
@@ -228,7 +227,8 @@ std::optional<SmtpReply> apply_mail_parameters(const std::vector<Parameter>& par
 CommandParse parse_path_command(Verb verb, std::string_view rest) {
   bool is_mail = verb == Verb::Mail;
   std::string_view prefix = is_mail ? " FROM:" : " TO:";
-  if (!istarts_with(rest, prefix)) return syntax_error(is_mail ? "Syntax: MAIL FROM:<address>" : "Syntax: RCPT TO:<address>");
+  if (!istarts_with(rest, prefix))
+    return syntax_error(is_mail ? "Syntax: MAIL FROM:<address>" : "Syntax: RCPT TO:<address>");
   rest.remove_prefix(prefix.size());
   // RFC 5321 has no space after the colon, but enough clients send one that refusing it only hurts.
   while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
@@ -274,7 +274,8 @@ CommandParse parse_path_command(Verb verb, std::string_view rest) {
 CommandParse parse_command(std::string_view line) {
   for (char c : line) {
     auto u = static_cast<unsigned char>(c);
-    if ((u < 32 && c != '\t') || u == 127) return make_reply(500, "5.5.2", "Syntax error: control character in command");
+    if ((u < 32 && c != '\t') || u == 127)
+      return make_reply(500, "5.5.2", "Syntax error: control character in command");
   }
   auto space = line.find(' ');
   auto verb_text = line.substr(0, space);

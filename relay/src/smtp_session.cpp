@@ -117,8 +117,10 @@ void SmtpSession::advance() {
   auto self = shared_from_this();
   while (true) {
     if (phase_ == Phase::Closing) {
-      if (out_.empty()) close_now();
-      else write_out([self] { self->close_now(); });
+      if (out_.empty())
+        close_now();
+      else
+        write_out([self] { self->close_now(); });
       return;
     }
     switch (step()) {
@@ -131,8 +133,10 @@ void SmtpSession::advance() {
         write_out([self] { self->advance(); });
         return;
       case Step::NeedInput:
-        if (out_.empty()) read_more();
-        else write_out([self] { self->advance(); });
+        if (out_.empty())
+          read_more();
+        else
+          write_out([self] { self->advance(); });
         return;
     }
   }
@@ -165,7 +169,7 @@ SmtpSession::Step SmtpSession::step() {
   }
   std::string line = in_.substr(0, lf);
   in_.erase(0, lf + 1);
-  line_deadline_.reset();  // a whole line arrived: the next one gets a fresh timeout
+  line_deadline_.reset();       // a whole line arrived: the next one gets a fresh timeout
   if (discarding_long_line_) {  // the tail of a line already answered
     discarding_long_line_ = false;
     return Step::Continue;
@@ -230,43 +234,43 @@ void SmtpSession::read_more() {
               true);
   }
   reading_ = true;
-  stream_.async_read_some(asio::buffer(read_buffer_), [self = shared_from_this()](boost::system::error_code ec,
-                                                                                  std::size_t n) {
-    self->reading_ = false;
-    self->disarm_timer();
-    if (self->closed_) return;
-    if (ec) {
-      if (self->timed_out_) {
-        self->reply(421, "4.4.2", self->context_->hostname + " Timeout, closing connection");
-        self->phase_ = Phase::Closing;
-        self->advance();
-      } else if (ec == asio::error::operation_aborted && self->shutdown_requested_) {
-        self->advance();  // step() answers 421 4.3.2
-      } else {
-        self->close_now();  // the client went away
-      }
-      return;
-    }
-    self->timed_out_ = false;
-    self->in_.append(self->read_buffer_.data(), n);
-    self->advance();
-  });
+  stream_.async_read_some(asio::buffer(read_buffer_),
+                          [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                            self->reading_ = false;
+                            self->disarm_timer();
+                            if (self->closed_) return;
+                            if (ec) {
+                              if (self->timed_out_) {
+                                self->reply(421, "4.4.2", self->context_->hostname + " Timeout, closing connection");
+                                self->phase_ = Phase::Closing;
+                                self->advance();
+                              } else if (ec == asio::error::operation_aborted && self->shutdown_requested_) {
+                                self->advance();  // step() answers 421 4.3.2
+                              } else {
+                                self->close_now();  // the client went away
+                              }
+                              return;
+                            }
+                            self->timed_out_ = false;
+                            self->in_.append(self->read_buffer_.data(), n);
+                            self->advance();
+                          });
 }
 
 void SmtpSession::write_out(std::function<void()> next) {
   writing_ = std::move(out_);
   out_.clear();
   arm_timer(settings_.command_timeout, false);
-  stream_.async_write(asio::buffer(writing_), [self = shared_from_this(), next = std::move(next)](
-                                                  boost::system::error_code ec, std::size_t) {
-    self->disarm_timer();
-    if (self->closed_) return;
-    if (ec) {
-      self->close_now();
-      return;
-    }
-    next();
-  });
+  stream_.async_write(asio::buffer(writing_),
+                      [self = shared_from_this(), next = std::move(next)](boost::system::error_code ec, std::size_t) {
+                        self->disarm_timer();
+                        if (self->closed_) return;
+                        if (ec) {
+                          self->close_now();
+                          return;
+                        }
+                        next();
+                      });
 }
 
 void SmtpSession::arm_timer(std::chrono::milliseconds timeout, bool on_read) {
@@ -287,8 +291,10 @@ void SmtpSession::disarm_timer() {
 void SmtpSession::on_timeout() {
   timed_out_ = true;
   // A client that does not read our replies gets no further chance; one that does not send gets 421.
-  if (timer_on_read_) stream_.cancel();
-  else close_now();
+  if (timer_on_read_)
+    stream_.cancel();
+  else
+    close_now();
 }
 
 // ---- replies ----------------------------------------------------------------------------------
@@ -419,9 +425,8 @@ SmtpSession::Step SmtpSession::on_rcpt(const SmtpCommand& command) {
   // answer to this RCPT; the next RCPT tries again.
   auto number = txn_->number;
   context_->upstream->begin(
-      stream_.socket().get_executor(),
-      [self = shared_from_this(), number, args = command.argument](std::unique_ptr<UpstreamTransaction> upstream,
-                                                                   SmtpReply failure) mutable {
+      stream_.socket().get_executor(), [self = shared_from_this(), number, args = command.argument](
+                                           std::unique_ptr<UpstreamTransaction> upstream, SmtpReply failure) mutable {
         if (self->closed_ || !self->txn_ || self->txn_->number != number) {
           if (upstream) upstream->abort();
           return;
@@ -435,17 +440,18 @@ SmtpSession::Step SmtpSession::on_rcpt(const SmtpCommand& command) {
           return;
         }
         self->txn_->upstream = std::move(upstream);
-        self->txn_->upstream->mail_from(self->txn_->mail_args, [self, number, args = std::move(args)](SmtpReply r) mutable {
-          if (self->closed_ || !self->txn_ || self->txn_->number != number) return;
-          if (!is_2xx(r)) {
-            self->txn_->upstream->abort();
-            self->txn_->upstream.reset();
-            self->reply(checked(std::move(r)));
-            self->advance();
-            return;
-          }
-          self->send_rcpt(std::move(args));
-        });
+        self->txn_->upstream->mail_from(self->txn_->mail_args,
+                                        [self, number, args = std::move(args)](SmtpReply r) mutable {
+                                          if (self->closed_ || !self->txn_ || self->txn_->number != number) return;
+                                          if (!is_2xx(r)) {
+                                            self->txn_->upstream->abort();
+                                            self->txn_->upstream.reset();
+                                            self->reply(checked(std::move(r)));
+                                            self->advance();
+                                            return;
+                                          }
+                                          self->send_rcpt(std::move(args));
+                                        });
       });
   return Step::Pending;
 }
@@ -676,8 +682,10 @@ SmtpSession::Step SmtpSession::check_credentials(std::string user, std::string a
       self->advance();
     });
   };
-  if (context_->blocking) asio::post(context_->blocking, std::move(check));
-  else asio::post(stream_.socket().get_executor(), std::move(check));
+  if (context_->blocking)
+    asio::post(context_->blocking, std::move(check));
+  else
+    asio::post(stream_.socket().get_executor(), std::move(check));
   return Step::Pending;
 }
 

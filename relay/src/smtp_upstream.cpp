@@ -33,14 +33,12 @@ Result<std::shared_ptr<asio::ssl::context>> make_tls_context(const SmtpUpstreamS
   }
   if (ec) {
     return make_error("cannot load upstream CA certificates" +
-                      (settings.ca_file.empty() ? std::string() : " from " + settings.ca_file) + ": " +
-                      ec.message());
+                      (settings.ca_file.empty() ? std::string() : " from " + settings.ca_file) + ": " + ec.message());
   }
   return tls;
 }
 
-asio::awaitable<void> start_transaction(std::shared_ptr<UpstreamPool> pool,
-                                        asio::strand<asio::any_io_executor> strand,
+asio::awaitable<void> start_transaction(std::shared_ptr<UpstreamPool> pool, asio::strand<asio::any_io_executor> strand,
                                         asio::any_io_executor client, Upstream::BeginHandler done) {
   std::shared_ptr<UpstreamConnection> connection = pool->take_idle();
   const bool reused = connection != nullptr;
@@ -64,8 +62,7 @@ asio::awaitable<void> start_transaction(std::shared_ptr<UpstreamPool> pool,
 
 }  // namespace
 
-Result<std::unique_ptr<SmtpUpstream>> SmtpUpstream::create(asio::any_io_executor io,
-                                                           SmtpUpstreamSettings settings) {
+Result<std::unique_ptr<SmtpUpstream>> SmtpUpstream::create(asio::any_io_executor io, SmtpUpstreamSettings settings) {
   Result<std::shared_ptr<asio::ssl::context>> tls = make_tls_context(settings);
   if (!tls) return tls.error();
   auto shared_settings = std::make_shared<const SmtpUpstreamSettings>(std::move(settings));

@@ -40,10 +40,9 @@ UpstreamOutcome local_failure(int code, std::string enhanced, std::string text,
 }
 
 bool means_closed(const error_code& ec) {
-  return ec == asio::error::eof || ec == asio::error::connection_reset ||
-         ec == asio::error::broken_pipe || ec == asio::error::connection_aborted ||
-         ec == asio::error::not_connected || ec == asio::error::bad_descriptor ||
-         ec == asio::ssl::error::stream_truncated;
+  return ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == asio::error::connection_aborted || ec == asio::error::not_connected ||
+         ec == asio::error::bad_descriptor || ec == asio::ssl::error::stream_truncated;
 }
 
 bool is_ip_literal(const std::string& host) {
@@ -55,8 +54,7 @@ bool is_ip_literal(const std::string& host) {
 std::string base64(std::string_view in) {
   std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
   const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()),
-                                static_cast<int>(in.size()));
+                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
   out.resize(static_cast<std::size_t>(n));
   return out;
 }
@@ -72,18 +70,15 @@ std::string first_line(const SmtpReply& reply) {
 
 // Setup failures are the relay's problem (configuration, upstream policy), not the message's:
 // the client gets a transient reply so it keeps the message queued.
-UpstreamOutcome setup_refused(const SmtpReply& upstream, std::string_view step,
-                              std::string enhanced = "4.4.0") {
+UpstreamOutcome setup_refused(const SmtpReply& upstream, std::string_view step, std::string enhanced = "4.4.0") {
   if (upstream.transient()) return ok_outcome(upstream);
-  return {make_reply(451, std::move(enhanced),
-                     "upstream refused " + std::string(step) + ": " + first_line(upstream)),
+  return {make_reply(451, std::move(enhanced), "upstream refused " + std::string(step) + ": " + first_line(upstream)),
           UpstreamTransport::ok};
 }
 
 }  // namespace
 
-UpstreamConnection::UpstreamConnection(asio::any_io_executor io,
-                                       std::shared_ptr<const SmtpUpstreamSettings> settings,
+UpstreamConnection::UpstreamConnection(asio::any_io_executor io, std::shared_ptr<const SmtpUpstreamSettings> settings,
                                        std::shared_ptr<asio::ssl::context> tls)
     : io_(io),
       settings_(std::move(settings)),
@@ -97,12 +92,11 @@ void UpstreamConnection::arm(std::chrono::milliseconds timeout, const asio::any_
   timed_out_ = false;
   const std::uint64_t generation = ++deadline_generation_;
   deadline_.expires_after(timeout);
-  deadline_.async_wait(asio::bind_executor(
-      strand, [self = shared_from_this(), generation](const error_code& ec) {
-        if (ec || generation != self->deadline_generation_) return;
-        self->timed_out_ = true;
-        self->close();
-      }));
+  deadline_.async_wait(asio::bind_executor(strand, [self = shared_from_this(), generation](const error_code& ec) {
+    if (ec || generation != self->deadline_generation_) return;
+    self->timed_out_ = true;
+    self->close();
+  }));
 }
 
 void UpstreamConnection::disarm() {
@@ -122,8 +116,7 @@ UpstreamOutcome UpstreamConnection::transport_failure(const error_code& ec, std:
   close();
   if (timed_out) {
     spdlog::warn("upstream {}: timed out {}", peer_, doing);
-    return local_failure(451, "4.4.2", "upstream timed out " + std::string(doing),
-                         UpstreamTransport::timed_out);
+    return local_failure(451, "4.4.2", "upstream timed out " + std::string(doing), UpstreamTransport::timed_out);
   }
   if (means_closed(ec)) {
     spdlog::warn("upstream {}: connection closed {}", peer_, doing);
@@ -141,8 +134,7 @@ awaitable<UpstreamOutcome> UpstreamConnection::write(std::string_view bytes) {
   if (tls_active_) {
     co_await asio::async_write(stream_, asio::buffer(bytes), asio::redirect_error(use_awaitable, ec));
   } else {
-    co_await asio::async_write(stream_.next_layer(), asio::buffer(bytes),
-                               asio::redirect_error(use_awaitable, ec));
+    co_await asio::async_write(stream_.next_layer(), asio::buffer(bytes), asio::redirect_error(use_awaitable, ec));
   }
   disarm();
   if (ec) co_return transport_failure(ec, "while sending");
@@ -178,8 +170,7 @@ awaitable<UpstreamOutcome> UpstreamConnection::read_reply() {
     if (tls_active_) {
       n = co_await stream_.async_read_some(asio::buffer(buffer), asio::redirect_error(use_awaitable, ec));
     } else {
-      n = co_await stream_.next_layer().async_read_some(asio::buffer(buffer),
-                                                        asio::redirect_error(use_awaitable, ec));
+      n = co_await stream_.next_layer().async_read_some(asio::buffer(buffer), asio::redirect_error(use_awaitable, ec));
     }
     if (ec) {
       disarm();
@@ -373,8 +364,7 @@ awaitable<UpstreamOutcome> UpstreamConnection::open() {
   co_return ok_outcome(make_reply(250, "2.0.0", "upstream ready"));
 }
 
-awaitable<UpstreamOutcome> UpstreamConnection::send_message(const OutboundMessage& message,
-                                                            const bool& abandoned) {
+awaitable<UpstreamOutcome> UpstreamConnection::send_message(const OutboundMessage& message, const bool& abandoned) {
   UpstreamDotStuffer stuffer;
   std::string wire;
   std::string chunk;

@@ -17,9 +17,7 @@ void rethrow(std::exception_ptr e) {
   if (e) std::rethrow_exception(e);
 }
 
-asio::awaitable<void> say_goodbye(std::shared_ptr<UpstreamConnection> connection) {
-  co_await connection->quit();
-}
+asio::awaitable<void> say_goodbye(std::shared_ptr<UpstreamConnection> connection) { co_await connection->quit(); }
 
 }  // namespace
 
@@ -114,7 +112,7 @@ void UpstreamPool::sweep() {
     const std::lock_guard lock(mutex_);
     const auto now = std::chrono::steady_clock::now();
     auto keep = std::stable_partition(idle_.begin(), idle_.end(),
-                               [&](const Idle& i) { return now - i.since >= settings_->idle_timeout; });
+                                      [&](const Idle& i) { return now - i.since >= settings_->idle_timeout; });
     for (auto it = idle_.begin(); it != keep; ++it) expired.push_back(std::move(it->connection));
     idle_.erase(idle_.begin(), keep);
   }

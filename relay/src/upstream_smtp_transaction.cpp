@@ -27,10 +27,8 @@ bool safe_arguments(const std::string& args) {
 }  // namespace
 
 UpstreamTransactionCore::UpstreamTransactionCore(asio::strand<asio::any_io_executor> strand,
-                                                 asio::any_io_executor client,
-                                                 std::shared_ptr<UpstreamPool> pool,
-                                                 std::shared_ptr<UpstreamConnection> connection,
-                                                 bool reused)
+                                                 asio::any_io_executor client, std::shared_ptr<UpstreamPool> pool,
+                                                 std::shared_ptr<UpstreamConnection> connection, bool reused)
     : strand_(std::move(strand)),
       client_(std::move(client)),
       pool_(std::move(pool)),
@@ -50,7 +48,8 @@ void UpstreamTransactionCore::enqueue(Step step) {
   queue_.push_back(std::move(step));
   if (!working_) {
     working_ = true;
-    asio::co_spawn(strand_, [self = shared_from_this()]() { return self->work(); }, rethrow);
+    asio::co_spawn(
+        strand_, [self = shared_from_this()]() { return self->work(); }, rethrow);
   }
 }
 
@@ -66,7 +65,8 @@ void UpstreamTransactionCore::abandon(bool notify) {
   // Part of the message may be out: only closing guarantees the upstream delivers nothing.
   if (data_in_progress_ && connection_) connection_->close();
   if (!working_) {
-    asio::co_spawn(strand_, [self = shared_from_this()]() { return self->release(); }, rethrow);
+    asio::co_spawn(
+        strand_, [self = shared_from_this()]() { return self->release(); }, rethrow);
   }
 }
 

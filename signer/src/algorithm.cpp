@@ -12,9 +12,7 @@ std::string_view to_string(Algorithm algorithm) {
   return algorithm == Algorithm::RsaSha256 ? "rsa-sha256" : "ed25519-sha256";
 }
 
-std::string_view key_type(Algorithm algorithm) {
-  return algorithm == Algorithm::RsaSha256 ? "rsa" : "ed25519";
-}
+std::string_view key_type(Algorithm algorithm) { return algorithm == Algorithm::RsaSha256 ? "rsa" : "ed25519"; }
 
 namespace {
 std::optional<Canon> parse_canon(std::string_view text) {

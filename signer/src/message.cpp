@@ -22,8 +22,7 @@ HeaderScan scan_headers(std::string_view text) {
     field.raw = raw;
     field.name = colon == std::string_view::npos ? std::string_view{} : raw.substr(0, colon);
     // "Subject :" — RFC 5322 obsolete syntax allows WSP before the colon; the name excludes it.
-    while (!field.name.empty() && (field.name.back() == ' ' || field.name.back() == '\t'))
-      field.name.remove_suffix(1);
+    while (!field.name.empty() && (field.name.back() == ' ' || field.name.back() == '\t')) field.name.remove_suffix(1);
     scan.headers.push_back(field);
     field_start = std::string_view::npos;
   };

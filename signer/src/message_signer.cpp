@@ -10,12 +10,38 @@
 namespace dkr::signer {
 
 const std::vector<std::string>& default_signed_headers() {
-  static const std::vector<std::string> names = {
-      "From", "Reply-To", "Subject", "Date", "To", "Cc", "Message-ID", "In-Reply-To", "References",
-      "MIME-Version", "Content-Type", "Content-Transfer-Encoding", "Content-Disposition", "Content-ID",
-      "Content-Description", "Resent-Date", "Resent-From", "Resent-To", "Resent-Cc", "Resent-Message-ID",
-      "List-Id", "List-Help", "List-Unsubscribe", "List-Unsubscribe-Post", "List-Subscribe", "List-Post",
-      "List-Owner", "List-Archive", "Feedback-ID", "Sender", "Precedence", "Auto-Submitted"};
+  static const std::vector<std::string> names = {"From",
+                                                 "Reply-To",
+                                                 "Subject",
+                                                 "Date",
+                                                 "To",
+                                                 "Cc",
+                                                 "Message-ID",
+                                                 "In-Reply-To",
+                                                 "References",
+                                                 "MIME-Version",
+                                                 "Content-Type",
+                                                 "Content-Transfer-Encoding",
+                                                 "Content-Disposition",
+                                                 "Content-ID",
+                                                 "Content-Description",
+                                                 "Resent-Date",
+                                                 "Resent-From",
+                                                 "Resent-To",
+                                                 "Resent-Cc",
+                                                 "Resent-Message-ID",
+                                                 "List-Id",
+                                                 "List-Help",
+                                                 "List-Unsubscribe",
+                                                 "List-Unsubscribe-Post",
+                                                 "List-Subscribe",
+                                                 "List-Post",
+                                                 "List-Owner",
+                                                 "List-Archive",
+                                                 "Feedback-ID",
+                                                 "Sender",
+                                                 "Precedence",
+                                                 "Auto-Submitted"};
   return names;
 }
 
@@ -104,8 +130,12 @@ Result<std::vector<std::string>> MessageSigner::finish(const std::vector<HeaderF
 
     SignatureTags tags;
     const std::int64_t t = o.timestamp.value_or(now);
-    tags.plain = {"v=1", "a=" + std::string(to_string(request.key->algorithm())),
-                  "c=" + to_string(o.canonicalization), "d=" + o.domain, "s=" + o.selector, "t=" + std::to_string(t)};
+    tags.plain = {"v=1",
+                  "a=" + std::string(to_string(request.key->algorithm())),
+                  "c=" + to_string(o.canonicalization),
+                  "d=" + o.domain,
+                  "s=" + o.selector,
+                  "t=" + std::to_string(t)};
     if (o.expire_after.count() > 0) tags.plain.push_back("x=" + std::to_string(t + o.expire_after.count()));
     if (o.identity) tags.plain.push_back("i=" + *o.identity);
     tags.header_names = select_signed_headers(headers, o);

@@ -122,7 +122,8 @@ std::string remove_b_tag_value(std::string_view raw) {
     const auto eq = spec.find('=');
     if (eq != std::string_view::npos) {
       std::string_view name = spec.substr(0, eq);
-      while (!name.empty() && (name.front() == ' ' || name.front() == '\t' || name.front() == '\r' || name.front() == '\n'))
+      while (!name.empty() &&
+             (name.front() == ' ' || name.front() == '\t' || name.front() == '\r' || name.front() == '\n'))
         name.remove_prefix(1);
       while (!name.empty() && (name.back() == ' ' || name.back() == '\t' || name.back() == '\r' || name.back() == '\n'))
         name.remove_suffix(1);

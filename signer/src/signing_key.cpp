@@ -47,7 +47,8 @@ Result<SigningKey> classify(PkeyPtr key, KeyPolicy policy) {
   if (id == EVP_PKEY_ED25519) return SigningKeyFactory::make(std::move(key), Algorithm::Ed25519Sha256, 256);
   if (id != EVP_PKEY_RSA) return make_error("unsupported key type (need RSA or Ed25519)");
   const int bits = EVP_PKEY_get_bits(key.get());
-  if (bits < kMinWeakRsaBits) return make_error("RSA key of " + std::to_string(bits) + " bits is too weak to sign (RFC 8301)");
+  if (bits < kMinWeakRsaBits)
+    return make_error("RSA key of " + std::to_string(bits) + " bits is too weak to sign (RFC 8301)");
   if (bits < kMinRsaBits && !policy.allow_weak_rsa)
     return make_error("RSA key of " + std::to_string(bits) +
                       " bits is below 2048; signing with it needs allow_weak_rsa");
@@ -90,8 +91,7 @@ Result<SigningKey> SigningKey::load_file(const std::filesystem::path& path, KeyP
 
 std::string SigningKey::private_pem() const {
   BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1)
-    return {};
+  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) return {};
   char* data = nullptr;
   const long len = BIO_get_mem_data(bio.get(), &data);
   return std::string(data, static_cast<std::size_t>(len));

@@ -105,7 +105,10 @@ VerifyResult verify_one(const HeaderField& field, const SplitMessage& message, B
   };
   const auto tags = TagList::parse(header_value(field));
   if (!tags) return fail("malformed signature: " + tags.error().message);
-  auto get = [&](std::string_view name) -> std::string { const auto* v = tags->find(name); return v ? *v : std::string(); };
+  auto get = [&](std::string_view name) -> std::string {
+    const auto* v = tags->find(name);
+    return v ? *v : std::string();
+  };
   r.domain = get("d");
   r.selector = get("s");
   r.algorithm = get("a");

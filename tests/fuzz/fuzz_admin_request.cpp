@@ -63,8 +63,8 @@ void check_bodies(std::string_view body, std::string_view input) {
       check(dkr::admin::is_valid_selector(*request->selector), "rotate accepted an invalid selector", input);
     }
     if (request->bits && request->algorithm) {
-      check(dkr::admin::check_bits(*request->algorithm, *request->bits).ok(), "rotate accepted bits that check_bits refuses",
-            input);
+      check(dkr::admin::check_bits(*request->algorithm, *request->bits).ok(),
+            "rotate accepted bits that check_bits refuses", input);
     }
   }
   (void)dkr::admin::parse_empty_body(body);

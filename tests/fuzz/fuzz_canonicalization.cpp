@@ -69,13 +69,15 @@ void check_body(Canon canon, std::string_view body, std::uint64_t seed, std::siz
   dkr::signer::BodyCanonicalizer streaming(canon, sink);
   for (std::string_view chunk : dkr::fuzz::random_split(body, seed, max_chunk)) streaming.update(chunk);
   streaming.finish();
-  check(sink.out == whole, canon == Canon::Simple ? "simple body: streamed differs from one-shot"
-                                                  : "relaxed body: streamed differs from one-shot",
+  check(sink.out == whole,
+        canon == Canon::Simple ? "simple body: streamed differs from one-shot"
+                               : "relaxed body: streamed differs from one-shot",
         body);
   check(streaming.bytes_out() == sink.out.size(), "bytes_out() differs from bytes written", body);
   const std::string expected = canon == Canon::Simple ? model_simple(body) : model_relaxed(body);
-  check(whole == expected, canon == Canon::Simple ? "simple body differs from the RFC 6376 model"
-                                                  : "relaxed body differs from the RFC 6376 model",
+  check(whole == expected,
+        canon == Canon::Simple ? "simple body differs from the RFC 6376 model"
+                               : "relaxed body differs from the RFC 6376 model",
         body);
 }
 
@@ -132,12 +134,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (split.has_separator) {
     const std::size_t body_offset = static_cast<std::size_t>(split.body.data() - message.data());
     if (!split.body.empty()) {
-      check(body_offset >= 2 && message.substr(body_offset - 2, 2) == "\r\n",
-            "body does not follow a CRLF", message);
+      check(body_offset >= 2 && message.substr(body_offset - 2, 2) == "\r\n", "body does not follow a CRLF", message);
     }
     // The header section alone must parse into the same fields.
-    const auto fields = dkr::signer::parse_header_fields(message.substr(0, split.body.empty() ? message.size() : body_offset));
-    check(fields.size() == split.headers.size(), "parse_header_fields disagrees with split_message on field count", message);
+    const auto fields =
+        dkr::signer::parse_header_fields(message.substr(0, split.body.empty() ? message.size() : body_offset));
+    check(fields.size() == split.headers.size(), "parse_header_fields disagrees with split_message on field count",
+          message);
     for (std::size_t i = 0; i < fields.size(); ++i) {
       check(fields[i].raw == split.headers[i].raw, "parse_header_fields disagrees with split_message", message);
     }

@@ -35,8 +35,7 @@ inline void check(bool ok, const char* what, std::string_view detail = {}) {
 // Cuts `text` into consecutive pieces (empty ones included: they are legal input too) whose
 // lengths come from a small PRNG seeded by the fuzz input, so that the fuzzer steers the split
 // points without the seed files having to spell them out. `max_chunk` >= 1.
-inline std::vector<std::string_view> random_split(std::string_view text, std::uint64_t seed,
-                                                  std::size_t max_chunk) {
+inline std::vector<std::string_view> random_split(std::string_view text, std::uint64_t seed, std::size_t max_chunk) {
   std::vector<std::string_view> pieces;
   std::uint64_t state = seed;
   std::size_t pos = 0;

@@ -43,6 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check(reloaded.ok(), "render_effective_config output does not load back",
         rendered + "\n--- errors:\n" + errors_of(reloaded));
   const std::string rendered_again = dkr::config::render_effective_config(reloaded.config);
-  check(rendered_again == rendered, "render -> load -> render is not stable", rendered + "\n--- vs:\n" + rendered_again);
+  check(rendered_again == rendered, "render -> load -> render is not stable",
+        rendered + "\n--- vs:\n" + rendered_again);
   return 0;
 }

@@ -152,7 +152,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   if (whole.done) {
     check((whole.error == DataError::None) == expected.accepted,
-          expected.accepted ? "message refused that RFC 5321 and the limits allow" : "message accepted despite a bare line ending, smuggled end, or limit",
+          expected.accepted ? "message refused that RFC 5321 and the limits allow"
+                            : "message accepted despite a bare line ending, smuggled end, or limit",
           in);
   }
   if (whole.error == DataError::None) {

@@ -27,8 +27,8 @@ void check_address(std::string_view address, std::string_view input) {
   check(at != std::string_view::npos && at > 0 && at + 1 < address.size(), "address without local@domain", input);
   // These would let a display name or a second address leak into what DMARC alignment reads.
   for (char c : address.substr(at + 1)) {
-    check(c != '<' && c != '>' && c != ',' && c != ';' && c != '(' && c != ')' && c != '"' && c != ' ' &&
-              c != '\t' && c != '\r' && c != '\n' && c != '\0' && c != '[' && c != ']' && c != '@',
+    check(c != '<' && c != '>' && c != ',' && c != ';' && c != '(' && c != ')' && c != '"' && c != ' ' && c != '\t' &&
+              c != '\r' && c != '\n' && c != '\0' && c != '[' && c != ']' && c != '@',
           "address domain contains a delimiter", input);
   }
 }

@@ -17,7 +17,12 @@ namespace {
 using dkr::fuzz::check;
 
 constexpr std::string_view kRsaRecord =
-    "v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAsIx0RG4v2TOcgfLbarQuvyb10G+W1JnTm8GpqaQKbGIq6IWs5JuLwruxK04G5sgz9FOeOAT7+VGxLPeBPpQZaa+z5lSxPT/iB08Yy2wGM8UIHLWXGfJL6rsf2qBYlsXR2SzVqjTX6M63CNR/sAY2s8mYss5V7YQPIrVMzoPyaC7Fc2ajTLglezfzTwdDMflEW1weEdz0TvyNLonenOatGWbkN3Z7uFa7pV4Bxc0QxEOlZjNCUnjpCV2jhc4oPONDhwI5zL8GDl2GGfp01e2sUMBCvuH82SpfGCZgDe6nn8+Rx5L9qQgbFr4j+1K/YRDrsxAbIUFk9ABS0/xp03Kv/wIDAQAB";
+    "v=DKIM1; k=rsa; "
+    "p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAsIx0RG4v2TOcgfLbarQuvyb10G+"
+    "W1JnTm8GpqaQKbGIq6IWs5JuLwruxK04G5sgz9FOeOAT7+VGxLPeBPpQZaa+z5lSxPT/"
+    "iB08Yy2wGM8UIHLWXGfJL6rsf2qBYlsXR2SzVqjTX6M63CNR/"
+    "sAY2s8mYss5V7YQPIrVMzoPyaC7Fc2ajTLglezfzTwdDMflEW1weEdz0TvyNLonenOatGWbkN3Z7uFa7pV4Bxc0QxEOlZjNCUnjpCV2jhc4oPONDhw"
+    "I5zL8GDl2GGfp01e2sUMBCvuH82SpfGCZgDe6nn8+Rx5L9qQgbFr4j+1K/YRDrsxAbIUFk9ABS0/xp03Kv/wIDAQAB";
 constexpr std::string_view kEd25519Record = "v=DKIM1; k=ed25519; p=OhhDb/ETUQY+/AXysWDb1xhNdfGJ6py+12tYB6zqNFA=";
 
 dkr::Result<std::string> lookup(std::string_view selector, std::string_view domain) {

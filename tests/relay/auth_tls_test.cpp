@@ -196,8 +196,10 @@ TEST_CASE("STARTTLS: upgrade, state reset, plaintext pipelined after STARTTLS is
   TempDir dir;
   auto cert = dir.path / "cert.pem";
   auto key = dir.path / "key.pem";
-  std::string command = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=relay.test"
-                        " -keyout " + key.string() + " -out " + cert.string() + " >/dev/null 2>&1";
+  std::string command =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=relay.test"
+      " -keyout " +
+      key.string() + " -out " + cert.string() + " >/dev/null 2>&1";
   REQUIRE(std::system(command.c_str()) == 0);
   auto settings = auth_settings();
   settings.allow_auth_without_tls = false;

@@ -180,13 +180,8 @@ TEST_CASE("size limit: nothing is emitted past it, reading goes on to the end ma
 
 TEST_CASE("split-anywhere: every two-way split of tricky inputs gives the one-chunk result") {
   const std::vector<std::string> inputs = {
-      "a\r\n..b\r\n.\r\nNEXT",
-      "x\r\n.\n.\r\n\r\n.\r\n",
-      "\r\r\n.\r\n",
-      ".\r\n",
-      "..\r\n.x\r\n\r\n.\r\n",
-      "a\rb\n.\r\n.\r\n",
-      "abc\r\n.\r",
+      "a\r\n..b\r\n.\r\nNEXT", "x\r\n.\n.\r\n\r\n.\r\n", "\r\r\n.\r\n", ".\r\n",
+      "..\r\n.x\r\n\r\n.\r\n", "a\rb\n.\r\n.\r\n",       "abc\r\n.\r",
   };
   for (bool normalize : {false, true}) {
     DataLimits limits;

@@ -37,7 +37,10 @@ TEST_CASE("RFC 5322 mailbox forms") {
   CHECK(domain_of(" Alice\r\n <alice@folded.example>") == "folded.example");
   CHECK(domain_of(" =?utf-8?q?Alice_Smith?= <alice@encoded.example>") == "encoded.example");
   CHECK(domain_of(" =?utf-8?b?ZXZpbEBhdHRhY2tlci5leGFtcGxl?= <real@good.example>") == "good.example");
-  CHECK(domain_of(" J\xc3\xb6rg <joerg@b\xc3\xbc" "cher.example>") == "b\xc3\xbc" "cher.example");
+  CHECK(domain_of(" J\xc3\xb6rg <joerg@b\xc3\xbc"
+                  "cher.example>") ==
+        "b\xc3\xbc"
+        "cher.example");
   CHECK(domain_of(" \"escaped \\\" quote <evil@x.example>\" <real@good.example>") == "good.example");
 }
 

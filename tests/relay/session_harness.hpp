@@ -66,9 +66,13 @@ class FakeKeyStore : public keystore::KeyStore {
   }
   std::vector<keystore::DomainInfo> list() const override { return {}; }
   Result<keystore::DomainInfo> domain(std::string_view) const override { return make_error("n/a"); }
-  Result<keystore::SelectorInfo> add_domain(std::string_view, const keystore::KeyParams&) override { return make_error("n/a"); }
+  Result<keystore::SelectorInfo> add_domain(std::string_view, const keystore::KeyParams&) override {
+    return make_error("n/a");
+  }
   Result<void> remove_domain(std::string_view, bool) override { return make_error("n/a"); }
-  Result<keystore::SelectorInfo> stage_key(std::string_view, const keystore::KeyParams&) override { return make_error("n/a"); }
+  Result<keystore::SelectorInfo> stage_key(std::string_view, const keystore::KeyParams&) override {
+    return make_error("n/a");
+  }
   Result<void> activate(std::string_view, std::string_view) override { return make_error("n/a"); }
   Result<void> retire(std::string_view, std::string_view) override { return make_error("n/a"); }
   Result<void> revoke(std::string_view, std::string_view) override { return make_error("n/a"); }

@@ -108,7 +108,9 @@ TEST_CASE("mailbox syntax") {
   CHECK(ok("RCPT TO:<user@[192.0.2.1]>").address == "user@[192.0.2.1]");
   CHECK(ok("RCPT TO:<Postmaster>").address == "Postmaster");
   CHECK(ok("RCPT TO:<postmaster@example.com>").verb == Verb::Rcpt);
-  auto utf8 = ok("RCPT TO:<j\xc3\xb6rg@b\xc3\xbc" "cher.example>");
+  auto utf8 =
+      ok("RCPT TO:<j\xc3\xb6rg@b\xc3\xbc"
+         "cher.example>");
   CHECK(utf8.non_ascii_address);
   CHECK_FALSE(ok("RCPT TO:<a@b.example>").non_ascii_address);
 

@@ -66,9 +66,11 @@ TEST_CASE("a message is signed with every active key and the client gets the ups
   REQUIRE(m.rcpt_to.size() == 1);
   CHECK(m.rcpt_to[0] == "<bob@example.net>");
   // The client's message unchanged (unstuffed), our fields on top: Received first.
-  CHECK(m.content == "From: Alice <alice@example.com>\r\nTo: bob@example.net\r\nSubject: test\r\n"
-                     "Message-ID: <1@example.com>\r\n\r\nHello Bob.\r\n.a line that starts with a dot\r\n");
-  CHECK(m.prepend.starts_with("Received: from client.test ([127.0.0.1])\r\n\tby relay.test (dkim-relay) with ESMTP id "));
+  CHECK(m.content ==
+        "From: Alice <alice@example.com>\r\nTo: bob@example.net\r\nSubject: test\r\n"
+        "Message-ID: <1@example.com>\r\n\r\nHello Bob.\r\n.a line that starts with a dot\r\n");
+  CHECK(
+      m.prepend.starts_with("Received: from client.test ([127.0.0.1])\r\n\tby relay.test (dkim-relay) with ESMTP id "));
   auto first_dkim = m.prepend.find("DKIM-Signature:");
   REQUIRE(first_dkim != std::string::npos);
   CHECK(m.prepend.find("DKIM-Signature:", first_dkim + 1) != std::string::npos);
@@ -90,8 +92,10 @@ TEST_CASE("PIPELINING: all commands in one write, replies in order") {
   Relay relay;
   Client client(relay.port);
   REQUIRE(client.code() == 220);
-  client.send("EHLO client.test\r\nMAIL FROM:<alice@example.com>\r\nRCPT TO:<a@example.net>\r\n"
-              "RCPT TO:<b@example.net>\r\nDATA\r\n" + kMessage + ".\r\nNOOP\r\nQUIT\r\n");
+  client.send(
+      "EHLO client.test\r\nMAIL FROM:<alice@example.com>\r\nRCPT TO:<a@example.net>\r\n"
+      "RCPT TO:<b@example.net>\r\nDATA\r\n" +
+      kMessage + ".\r\nNOOP\r\nQUIT\r\n");
   std::vector<int> codes;
   for (int i = 0; i < 8; ++i) codes.push_back(client.code());
   CHECK(codes == std::vector<int>{250, 250, 250, 250, 354, 250, 250, 221});
@@ -236,7 +240,8 @@ TEST_CASE("From: problems are refused with 550 5.7.1 and nothing is delivered") 
   Client client(relay.port);
   hello(client);
   CHECK(send_message(client, "To: bob@example.net\r\nSubject: no from\r\n\r\nbody\r\n").starts_with("550 5.7.1"));
-  CHECK(send_message(client, "From: alice@example.com\r\nFrom: eve@evil.example\r\n\r\nbody\r\n").starts_with("550 5.7.1"));
+  CHECK(send_message(client, "From: alice@example.com\r\nFrom: eve@evil.example\r\n\r\nbody\r\n")
+            .starts_with("550 5.7.1"));
   CHECK(send_message(client, "From: alice@example.com, eve@evil.example\r\n\r\nbody\r\n").starts_with("550 5.7.1"));
   CHECK(relay.upstream->message_count() == 0);
   CHECK(relay.upstream->aborts >= 3);
@@ -320,12 +325,14 @@ TEST_CASE("limits") {
     CHECK(relay.upstream->message_count() == 0);
   }
   SUBCASE("text line too long: 500 5.5.2") {
-    CHECK(send_message(client, "From: alice@example.com\r\n\r\n" + std::string(79, 'l') + "\r\n").starts_with("500 5.5.2"));
+    CHECK(send_message(client, "From: alice@example.com\r\n\r\n" + std::string(79, 'l') + "\r\n")
+              .starts_with("500 5.5.2"));
     CHECK(relay.upstream->message_count() == 0);
     CHECK(send_message(client, "From: alice@example.com\r\n\r\n" + std::string(78, 'l') + "\r\n").starts_with("250"));
   }
   SUBCASE("too many recipients: 452 4.5.3") {
-    client.send("MAIL FROM:<alice@example.com>\r\nRCPT TO:<a@x.example>\r\nRCPT TO:<b@x.example>\r\nRCPT TO:<c@x.example>\r\n");
+    client.send(
+        "MAIL FROM:<alice@example.com>\r\nRCPT TO:<a@x.example>\r\nRCPT TO:<b@x.example>\r\nRCPT TO:<c@x.example>\r\n");
     CHECK(client.code() == 250);
     CHECK(client.code() == 250);
     CHECK(client.code() == 250);

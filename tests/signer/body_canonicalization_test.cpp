@@ -107,7 +107,8 @@ TEST_CASE("streaming equals one-shot and the reference for any chunking") {
 
 TEST_CASE("long clean lines take the fast path and still match the reference") {
   std::string body;
-  for (int i = 0; i < 2000; ++i) body += "The quick brown fox jumps over the lazy dog, line " + std::to_string(i) + ".\r\n";
+  for (int i = 0; i < 2000; ++i)
+    body += "The quick brown fox jumps over the lazy dog, line " + std::to_string(i) + ".\r\n";
   body += "\r\n\r\n";
   std::mt19937 rng(7);
   for (Canon canon : {Canon::Simple, Canon::Relaxed}) {

@@ -132,8 +132,7 @@ constexpr std::string_view kCanonicalHeaders =
 // into one SP, so both read "h=from : to : subject : ...".
 std::string signed_data(std::string_view algorithm, std::string_view selector) {
   return std::string(kCanonicalHeaders) + "dkim-signature:v=1; a=" + std::string(algorithm) +
-         "; c=relaxed/relaxed; d=football.example.com; i=@football.example.com; q=dns/txt; s=" +
-         std::string(selector) +
+         "; c=relaxed/relaxed; d=football.example.com; i=@football.example.com; q=dns/txt; s=" + std::string(selector) +
          "; t=1528637909; h=from : to : subject : date : message-id : from : subject : date; "
          "bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=; b=";
 }
@@ -211,9 +210,7 @@ TEST_SUITE("rfc6376 canonicalization examples (3.4.5)") {
     CHECK(canonicalize_header(Canon::Relaxed, kExampleFieldB) == "b:Y Z\r\n");
   }
 
-  TEST_CASE("example 1: relaxed body") {
-    CHECK(canonicalize_body(Canon::Relaxed, kExampleBody) == " C\r\nD E\r\n");
-  }
+  TEST_CASE("example 1: relaxed body") { CHECK(canonicalize_body(Canon::Relaxed, kExampleBody) == " C\r\nD E\r\n"); }
 
   TEST_CASE("example 2: simple header fields are unchanged") {
     CHECK(canonicalize_header(Canon::Simple, kExampleFieldA) == "A: X\r\n");
@@ -344,7 +341,8 @@ TEST_SUITE("rfc8463 appendix A") {
 
     // The wrong key fails too: swap the records.
     const KeyLookup swapped = [](std::string_view selector, std::string_view) -> dkr::Result<std::string> {
-      if (selector == "brisbane") return std::string("v=DKIM1; k=ed25519; p=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+      if (selector == "brisbane")
+        return std::string("v=DKIM1; k=ed25519; p=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
       return std::string("v=DKIM1; k=rsa; p=") + std::string(kRsaPublic);
     };
     const auto wrong = verify_message(rfc_signed_message(), swapped);

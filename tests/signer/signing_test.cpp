@@ -122,7 +122,8 @@ TEST_CASE("weak RSA keys: generation refused, import only with opt-in") {
 TEST_CASE("revoked and mismatched key records fail with a reason") {
   const auto key = make_key(Algorithm::RsaSha256);
   const std::string signed_message = sign(kMessage, key);
-  auto revoked = verify_message(signed_message, [](auto, auto) -> dkr::Result<std::string> { return std::string("v=DKIM1; p="); });
+  auto revoked =
+      verify_message(signed_message, [](auto, auto) -> dkr::Result<std::string> { return std::string("v=DKIM1; p="); });
   CHECK_FALSE(revoked[0].pass);
   CHECK(revoked[0].reason.find("revoked") != std::string::npos);
   const auto other = make_key(Algorithm::RsaSha256);

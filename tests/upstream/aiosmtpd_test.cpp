@@ -71,275 +71,273 @@ void deliver_simple(Driver& d, const std::string& rcpt, const TempDir& spill) {
 }  // namespace
 
 TEST_SUITE("aiosmtpd") {
+  TEST_CASE("delivery is byte-exact: prepend + content, dots unstuffed, CRLF added at the end") {
+    PythonServer server("recording_upstream.py", {});
+    REQUIRE(server.started());
+    TempDir spill;
+    Driver d(settings_for(server.port()));
+    const std::string content = tricky_content();
 
-TEST_CASE("delivery is byte-exact: prepend + content, dots unstuffed, CRLF added at the end") {
-  PythonServer server("recording_upstream.py", {});
-  REQUIRE(server.started());
-  TempDir spill;
-  Driver d(settings_for(server.port()));
-  const std::string content = tricky_content();
-
-  for (std::uint64_t threshold : {std::uint64_t{1} << 24, std::uint64_t{4096}}) {  // memory, then spilled
-    auto begun = d.begin();
-    REQUIRE(begun.transaction);
-    CHECK(begun.reply.code == 250);
-    const SmtpReply mail = d.mail(*begun.transaction, "<sender@example.com> BODY=8BITMIME");
-    CHECK(mail.code == 250);
-    CHECK(d.rcpt(*begun.transaction, "<one@example.org>").code == 250);
-    CHECK(d.rcpt(*begun.transaction, "<two@example.org>").code == 250);
-    auto message = outbound(content, spill, threshold);
-    CHECK(message.content->spilled() == (threshold == 4096));
-    const SmtpReply final_reply = d.data(*begun.transaction, message);
-    CHECK(final_reply.code == 250);
-    CHECK(text_of(final_reply).find("2.0.0 Ok: queued as") == 0);
+    for (std::uint64_t threshold : {std::uint64_t{1} << 24, std::uint64_t{4096}}) {  // memory, then spilled
+      auto begun = d.begin();
+      REQUIRE(begun.transaction);
+      CHECK(begun.reply.code == 250);
+      const SmtpReply mail = d.mail(*begun.transaction, "<sender@example.com> BODY=8BITMIME");
+      CHECK(mail.code == 250);
+      CHECK(d.rcpt(*begun.transaction, "<one@example.org>").code == 250);
+      CHECK(d.rcpt(*begun.transaction, "<two@example.org>").code == 250);
+      auto message = outbound(content, spill, threshold);
+      CHECK(message.content->spilled() == (threshold == 4096));
+      const SmtpReply final_reply = d.data(*begun.transaction, message);
+      CHECK(final_reply.code == 250);
+      CHECK(text_of(final_reply).find("2.0.0 Ok: queued as") == 0);
+    }
+    for (int n : {1, 2}) {
+      const auto recorded = message_of(server, n);
+      REQUIRE(recorded.has_value());
+      CHECK(recorded->size() == prepend.size() + content.size() + 2);
+      CHECK(*recorded == prepend + content + "\r\n");
+      const auto env = envelope_of(server, n);
+      CHECK(env["mail_from"] == "sender@example.com");
+      CHECK(env["mail_options"] == nlohmann::json::array({"BODY=8BITMIME"}));
+      CHECK(env["rcpt_tos"] == nlohmann::json::array({"one@example.org", "two@example.org"}));
+    }
+    CHECK(d.upstream().offers_smtputf8());
+    CHECK(d.upstream().reachable());
   }
-  for (int n : {1, 2}) {
-    const auto recorded = message_of(server, n);
-    REQUIRE(recorded.has_value());
-    CHECK(recorded->size() == prepend.size() + content.size() + 2);
-    CHECK(*recorded == prepend + content + "\r\n");
-    const auto env = envelope_of(server, n);
-    CHECK(env["mail_from"] == "sender@example.com");
-    CHECK(env["mail_options"] == nlohmann::json::array({"BODY=8BITMIME"}));
-    CHECK(env["rcpt_tos"] == nlohmann::json::array({"one@example.org", "two@example.org"}));
-  }
-  CHECK(d.upstream().offers_smtputf8());
-  CHECK(d.upstream().reachable());
-}
 
-TEST_CASE("per-recipient replies are relayed as they are; DATA refusal too") {
-  PythonServer server("recording_upstream.py", {});
-  REQUIRE(server.started());
-  TempDir spill;
-  Driver d(settings_for(server.port()));
-  auto begun = d.begin();
-  REQUIRE(begun.transaction);
-  auto& t = *begun.transaction;
-  CHECK(d.mail(t, "<s@example.com>").code == 250);
-  const SmtpReply rejected = d.rcpt(t, "<reject550-x@example.org>");
-  CHECK(rejected.code == 550);
-  CHECK(text_of(rejected) == "5.1.1 <reject550-x@example.org>: mailbox unavailable");
-  const SmtpReply deferred = d.rcpt(t, "<defer451@example.org>");
-  CHECK(deferred.code == 451);
-  CHECK(text_of(deferred) == "4.2.1 <defer451@example.org>: mailbox busy, try later");
-  CHECK(d.rcpt(t, "<good@example.org>").code == 250);
-  CHECK(d.data(t, outbound("Subject: s\r\n\r\nbody\r\n", spill)).code == 250);
-  CHECK(envelope_of(server, 1)["rcpt_tos"] == nlohmann::json::array({"good@example.org"}));
-
-  auto second = d.begin();
-  REQUIRE(second.transaction);
-  CHECK(d.mail(*second.transaction, "<s@example.com>").code == 250);
-  CHECK(d.rcpt(*second.transaction, "<datareject554@example.org>").code == 250);
-  const SmtpReply refused = d.data(*second.transaction, outbound("Subject: s\r\n\r\nbody\r\n", spill));
-  CHECK(refused.code == 554);
-  CHECK(text_of(refused) == "5.6.0 message refused");
-  CHECK_FALSE(message_of(server, 2).has_value());
-}
-
-TEST_CASE("line breaks in arguments are refused locally") {
-  PythonServer server("recording_upstream.py", {});
-  REQUIRE(server.started());
-  Driver d(settings_for(server.port()));
-  auto begun = d.begin();
-  REQUIRE(begun.transaction);
-  CHECK(d.mail(*begun.transaction, "<s@example.com>\r\nRCPT TO:<evil@example.org>").code == 501);
-}
-
-TEST_CASE("the pool reuses one connection for consecutive transactions") {
-  PythonServer server("recording_upstream.py", {});
-  REQUIRE(server.started());
-  TempDir spill;
-  Driver d(settings_for(server.port()));
-  deliver_simple(d, "<a@example.org>", spill);
-  REQUIRE(d.run_until([&] { return d.upstream().idle_connections() == 1; }));
-  deliver_simple(d, "<b@example.org>", spill);
-  CHECK(server.connections() == 1);
-  CHECK(envelope_of(server, 1)["connection"] == 1);
-  CHECK(envelope_of(server, 2)["connection"] == 1);
-  REQUIRE(d.run_until([&] { return d.upstream().idle_connections() == 1; }));
-}
-
-TEST_CASE("idle connections expire") {
-  PythonServer server("recording_upstream.py", {});
-  REQUIRE(server.started());
-  TempDir spill;
-  auto settings = settings_for(server.port());
-  settings.idle_timeout = 300ms;
-  Driver d(settings);
-  deliver_simple(d, "<a@example.org>", spill);
-  REQUIRE(d.run_until([&] { return d.upstream().idle_connections() == 1; }));
-  CHECK(d.run_until([&] { return d.upstream().idle_connections() == 0; }, 5s));
-  deliver_simple(d, "<b@example.org>", spill);
-  CHECK(server.connections() == 2);
-}
-
-TEST_CASE("abort before DATA resets the upstream transaction and keeps the connection") {
-  PythonServer server("recording_upstream.py", {});
-  REQUIRE(server.started());
-  TempDir spill;
-  Driver d(settings_for(server.port()));
-  auto pending = std::make_shared<Driver::Awaited>();
-  {
+  TEST_CASE("per-recipient replies are relayed as they are; DATA refusal too") {
+    PythonServer server("recording_upstream.py", {});
+    REQUIRE(server.started());
+    TempDir spill;
+    Driver d(settings_for(server.port()));
     auto begun = d.begin();
     REQUIRE(begun.transaction);
     auto& t = *begun.transaction;
     CHECK(d.mail(t, "<s@example.com>").code == 250);
-    CHECK(d.rcpt(t, "<aborted@example.org>").code == 250);
-    // An RCPT still in flight when the client goes away gets a 4xx, exactly once.
-    t.rcpt_to("<also-aborted@example.org>", d.recorder(pending));
-    t.abort();
-    CHECK(d.wait(pending).code == 451);
-    auto late = std::make_shared<Driver::Awaited>();
-    t.data(outbound("Subject: no\r\n\r\n", spill), d.recorder(late));
-    CHECK(d.wait(late).code == 451);
-  }
-  // RSET went through and the connection is back in the pool: the next transaction on it carries
-  // none of the aborted recipients.
-  REQUIRE(d.run_until([&] { return d.upstream().idle_connections() == 1; }));
-  deliver_simple(d, "<next@example.org>", spill);
-  CHECK(server.connections() == 1);
-  CHECK(envelope_of(server, 1)["rcpt_tos"] == nlohmann::json::array({"next@example.org"}));
-  CHECK_FALSE(message_of(server, 2).has_value());
-  CHECK(pending->calls == 1);
-}
+    const SmtpReply rejected = d.rcpt(t, "<reject550-x@example.org>");
+    CHECK(rejected.code == 550);
+    CHECK(text_of(rejected) == "5.1.1 <reject550-x@example.org>: mailbox unavailable");
+    const SmtpReply deferred = d.rcpt(t, "<defer451@example.org>");
+    CHECK(deferred.code == 451);
+    CHECK(text_of(deferred) == "4.2.1 <defer451@example.org>: mailbox busy, try later");
+    CHECK(d.rcpt(t, "<good@example.org>").code == 250);
+    CHECK(d.data(t, outbound("Subject: s\r\n\r\nbody\r\n", spill)).code == 250);
+    CHECK(envelope_of(server, 1)["rcpt_tos"] == nlohmann::json::array({"good@example.org"}));
 
-TEST_CASE("dropping a transaction object abandons it like abort") {
-  PythonServer server("recording_upstream.py", {});
-  REQUIRE(server.started());
-  TempDir spill;
-  Driver d(settings_for(server.port()));
-  {
+    auto second = d.begin();
+    REQUIRE(second.transaction);
+    CHECK(d.mail(*second.transaction, "<s@example.com>").code == 250);
+    CHECK(d.rcpt(*second.transaction, "<datareject554@example.org>").code == 250);
+    const SmtpReply refused = d.data(*second.transaction, outbound("Subject: s\r\n\r\nbody\r\n", spill));
+    CHECK(refused.code == 554);
+    CHECK(text_of(refused) == "5.6.0 message refused");
+    CHECK_FALSE(message_of(server, 2).has_value());
+  }
+
+  TEST_CASE("line breaks in arguments are refused locally") {
+    PythonServer server("recording_upstream.py", {});
+    REQUIRE(server.started());
+    Driver d(settings_for(server.port()));
     auto begun = d.begin();
     REQUIRE(begun.transaction);
-    CHECK(d.mail(*begun.transaction, "<s@example.com>").code == 250);
-    CHECK(d.rcpt(*begun.transaction, "<dropped@example.org>").code == 250);
+    CHECK(d.mail(*begun.transaction, "<s@example.com>\r\nRCPT TO:<evil@example.org>").code == 501);
   }
-  REQUIRE(d.run_until([&] { return d.upstream().idle_connections() == 1; }));
-  deliver_simple(d, "<kept@example.org>", spill);
-  CHECK(envelope_of(server, 1)["rcpt_tos"] == nlohmann::json::array({"kept@example.org"}));
-  CHECK(server.connections() == 1);
-}
 
-TEST_CASE("STARTTLS required with a certificate from the configured CA") {
-  const TestPki& pki = test_pki();
-  PythonServer server("recording_upstream.py",
-                      {"--cert", pki.good_cert.string(), "--key", pki.good_key.string()});
-  REQUIRE(server.started());
-  TempDir spill;
-  for (const char* host : {"127.0.0.1", "localhost"}) {  // IP and DNS name checks
-    CAPTURE(host);
-    auto settings = settings_for(server.port());
-    settings.host = host;
-    settings.starttls = StartTlsPolicy::Required;
-    settings.ca_file = pki.ca_cert.string();
-    Driver d(settings);
-    deliver_simple(d, "<tls@example.org>", spill);
-  }
-  for (int n : {1, 2}) CHECK(envelope_of(server, n)["tls"] == true);
-}
-
-TEST_CASE("STARTTLS verification failures refuse with 4.7.x") {
-  const TestPki& pki = test_pki();
-  struct Case {
-    const char* name;
-    std::filesystem::path cert, key;
-    std::string expected;
-  };
-  for (const Case& c : {Case{"wrong hostname", pki.wrong_name_cert, pki.wrong_name_key, "4.7.5 "},
-                        Case{"untrusted issuer", pki.self_signed_cert, pki.self_signed_key, "4.7.5 "}}) {
-    CAPTURE(c.name);
-    PythonServer server("recording_upstream.py", {"--cert", c.cert.string(), "--key", c.key.string()});
+  TEST_CASE("the pool reuses one connection for consecutive transactions") {
+    PythonServer server("recording_upstream.py", {});
     REQUIRE(server.started());
-    for (StartTlsPolicy policy : {StartTlsPolicy::Required, StartTlsPolicy::Opportunistic}) {
+    TempDir spill;
+    Driver d(settings_for(server.port()));
+    deliver_simple(d, "<a@example.org>", spill);
+    REQUIRE(d.run_until([&] { return d.upstream().idle_connections() == 1; }));
+    deliver_simple(d, "<b@example.org>", spill);
+    CHECK(server.connections() == 1);
+    CHECK(envelope_of(server, 1)["connection"] == 1);
+    CHECK(envelope_of(server, 2)["connection"] == 1);
+    REQUIRE(d.run_until([&] { return d.upstream().idle_connections() == 1; }));
+  }
+
+  TEST_CASE("idle connections expire") {
+    PythonServer server("recording_upstream.py", {});
+    REQUIRE(server.started());
+    TempDir spill;
+    auto settings = settings_for(server.port());
+    settings.idle_timeout = 300ms;
+    Driver d(settings);
+    deliver_simple(d, "<a@example.org>", spill);
+    REQUIRE(d.run_until([&] { return d.upstream().idle_connections() == 1; }));
+    CHECK(d.run_until([&] { return d.upstream().idle_connections() == 0; }, 5s));
+    deliver_simple(d, "<b@example.org>", spill);
+    CHECK(server.connections() == 2);
+  }
+
+  TEST_CASE("abort before DATA resets the upstream transaction and keeps the connection") {
+    PythonServer server("recording_upstream.py", {});
+    REQUIRE(server.started());
+    TempDir spill;
+    Driver d(settings_for(server.port()));
+    auto pending = std::make_shared<Driver::Awaited>();
+    {
+      auto begun = d.begin();
+      REQUIRE(begun.transaction);
+      auto& t = *begun.transaction;
+      CHECK(d.mail(t, "<s@example.com>").code == 250);
+      CHECK(d.rcpt(t, "<aborted@example.org>").code == 250);
+      // An RCPT still in flight when the client goes away gets a 4xx, exactly once.
+      t.rcpt_to("<also-aborted@example.org>", d.recorder(pending));
+      t.abort();
+      CHECK(d.wait(pending).code == 451);
+      auto late = std::make_shared<Driver::Awaited>();
+      t.data(outbound("Subject: no\r\n\r\n", spill), d.recorder(late));
+      CHECK(d.wait(late).code == 451);
+    }
+    // RSET went through and the connection is back in the pool: the next transaction on it carries
+    // none of the aborted recipients.
+    REQUIRE(d.run_until([&] { return d.upstream().idle_connections() == 1; }));
+    deliver_simple(d, "<next@example.org>", spill);
+    CHECK(server.connections() == 1);
+    CHECK(envelope_of(server, 1)["rcpt_tos"] == nlohmann::json::array({"next@example.org"}));
+    CHECK_FALSE(message_of(server, 2).has_value());
+    CHECK(pending->calls == 1);
+  }
+
+  TEST_CASE("dropping a transaction object abandons it like abort") {
+    PythonServer server("recording_upstream.py", {});
+    REQUIRE(server.started());
+    TempDir spill;
+    Driver d(settings_for(server.port()));
+    {
+      auto begun = d.begin();
+      REQUIRE(begun.transaction);
+      CHECK(d.mail(*begun.transaction, "<s@example.com>").code == 250);
+      CHECK(d.rcpt(*begun.transaction, "<dropped@example.org>").code == 250);
+    }
+    REQUIRE(d.run_until([&] { return d.upstream().idle_connections() == 1; }));
+    deliver_simple(d, "<kept@example.org>", spill);
+    CHECK(envelope_of(server, 1)["rcpt_tos"] == nlohmann::json::array({"kept@example.org"}));
+    CHECK(server.connections() == 1);
+  }
+
+  TEST_CASE("STARTTLS required with a certificate from the configured CA") {
+    const TestPki& pki = test_pki();
+    PythonServer server("recording_upstream.py", {"--cert", pki.good_cert.string(), "--key", pki.good_key.string()});
+    REQUIRE(server.started());
+    TempDir spill;
+    for (const char* host : {"127.0.0.1", "localhost"}) {  // IP and DNS name checks
+      CAPTURE(host);
       auto settings = settings_for(server.port());
-      settings.starttls = policy;
+      settings.host = host;
+      settings.starttls = StartTlsPolicy::Required;
       settings.ca_file = pki.ca_cert.string();
+      Driver d(settings);
+      deliver_simple(d, "<tls@example.org>", spill);
+    }
+    for (int n : {1, 2}) CHECK(envelope_of(server, n)["tls"] == true);
+  }
+
+  TEST_CASE("STARTTLS verification failures refuse with 4.7.x") {
+    const TestPki& pki = test_pki();
+    struct Case {
+      const char* name;
+      std::filesystem::path cert, key;
+      std::string expected;
+    };
+    for (const Case& c : {Case{"wrong hostname", pki.wrong_name_cert, pki.wrong_name_key, "4.7.5 "},
+                          Case{"untrusted issuer", pki.self_signed_cert, pki.self_signed_key, "4.7.5 "}}) {
+      CAPTURE(c.name);
+      PythonServer server("recording_upstream.py", {"--cert", c.cert.string(), "--key", c.key.string()});
+      REQUIRE(server.started());
+      for (StartTlsPolicy policy : {StartTlsPolicy::Required, StartTlsPolicy::Opportunistic}) {
+        auto settings = settings_for(server.port());
+        settings.starttls = policy;
+        settings.ca_file = pki.ca_cert.string();
+        Driver d(settings);
+        auto begun = d.begin();
+        CHECK_FALSE(begun.transaction);
+        CHECK(begun.reply.code == 451);
+        CHECK(text_of(begun.reply).rfind(c.expected, 0) == 0);
+        CHECK(text_of(begun.reply).find("certificate verification failed") != std::string::npos);
+      }
+      CHECK(server.connections() == 2);
+      CHECK_FALSE(message_of(server, 1).has_value());
+    }
+  }
+
+  TEST_CASE("STARTTLS required but not offered; opportunistic goes on in clear") {
+    PythonServer server("recording_upstream.py", {});
+    REQUIRE(server.started());
+    TempDir spill;
+    auto settings = settings_for(server.port());
+    settings.starttls = StartTlsPolicy::Required;
+    {
       Driver d(settings);
       auto begun = d.begin();
       CHECK_FALSE(begun.transaction);
       CHECK(begun.reply.code == 451);
-      CHECK(text_of(begun.reply).rfind(c.expected, 0) == 0);
-      CHECK(text_of(begun.reply).find("certificate verification failed") != std::string::npos);
+      CHECK(text_of(begun.reply) == "4.7.0 upstream does not offer STARTTLS");
     }
-    CHECK(server.connections() == 2);
-    CHECK_FALSE(message_of(server, 1).has_value());
+    settings.starttls = StartTlsPolicy::Opportunistic;
+    Driver d(settings);
+    deliver_simple(d, "<clear@example.org>", spill);
+    CHECK(envelope_of(server, 1)["tls"] == false);
   }
-}
 
-TEST_CASE("STARTTLS required but not offered; opportunistic goes on in clear") {
-  PythonServer server("recording_upstream.py", {});
-  REQUIRE(server.started());
-  TempDir spill;
-  auto settings = settings_for(server.port());
-  settings.starttls = StartTlsPolicy::Required;
-  {
+  TEST_CASE("AUTH PLAIN over STARTTLS") {
+    const TestPki& pki = test_pki();
+    PythonServer server("recording_upstream.py", {"--cert", pki.good_cert.string(), "--key", pki.good_key.string(),
+                                                  "--auth", "relay:s3cret pass"});
+    REQUIRE(server.started());
+    TempDir spill;
+    auto settings = settings_for(server.port());
+    settings.starttls = StartTlsPolicy::Required;
+    settings.ca_file = pki.ca_cert.string();
+    settings.username = "relay";
+    settings.password = "s3cret pass";
+    {
+      // Everything the client logs, at the most verbose level, must leave the password out.
+      std::ostringstream log;
+      auto previous = spdlog::default_logger();
+      auto capture = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
+      capture->set_level(spdlog::level::trace);
+      spdlog::set_default_logger(capture);
+      {
+        Driver d(settings);
+        deliver_simple(d, "<authed@example.org>", spill);
+      }
+      spdlog::set_default_logger(previous);
+      CHECK(log.str().find("> (credentials)") != std::string::npos);
+      CHECK(log.str().find("MAIL FROM:<s@example.com>") != std::string::npos);
+      CHECK(log.str().find("s3cret") == std::string::npos);
+      CHECK(log.str().find("AHJlbGF5AHMzY3JldCBwYXNz") == std::string::npos);  // base64 "\0relay\0s3cret pass"
+    }
+    CHECK(envelope_of(server, 1)["authenticated"] == true);
+
+    settings.password = "wrong";
     Driver d(settings);
     auto begun = d.begin();
     CHECK_FALSE(begun.transaction);
-    CHECK(begun.reply.code == 451);
-    CHECK(text_of(begun.reply) == "4.7.0 upstream does not offer STARTTLS");
+    CHECK(begun.reply.code == 451);  // a relay configuration problem stays transient for the client
+    CHECK(text_of(begun.reply).rfind("4.7.0 upstream refused authentication: 535", 0) == 0);
   }
-  settings.starttls = StartTlsPolicy::Opportunistic;
-  Driver d(settings);
-  deliver_simple(d, "<clear@example.org>", spill);
-  CHECK(envelope_of(server, 1)["tls"] == false);
-}
 
-TEST_CASE("AUTH PLAIN over STARTTLS") {
-  const TestPki& pki = test_pki();
-  PythonServer server("recording_upstream.py", {"--cert", pki.good_cert.string(), "--key",
-                                                pki.good_key.string(), "--auth", "relay:s3cret pass"});
-  REQUIRE(server.started());
-  TempDir spill;
-  auto settings = settings_for(server.port());
-  settings.starttls = StartTlsPolicy::Required;
-  settings.ca_file = pki.ca_cert.string();
-  settings.username = "relay";
-  settings.password = "s3cret pass";
-  {
-    // Everything the client logs, at the most verbose level, must leave the password out.
-    std::ostringstream log;
-    auto previous = spdlog::default_logger();
-    auto capture = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
-    capture->set_level(spdlog::level::trace);
-    spdlog::set_default_logger(capture);
+  TEST_CASE("credentials are not sent in clear unless STARTTLS is off explicitly") {
+    PythonServer server("recording_upstream.py", {"--auth", "relay:pw", "--auth-clear"});
+    REQUIRE(server.started());
+    TempDir spill;
+    auto settings = settings_for(server.port());
+    settings.username = "relay";
+    settings.password = "pw";
     {
-      Driver d(settings);
-      deliver_simple(d, "<authed@example.org>", spill);
+      Driver d(settings);  // opportunistic, not offered
+      auto begun = d.begin();
+      CHECK_FALSE(begun.transaction);
+      CHECK(text_of(begun.reply) == "4.7.0 refusing to send upstream credentials without TLS");
     }
-    spdlog::set_default_logger(previous);
-    CHECK(log.str().find("> (credentials)") != std::string::npos);
-    CHECK(log.str().find("MAIL FROM:<s@example.com>") != std::string::npos);
-    CHECK(log.str().find("s3cret") == std::string::npos);
-    CHECK(log.str().find("AHJlbGF5AHMzY3JldCBwYXNz") == std::string::npos);  // base64 "\0relay\0s3cret pass"
+    settings.starttls = StartTlsPolicy::None;
+    Driver d(settings);
+    deliver_simple(d, "<clear-auth@example.org>", spill);
+    CHECK(envelope_of(server, 1)["authenticated"] == true);
   }
-  CHECK(envelope_of(server, 1)["authenticated"] == true);
-
-  settings.password = "wrong";
-  Driver d(settings);
-  auto begun = d.begin();
-  CHECK_FALSE(begun.transaction);
-  CHECK(begun.reply.code == 451);  // a relay configuration problem stays transient for the client
-  CHECK(text_of(begun.reply).rfind("4.7.0 upstream refused authentication: 535", 0) == 0);
-}
-
-TEST_CASE("credentials are not sent in clear unless STARTTLS is off explicitly") {
-  PythonServer server("recording_upstream.py", {"--auth", "relay:pw", "--auth-clear"});
-  REQUIRE(server.started());
-  TempDir spill;
-  auto settings = settings_for(server.port());
-  settings.username = "relay";
-  settings.password = "pw";
-  {
-    Driver d(settings);  // opportunistic, not offered
-    auto begun = d.begin();
-    CHECK_FALSE(begun.transaction);
-    CHECK(text_of(begun.reply) == "4.7.0 refusing to send upstream credentials without TLS");
-  }
-  settings.starttls = StartTlsPolicy::None;
-  Driver d(settings);
-  deliver_simple(d, "<clear-auth@example.org>", spill);
-  CHECK(envelope_of(server, 1)["authenticated"] == true);
-}
 
 }  // TEST_SUITE

@@ -26,7 +26,10 @@ struct Tally {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(asio::io_context& io, dkr::relay::Upstream& upstream, Tally& tally, int n, const TempDir& spill)
-      : strand_(asio::make_strand(io)), upstream_(upstream), tally_(tally), n_(n),
+      : strand_(asio::make_strand(io)),
+        upstream_(upstream),
+        tally_(tally),
+        n_(n),
         message_{"X-Session: " + std::to_string(n) + "\r\n",
                  make_spool("Subject: " + std::to_string(n) + "\r\n\r\n.body\r\n", spill.path())} {}
 
@@ -73,43 +76,44 @@ class Session : public std::enable_shared_from_this<Session> {
 }  // namespace
 
 TEST_SUITE("aiosmtpd") {
-
-TEST_CASE("concurrent sessions on two threads share a bounded pool") {
-  PythonServer server("recording_upstream.py", {});
-  REQUIRE(server.started());
-  TempDir spill;
-  asio::io_context io;
-  auto settings = settings_for(server.port());
-  settings.pool_size = 2;
-  auto created = dkr::relay::SmtpUpstream::create(io.get_executor(), settings);
-  REQUIRE(created.ok());
-  std::unique_ptr<dkr::relay::SmtpUpstream> upstream = std::move(created.value());
-  Tally tally;
-  constexpr int sessions = 12;
-  for (int round = 0; round < 2; ++round) {  // the second round finds pooled connections
-    for (int i = 0; i < sessions / 2; ++i) {
-      std::make_shared<Session>(io, *upstream, tally, round * sessions / 2 + i, spill)->start();
+  TEST_CASE("concurrent sessions on two threads share a bounded pool") {
+    PythonServer server("recording_upstream.py", {});
+    REQUIRE(server.started());
+    TempDir spill;
+    asio::io_context io;
+    auto settings = settings_for(server.port());
+    settings.pool_size = 2;
+    auto created = dkr::relay::SmtpUpstream::create(io.get_executor(), settings);
+    REQUIRE(created.ok());
+    std::unique_ptr<dkr::relay::SmtpUpstream> upstream = std::move(created.value());
+    Tally tally;
+    constexpr int sessions = 12;
+    for (int round = 0; round < 2; ++round) {  // the second round finds pooled connections
+      for (int i = 0; i < sessions / 2; ++i) {
+        std::make_shared<Session>(io, *upstream, tally, round * sessions / 2 + i, spill)->start();
+      }
+      std::vector<std::thread> threads;
+      for (int i = 0; i < 2; ++i) threads.emplace_back([&] { io.run(); });
+      CHECK(wait_until([&] { return tally.delivered + tally.failed == (round + 1) * sessions / 2; }, 30s));
+      CHECK(wait_until([&] { return upstream->idle_connections() == 2; }, 5s));
+      if (round == 1)
+        upstream.reset();  // QUITs the idle connections; then the io_context runs out of work
+      else
+        io.stop();
+      for (auto& t : threads) t.join();
+      io.restart();
     }
-    std::vector<std::thread> threads;
-    for (int i = 0; i < 2; ++i) threads.emplace_back([&] { io.run(); });
-    CHECK(wait_until([&] { return tally.delivered + tally.failed == (round + 1) * sessions / 2; }, 30s));
-    CHECK(wait_until([&] { return upstream->idle_connections() == 2; }, 5s));
-    if (round == 1) upstream.reset();  // QUITs the idle connections; then the io_context runs out of work
-    else io.stop();
-    for (auto& t : threads) t.join();
-    io.restart();
+    CHECK(tally.delivered == sessions);
+    CHECK(tally.failed == 0);
+    CHECK(tally.wrong_executor == 0);
+    int messages = 0;
+    for (int n = 1; n <= sessions; ++n) {
+      char name[32];
+      std::snprintf(name, sizeof name, "msg-%04d.eml", n);
+      messages += read_file(server.dir() / name).has_value() ? 1 : 0;
+    }
+    CHECK(messages == sessions);
+    CHECK(server.connections() <= sessions - 2);  // the second round reused the two pooled ones
   }
-  CHECK(tally.delivered == sessions);
-  CHECK(tally.failed == 0);
-  CHECK(tally.wrong_executor == 0);
-  int messages = 0;
-  for (int n = 1; n <= sessions; ++n) {
-    char name[32];
-    std::snprintf(name, sizeof name, "msg-%04d.eml", n);
-    messages += read_file(server.dir() / name).has_value() ? 1 : 0;
-  }
-  CHECK(messages == sessions);
-  CHECK(server.connections() <= sessions - 2);  // the second round reused the two pooled ones
-}
 
 }  // TEST_SUITE

@@ -18,8 +18,7 @@ std::string reference_stuff(std::string content) {
   if (!content.empty() && content[0] == '.') out += '.';
   for (std::size_t i = 0; i < content.size(); ++i) {
     out += content[i];
-    if (content[i] == '\n' && i > 0 && content[i - 1] == '\r' && i + 1 < content.size() &&
-        content[i + 1] == '.') {
+    if (content[i] == '\n' && i > 0 && content[i - 1] == '\r' && i + 1 < content.size() && content[i + 1] == '.') {
       out += '.';
     }
   }
@@ -51,43 +50,42 @@ std::string stuff(const std::string& content) {
 }  // namespace
 
 TEST_SUITE("unit") {
-
-TEST_CASE("dot-stuffing known cases") {
-  CHECK(stuff("") == ".\r\n");
-  CHECK(stuff("a\r\n") == "a\r\n.\r\n");
-  CHECK(stuff("a") == "a\r\n.\r\n");
-  CHECK(stuff(".\r\n") == "..\r\n.\r\n");
-  CHECK(stuff("x\r\n.\r\n") == "x\r\n..\r\n.\r\n");
-  CHECK(stuff("x\r\n..y\r\n") == "x\r\n...y\r\n.\r\n");
-  CHECK(stuff("x.\r\ny.z") == "x.\r\ny.z\r\n.\r\n");
-  CHECK(stuff("x\n.y\r\n") == "x\n.y\r\n.\r\n");  // only CRLF ends a line
-  CHECK(stuff("x\r.y\r\n") == "x\r.y\r\n.\r\n");
-  CHECK(stuff("x\r\n.") == "x\r\n..\r\n.\r\n");
-}
-
-TEST_CASE("dot-stuffing split at every boundary equals the reference") {
-  std::mt19937 rng(42);
-  const char alphabet[] = {'.', '.', '\r', '\n', 'a', ' '};
-  std::uniform_int_distribution<int> pick(0, sizeof(alphabet) - 1);
-  std::uniform_int_distribution<int> length(0, 60);
-  for (int round = 0; round < 3000; ++round) {
-    std::string content;
-    const int n = length(rng);
-    for (int i = 0; i < n; ++i) content += alphabet[pick(rng)];
-    const std::string expected = reference_stuff(content);
-    CHECK(stuff(content) == expected);
-    CHECK(stuff_in_pieces(content, rng) == expected);
+  TEST_CASE("dot-stuffing known cases") {
+    CHECK(stuff("") == ".\r\n");
+    CHECK(stuff("a\r\n") == "a\r\n.\r\n");
+    CHECK(stuff("a") == "a\r\n.\r\n");
+    CHECK(stuff(".\r\n") == "..\r\n.\r\n");
+    CHECK(stuff("x\r\n.\r\n") == "x\r\n..\r\n.\r\n");
+    CHECK(stuff("x\r\n..y\r\n") == "x\r\n...y\r\n.\r\n");
+    CHECK(stuff("x.\r\ny.z") == "x.\r\ny.z\r\n.\r\n");
+    CHECK(stuff("x\n.y\r\n") == "x\n.y\r\n.\r\n");  // only CRLF ends a line
+    CHECK(stuff("x\r.y\r\n") == "x\r.y\r\n.\r\n");
+    CHECK(stuff("x\r\n.") == "x\r\n..\r\n.\r\n");
   }
-}
 
-TEST_CASE("a stuffer is reusable after finish") {
-  UpstreamDotStuffer stuffer;
-  std::string out;
-  stuffer.append("a", out);
-  stuffer.finish(out);
-  stuffer.append(".b\r\n", out);
-  stuffer.finish(out);
-  CHECK(out == "a\r\n.\r\n..b\r\n.\r\n");
-}
+  TEST_CASE("dot-stuffing split at every boundary equals the reference") {
+    std::mt19937 rng(42);
+    const char alphabet[] = {'.', '.', '\r', '\n', 'a', ' '};
+    std::uniform_int_distribution<int> pick(0, sizeof(alphabet) - 1);
+    std::uniform_int_distribution<int> length(0, 60);
+    for (int round = 0; round < 3000; ++round) {
+      std::string content;
+      const int n = length(rng);
+      for (int i = 0; i < n; ++i) content += alphabet[pick(rng)];
+      const std::string expected = reference_stuff(content);
+      CHECK(stuff(content) == expected);
+      CHECK(stuff_in_pieces(content, rng) == expected);
+    }
+  }
+
+  TEST_CASE("a stuffer is reusable after finish") {
+    UpstreamDotStuffer stuffer;
+    std::string out;
+    stuffer.append("a", out);
+    stuffer.finish(out);
+    stuffer.append(".b\r\n", out);
+    stuffer.finish(out);
+    CHECK(out == "a\r\n.\r\n..b\r\n.\r\n");
+  }
 
 }  // TEST_SUITE

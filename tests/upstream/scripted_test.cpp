@@ -38,136 +38,135 @@ bool starts_with(const std::string& s, const std::string& prefix) { return s.rfi
 }  // namespace
 
 TEST_SUITE("scripted") {
+  TEST_CASE("upstream down: connection refused is 451 4.4.1 and not reachable") {
+    const std::uint16_t port = free_port();  // nothing listens there
+    Driver d(settings_for(port));
+    CHECK(d.upstream().reachable());  // nothing tried yet
+    const SmtpReply reply = begin_failure(d);
+    CHECK(reply.code == 451);
+    CHECK(starts_with(text_of(reply), "4.4.1 cannot connect to upstream"));
+    CHECK_FALSE(d.upstream().reachable());
+  }
 
-TEST_CASE("upstream down: connection refused is 451 4.4.1 and not reachable") {
-  const std::uint16_t port = free_port();  // nothing listens there
-  Driver d(settings_for(port));
-  CHECK(d.upstream().reachable());  // nothing tried yet
-  const SmtpReply reply = begin_failure(d);
-  CHECK(reply.code == 451);
-  CHECK(starts_with(text_of(reply), "4.4.1 cannot connect to upstream"));
-  CHECK_FALSE(d.upstream().reachable());
-}
-
-TEST_CASE("an upstream without EHLO is spoken to with HELO") {
-  PythonServer server("scripted_upstream.py", {"--no-ehlo"});
-  REQUIRE(server.started());
-  TempDir spill;
-  Driver d(settings_for(server.port()));
-  auto begun = d.begin();
-  REQUIRE(begun.transaction);
-  CHECK(d.mail(*begun.transaction, "<s@example.com>").code == 250);
-  CHECK(d.rcpt(*begun.transaction, "<r@example.org>").code == 250);
-  CHECK(d.data(*begun.transaction, small_message(spill)).code == 250);
-  CHECK(server.connections() == 1);
-  CHECK_FALSE(d.upstream().offers_smtputf8());
-}
-
-TEST_CASE("421 at the greeting is relayed") {
-  PythonServer server("scripted_upstream.py", {"--mode", "greet421"});
-  REQUIRE(server.started());
-  Driver d(settings_for(server.port()));
-  const SmtpReply reply = begin_failure(d);
-  CHECK(reply.code == 421);
-  CHECK(text_of(reply) == "4.3.2 scripted.test service shutting down");
-}
-
-TEST_CASE("an upstream that never answers times out with 4.4.2 within the command timeout") {
-  PythonServer server("scripted_upstream.py", {"--mode", "stall"});
-  REQUIRE(server.started());
-  auto settings = settings_for(server.port());
-  settings.command_timeout = 700ms;
-  Driver d(settings);
-  const auto start = Clock::now();
-  const SmtpReply reply = begin_failure(d);
-  const auto elapsed = Clock::now() - start;
-  CHECK(reply.code == 451);
-  CHECK(starts_with(text_of(reply), "4.4.2 upstream timed out"));
-  CHECK(elapsed >= 650ms);
-  CHECK(elapsed < 3s);
-}
-
-TEST_CASE("no final reply after the message: 4.4.2 timeout, not success") {
-  PythonServer server("scripted_upstream.py", {"--mode", "stall-after-data"});
-  REQUIRE(server.started());
-  TempDir spill;
-  auto settings = settings_for(server.port());
-  settings.command_timeout = 700ms;
-  Driver d(settings);
-  auto begun = d.begin();
-  REQUIRE(begun.transaction);
-  CHECK(d.mail(*begun.transaction, "<s@example.com>").code == 250);
-  CHECK(d.rcpt(*begun.transaction, "<r@example.org>").code == 250);
-  const auto start = Clock::now();
-  const SmtpReply reply = d.data(*begun.transaction, small_message(spill));
-  CHECK(Clock::now() - start < 3s);
-  CHECK(reply.code == 451);
-  CHECK(starts_with(text_of(reply), "4.4.2 upstream timed out"));
-}
-
-TEST_CASE("connection dropped during DATA is a 4xx") {
-  PythonServer server("scripted_upstream.py", {"--mode", "drop-in-data"});
-  REQUIRE(server.started());
-  TempDir spill;
-  for (bool large : {false, true}) {
-    CAPTURE(large);
+  TEST_CASE("an upstream without EHLO is spoken to with HELO") {
+    PythonServer server("scripted_upstream.py", {"--no-ehlo"});
+    REQUIRE(server.started());
+    TempDir spill;
     Driver d(settings_for(server.port()));
     auto begun = d.begin();
     REQUIRE(begun.transaction);
     CHECK(d.mail(*begun.transaction, "<s@example.com>").code == 250);
     CHECK(d.rcpt(*begun.transaction, "<r@example.org>").code == 250);
-    const SmtpReply reply = d.data(*begun.transaction, large ? large_message(spill) : small_message(spill));
-    CHECK(reply.code == 451);
-    CHECK(starts_with(text_of(reply), "4.4.2 "));
+    CHECK(d.data(*begun.transaction, small_message(spill)).code == 250);
+    CHECK(server.connections() == 1);
+    CHECK_FALSE(d.upstream().offers_smtputf8());
   }
-  CHECK_FALSE(read_file(server.dir() / "msg-0001.eml").has_value());
-}
 
-TEST_CASE("abort during DATA closes the connection without the terminating dot") {
-  PythonServer server("scripted_upstream.py", {"--mode", "pause-in-data"});
-  REQUIRE(server.started());
-  TempDir spill;
-  Driver d(settings_for(server.port()));
-  auto begun = d.begin();
-  REQUIRE(begun.transaction);
-  auto& t = *begun.transaction;
-  CHECK(d.mail(t, "<s@example.com>").code == 250);
-  CHECK(d.rcpt(t, "<r@example.org>").code == 250);
-  auto pending = std::make_shared<Driver::Awaited>();
-  t.data(large_message(spill), d.recorder(pending));
-  REQUIRE(d.run_until([&] { return std::filesystem::exists(server.dir() / "data-started"); }));
-  CHECK_FALSE(pending->reply.has_value());
-  t.abort();
-  const SmtpReply reply = d.wait(pending);
-  CHECK(reply.code == 451);
-  std::ofstream(server.dir() / "resume").close();
-  // The server reads what was sent and sees the connection end before any terminator.
-  CHECK(d.run_until([&] { return std::filesystem::exists(server.dir() / "aborted-1"); }, 20s));
-  CHECK_FALSE(read_file(server.dir() / "msg-0001.eml").has_value());
-  CHECK(d.upstream().idle_connections() == 0);
-}
+  TEST_CASE("421 at the greeting is relayed") {
+    PythonServer server("scripted_upstream.py", {"--mode", "greet421"});
+    REQUIRE(server.started());
+    Driver d(settings_for(server.port()));
+    const SmtpReply reply = begin_failure(d);
+    CHECK(reply.code == 421);
+    CHECK(text_of(reply) == "4.3.2 scripted.test service shutting down");
+  }
 
-TEST_CASE("a pooled connection the upstream dropped is replaced without failing the transaction") {
-  for (const char* how : {"close", "421"}) {
-    CAPTURE(how);
-    PythonServer server("scripted_upstream.py", {"--after-message", how});
+  TEST_CASE("an upstream that never answers times out with 4.4.2 within the command timeout") {
+    PythonServer server("scripted_upstream.py", {"--mode", "stall"});
+    REQUIRE(server.started());
+    auto settings = settings_for(server.port());
+    settings.command_timeout = 700ms;
+    Driver d(settings);
+    const auto start = Clock::now();
+    const SmtpReply reply = begin_failure(d);
+    const auto elapsed = Clock::now() - start;
+    CHECK(reply.code == 451);
+    CHECK(starts_with(text_of(reply), "4.4.2 upstream timed out"));
+    CHECK(elapsed >= 650ms);
+    CHECK(elapsed < 3s);
+  }
+
+  TEST_CASE("no final reply after the message: 4.4.2 timeout, not success") {
+    PythonServer server("scripted_upstream.py", {"--mode", "stall-after-data"});
     REQUIRE(server.started());
     TempDir spill;
-    Driver d(settings_for(server.port()));
-    for (int n = 1; n <= 2; ++n) {
+    auto settings = settings_for(server.port());
+    settings.command_timeout = 700ms;
+    Driver d(settings);
+    auto begun = d.begin();
+    REQUIRE(begun.transaction);
+    CHECK(d.mail(*begun.transaction, "<s@example.com>").code == 250);
+    CHECK(d.rcpt(*begun.transaction, "<r@example.org>").code == 250);
+    const auto start = Clock::now();
+    const SmtpReply reply = d.data(*begun.transaction, small_message(spill));
+    CHECK(Clock::now() - start < 3s);
+    CHECK(reply.code == 451);
+    CHECK(starts_with(text_of(reply), "4.4.2 upstream timed out"));
+  }
+
+  TEST_CASE("connection dropped during DATA is a 4xx") {
+    PythonServer server("scripted_upstream.py", {"--mode", "drop-in-data"});
+    REQUIRE(server.started());
+    TempDir spill;
+    for (bool large : {false, true}) {
+      CAPTURE(large);
+      Driver d(settings_for(server.port()));
       auto begun = d.begin();
       REQUIRE(begun.transaction);
       CHECK(d.mail(*begun.transaction, "<s@example.com>").code == 250);
       CHECK(d.rcpt(*begun.transaction, "<r@example.org>").code == 250);
-      CHECK(d.data(*begun.transaction, small_message(spill)).code == 250);
-      if (n == 1 && std::string(how) == "close") {
-        // The 250 came before the close, so the connection went back to the pool.
-        REQUIRE(d.run_until([&] { return d.upstream().idle_connections() == 1; }));
-      }
+      const SmtpReply reply = d.data(*begun.transaction, large ? large_message(spill) : small_message(spill));
+      CHECK(reply.code == 451);
+      CHECK(starts_with(text_of(reply), "4.4.2 "));
     }
-    CHECK(server.connections() == 2);
-    CHECK(read_file(server.dir() / "msg-0002.eml") == "Received: by relay\r\nSubject: t\r\n\r\nbody\r\n");
+    CHECK_FALSE(read_file(server.dir() / "msg-0001.eml").has_value());
   }
-}
+
+  TEST_CASE("abort during DATA closes the connection without the terminating dot") {
+    PythonServer server("scripted_upstream.py", {"--mode", "pause-in-data"});
+    REQUIRE(server.started());
+    TempDir spill;
+    Driver d(settings_for(server.port()));
+    auto begun = d.begin();
+    REQUIRE(begun.transaction);
+    auto& t = *begun.transaction;
+    CHECK(d.mail(t, "<s@example.com>").code == 250);
+    CHECK(d.rcpt(t, "<r@example.org>").code == 250);
+    auto pending = std::make_shared<Driver::Awaited>();
+    t.data(large_message(spill), d.recorder(pending));
+    REQUIRE(d.run_until([&] { return std::filesystem::exists(server.dir() / "data-started"); }));
+    CHECK_FALSE(pending->reply.has_value());
+    t.abort();
+    const SmtpReply reply = d.wait(pending);
+    CHECK(reply.code == 451);
+    std::ofstream(server.dir() / "resume").close();
+    // The server reads what was sent and sees the connection end before any terminator.
+    CHECK(d.run_until([&] { return std::filesystem::exists(server.dir() / "aborted-1"); }, 20s));
+    CHECK_FALSE(read_file(server.dir() / "msg-0001.eml").has_value());
+    CHECK(d.upstream().idle_connections() == 0);
+  }
+
+  TEST_CASE("a pooled connection the upstream dropped is replaced without failing the transaction") {
+    for (const char* how : {"close", "421"}) {
+      CAPTURE(how);
+      PythonServer server("scripted_upstream.py", {"--after-message", how});
+      REQUIRE(server.started());
+      TempDir spill;
+      Driver d(settings_for(server.port()));
+      for (int n = 1; n <= 2; ++n) {
+        auto begun = d.begin();
+        REQUIRE(begun.transaction);
+        CHECK(d.mail(*begun.transaction, "<s@example.com>").code == 250);
+        CHECK(d.rcpt(*begun.transaction, "<r@example.org>").code == 250);
+        CHECK(d.data(*begun.transaction, small_message(spill)).code == 250);
+        if (n == 1 && std::string(how) == "close") {
+          // The 250 came before the close, so the connection went back to the pool.
+          REQUIRE(d.run_until([&] { return d.upstream().idle_connections() == 1; }));
+        }
+      }
+      CHECK(server.connections() == 2);
+      CHECK(read_file(server.dir() / "msg-0002.eml") == "Received: by relay\r\nSubject: t\r\n\r\nbody\r\n");
+    }
+  }
 
 }  // TEST_SUITE

@@ -24,8 +24,7 @@ class SinkServer {
     argv.push_back("127.0.0.1:" + std::to_string(port_));
     argv.push_back("16");
     process_ = std::make_unique<ChildProcess>(argv);
-    started_ = wait_until([&] { return port_accepts(port_) || !process_->running(); }, 10s) &&
-               process_->running();
+    started_ = wait_until([&] { return port_accepts(port_) || !process_->running(); }, 10s) && process_->running();
   }
   std::uint16_t port() const { return port_; }
   bool started() const { return started_; }
@@ -47,56 +46,60 @@ class SinkServer {
 }  // namespace
 
 TEST_SUITE("smtp_sink") {
+  TEST_CASE("delivery to smtp-sink keeps the message intact") {
+    if (!std::filesystem::exists(smtp_sink)) {
+      MESSAGE("smtp-sink not installed; skipped");
+      return;
+    }
+    SinkServer sink({});
+    REQUIRE(sink.started());
+    TempDir spill;
+    Driver d(settings_for(sink.port()));
+    std::string content = "Subject: sink\r\n\r\n.one\r\n..two\r\n";
+    for (int i = 0; i < 20000; ++i) content += (i % 3 ? "x" : ".x") + std::to_string(i) + "\r\n";
+    auto begun = d.begin();
+    REQUIRE(begun.transaction);
+    CHECK(d.mail(*begun.transaction, "<s@example.com>").code == 250);
+    CHECK(d.rcpt(*begun.transaction, "<r@example.org>").code == 250);
+    const SmtpReply reply =
+        d.data(*begun.transaction, OutboundMessage{"X-Prepended: yes\r\n", make_spool(content, spill.path())});
+    CHECK(reply.code == 250);
+    std::vector<std::string> dumps;
+    REQUIRE(wait_until(
+        [&] {
+          dumps = sink.dumps();
+          return dumps.size() == 1 && dumps[0].find("x19999") != std::string::npos;
+        },
+        5s));
+    // The dump holds smtp-sink's own records and Received header, then the message as received,
+    // unstuffed, in LF line endings and followed by one empty line.
+    const std::string expected = "X-Prepended: yes\r\n" + content;
+    std::string lf_expected;
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+      if (expected[i] == '\r' && i + 1 < expected.size() && expected[i + 1] == '\n') continue;
+      lf_expected += expected[i];
+    }
+    const std::string& dump = dumps[0];
+    const auto at = dump.find("X-Prepended: yes");
+    REQUIRE(at != std::string::npos);
+    CHECK(dump.find("X-Rcpt-Args: <r@example.org>") != std::string::npos);
+    const std::string body = dump.substr(at);
+    CHECK(body == lf_expected + "\n");
+  }
 
-TEST_CASE("delivery to smtp-sink keeps the message intact") {
-  if (!std::filesystem::exists(smtp_sink)) {
-    MESSAGE("smtp-sink not installed; skipped");
-    return;
+  TEST_CASE("smtp-sink soft rejections are relayed") {
+    if (!std::filesystem::exists(smtp_sink)) {
+      MESSAGE("smtp-sink not installed; skipped");
+      return;
+    }
+    SinkServer sink({"-r", "RCPT"});
+    REQUIRE(sink.started());
+    Driver d(settings_for(sink.port()));
+    auto begun = d.begin();
+    REQUIRE(begun.transaction);
+    CHECK(d.mail(*begun.transaction, "<s@example.com>").code == 250);
+    const SmtpReply rcpt = d.rcpt(*begun.transaction, "<r@example.org>");
+    CHECK(rcpt.transient());
   }
-  SinkServer sink({});
-  REQUIRE(sink.started());
-  TempDir spill;
-  Driver d(settings_for(sink.port()));
-  std::string content = "Subject: sink\r\n\r\n.one\r\n..two\r\n";
-  for (int i = 0; i < 20000; ++i) content += (i % 3 ? "x" : ".x") + std::to_string(i) + "\r\n";
-  auto begun = d.begin();
-  REQUIRE(begun.transaction);
-  CHECK(d.mail(*begun.transaction, "<s@example.com>").code == 250);
-  CHECK(d.rcpt(*begun.transaction, "<r@example.org>").code == 250);
-  const SmtpReply reply =
-      d.data(*begun.transaction, OutboundMessage{"X-Prepended: yes\r\n", make_spool(content, spill.path())});
-  CHECK(reply.code == 250);
-  std::vector<std::string> dumps;
-  REQUIRE(wait_until([&] { dumps = sink.dumps(); return dumps.size() == 1 && dumps[0].find("x19999") != std::string::npos; }, 5s));
-  // The dump holds smtp-sink's own records and Received header, then the message as received,
-  // unstuffed, in LF line endings and followed by one empty line.
-  const std::string expected = "X-Prepended: yes\r\n" + content;
-  std::string lf_expected;
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    if (expected[i] == '\r' && i + 1 < expected.size() && expected[i + 1] == '\n') continue;
-    lf_expected += expected[i];
-  }
-  const std::string& dump = dumps[0];
-  const auto at = dump.find("X-Prepended: yes");
-  REQUIRE(at != std::string::npos);
-  CHECK(dump.find("X-Rcpt-Args: <r@example.org>") != std::string::npos);
-  const std::string body = dump.substr(at);
-  CHECK(body == lf_expected + "\n");
-}
-
-TEST_CASE("smtp-sink soft rejections are relayed") {
-  if (!std::filesystem::exists(smtp_sink)) {
-    MESSAGE("smtp-sink not installed; skipped");
-    return;
-  }
-  SinkServer sink({"-r", "RCPT"});
-  REQUIRE(sink.started());
-  Driver d(settings_for(sink.port()));
-  auto begun = d.begin();
-  REQUIRE(begun.transaction);
-  CHECK(d.mail(*begun.transaction, "<s@example.com>").code == 250);
-  const SmtpReply rcpt = d.rcpt(*begun.transaction, "<r@example.org>");
-  CHECK(rcpt.transient());
-}
 
 }  // TEST_SUITE

@@ -135,22 +135,37 @@ void openssl(const std::vector<std::string>& args) {
   if (run_command(argv) != 0) throw std::runtime_error("openssl failed: " + args.front());
 }
 
-void issue(const fs::path& dir, const std::string& name, const std::string& san, bool self_signed,
-           const TestPki& ca) {
+void issue(const fs::path& dir, const std::string& name, const std::string& san, bool self_signed, const TestPki& ca) {
   const std::string key = (dir / (name + ".key")).string();
   const std::string cert = (dir / (name + ".pem")).string();
   const std::string ext = (dir / (name + ".ext")).string();
   std::ofstream(ext) << "subjectAltName=" << san << "\nbasicConstraints=CA:FALSE\n"
                      << "extendedKeyUsage=serverAuth\n";
   if (self_signed) {
-    openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
-             key, "-out", cert, "-days", "2", "-subj", "/CN=" + name, "-addext", "subjectAltName=" + san,
-});
+    openssl({
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        key,
+        "-out",
+        cert,
+        "-days",
+        "2",
+        "-subj",
+        "/CN=" + name,
+        "-addext",
+        "subjectAltName=" + san,
+    });
     return;
   }
   const std::string csr = (dir / (name + ".csr")).string();
-  openssl({"req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
-           "-out", csr, "-subj", "/CN=" + name});
+  openssl({"req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out",
+           csr, "-subj", "/CN=" + name});
   openssl({"x509", "-req", "-in", csr, "-CA", ca.ca_cert.string(), "-CAkey", (dir / "ca.key").string(),
            "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", ext});
 }
@@ -163,10 +178,27 @@ const TestPki& test_pki() {
     TestPki p;
     const fs::path d = dir.path();
     p.ca_cert = d / "ca.pem";
-    openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
-             (d / "ca.key").string(), "-out", p.ca_cert.string(), "-days", "2", "-subj", "/CN=dkr test CA",
-             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-});
+    openssl({
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        (d / "ca.key").string(),
+        "-out",
+        p.ca_cert.string(),
+        "-days",
+        "2",
+        "-subj",
+        "/CN=dkr test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    });
     issue(d, "good", "DNS:localhost,IP:127.0.0.1", false, p);
     issue(d, "wrong", "DNS:other.example", false, p);
     issue(d, "selfsigned", "DNS:localhost,IP:127.0.0.1", true, p);
@@ -181,14 +213,12 @@ const TestPki& test_pki() {
   return pki;
 }
 
-PythonServer::PythonServer(const std::string& script, std::vector<std::string> extra_args)
-    : port_(free_port()) {
-  std::vector<std::string> argv{"/usr/bin/python3", source_dir() + "/" + script, "--port",
-                                std::to_string(port_), "--dir", dir_.path().string()};
+PythonServer::PythonServer(const std::string& script, std::vector<std::string> extra_args) : port_(free_port()) {
+  std::vector<std::string> argv{
+      "/usr/bin/python3", source_dir() + "/" + script, "--port", std::to_string(port_), "--dir", dir_.path().string()};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   process_ = std::make_unique<ChildProcess>(argv);
-  started_ = wait_until([&] { return port_accepts(port_) || !process_->running(); }, 10s) &&
-             process_->running();
+  started_ = wait_until([&] { return port_accepts(port_) || !process_->running(); }, 10s) && process_->running();
 }
 
 std::shared_ptr<relay::MessageSpool> make_spool(const std::string& content, const fs::path& spill_dir,

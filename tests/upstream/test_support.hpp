@@ -60,8 +60,8 @@ std::string source_dir();  // where the Python servers are
 // plus a self-signed one. Generated once per test run with the openssl command line tool.
 struct TestPki {
   fs::path ca_cert;
-  fs::path good_cert, good_key;          // SAN DNS:localhost, IP:127.0.0.1
-  fs::path wrong_name_cert, wrong_name_key;  // SAN DNS:other.example
+  fs::path good_cert, good_key;                // SAN DNS:localhost, IP:127.0.0.1
+  fs::path wrong_name_cert, wrong_name_key;    // SAN DNS:other.example
   fs::path self_signed_cert, self_signed_key;  // SAN as good, but not from the CA
 };
 const TestPki& test_pki();

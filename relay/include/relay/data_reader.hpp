@@ -4,10 +4,10 @@
 // them, and refuses lone CR or LF, the raw material of SMTP smuggling (CVE-2023-51764 and kin).
 //
 // Only CR LF "." CR LF ends the message. A line "." next to a lone CR or LF (<LF>.<LF>,
-// <LF>.<CR><LF>, <CR><LF>.<LF>, ...) never does, and it is an error in both bare_line_endings modes: what follows it was meant by the client to be outside
-// the message, so passing it on would let the smuggled part through. After any error the reader
-// stops emitting and discards until the real end marker, so that the session can answer the
-// message with one reply and stay in sync with the client.
+// <LF>.<CR><LF>, <CR><LF>.<LF>, ...) never does, and it is an error in both bare_line_endings modes: what follows it
+// was meant by the client to be outside the message, so passing it on would let the smuggled part through. After any
+// error the reader stops emitting and discards until the real end marker, so that the session can answer the message
+// with one reply and stay in sync with the client.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -57,10 +57,10 @@ class DataReader {
   std::uint64_t size_ = 0;
   std::uint64_t line_length_ = 0;  // raw bytes of the current line so far, CR included
   bool pending_cr_ = false;
-  bool dot_first_ = false;         // the current line began with a dot (dropped: stuffing or end)
-  bool line_has_content_ = false;  // anything after the leading dot
+  bool dot_first_ = false;           // the current line began with a dot (dropped: stuffing or end)
+  bool line_has_content_ = false;    // anything after the leading dot
   bool previous_line_bare_ = false;  // the line before ended with a lone CR or LF
-  std::string out_;                // emitted bytes of the current feed() call
+  std::string out_;                  // emitted bytes of the current feed() call
 };
 
 }  // namespace dkr::relay

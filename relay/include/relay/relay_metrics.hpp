@@ -18,7 +18,7 @@ class LatencyHistogram {
  public:
   // Upper bounds in seconds; a last +Inf bucket is implied.
   static constexpr std::array<double, 14> kBounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                  0.1,    0.25,  0.5,    1,     2.5,   5,     10};
+                                                  0.1,    0.25,  0.5,    1,     2.5,  5,     10};
   void observe(std::chrono::nanoseconds duration);
   void render(std::string& out, std::string_view name, std::string_view help) const;
 

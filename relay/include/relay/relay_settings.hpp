@@ -15,7 +15,7 @@ enum class UnsignedPolicy { Pass, Tempfail, Reject };  // a message for which no
 enum class BareLineEndings { Reject, Normalize };      // lone CR or LF inside DATA
 
 struct ListenAddress {
-  std::string host;  // "127.0.0.1", "::1", "0.0.0.0", "::" (IPv6 without brackets)
+  std::string host;        // "127.0.0.1", "::1", "0.0.0.0", "::" (IPv6 without brackets)
   std::uint16_t port = 0;  // 0 = any free port (tests)
 };
 

@@ -26,8 +26,8 @@ struct SmtpCommand {
   // HELO/EHLO: the domain; AUTH: "MECH [initial-response]"; VRFY/EXPN/HELP/NOOP: the rest of the line.
   // MAIL/RCPT: everything after "FROM:" / "TO:" with leading spaces removed, as passed upstream.
   std::string argument;
-  std::string address;     // MAIL/RCPT: the path without angle brackets ("" for MAIL FROM:<>)
-  MailParameters mail;     // MAIL only
+  std::string address;             // MAIL/RCPT: the path without angle brackets ("" for MAIL FROM:<>)
+  MailParameters mail;             // MAIL only
   bool non_ascii_address = false;  // address contains UTF-8: needs SMTPUTF8
 };
 

@@ -6,8 +6,8 @@
 namespace dkr::relay {
 
 struct SmtpReply {
-  int code = 0;                     // 250, 451, ...
-  std::vector<std::string> lines;   // text lines without code and CRLF; enhanced code included in the text
+  int code = 0;                    // 250, 451, ...
+  std::vector<std::string> lines;  // text lines without code and CRLF; enhanced code included in the text
   bool positive() const { return code >= 200 && code < 400; }
   bool transient() const { return code >= 400 && code < 500; }
   bool permanent() const { return code >= 500; }

@@ -32,7 +32,7 @@ struct SmtpUpstreamSettings {
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};   // resolve + TCP connect
   std::chrono::milliseconds command_timeout{std::chrono::seconds(120)};  // each reply / write
   std::size_t pool_size = 4;                                             // idle connections kept
-  std::chrono::milliseconds idle_timeout{std::chrono::seconds(30)};     // then QUIT
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds(30)};      // then QUIT
 };
 
 class UpstreamPool;
@@ -41,8 +41,7 @@ class SmtpUpstream final : public Upstream {
  public:
   // `io` runs the connections (each transaction gets its own strand on it). Fails if the TLS
   // context cannot be set up (e.g. an unreadable CA file).
-  static Result<std::unique_ptr<SmtpUpstream>> create(boost::asio::any_io_executor io,
-                                                      SmtpUpstreamSettings settings);
+  static Result<std::unique_ptr<SmtpUpstream>> create(boost::asio::any_io_executor io, SmtpUpstreamSettings settings);
   ~SmtpUpstream() override;  // QUITs idle connections; transactions in flight keep theirs alive
   SmtpUpstream(const SmtpUpstream&) = delete;
   SmtpUpstream& operator=(const SmtpUpstream&) = delete;

@@ -19,8 +19,8 @@ namespace dkr::relay {
 using ReplyHandler = std::function<void(SmtpReply)>;
 
 struct OutboundMessage {
-  std::string prepend;                         // DKIM-Signature and Received fields, CRLF-terminated
-  std::shared_ptr<const MessageSpool> content; // the client's message, unstuffed, CRLF
+  std::string prepend;                          // DKIM-Signature and Received fields, CRLF-terminated
+  std::shared_ptr<const MessageSpool> content;  // the client's message, unstuffed, CRLF
 };
 
 class UpstreamTransaction {

@@ -33,8 +33,7 @@ struct UpstreamOutcome {
 
 class UpstreamConnection : public std::enable_shared_from_this<UpstreamConnection> {
  public:
-  UpstreamConnection(boost::asio::any_io_executor io,
-                     std::shared_ptr<const SmtpUpstreamSettings> settings,
+  UpstreamConnection(boost::asio::any_io_executor io, std::shared_ptr<const SmtpUpstreamSettings> settings,
                      std::shared_ptr<boost::asio::ssl::context> tls);
 
   // Connect, greeting, EHLO (or HELO), STARTTLS and AUTH as the settings say. A 2xx reply means
@@ -44,8 +43,7 @@ class UpstreamConnection : public std::enable_shared_from_this<UpstreamConnectio
   boost::asio::awaitable<UpstreamOutcome> command(std::string line, bool secret = false);
   // After a 354: streams prepend + content dot-stuffed, the terminator, and reads the final reply.
   // Checks `abandoned` between chunks so an abort stops before the terminator is ever written.
-  boost::asio::awaitable<UpstreamOutcome> send_message(const OutboundMessage& message,
-                                                       const bool& abandoned);
+  boost::asio::awaitable<UpstreamOutcome> send_message(const OutboundMessage& message, const bool& abandoned);
   // Polite goodbye (QUIT, bounded wait), then close.
   boost::asio::awaitable<void> quit();
   // Closes at once; pending operations complete with errors and the connection is unusable.

@@ -19,9 +19,9 @@ namespace dkr::relay {
 
 class UpstreamTransactionCore : public std::enable_shared_from_this<UpstreamTransactionCore> {
  public:
-  UpstreamTransactionCore(boost::asio::strand<boost::asio::any_io_executor> strand,
-                          boost::asio::any_io_executor client, std::shared_ptr<UpstreamPool> pool,
-                          std::shared_ptr<UpstreamConnection> connection, bool reused);
+  UpstreamTransactionCore(boost::asio::strand<boost::asio::any_io_executor> strand, boost::asio::any_io_executor client,
+                          std::shared_ptr<UpstreamPool> pool, std::shared_ptr<UpstreamConnection> connection,
+                          bool reused);
 
   enum class Kind { mail, rcpt, data };
   struct Step {
@@ -49,13 +49,13 @@ class UpstreamTransactionCore : public std::enable_shared_from_this<UpstreamTran
   std::shared_ptr<UpstreamConnection> connection_;
   bool reused_;
   std::deque<Step> queue_;
-  ReplyHandler in_flight_;          // the handler of the step being worked on
+  ReplyHandler in_flight_;  // the handler of the step being worked on
   bool working_ = false;
   bool abandoned_ = false;
   bool released_ = false;
-  bool anything_sent_ = false;      // a command went out on this connection for this transaction
-  bool needs_reset_ = false;        // MAIL went out: RSET before the connection is reused
-  bool data_in_progress_ = false;   // DATA went out and no final reply yet: only closing is safe
+  bool anything_sent_ = false;     // a command went out on this connection for this transaction
+  bool needs_reset_ = false;       // MAIL went out: RSET before the connection is reused
+  bool data_in_progress_ = false;  // DATA went out and no final reply yet: only closing is safe
 };
 
 class SmtpUpstreamTransaction final : public UpstreamTransaction {

@@ -26,9 +26,9 @@ struct SignOptions {
   Canonicalization canonicalization{};
   std::vector<std::string> headers = default_signed_headers();
   std::vector<std::string> oversign = default_oversigned_headers();
-  std::optional<std::string> identity;                // i=, must be in d= or a subdomain
-  std::chrono::seconds expire_after{0};               // x= = t= + this, when > 0
-  std::optional<std::int64_t> timestamp;              // t=; now when unset
+  std::optional<std::string> identity;    // i=, must be in d= or a subdomain
+  std::chrono::seconds expire_after{0};   // x= = t= + this, when > 0
+  std::optional<std::int64_t> timestamp;  // t=; now when unset
 };
 
 struct SignRequest {
@@ -38,8 +38,7 @@ struct SignRequest {
 
 // The h= list for these headers: each configured name once per occurrence, plus one for oversigned
 // names (so absent oversigned names appear once).
-std::vector<std::string> select_signed_headers(const std::vector<HeaderField>& headers,
-                                               const SignOptions& options);
+std::vector<std::string> select_signed_headers(const std::vector<HeaderField>& headers, const SignOptions& options);
 
 class MessageSigner {
  public:
@@ -60,7 +59,6 @@ class MessageSigner {
 };
 
 // One-shot helper: signs `message` (CRLF line ends) and returns the signature fields.
-Result<std::vector<std::string>> sign_message(std::string_view message,
-                                              const std::vector<SignRequest>& requests);
+Result<std::vector<std::string>> sign_message(std::string_view message, const std::vector<SignRequest>& requests);
 
 }  // namespace dkr::signer

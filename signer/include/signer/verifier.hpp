@@ -15,8 +15,8 @@ namespace dkr::signer {
 
 // A parsed DNS key record (RFC 6376 §3.6.1).
 struct KeyRecord {
-  std::string key_type = "rsa";   // k=
-  std::string public_key_b64;     // p=, empty when revoked
+  std::string key_type = "rsa";     // k=
+  std::string public_key_b64;       // p=, empty when revoked
   std::vector<std::string> hashes;  // h=, empty = any
   std::vector<std::string> flags;   // t=
   bool revoked() const { return public_key_b64.empty(); }
