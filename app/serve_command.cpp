@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <csignal>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -121,6 +122,9 @@ int run_serve(Args args) {
     return 0;
   }
   setup_logging(cfg.log);
+  // A file-size limit (ulimit -f) must fail the spill write with EFBIG, answered 451, rather than
+  // kill the relay with every session in it.
+  std::signal(SIGXFSZ, SIG_IGN);
 
   auto opened = keystore::DirectoryKeyStore::open(keystore_options(cfg));
   if (!opened) {
