@@ -25,12 +25,6 @@ Keys come from --txt (repeatable) or from DIR/<selector>._domainkey.<domain>.txt
 record text (zone-file style "quoted" "strings" are joined). No DNS queries are made.
 )";
 
-std::string lower(std::string s) {
-  for (auto& c : s)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return s;
-}
-
 // Accepts a bare TXT value or one or more "quoted" character-strings.
 std::string txt_value(const std::string& text) {
   if (text.find('"') == std::string::npos) {
@@ -71,12 +65,12 @@ int run_verify(Args args) {
       std::cerr << "dkim-relay verify: --txt wants NAME=RECORD\n";
       return 2;
     }
-    records[lower(t.substr(0, eq))] = t.substr(eq + 1);
+    records[signer::ascii_lower(t.substr(0, eq))] = t.substr(eq + 1);
   }
   const auto key_dir = cli.value("key-dir");
 
   const signer::KeyLookup lookup = [&](std::string_view selector, std::string_view domain) -> Result<std::string> {
-    const std::string name = lower(std::string(selector) + "._domainkey." + std::string(domain));
+    const std::string name = signer::ascii_lower(std::string(selector) + "._domainkey." + std::string(domain));
     if (auto it = records.find(name); it != records.end()) return it->second;
     if (key_dir) {
       std::ifstream in(std::filesystem::path(*key_dir) / (name + ".txt"));

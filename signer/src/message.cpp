@@ -78,6 +78,13 @@ bool header_name_equals(std::string_view a, std::string_view b) {
   return true;
 }
 
+std::string ascii_lower(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
 std::string_view header_value(const HeaderField& field) {
   const auto colon = field.raw.find(':');
   return colon == std::string_view::npos ? std::string_view{} : field.raw.substr(colon + 1);

@@ -52,13 +52,6 @@ const std::vector<std::string>& default_oversigned_headers() {
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
-
 bool contains_name(const std::vector<std::string>& names, std::string_view name) {
   return std::any_of(names.begin(), names.end(), [&](const std::string& n) { return header_name_equals(n, name); });
 }
@@ -66,8 +59,8 @@ bool contains_name(const std::vector<std::string>& names, std::string_view name)
 bool identity_in_domain(std::string_view identity, std::string_view domain) {
   const auto at = identity.rfind('@');
   if (at == std::string_view::npos) return false;
-  const std::string host = lower(identity.substr(at + 1));
-  const std::string d = lower(domain);
+  const std::string host = ascii_lower(identity.substr(at + 1));
+  const std::string d = ascii_lower(domain);
   return host == d || (host.size() > d.size() && host.ends_with("." + d));
 }
 
@@ -86,7 +79,7 @@ std::vector<std::string> select_signed_headers(const std::vector<HeaderField>& h
         headers.begin(), headers.end(), [&](const HeaderField& f) { return header_name_equals(f.name, name); }));
     const bool oversign = contains_name(options.oversign, name);
     const std::size_t times = count + (oversign ? 1 : 0);
-    for (std::size_t i = 0; i < times; ++i) h.push_back(lower(name));
+    for (std::size_t i = 0; i < times; ++i) h.push_back(ascii_lower(name));
   }
   return h;
 }

@@ -10,13 +10,6 @@ namespace {
 constexpr std::size_t kMaxLine = 78;
 constexpr std::string_view kFold = "\r\n\t";
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
-
 class FieldFolder {
  public:
   explicit FieldFolder(std::string start) : text_(std::move(start)), column_(text_.size()) {}
@@ -71,7 +64,7 @@ void append_signed_headers(std::string& out, Canon canon, const std::vector<Head
   // Next instance to use per name, counted from the bottom.
   std::unordered_map<std::string, std::size_t> used;
   for (const auto& name : signed_names) {
-    const std::string key = lower(name);
+    const std::string key = ascii_lower(name);
     std::size_t& skip = used[key];
     std::size_t seen = 0;
     for (auto it = headers.rbegin(); it != headers.rend(); ++it) {

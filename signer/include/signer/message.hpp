@@ -27,6 +27,7 @@ SplitMessage split_message(std::string_view message);
 std::vector<HeaderField> parse_header_fields(std::string_view header_section);
 
 bool header_name_equals(std::string_view a, std::string_view b);  // ASCII case-insensitive
+std::string ascii_lower(std::string_view text);                   // header names, tag values, DNS names
 
 // The field's value: everything after the first colon, unmodified.
 std::string_view header_value(const HeaderField& field);
