@@ -55,6 +55,7 @@ Result<relay::RelaySettings> relay_settings(const config::Config& config) {
   s.max_bad_commands = c.max_bad_commands;
   s.command_timeout = c.command_timeout;
   s.data_timeout = c.data_timeout;
+  s.min_data_rate = c.min_data_rate;
   s.idle_timeout = c.idle_timeout;
   s.spill_threshold = c.spill_threshold;
   s.spill_directory = c.spill_directory;

@@ -226,6 +226,8 @@ std::vector<Field> make_fields() {
       "relay", "command_timeout", [](auto& c) -> auto& { return c.relay.command_timeout; }, milliseconds(1)));
   f.push_back(duration_field(
       "relay", "data_timeout", [](auto& c) -> auto& { return c.relay.data_timeout; }, milliseconds(1)));
+  f.push_back(integer_field(
+      "relay", "min_data_rate", [](auto& c) -> auto& { return c.relay.min_data_rate; }, 0, kU32Max));
   f.push_back(duration_field(
       "relay", "idle_timeout", [](auto& c) -> auto& { return c.relay.idle_timeout; }, milliseconds(1)));
   f.push_back(size_field(

@@ -36,13 +36,7 @@ bool write_all(int fd, std::string_view bytes) {
 }  // namespace
 
 MessageSpool::MessageSpool(std::uint64_t memory_threshold, std::filesystem::path spill_directory)
-    : threshold_(memory_threshold), dir_(std::move(spill_directory)) {
-  if (dir_.empty()) {
-    std::error_code ec;
-    dir_ = std::filesystem::temp_directory_path(ec);
-    if (ec) dir_ = "/tmp";
-  }
-}
+    : threshold_(memory_threshold), dir_(std::move(spill_directory)) {}
 
 MessageSpool::~MessageSpool() {
   if (fd_ >= 0) ::close(fd_);
@@ -50,6 +44,11 @@ MessageSpool::~MessageSpool() {
 
 Result<void> MessageSpool::append(std::string_view bytes) {
   if (fd_ < 0 && memory_.size() + bytes.size() > threshold_) {
+    if (dir_.empty()) {  // looked up only now: most messages never spill (it costs a stat)
+      std::error_code ec;
+      dir_ = std::filesystem::temp_directory_path(ec);
+      if (ec) dir_ = "/tmp";
+    }
     int fd = open_anonymous_file(dir_);
     if (fd < 0) return make_error("cannot create spool file in " + dir_.string() + ": " + std::strerror(errno));
     if (!write_all(fd, memory_)) {

@@ -1,5 +1,6 @@
 #include "smtp_session.hpp"
 
+#include <algorithm>
 #include <ctime>
 
 #include <boost/asio/dispatch.hpp>
@@ -222,9 +223,17 @@ SmtpSession::Step SmtpSession::dispatch(const SmtpCommand& command) {
 void SmtpSession::read_more() {
   std::chrono::milliseconds timeout = settings_.idle_timeout;
   if (phase_ == Phase::Data) {
-    // RFC 5321 §4.5.3.2.6: inside DATA the timeout applies to each block received.
+    // RFC 5321 §4.5.3.2.6: inside DATA the timeout applies to each block received; on top, the
+    // whole transfer must keep up min_data_rate (a block now and then must not hold the slot).
     line_deadline_.reset();
-    arm_timer(settings_.data_timeout, true);
+    std::chrono::milliseconds wait = settings_.data_timeout;
+    if (settings_.min_data_rate > 0) {
+      const auto earned = std::chrono::milliseconds(data_received_ * 1000 / settings_.min_data_rate);
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          data_started_ + settings_.data_timeout + earned - std::chrono::steady_clock::now());
+      wait = std::clamp(left, std::chrono::milliseconds(0), wait);
+    }
+    arm_timer(wait, true);
   } else {
     if (txn_ || phase_ != Phase::Command) timeout = settings_.command_timeout;
     const auto now = std::chrono::steady_clock::now();
@@ -252,6 +261,7 @@ void SmtpSession::read_more() {
                               return;
                             }
                             self->timed_out_ = false;
+                            if (self->phase_ == Phase::Data) self->data_received_ += n;
                             self->in_.append(self->read_buffer_.data(), n);
                             self->advance();
                           });
@@ -316,6 +326,9 @@ SmtpReply SmtpSession::checked(SmtpReply r) {
   if (r.code < 200 || r.code > 599 || (r.code >= 300 && r.code < 400)) {
     return make_reply(451, "4.4.2", "Upstream connection problem, try again later");
   }
+  // The upstream closing its channel is not ours closing the client's (RFC 5321 §3.8: a 421 obliges
+  // the client to drop the connection): the transaction failed, the session goes on.
+  if (r.code == 421) return make_reply(451, "4.4.1", "Upstream not available, try again later");
   return r;
 }
 
@@ -435,23 +448,19 @@ SmtpSession::Step SmtpSession::on_rcpt(const SmtpCommand& command) {
           self->context_->metrics.upstream_reply(failure.code);
           // Without a transaction only a refusal makes sense, whatever the upstream said.
           bool refusal = failure.code >= 400 && failure.code < 600;
-          self->reply(refusal ? std::move(failure) : make_reply(451, "4.4.1", "Upstream unavailable, try again later"));
+          self->reply(refusal ? checked(std::move(failure))
+                              : make_reply(451, "4.4.1", "Upstream unavailable, try again later"));
           self->advance();
           return;
         }
         self->txn_->upstream = std::move(upstream);
-        self->txn_->upstream->mail_from(self->txn_->mail_args,
-                                        [self, number, args = std::move(args)](SmtpReply r) mutable {
-                                          if (self->closed_ || !self->txn_ || self->txn_->number != number) return;
-                                          if (!is_2xx(r)) {
-                                            self->txn_->upstream->abort();
-                                            self->txn_->upstream.reset();
-                                            self->reply(checked(std::move(r)));
-                                            self->advance();
-                                            return;
-                                          }
-                                          self->send_rcpt(std::move(args));
-                                        });
+        // MAIL and RCPT go out together (one write when the upstream pipelines); replies come back
+        // in order, so the RCPT handler knows whether MAIL was refused and then answers with that.
+        self->txn_->upstream->mail_from(self->txn_->mail_args, [self, number](SmtpReply r) {
+          if (self->closed_ || !self->txn_ || self->txn_->number != number) return;
+          if (!is_2xx(r)) self->txn_->mail_refusal = std::move(r);
+        });
+        self->send_rcpt(std::move(args));
       });
   return Step::Pending;
 }
@@ -460,6 +469,16 @@ void SmtpSession::send_rcpt(std::string args) {
   auto number = txn_->number;
   txn_->upstream->rcpt_to(std::move(args), [self = shared_from_this(), number](SmtpReply r) {
     if (self->closed_ || !self->txn_ || self->txn_->number != number) return;
+    if (self->txn_->mail_refusal) {
+      // The upstream's RCPT reply is moot then (503 or a dropped connection); the next RCPT retries.
+      SmtpReply refusal = std::move(*self->txn_->mail_refusal);
+      self->txn_->mail_refusal.reset();
+      self->txn_->upstream->abort();
+      self->txn_->upstream.reset();
+      self->reply(checked(std::move(refusal)));
+      self->advance();
+      return;
+    }
     r = checked(std::move(r));
     if (is_2xx(r)) ++self->txn_->recipients;
     self->reply(std::move(r));
@@ -485,6 +504,8 @@ SmtpSession::Step SmtpSession::on_data(const SmtpCommand&) {
   txn_->message.emplace(settings_, *context_->keys);
   reply(354, "", "Start mail input; end with <CRLF>.<CRLF>");
   phase_ = Phase::Data;
+  data_started_ = std::chrono::steady_clock::now();
+  data_received_ = 0;
   return Step::Flush;
 }
 

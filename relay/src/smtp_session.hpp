@@ -53,6 +53,7 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
     std::uint32_t recipients = 0;     // accepted by the upstream
     std::uint32_t rcpt_attempts = 0;  // passed upstream (bounded by max_recipients)
     std::unique_ptr<UpstreamTransaction> upstream;
+    std::optional<SmtpReply> mail_refusal;  // the upstream's answer to MAIL when it was not 2xx
     std::optional<DataReader> reader;
     std::optional<IncomingMessage> message;
     std::chrono::steady_clock::time_point data_end;
@@ -129,6 +130,9 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
   // kept across partial reads, so that a client dribbling a byte at a time (slowloris) cannot hold
   // a connection open past the command/idle timeout.
   std::optional<std::chrono::steady_clock::time_point> line_deadline_;
+  // DATA phase: when it began and how much has arrived, for the minimum transfer rate.
+  std::chrono::steady_clock::time_point data_started_;
+  std::uint64_t data_received_ = 0;
   std::uint64_t timer_generation_ = 0;
   bool shutdown_requested_ = false;
   bool reading_ = false;

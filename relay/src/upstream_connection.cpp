@@ -196,6 +196,38 @@ awaitable<UpstreamOutcome> UpstreamConnection::command(std::string line, bool se
   co_return co_await read_reply();
 }
 
+awaitable<std::vector<UpstreamOutcome>> UpstreamConnection::pipelined(const std::vector<std::string>& lines) {
+  std::vector<UpstreamOutcome> outcomes;
+  outcomes.reserve(lines.size());
+  auto fail_rest = [&](const UpstreamOutcome& failure) {
+    while (outcomes.size() < lines.size()) outcomes.push_back(failure);
+  };
+  if (!usable_) {
+    fail_rest(local_failure(451, "4.4.2", "connection to upstream lost", UpstreamTransport::closed));
+    co_return outcomes;
+  }
+  std::string wire;
+  for (const std::string& line : lines) {
+    spdlog::debug("upstream {}: > {}", peer_, line);
+    wire += line;
+    wire += "\r\n";
+  }
+  UpstreamOutcome sent = co_await write(wire);
+  if (sent.transport != UpstreamTransport::ok) {
+    fail_rest(sent);
+    co_return outcomes;
+  }
+  while (outcomes.size() < lines.size()) {
+    UpstreamOutcome reply = co_await read_reply();
+    if (reply.transport != UpstreamTransport::ok) {
+      fail_rest(reply);
+      break;
+    }
+    outcomes.push_back(std::move(reply));
+  }
+  co_return outcomes;
+}
+
 awaitable<UpstreamOutcome> UpstreamConnection::connect() {
   const auto strand = co_await asio::this_coro::executor;
   error_code ec;
@@ -375,7 +407,7 @@ awaitable<UpstreamOutcome> UpstreamConnection::send_message(const OutboundMessag
   stuffer.append(message.prepend, wire);
   std::uint64_t offset = 0;
   const std::uint64_t total = message.content ? message.content->size() : 0;
-  for (;;) {
+  while (offset < total) {
     chunk.clear();
     if (message.content) {
       Result<void> read = message.content->read(offset, message_chunk_size, chunk);
@@ -385,9 +417,10 @@ awaitable<UpstreamOutcome> UpstreamConnection::send_message(const OutboundMessag
         co_return local_failure(451, "4.3.0", "cannot read the spooled message");
       }
     }
+    if (chunk.empty()) break;  // checked below
     offset += chunk.size();
     stuffer.append(chunk, wire);
-    if (chunk.empty() || wire.size() >= message_chunk_size) {
+    if (wire.size() >= message_chunk_size) {
       if (abandoned) {
         close();
         co_return local_failure(451, "4.3.0", "transaction aborted");
@@ -398,14 +431,13 @@ awaitable<UpstreamOutcome> UpstreamConnection::send_message(const OutboundMessag
         wire.clear();
       }
     }
-    if (chunk.empty()) break;
   }
   if (offset != total) {
     close();
     spdlog::error("upstream {}: spool returned {} of {} bytes", peer_, offset, total);
     co_return local_failure(451, "4.3.0", "the spooled message is incomplete");
   }
-  stuffer.finish(wire);
+  stuffer.finish(wire);  // the tail and the terminator go out in one write
   if (abandoned) {
     close();
     co_return local_failure(451, "4.3.0", "transaction aborted");

@@ -29,8 +29,9 @@ UpstreamPool::UpstreamPool(asio::any_io_executor io, std::shared_ptr<const SmtpU
       sweep_strand_(asio::make_strand(io)),
       sweep_timer_(sweep_strand_) {}
 
-asio::awaitable<std::pair<std::shared_ptr<UpstreamConnection>, UpstreamOutcome>> UpstreamPool::open() {
-  auto connection = std::make_shared<UpstreamConnection>(io_, settings_, tls_);
+asio::awaitable<std::pair<std::shared_ptr<UpstreamConnection>, UpstreamOutcome>> UpstreamPool::open(
+    asio::any_io_executor io) {
+  auto connection = std::make_shared<UpstreamConnection>(std::move(io), settings_, tls_);
   UpstreamOutcome opened = co_await connection->open();
   // Reached means the upstream answered at all; its refusals are not a readiness problem.
   reachable_.store(opened.transport == UpstreamTransport::ok);
@@ -42,21 +43,29 @@ asio::awaitable<std::pair<std::shared_ptr<UpstreamConnection>, UpstreamOutcome>>
   co_return std::make_pair(std::move(connection), std::move(opened));
 }
 
-std::shared_ptr<UpstreamConnection> UpstreamPool::take_idle() {
+namespace {
+const asio::execution_context* context_of(const asio::any_io_executor& io) {
+  return &asio::query(io, asio::execution::context);
+}
+}  // namespace
+
+std::shared_ptr<UpstreamConnection> UpstreamPool::take_idle(const asio::any_io_executor& io) {
   std::vector<std::shared_ptr<UpstreamConnection>> expired;
   std::shared_ptr<UpstreamConnection> found;
   {
     const std::lock_guard lock(mutex_);
     const auto now = std::chrono::steady_clock::now();
+    auto expired_end = std::stable_partition(idle_.begin(), idle_.end(),
+                                             [&](const Idle& i) { return now - i.since >= settings_->idle_timeout; });
+    for (auto it = idle_.begin(); it != expired_end; ++it) expired.push_back(std::move(it->connection));
+    idle_.erase(idle_.begin(), expired_end);
     // Newest first: the most recently used connection is the least likely to have been dropped.
-    while (!idle_.empty()) {
-      Idle last = std::move(idle_.back());
-      idle_.pop_back();
-      if (now - last.since < settings_->idle_timeout) {
-        found = std::move(last.connection);
-        break;
-      }
-      expired.push_back(std::move(last.connection));
+    const asio::execution_context* wanted = context_of(io);
+    auto pick = std::find_if(idle_.rbegin(), idle_.rend(), [&](const Idle& i) { return i.context == wanted; });
+    if (pick == idle_.rend()) pick = idle_.rbegin();
+    if (pick != idle_.rend()) {
+      found = std::move(pick->connection);
+      idle_.erase(std::next(pick).base());
     }
   }
   for (auto& connection : expired) retire(std::move(connection));
@@ -74,7 +83,8 @@ void UpstreamPool::give_back(std::shared_ptr<UpstreamConnection> connection) {
     if (shut_down_ || settings_->pool_size == 0) {
       surplus = std::move(connection);
     } else {
-      idle_.push_back(Idle{std::move(connection), std::chrono::steady_clock::now()});
+      const asio::execution_context* context = context_of(connection->executor());
+      idle_.push_back(Idle{std::move(connection), context, std::chrono::steady_clock::now()});
       if (idle_.size() > settings_->pool_size) {
         surplus = std::move(idle_.front().connection);
         idle_.erase(idle_.begin());
@@ -86,8 +96,19 @@ void UpstreamPool::give_back(std::shared_ptr<UpstreamConnection> connection) {
 }
 
 void UpstreamPool::retire(std::shared_ptr<UpstreamConnection> connection) {
-  // Each connection is awaited from its own strand; nobody else holds it any more.
-  asio::co_spawn(asio::make_strand(io_), say_goodbye(std::move(connection)), rethrow);
+  // On a strand of the connection's own io_context: nobody else holds it any more, and should that
+  // io_context be stopped for good, the goodbye is destroyed with it, before its sockets' services.
+  auto strand = asio::make_strand(connection->executor());
+  asio::co_spawn(strand, say_goodbye(std::move(connection)), rethrow);
+}
+
+void UpstreamPool::release_idle() {
+  std::vector<Idle> idle;
+  {
+    const std::lock_guard lock(mutex_);
+    idle.swap(idle_);
+  }
+  for (auto& i : idle) retire(std::move(i.connection));
 }
 
 void UpstreamPool::schedule_sweep() {

@@ -57,10 +57,10 @@ void UpstreamTransactionCore::abandon(bool notify) {
   if (abandoned_) return;
   abandoned_ = true;
   if (notify) {
-    reply(std::move(in_flight_), aborted_reply());
+    for (ReplyHandler& done : in_flight_) reply(std::move(done), aborted_reply());
     for (Step& step : queue_) reply(std::move(step.done), aborted_reply());
   }
-  in_flight_ = nullptr;
+  in_flight_.clear();
   queue_.clear();
   // Part of the message may be out: only closing guarantees the upstream delivers nothing.
   if (data_in_progress_ && connection_) connection_->close();
@@ -72,9 +72,14 @@ void UpstreamTransactionCore::abandon(bool notify) {
 
 awaitable<void> UpstreamTransactionCore::work() {
   while (!queue_.empty() && !abandoned_) {
+    if (envelope_batch_ready()) {
+      co_await send_envelope_batch();
+      continue;
+    }
     Step step = std::move(queue_.front());
     queue_.pop_front();
-    in_flight_ = std::move(step.done);
+    in_flight_.clear();
+    in_flight_.push_back(std::move(step.done));
     UpstreamOutcome outcome;
     if (released_ || !connection_) {
       outcome.reply = make_reply(451, "4.3.0", "upstream transaction already finished");
@@ -88,8 +93,8 @@ awaitable<void> UpstreamTransactionCore::work() {
     } else {
       outcome = co_await send_data(std::move(step.message));
     }
-    reply(std::move(in_flight_), std::move(outcome.reply));  // unless abandon() answered already
-    in_flight_ = nullptr;
+    if (!in_flight_.empty()) reply(std::move(in_flight_.front()), std::move(outcome.reply));  // else abandon() answered
+    in_flight_.clear();
     if (step.kind == Kind::data && !data_in_progress_ && !needs_reset_ && connection_) {
       co_await release();  // the upstream ended the transaction; the connection is clean
     }
@@ -110,13 +115,67 @@ awaitable<UpstreamOutcome> UpstreamTransactionCore::send_mail(std::string args) 
     spdlog::info("upstream: pooled connection was dropped ({}), reconnecting", outcome.reply.code);
     connection_->close();
     reused_ = false;
-    auto [fresh, opened] = co_await pool_->open();
+    auto [fresh, opened] = co_await pool_->open(strand_);
     if (!fresh) co_return opened;
     connection_ = std::move(fresh);
     if (abandoned_) co_return opened;
     outcome = co_await connection_->command("MAIL FROM:" + args);
   }
   co_return outcome;
+}
+
+// Two or more envelope commands waiting and an upstream that pipelines: one write instead of a
+// round trip each (MAIL and the first RCPT always arrive together, see SmtpSession).
+bool UpstreamTransactionCore::envelope_batch_ready() const {
+  if (released_ || !connection_ || !connection_->extensions().pipelining || queue_.size() < 2) return false;
+  for (std::size_t i = 0; i < 2; ++i) {
+    if (queue_[i].kind == Kind::data || !safe_arguments(queue_[i].args)) return false;
+  }
+  return true;
+}
+
+awaitable<void> UpstreamTransactionCore::send_envelope_batch() {
+  std::vector<Kind> kinds;
+  std::vector<std::string> lines;
+  in_flight_.clear();
+  // Replies go back in order, so the batch stops at the first step the single path must handle.
+  while (!queue_.empty() && queue_.front().kind != Kind::data && safe_arguments(queue_.front().args)) {
+    Step step = std::move(queue_.front());
+    queue_.pop_front();
+    kinds.push_back(step.kind);
+    lines.push_back((step.kind == Kind::mail ? "MAIL FROM:" : "RCPT TO:") + step.args);
+    in_flight_.push_back(std::move(step.done));
+  }
+  const bool first_command = !anything_sent_;
+  anything_sent_ = true;
+  if (kinds.front() == Kind::mail) needs_reset_ = true;
+  std::vector<UpstreamOutcome> outcomes = co_await connection_->pipelined(lines);
+  const UpstreamOutcome& head = outcomes.front();
+  const bool dropped = head.transport == UpstreamTransport::closed ||
+                       (head.transport == UpstreamTransport::ok && head.reply.code == 421);
+  if (first_command && reused_ && dropped && !abandoned_ && kinds.front() == Kind::mail) {
+    // As in send_mail: an idle pooled connection was dropped before MAIL; nothing was committed.
+    spdlog::info("upstream: pooled connection was dropped ({}), reconnecting", head.reply.code);
+    connection_->close();
+    reused_ = false;
+    auto [fresh, opened] = co_await pool_->open(strand_);
+    if (!fresh) {
+      outcomes.assign(lines.size(), opened);
+    } else {
+      connection_ = std::move(fresh);
+      if (!abandoned_ && connection_->extensions().pipelining) {
+        outcomes = co_await connection_->pipelined(lines);
+      } else {
+        for (std::size_t i = 0; i < lines.size() && !abandoned_; ++i)
+          outcomes[i] = co_await connection_->command(lines[i]);
+      }
+    }
+  }
+  std::vector<ReplyHandler> handlers = std::move(in_flight_);  // empty if abandon() answered already
+  in_flight_.clear();
+  for (std::size_t i = 0; i < handlers.size() && i < outcomes.size(); ++i) {
+    reply(std::move(handlers[i]), std::move(outcomes[i].reply));
+  }
 }
 
 awaitable<UpstreamOutcome> UpstreamTransactionCore::send_data(OutboundMessage message) {

@@ -12,7 +12,9 @@ Phase C, service: --sustained slow connections are kept up (reconnecting when cl
 well-behaved smtplib client sends a message every 0.25 s: each must get 250 within --latency-bound.
 Phase D, cleanup: the relay's descriptors return to the baseline.
 
-DATA-phase dribblers are not included: data_timeout is documented as silence between two reads.
+DATA-phase dribblers are not in this burst (each would also hold an upstream connection, which the
+descriptor bound here does not allow for): relay.min_data_rate bounds them, tested in tests/relay
+(smtp_session_test.cpp, "min_data_rate").
 
 The bench form: --connections 1000 --max-connections 800 --sustained 600."""
 import argparse

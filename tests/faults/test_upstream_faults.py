@@ -42,6 +42,8 @@ try:
         if code == 250:
             acked.append(mid)
         r.check(code is not None and 400 <= code < 500, f"message {i} to a {mode} upstream: 4xx, got {code} {text}")
+        # 421 would tell the client that the relay itself is closing the session.
+        r.check(code != 421, f"message {i}: the upstream's 421 is not passed on as the relay's own 421")
         r.check(elapsed < REPLY_BOUND, f"message {i}: reply after {elapsed:.1f}s, bound {REPLY_BOUND}s")
         print(f"{mode}: message {i} -> {code} {text.strip()} after {elapsed:.2f}s", flush=True)
     r.check(upstream.messages() == [], f"the {mode} upstream recorded no message")

@@ -95,6 +95,9 @@ struct RecordedMessage {
 // Accepts everything unless told otherwise; records delivered messages and aborts.
 class RecordingUpstream : public relay::Upstream {
  public:
+  std::function<relay::SmtpReply(const std::string&)> mail_reply = [](const std::string&) {
+    return relay::make_reply(250, "2.1.0", "upstream sender ok");
+  };
   std::function<relay::SmtpReply(const std::string&)> rcpt_reply = [](const std::string&) {
     return relay::make_reply(250, "2.1.5", "upstream ok");
   };
@@ -133,7 +136,7 @@ class RecordingUpstream : public relay::Upstream {
     Transaction(RecordingUpstream* owner, boost::asio::any_io_executor executor) : owner_(owner), executor_(executor) {}
     void mail_from(std::string args, relay::ReplyHandler done) override {
       message_.mail_from = args;
-      post(relay::make_reply(250, "2.1.0", "upstream sender ok"), done);
+      post(owner_->mail_reply(args), done);
     }
     void rcpt_to(std::string args, relay::ReplyHandler done) override {
       auto r = owner_->rcpt_reply(args);

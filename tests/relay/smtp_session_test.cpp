@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <poll.h>
+
 #include "session_harness.hpp"
 #include "signer/verifier.hpp"
 
@@ -84,6 +86,7 @@ TEST_CASE("a message is signed with every active key and the client gets the ups
   }
   CHECK(relay.metrics.transactions(relay::TransactionResult::Accepted) == 1);
   auto exposition = relay.metrics.render_prometheus();
+  CAPTURE(exposition);
   CHECK(exposition.find("dkim_relay_messages_signed_total{algorithm=\"rsa-sha256\"} 1") != std::string::npos);
   CHECK(exposition.find("dkim_relay_messages_signed_total{algorithm=\"ed25519-sha256\"} 1") != std::string::npos);
 }
@@ -429,6 +432,107 @@ TEST_CASE("timeouts: 421 4.4.2 and close") {
     CHECK(Relay::eventually([&] { return relay.metrics.transactions(relay::TransactionResult::Aborted) == 1; }));
     CHECK(relay.upstream->aborts == 1);
   }
+}
+
+// data_timeout alone is per read: a client sending a few bytes just inside it each time would hold
+// its slot for ever. min_data_rate bounds DATA as a whole.
+TEST_CASE("min_data_rate: a DATA dribble is cut off, a client at the rate is not") {
+  auto settings = test_settings();
+  settings.data_timeout = 400ms;
+  settings.min_data_rate = 1000;  // bytes/s
+  Relay relay(settings);
+  auto open_data = [](Client& client) {
+    hello(client);
+    client.send("MAIL FROM:<alice@example.com>\r\nRCPT TO:<bob@example.net>\r\nDATA\r\n");
+    REQUIRE(client.code() == 250);
+    REQUIRE(client.code() == 250);
+    REQUIRE(client.code() == 354);
+  };
+  // Sends `bytes` every 100 ms until `total` bytes or until the relay answers; returns its reply.
+  auto dribble = [](Client& client, std::size_t bytes, std::size_t total, std::string_view end) {
+    std::size_t sent = 0;
+    const auto started = std::chrono::steady_clock::now();
+    while (sent < total && std::chrono::steady_clock::now() - started < 5s) {
+      client.send(std::string(bytes - 2, 'x') + "\r\n");
+      sent += bytes;
+      pollfd p{client.fd(), POLLIN, 0};
+      if (::poll(&p, 1, 100) > 0) return client.read_reply();  // the relay spoke (or closed)
+    }
+    client.send(end);
+    return client.read_reply();
+  };
+  SUBCASE("20 bytes/s: 421 4.4.2 although no single read waits data_timeout") {
+    Client client(relay.port);
+    open_data(client);
+    client.send("From: alice@example.com\r\n\r\n");
+    const auto started = std::chrono::steady_clock::now();
+    auto r = dribble(client, 2, 100, "\r\n.\r\n");  // 2 bytes / 100 ms: would take 5 s
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+    CHECK(r.code == 421);
+    REQUIRE(!r.lines.empty());
+    CHECK(r.lines[0].find("4.4.2") != std::string::npos);
+    CHECK(elapsed >= 300ms);  // data_timeout plus what the few bytes earned, not at once
+    CHECK(elapsed < 2s);
+    CHECK(client.closed_by_server());
+    CHECK(relay.upstream->message_count() == 0);
+  }
+  SUBCASE("2,000 bytes/s for over data_timeout: delivered") {
+    Client client(relay.port);
+    open_data(client);
+    client.send("From: alice@example.com\r\n\r\n");
+    auto r = dribble(client, 200, 1600, "\r\n.\r\n");  // 200 bytes / 100 ms for ~0.8 s
+    CHECK(r.code == 250);
+    CHECK(relay.upstream->message_count() == 1);
+  }
+}
+
+// MAIL and the first RCPT go upstream together; the upstream's refusal of MAIL must still be what
+// the client hears, not the (moot) RCPT reply.
+TEST_CASE("an upstream refusal of MAIL answers the first RCPT; the next RCPT starts afresh") {
+  Relay relay;
+  std::atomic<int> mails{0};
+  relay.upstream->mail_reply = [&](const std::string&) {
+    return ++mails == 1 ? relay::make_reply(550, "5.7.1", "sender blocked upstream")
+                        : relay::make_reply(250, "2.1.0", "upstream sender ok");
+  };
+  Client client(relay.port);
+  hello(client);
+  client.send("MAIL FROM:<alice@example.com>\r\n");
+  CHECK(client.code() == 250);
+  client.send("RCPT TO:<bob@example.net>\r\n");
+  auto refused = client.read_reply();
+  CHECK(refused.code == 550);
+  REQUIRE(!refused.lines.empty());
+  CHECK(refused.lines[0] == "5.7.1 sender blocked upstream");
+  client.send("RCPT TO:<bob@example.net>\r\n");
+  CHECK(client.code() == 250);
+  client.send("DATA\r\n");
+  CHECK(client.code() == 354);
+  client.send(kMessage + ".\r\n");
+  CHECK(client.code() == 250);
+  CHECK(relay.upstream->begins == 2);
+  CHECK(relay.upstream->message_count() == 1);
+}
+
+// A 421 from the upstream means its channel is closing; passed on, it would tell the client that
+// the relay is closing this session (RFC 5321 §3.8).
+TEST_CASE("an upstream 421 reaches the client as 451 4.4.1 and the session goes on") {
+  Relay relay;
+  relay.upstream->data_reply = [] { return relay::make_reply(421, "4.3.2", "upstream shutting down"); };
+  Client client(relay.port);
+  hello(client);
+  client.send("MAIL FROM:<alice@example.com>\r\nRCPT TO:<bob@example.net>\r\nDATA\r\n");
+  CHECK(client.code() == 250);
+  CHECK(client.code() == 250);
+  CHECK(client.code() == 354);
+  client.send(kMessage + ".\r\n");
+  auto r = client.read_reply();
+  CHECK(r.code == 451);
+  REQUIRE(!r.lines.empty());
+  CHECK(r.lines[0].starts_with("4.4.1 "));
+  client.send("NOOP\r\n");
+  CHECK(client.code() == 250);
+  CHECK(relay.upstream->message_count() == 0);
 }
 
 TEST_CASE("command sequencing and simple commands") {

@@ -105,6 +105,7 @@ struct RelayConfig {
   std::uint32_t max_bad_commands = 10;
   milliseconds command_timeout = std::chrono::minutes(5);
   milliseconds data_timeout = std::chrono::minutes(10);
+  std::uint32_t min_data_rate = 500;  // bytes/s; 0: no rate limit (as Postfix's smtpd_min_data_rate)
   milliseconds idle_timeout = std::chrono::minutes(5);
   std::uint64_t spill_threshold = 1024ull * 1024;
   std::string spill_directory;  // empty: the system temp dir

@@ -1,10 +1,11 @@
 #pragma once
 // The inbound SMTP server: listeners, worker threads, connection limits and graceful shutdown.
 //
-// Threading: one io_context run by `threads` threads, each session on its own strand. With long-lived
-// connections of very different cost, a shared queue spreads work evenly where one io_context per
-// thread would pin a busy connection's neighbours to the same thread; strands keep each session's
-// handlers sequential without locks.
+// Threading: `threads` io_contexts with one thread each; accepted connections are spread over them
+// round robin, and a session's upstream connection runs on its session's io_context. A shared
+// io_context would balance uneven connections better, but measured per message it cost a queue
+// lock and a cross-thread wake-up for each socket event (bench/relay). Each session keeps a strand
+// because AUTH checks and shutdown post to it from other threads.
 #include <chrono>
 #include <memory>
 #include <string>

@@ -52,7 +52,9 @@ struct RelaySettings {
   std::uint32_t max_bad_commands = 10;
   std::chrono::milliseconds command_timeout = std::chrono::minutes(5);  // inside a transaction
   std::chrono::milliseconds data_timeout = std::chrono::minutes(10);    // between reads in DATA
-  std::chrono::milliseconds idle_timeout = std::chrono::minutes(5);     // between transactions
+  // DATA as a whole must arrive within data_timeout + bytes received / min_data_rate (0: no limit).
+  std::uint32_t min_data_rate = 500;                                 // bytes/s
+  std::chrono::milliseconds idle_timeout = std::chrono::minutes(5);  // between transactions
   std::uint64_t spill_threshold = 1024ull * 1024;
   std::string spill_directory;  // empty = the system temp dir
   std::uint32_t threads = 0;    // 0 = number of cores

@@ -39,7 +39,8 @@ class UpstreamPool;
 
 class SmtpUpstream final : public Upstream {
  public:
-  // `io` runs the connections (each transaction gets its own strand on it). Fails if the TLS
+  // `io` runs the pool's housekeeping (expiry, QUIT of idle connections); each transaction and its
+  // connection run on the executor given to begin(), i.e. the client session's. Fails if the TLS
   // context cannot be set up (e.g. an unreadable CA file).
   static Result<std::unique_ptr<SmtpUpstream>> create(boost::asio::any_io_executor io, SmtpUpstreamSettings settings);
   ~SmtpUpstream() override;  // QUITs idle connections; transactions in flight keep theirs alive
@@ -50,6 +51,7 @@ class SmtpUpstream final : public Upstream {
   bool offers_smtputf8() const override;
   // True until an attempt to open a connection failed, then whatever the latest attempt said.
   bool reachable() const override;
+  void release_idle() override;
 
   std::size_t idle_connections() const;
 

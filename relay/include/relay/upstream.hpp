@@ -49,6 +49,9 @@ class Upstream {
   virtual bool offers_smtputf8() const = 0;
   // For readiness probes: could the last attempt reach the upstream?
   virtual bool reachable() const = 0;
+  // Called by the relay server once its threads have stopped and before its io_contexts go away:
+  // idle pooled connections whose sockets live there must be handed to those io_contexts now.
+  virtual void release_idle() {}
 };
 
 }  // namespace dkr::relay

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -41,11 +42,16 @@ class UpstreamConnection : public std::enable_shared_from_this<UpstreamConnectio
   boost::asio::awaitable<UpstreamOutcome> open();
   // Sends one command line (no CRLF) and reads its reply. `secret` keeps it out of the logs.
   boost::asio::awaitable<UpstreamOutcome> command(std::string line, bool secret = false);
+  // RFC 2920: sends several command lines in one write and reads their replies in order. Only for
+  // an upstream that offers PIPELINING. After a transport failure the remaining lines all get it.
+  boost::asio::awaitable<std::vector<UpstreamOutcome>> pipelined(const std::vector<std::string>& lines);
   // After a 354: streams prepend + content dot-stuffed, the terminator, and reads the final reply.
   // Checks `abandoned` between chunks so an abort stops before the terminator is ever written.
   boost::asio::awaitable<UpstreamOutcome> send_message(const OutboundMessage& message, const bool& abandoned);
   // Polite goodbye (QUIT, bounded wait), then close.
   boost::asio::awaitable<void> quit();
+  // The executor the socket was created with (its io_context does the I/O).
+  const boost::asio::any_io_executor& executor() const { return io_; }
   // Closes at once; pending operations complete with errors and the connection is unusable.
   void close();
 

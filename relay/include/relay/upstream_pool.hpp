@@ -24,12 +24,16 @@ class UpstreamPool : public std::enable_shared_from_this<UpstreamPool> {
   UpstreamPool(boost::asio::any_io_executor io, std::shared_ptr<const SmtpUpstreamSettings> settings,
                std::shared_ptr<boost::asio::ssl::context> tls);
 
-  // A fresh connection, ready for MAIL, or nullptr and the reply for the client.
-  boost::asio::awaitable<std::pair<std::shared_ptr<UpstreamConnection>, UpstreamOutcome>> open();
-  // An idle connection that has not expired, or nullptr.
-  std::shared_ptr<UpstreamConnection> take_idle();
+  // A fresh connection on `io` (the caller's), ready for MAIL, or nullptr and the reply for the client.
+  boost::asio::awaitable<std::pair<std::shared_ptr<UpstreamConnection>, UpstreamOutcome>> open(
+      boost::asio::any_io_executor io);
+  // An idle connection that has not expired, or nullptr; one whose socket lives on the io_context
+  // of `io` if there is one (its I/O then stays on the caller's thread).
+  std::shared_ptr<UpstreamConnection> take_idle(const boost::asio::any_io_executor& io);
   // A connection between transactions (clean protocol state); kept or QUIT.
   void give_back(std::shared_ptr<UpstreamConnection> connection);
+  // QUITs all idle connections (each on its own executor), keeping the pool open.
+  void release_idle();
   // QUITs all idle connections and keeps no more.
   void shutdown();
 
@@ -41,6 +45,7 @@ class UpstreamPool : public std::enable_shared_from_this<UpstreamPool> {
  private:
   struct Idle {
     std::shared_ptr<UpstreamConnection> connection;
+    const boost::asio::execution_context* context;
     std::chrono::steady_clock::time_point since;
   };
   void retire(std::shared_ptr<UpstreamConnection> connection);

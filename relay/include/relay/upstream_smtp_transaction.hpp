@@ -6,6 +6,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -40,6 +41,8 @@ class UpstreamTransactionCore : public std::enable_shared_from_this<UpstreamTran
   boost::asio::awaitable<void> work();
   boost::asio::awaitable<void> release();
   boost::asio::awaitable<UpstreamOutcome> send_mail(std::string args);
+  bool envelope_batch_ready() const;
+  boost::asio::awaitable<void> send_envelope_batch();
   boost::asio::awaitable<UpstreamOutcome> send_data(OutboundMessage message);
   void reply(ReplyHandler done, SmtpReply reply);
 
@@ -49,7 +52,7 @@ class UpstreamTransactionCore : public std::enable_shared_from_this<UpstreamTran
   std::shared_ptr<UpstreamConnection> connection_;
   bool reused_;
   std::deque<Step> queue_;
-  ReplyHandler in_flight_;  // the handler of the step being worked on
+  std::vector<ReplyHandler> in_flight_;  // the handlers of the step(s) being worked on
   bool working_ = false;
   bool abandoned_ = false;
   bool released_ = false;
