@@ -521,15 +521,7 @@ TEST_CASE("an upstream 421 reaches the client as 451 4.4.1 and the session goes 
   relay.upstream->data_reply = [] { return relay::make_reply(421, "4.3.2", "upstream shutting down"); };
   Client client(relay.port);
   hello(client);
-  client.send("MAIL FROM:<alice@example.com>\r\nRCPT TO:<bob@example.net>\r\nDATA\r\n");
-  CHECK(client.code() == 250);
-  CHECK(client.code() == 250);
-  CHECK(client.code() == 354);
-  client.send(kMessage + ".\r\n");
-  auto r = client.read_reply();
-  CHECK(r.code == 451);
-  REQUIRE(!r.lines.empty());
-  CHECK(r.lines[0].starts_with("4.4.1 "));
+  CHECK(send_message(client, kMessage).starts_with("451 4.4.1 "));
   client.send("NOOP\r\n");
   CHECK(client.code() == 250);
   CHECK(relay.upstream->message_count() == 0);
