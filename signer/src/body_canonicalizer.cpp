@@ -1,54 +1,24 @@
+#include <algorithm>
 #include <cstring>
 
+#include "relaxed_body_rewrite.hpp"
 #include "signer/canonicalization.hpp"
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 namespace dkr::signer {
 
 namespace {
 
 constexpr std::string_view kCrlf = "\r\n";
-constexpr std::size_t kFlushSize = 64 * 1024;
+constexpr std::string_view kManyCrlf = "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n";
+// Relaxed output is handed to the digest in blocks of this size: fewer, longer updates, and the
+// block is still in cache when SHA-256 reads it.
+constexpr std::size_t kOutputBlock = 64 * 1024;
+// Chunks shorter than this are joined to the undecided bytes and rewritten in one call.
+constexpr std::size_t kShortChunk = 64;
 
-// Relaxed canonicalization rewrites only whitespace runs, tabs and whitespace before a line end.
-// Everything else passes through unchanged, so the canonicalizer scans 16 bytes at a time for the
-// first byte that needs a rewrite and copies the clean stretch before it in one piece.
-// A byte needs attention when it is a tab, or a space followed by a space, tab or CR.
-inline bool needs_rewrite(const char* p, std::size_t i, std::size_t n) {
-  const char c = p[i];
-  if (c == '\t') return true;
-  if (c == ' ') return i + 1 == n || p[i + 1] == ' ' || p[i + 1] == '\t' || p[i + 1] == '\r';
-  if (c == '\r') return i + 1 == n;  // might be the first half of a CRLF split across chunks
-  return false;
-}
-
-#if defined(__SSE2__)
-inline unsigned byte_mask(__m128i v, char c) {
-  return static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c))));
-}
-#endif
-
-// Index of the first byte at or after `i` that needs a rewrite, or n.
-inline std::size_t find_rewrite(const char* p, std::size_t i, std::size_t n) {
-#if defined(__SSE2__)
-  // 16 bytes at a time, with the following byte as lookahead (so p[i + 16] must exist).
-  while (i + 17 <= n) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-    const __m128i next = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 1));
-    const unsigned sp = byte_mask(v, ' ');
-    const unsigned tab = byte_mask(v, '\t');
-    const unsigned next_ws = byte_mask(next, ' ') | byte_mask(next, '\t') | byte_mask(next, '\r');
-    const unsigned bad = tab | (sp & next_ws);
-    if (bad != 0) return i + static_cast<std::size_t>(__builtin_ctz(bad));
-    i += 16;
-  }
-#endif
-  for (; i < n; ++i)
-    if (needs_rewrite(p, i, n)) return i;
-  return n;
+RelaxedRewrite relaxed_rewrite() {
+  static const RelaxedRewrite rewrite = best_relaxed_rewrite();
+  return rewrite;
 }
 
 }  // namespace
@@ -59,7 +29,6 @@ void BodyCanonicalizer::update(std::string_view chunk) {
     update_simple(chunk);
   } else {
     update_relaxed(chunk);
-    flush_buffer();
   }
 }
 
@@ -72,7 +41,7 @@ void BodyCanonicalizer::update_simple(std::string_view chunk) {
       ++pending_crlf_;
       chunk.remove_prefix(1);
     } else {
-      for (; pending_crlf_ > 0; --pending_crlf_) emit(kCrlf);
+      emit_pending_crlfs();
       emit("\r");  // a bare CR is content
     }
   }
@@ -88,7 +57,7 @@ void BodyCanonicalizer::update_simple(std::string_view chunk) {
     ++trailing;
   }
   if (end > 0) {
-    for (; pending_crlf_ > 0; --pending_crlf_) emit(kCrlf);
+    emit_pending_crlfs();
     emit(chunk.substr(0, end));
     pending_crlf_ = trailing;
   } else {
@@ -96,93 +65,85 @@ void BodyCanonicalizer::update_simple(std::string_view chunk) {
   }
 }
 
-void BodyCanonicalizer::content_byte(char c) {
-  for (; pending_crlf_ > 0; --pending_crlf_) buffer_.append(kCrlf);
-  if (pending_wsp_) {
-    buffer_ += ' ';
-    pending_wsp_ = false;
-  }
-  buffer_ += c;
-}
-
-void BodyCanonicalizer::relaxed_byte(char c) {
-  if (pending_cr_) {
-    pending_cr_ = false;
-    if (c == '\n') {
-      pending_wsp_ = false;  // whitespace at the end of a line is dropped
-      ++pending_crlf_;
-      return;
-    }
-    content_byte('\r');
-  }
-  switch (c) {
-    case ' ':
-    case '\t':
-      pending_wsp_ = true;
-      break;
-    case '\r':
-      pending_cr_ = true;
-      break;
-    default:
-      content_byte(c);
-  }
-}
-
 // Relaxed (§3.4.4): whitespace runs become one SP, whitespace at line ends is dropped, trailing
-// empty lines are dropped.
+// empty lines are dropped. Each byte is decided by the two after it (relaxed_body_rewrite.hpp), so
+// the last two bytes of a chunk wait for the next one.
 void BodyCanonicalizer::update_relaxed(std::string_view chunk) {
-  const char* p = chunk.data();
   const std::size_t n = chunk.size();
-  std::size_t i = 0;
-  while (i < n) {
-    if (!pending_cr_ && !pending_wsp_) {
-      const std::size_t stop = find_rewrite(p, i, n);
-      // The stretch [i, stop) is output as it is, except its trailing CRLFs: they are empty lines
-      // only if nothing follows, which is not known yet.
-      std::size_t head_end = stop;
-      std::uint64_t trailing = 0;
-      while (head_end >= i + 2 && p[head_end - 2] == '\r' && p[head_end - 1] == '\n') {
-        head_end -= 2;
-        ++trailing;
-      }
-      if (head_end > i) {
-        for (; pending_crlf_ > 0; --pending_crlf_) buffer_.append(kCrlf);
-        buffer_.append(p + i, head_end - i);
-        pending_crlf_ = trailing;
-        // Copying is cheaper than many small digest updates; hash in large blocks.
-        if (buffer_.size() >= kFlushSize) flush_buffer();
-      } else {
-        pending_crlf_ += trailing;
-      }
-      i = stop;
-      if (i == n) break;
-      // Most rewrites are one whitespace run: dropped before a line end, else one SP.
-      std::size_t j = i;
-      while (j < n && (p[j] == ' ' || p[j] == '\t')) ++j;
-      if (j > i && j < n) {
-        if (p[j] != '\r') {
-          for (; pending_crlf_ > 0; --pending_crlf_) buffer_.append(kCrlf);
-          buffer_ += ' ';
-          i = j;
-          continue;
-        }
-        if (j + 1 < n && p[j + 1] == '\n') {
-          i = j;
-          continue;
-        }
-      }
-    }
-    // Slow path: through the byte that needs a rewrite, and on until the state is clean again.
-    do {
-      relaxed_byte(p[i++]);
-    } while (i < n && (pending_cr_ || pending_wsp_));
+  if (undecided_size_ + n <= kShortChunk) {
+    char joined[kShortChunk];
+    std::memcpy(joined, undecided_, undecided_size_);
+    std::memcpy(joined + undecided_size_, chunk.data(), n);
+    const std::size_t size = undecided_size_ + n;
+    const std::size_t decided = size > 2 ? size - 2 : 0;
+    rewrite_relaxed(joined, decided);
+    undecided_size_ = size - decided;
+    std::memcpy(undecided_, joined + decided, undecided_size_);
+    return;
+  }
+  // n > kShortChunk - 2 here: the undecided bytes get their lookahead from the chunk's first two.
+  char joined[4];
+  std::memcpy(joined, undecided_, undecided_size_);
+  std::memcpy(joined + undecided_size_, chunk.data(), 2);
+  rewrite_relaxed(joined, undecided_size_);
+  rewrite_relaxed(chunk.data(), n - 2);
+  std::memcpy(undecided_, chunk.data() + n - 2, 2);
+  undecided_size_ = 2;
+}
+
+// Rewrites in[0, count) (reading two bytes further) into the output block, flushing it when full.
+void BodyCanonicalizer::rewrite_relaxed(const char* in, std::size_t count) {
+  if (count == 0) return;
+  grow_output(count);
+  const RelaxedRewrite rewrite = relaxed_rewrite();
+  while (count > 0) {
+    if (out_size_ == out_capacity_) flush_relaxed(false);
+    const std::size_t take = std::min(count, out_capacity_ - out_size_);
+    out_size_ = static_cast<std::size_t>(rewrite(in, take, out_.get() + out_size_) - out_.get());
+    in += take;
+    count -= take;
   }
 }
 
-void BodyCanonicalizer::flush_buffer() {
-  if (buffer_.empty()) return;
-  emit(buffer_);
-  buffer_.clear();
+// Short bodies (most mail) never need the whole block.
+void BodyCanonicalizer::grow_output(std::size_t wanted) {
+  if (out_size_ + wanted <= out_capacity_ || out_capacity_ >= kOutputBlock) return;
+  const std::size_t capacity =
+      std::min(kOutputBlock, std::max({out_size_ + wanted, 2 * out_capacity_, std::size_t{256}}));
+  auto grown = std::make_unique<char[]>(capacity);
+  if (out_size_ > 0) std::memcpy(grown.get(), out_.get(), out_size_);
+  out_ = std::move(grown);
+  out_capacity_ = capacity;
+}
+
+// Hands the output block to the sink, except its trailing CRLFs (empty lines count only if content
+// follows) and, unless the body has ended, a final CR (it may be the first half of a CRLF).
+void BodyCanonicalizer::flush_relaxed(bool body_end) {
+  char* const out = out_.get();
+  const std::size_t held_cr = (!body_end && out_size_ > 0 && out[out_size_ - 1] == '\r') ? 1 : 0;
+  std::size_t end = out_size_ - held_cr;
+  std::uint64_t trailing = 0;
+  while (end >= 2 && out[end - 2] == '\r' && out[end - 1] == '\n') {
+    end -= 2;
+    ++trailing;
+  }
+  if (end > 0) {
+    emit_pending_crlfs();
+    emit(std::string_view(out, end));
+    pending_crlf_ = trailing;
+  } else {
+    pending_crlf_ += trailing;
+  }
+  if (held_cr != 0) out[0] = '\r';
+  out_size_ = held_cr;
+}
+
+void BodyCanonicalizer::emit_pending_crlfs() {
+  while (pending_crlf_ > 0) {
+    const std::size_t n = std::min<std::uint64_t>(pending_crlf_, kManyCrlf.size() / 2);
+    emit(kManyCrlf.substr(0, 2 * n));
+    pending_crlf_ -= n;
+  }
 }
 
 void BodyCanonicalizer::emit(std::string_view bytes) {
@@ -191,18 +152,20 @@ void BodyCanonicalizer::emit(std::string_view bytes) {
 }
 
 void BodyCanonicalizer::finish() {
-  if (pending_cr_) {
-    pending_cr_ = false;
-    if (canon_ == Canon::Simple) {
-      for (; pending_crlf_ > 0; --pending_crlf_) emit(kCrlf);
+  if (canon_ == Canon::Simple) {
+    if (pending_cr_) {
+      pending_cr_ = false;
+      emit_pending_crlfs();
       emit("\r");
-    } else {
-      content_byte('\r');
     }
+  } else {
+    grow_output(undecided_size_);
+    if (out_capacity_ - out_size_ < undecided_size_) flush_relaxed(false);
+    char* const out = out_.get();
+    out_size_ = static_cast<std::size_t>(relaxed_rewrite_body_end(undecided_, undecided_size_, out + out_size_) - out);
+    undecided_size_ = 0;
+    flush_relaxed(true);
   }
-  // Trailing whitespace on the last line (relaxed) is dropped with the line end we add.
-  pending_wsp_ = false;
-  flush_buffer();
   if (bytes_out_ > 0) {
     emit(kCrlf);  // the last line's own CRLF (added if the body lacked it)
   } else if (canon_ == Canon::Simple) {

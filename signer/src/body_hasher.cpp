@@ -4,13 +4,15 @@
 
 #include <stdexcept>
 
+#include "sha256_md.hpp"
+
 namespace dkr::signer {
 
 namespace {
 class DigestSink : public BodyCanonicalizer::Sink {
  public:
   DigestSink() : ctx_(EVP_MD_CTX_new()) {
-    if (ctx_ == nullptr || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1)
+    if (ctx_ == nullptr || EVP_DigestInit_ex(ctx_, sha256_md(), nullptr) != 1)
       throw std::runtime_error("SHA-256 unavailable");  // only on a broken OpenSSL install
   }
   ~DigestSink() override { EVP_MD_CTX_free(ctx_); }
@@ -48,9 +50,19 @@ Sha256Digest BodyHasher::finish() {
 std::uint64_t BodyHasher::canonical_length() const { return impl_->canonicalizer.bytes_out(); }
 
 Sha256Digest sha256(std::string_view data) {
+  // One context per thread, set up again for each call: EVP_Digest would allocate and free a
+  // context and the provider's state every time (~0.3 µs more, per signature).
+  struct CtxFree {
+    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+  };
+  thread_local const std::unique_ptr<EVP_MD_CTX, CtxFree> ctx(EVP_MD_CTX_new());
   Sha256Digest out{};
   unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
+  if (ctx && EVP_DigestInit_ex(ctx.get(), sha256_md(), nullptr) == 1 &&
+      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) == 1 &&
+      EVP_DigestFinal_ex(ctx.get(), out.data(), &len) == 1)
+    return out;
+  EVP_Digest(data.data(), data.size(), out.data(), &len, sha256_md(), nullptr);
   return out;
 }
 

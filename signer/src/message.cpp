@@ -66,18 +66,6 @@ std::vector<HeaderField> parse_header_fields(std::string_view header_section) {
   return scan_headers(header_section).headers;
 }
 
-bool header_name_equals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 std::string ascii_lower(std::string_view text) {
   std::string out(text);
   for (auto& c : out)

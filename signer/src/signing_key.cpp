@@ -1,6 +1,7 @@
 #include "signer/signing_key.hpp"
 
 #include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -10,6 +11,7 @@
 #include <sstream>
 
 #include "openssl_error.hpp"
+#include "sha256_md.hpp"
 #include "signer/body_hasher.hpp"
 
 namespace dkr::signer {
@@ -32,6 +34,21 @@ using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
 Result<SigningKey> classify(PkeyPtr key, KeyPolicy policy);
 
 }  // namespace
+
+SigningKey::SigningKey(std::shared_ptr<EVP_PKEY> key, Algorithm algorithm, int bits)
+    : key_(std::move(key)), algorithm_(algorithm), bits_(bits) {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  if (ctx == nullptr) return;
+  // RFC 8463: Ed25519 signs SHA-256(data) with no digest of its own; RSA hashes with SHA-256.
+  const EVP_MD* md = algorithm_ == Algorithm::Ed25519Sha256 ? nullptr : sha256_md();
+  if (EVP_DigestSignInit(ctx, nullptr, md, nullptr, key_.get()) != 1) {
+    EVP_MD_CTX_free(ctx);
+    ERR_clear_error();
+    return;
+  }
+  sign_template_ =
+      std::shared_ptr<const EVP_MD_CTX>(ctx, [](const EVP_MD_CTX* c) { EVP_MD_CTX_free(const_cast<EVP_MD_CTX*>(c)); });
+}
 
 class SigningKeyFactory {
  public:
@@ -116,24 +133,35 @@ std::string SigningKey::dns_record() const {
   return "v=DKIM1; k=" + std::string(key_type(algorithm_)) + "; p=" + public_key_base64();
 }
 
-Result<std::string> SigningKey::sign(std::string_view header_data) const {
+namespace {
+
+// A context ready for EVP_DigestSign with `key`: a copy of the template, else a fresh one.
+MdCtxPtr sign_context(const EVP_MD_CTX* sign_template, EVP_PKEY* key, Algorithm algorithm) {
   MdCtxPtr ctx(EVP_MD_CTX_new());
-  if (!ctx) return make_error("out of memory");
+  if (!ctx) return ctx;
+  if (sign_template != nullptr && EVP_MD_CTX_copy_ex(ctx.get(), sign_template) == 1) return ctx;
+  ERR_clear_error();
+  const EVP_MD* md = algorithm == Algorithm::Ed25519Sha256 ? nullptr : sha256_md();
+  if (EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, key) != 1) ctx.reset();
+  return ctx;
+}
+
+}  // namespace
+
+Result<std::string> SigningKey::sign(std::string_view header_data) const {
+  MdCtxPtr ctx = sign_context(sign_template_.get(), key_.get(), algorithm_);
+  if (!ctx) return make_error(openssl_error("sign init failed"));
   std::string signature;
   size_t len = 0;
   if (algorithm_ == Algorithm::Ed25519Sha256) {
     // RFC 8463 §3: Ed25519 (pure) over the SHA-256 hash of the canonicalized header data.
     const Sha256Digest digest = sha256(header_data);
-    if (EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key_.get()) != 1)
-      return make_error(openssl_error("Ed25519 sign init failed"));
     len = 64;
     signature.resize(len);
     if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &len, digest.data(),
                        digest.size()) != 1)
       return make_error(openssl_error("Ed25519 signing failed"));
   } else {
-    if (EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key_.get()) != 1)
-      return make_error(openssl_error("RSA sign init failed"));
     len = static_cast<size_t>(EVP_PKEY_get_size(key_.get()));
     signature.resize(len);
     if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &len,

@@ -49,7 +49,7 @@ std::string reference(Canon canon, const std::string& body) {
   return out;
 }
 
-std::string streamed(Canon canon, const std::string& body, std::mt19937& rng) {
+std::string streamed(Canon canon, const std::string& body, std::mt19937& rng, std::size_t max_chunk = 40) {
   std::string out;
   struct Sink : dkr::signer::BodyCanonicalizer::Sink {
     std::string* out;
@@ -59,7 +59,7 @@ std::string streamed(Canon canon, const std::string& body, std::mt19937& rng) {
   dkr::signer::BodyCanonicalizer c(canon, sink);
   std::size_t pos = 0;
   while (pos < body.size()) {
-    const std::size_t n = std::uniform_int_distribution<std::size_t>(0, 40)(rng);
+    const std::size_t n = std::uniform_int_distribution<std::size_t>(0, max_chunk)(rng);
     c.update(std::string_view(body).substr(pos, n));
     pos += n;
   }
@@ -115,4 +115,49 @@ TEST_CASE("long clean lines take the fast path and still match the reference") {
     CHECK(canonicalize_body(canon, body) == reference(canon, body));
     CHECK(streamed(canon, body, rng) == reference(canon, body));
   }
+}
+
+// The vector rewrite works on 32-byte blocks with two bytes of lookahead, the canonicalizer joins
+// short chunks and holds two bytes back, and its output goes out in 64 KiB blocks: whitespace runs
+// longer than a block, runs and CRLFs across block and chunk edges, any byte value.
+TEST_CASE("relaxed: long runs, any bytes, chunks of any size match the reference") {
+  std::mt19937 rng(2026);
+  const std::string pieces[] = {" ", "\t", "\r\n", "\r", "\n", "x", "\x01", "\x89", "\xA0", ")", "\x09\x20"};
+  for (int iteration = 0; iteration < 600; ++iteration) {
+    std::string body;
+    const int parts = std::uniform_int_distribution<int>(0, 120)(rng);
+    for (int i = 0; i < parts; ++i) {
+      const int kind = std::uniform_int_distribution<int>(0, 3)(rng);
+      if (kind == 0) {  // a whitespace run of up to three vector widths
+        const int length = std::uniform_int_distribution<int>(1, 100)(rng);
+        for (int j = 0; j < length; ++j) body += (rng() % 3 == 0) ? '\t' : ' ';
+      } else if (kind == 1) {  // clean text
+        body.append(std::uniform_int_distribution<std::size_t>(1, 70)(rng), 'w');
+      } else {
+        body += pieces[std::uniform_int_distribution<std::size_t>(0, std::size(pieces) - 1)(rng)];
+      }
+    }
+    const std::string expected = reference(Canon::Relaxed, body);
+    INFO("body: " << body);
+    CHECK(canonicalize_body(Canon::Relaxed, body) == expected);
+    CHECK(streamed(Canon::Relaxed, body, rng, 40) == expected);
+    CHECK(streamed(Canon::Relaxed, body, rng, 200) == expected);
+  }
+}
+
+TEST_CASE("relaxed: output blocks end inside a CRLF and inside trailing empty lines") {
+  // The first 64 KiB output block ends with the CR of a CRLF; what follows is empty lines only,
+  // then (second body) more content.
+  const std::string line(65535, 'a');
+  const std::string empty_tail = line + "\r\n\r\n  \r\n\t\r\n";
+  const std::string content_tail = empty_tail + "b \r\n";
+  std::mt19937 rng(99);
+  for (const std::string* body : {&empty_tail, &content_tail}) {
+    const std::string expected = reference(Canon::Relaxed, *body);
+    CHECK(canonicalize_body(Canon::Relaxed, *body) == expected);
+    CHECK(streamed(Canon::Relaxed, *body, rng, 5000) == expected);
+  }
+  CHECK(canonicalize_body(Canon::Relaxed, empty_tail) == line + "\r\n");
+  // A bare CR at the very end of a block and of the body is content.
+  CHECK(canonicalize_body(Canon::Relaxed, line + "\r") == line + "\r\r\n");
 }

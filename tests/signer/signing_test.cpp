@@ -4,6 +4,8 @@
 #include <openssl/pem.h>
 
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "signature_field.hpp"
 #include "signer/signer.hpp"
@@ -140,4 +142,35 @@ TEST_CASE("tag lists and base64") {
   CHECK(*base64_decode("aGVs\r\n bG8=") == "hello");
   CHECK_FALSE(base64_decode("a*b").has_value());
   CHECK(remove_b_tag_value("DKIM-Signature: a=1; bh=xyz; b=abc\r\n\tdef") == "DKIM-Signature: a=1; bh=xyz; b=");
+}
+
+// Each signature starts from a copy of a context the key set up once; threads share the key (the
+// relay signs on several threads), so the copies must not disturb each other or the original.
+TEST_CASE("one key signs correctly from several threads at once") {
+  for (Algorithm algorithm : {Algorithm::Ed25519Sha256, Algorithm::RsaSha256}) {
+    const auto key = make_key(algorithm);
+    SignOptions options;
+    options.domain = "example.com";
+    options.selector = "sel";
+    constexpr int kThreads = 4;
+    const int per_thread = algorithm == Algorithm::Ed25519Sha256 ? 40 : 8;
+    std::vector<std::string> signed_messages(static_cast<std::size_t>(kThreads * per_thread));
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < per_thread; ++i) {
+          const std::string message = "Subject: " + std::to_string(t * 1000 + i) + "\r\n" + kMessage;
+          auto fields = sign_message(message, {SignRequest{options, key}});
+          if (fields.ok()) signed_messages[static_cast<std::size_t>(t * per_thread + i)] = fields->front() + message;
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    for (const auto& message : signed_messages) {
+      REQUIRE_FALSE(message.empty());
+      const auto results = verify_message(message, lookup_for(*key));
+      REQUIRE(results.size() == 1);
+      CHECK(results[0].pass);
+    }
+  }
 }

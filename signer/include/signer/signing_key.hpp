@@ -9,6 +9,7 @@
 #include "signer/result.hpp"
 
 typedef struct evp_pkey_st EVP_PKEY;
+typedef struct evp_md_ctx_st EVP_MD_CTX;
 
 namespace dkr::signer {
 
@@ -48,9 +49,13 @@ class SigningKey {
 
  private:
   friend class SigningKeyFactory;
-  SigningKey(std::shared_ptr<EVP_PKEY> key, Algorithm algorithm, int bits)
-      : key_(std::move(key)), algorithm_(algorithm), bits_(bits) {}
+  SigningKey(std::shared_ptr<EVP_PKEY> key, Algorithm algorithm, int bits);
   std::shared_ptr<EVP_PKEY> key_;  // shared: EVP_PKEY is immutable after creation and thread-safe to use
+  // A signing context initialised once for this key; each signature works on a copy. Setting one up
+  // looks up the algorithm in OpenSSL's providers (~3 µs, a tenth of an Ed25519 signature); a copy
+  // takes about 0.3 µs. Only ever read after construction (copying reads it), so threads may share it.
+  // Null if it could not be set up: sign() then initialises a context per signature.
+  std::shared_ptr<const EVP_MD_CTX> sign_template_;
   Algorithm algorithm_;
   int bits_;
 };
