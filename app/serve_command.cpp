@@ -6,6 +6,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <malloc.h>
+
 #include <csignal>
 #include <iostream>
 #include <sstream>
@@ -89,9 +91,20 @@ void print_banner(const config::Config& cfg, const keystore::DirectoryKeyStore& 
   std::cout << out.str() << std::flush;
 }
 
+// Message buffers of up to the spill threshold are allocated and freed for every message. By
+// default glibc returns such memory to the kernel right away (madvise/munmap) and faults it in again
+// for the next message: bench/relay measured page faults, zeroing and madvise at ~8 % of the relay's
+// CPU for 50 KB messages. Keeping up to 32 MiB per arena costs little next to the spill threshold
+// times concurrent messages that the relay may hold anyway.
+void keep_message_buffers() {
+  mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 32 * 1024 * 1024);
+}
+
 }  // namespace
 
 int run_serve(Args args) {
+  keep_message_buffers();
   const CliArgs cli(args, {"config"});
   if (cli.flag("help")) {
     std::cout << kUsage;

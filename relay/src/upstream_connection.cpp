@@ -407,6 +407,10 @@ awaitable<UpstreamOutcome> UpstreamConnection::send_message(const OutboundMessag
   stuffer.append(message.prepend, wire);
   std::uint64_t offset = 0;
   const std::uint64_t total = message.content ? message.content->size() : 0;
+  if (auto whole = message.content ? message.content->in_memory() : std::nullopt) {
+    stuffer.append(*whole, wire);  // at most the spill threshold: one write with the terminator
+    offset = whole->size();
+  }
   while (offset < total) {
     chunk.clear();
     if (message.content) {

@@ -1,17 +1,33 @@
 #include "relay/upstream_dot_stuffer.hpp"
 
+#include <cstring>
+
 namespace dkr::relay {
 
 void UpstreamDotStuffer::append(std::string_view content, std::string& out) {
   if (content.empty()) return;
   empty_ = false;
   out.reserve(out.size() + content.size() + content.size() / 64 + 1);
-  for (const char c : content) {
-    if (at_line_start_ && c == '.') out.push_back('.');
-    out.push_back(c);
-    at_line_start_ = after_cr_ && c == '\n';
-    after_cr_ = c == '\r';
+  const char* const begin = content.data();
+  const char* const end = begin + content.size();
+  if (at_line_start_ && *begin == '.') out.push_back('.');
+  // Lines are copied whole; only a CRLF followed by '.' needs a byte inserted.
+  const char* copied = begin;
+  const char* scan = begin;
+  while (const void* found = std::memchr(scan, '\n', static_cast<std::size_t>(end - scan))) {
+    const char* lf = static_cast<const char*>(found);
+    const bool crlf = lf > begin ? lf[-1] == '\r' : after_cr_;
+    const char* next = lf + 1;
+    if (crlf && next < end && *next == '.') {
+      out.append(copied, next);
+      out.push_back('.');
+      copied = next;
+    }
+    scan = next;
   }
+  out.append(copied, end);
+  at_line_start_ = end[-1] == '\n' && (content.size() >= 2 ? end[-2] == '\r' : after_cr_);
+  after_cr_ = end[-1] == '\r';
 }
 
 void UpstreamDotStuffer::finish(std::string& out) {

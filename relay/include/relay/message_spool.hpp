@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,6 +25,11 @@ class MessageSpool {
 
   // Reads up to `max` bytes at `offset` into `out` (replacing its contents). Empty at the end.
   Result<void> read(std::uint64_t offset, std::size_t max, std::string& out) const;
+  // The whole content while it is held in memory (not spilled): readers need not copy it.
+  std::optional<std::string_view> in_memory() const {
+    if (fd_ >= 0) return std::nullopt;
+    return std::string_view(memory_);
+  }
 
  private:
   std::uint64_t threshold_;
