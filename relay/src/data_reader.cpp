@@ -82,16 +82,22 @@ std::size_t DataReader::feed(std::string_view input, DataSink& sink) {
     while (end < n && input[end] != '\r' && input[end] != '\n') ++end;
     std::size_t run = end - i;
     line_has_content_ = true;
-    line_length_ += run;
-    if (line_length_ > limits_.max_line) fail(DataError::LineTooLong);
     if (error_ == DataError::None) {
-      if (size_ + run > limits_.max_size) {
+      // The reply must not depend on how TCP cut the stream: when the run crosses both limits, the
+      // one crossed at the earlier byte decides, as it would if the bytes came one by one (where the
+      // line limit is checked first, so it wins a tie).
+      const std::uint64_t line_room = limits_.max_line - std::min<std::uint64_t>(line_length_, limits_.max_line);
+      const std::uint64_t size_room = limits_.max_size - size_;  // size_ <= max_size while no error
+      if (run > line_room && line_room <= size_room) {
+        fail(DataError::LineTooLong);
+      } else if (run > size_room) {
         fail(DataError::TooBig);
       } else {
         size_ += run;
         out_.append(input.substr(i, run));
       }
     }
+    line_length_ += run;
     i = end;
   }
   if (!out_.empty()) {

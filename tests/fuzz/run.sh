@@ -5,7 +5,8 @@
 #   tests/fuzz/run.sh [SECONDS=30] [BUILD_DIR=<repo>/../build-fuzz]
 #   FUZZ_TARGETS="data_reader config" tests/fuzz/run.sh 60    # only these targets
 #
-# Prints per target: executions/s, final coverage (cov/ft) and crash/no-crash. Exits non-zero if any
+# Prints per target: executions (total and per second), final coverage (cov/ft), corpus size
+# (inputs), peak RSS (MB) and crash/no-crash. Exits non-zero if any
 # target crashed, leaked or tripped a sanitizer or an invariant; the reproducer is kept under
 # BUILD_DIR/fuzz-artifacts/<target>/ and its path printed. Reproduce with: <fuzzer> <file>.
 set -uo pipefail
@@ -28,7 +29,7 @@ cmake --build "$build" --target "${build_list[@]}" -j2 -- -k 0 >"$build/fuzz-bui
 work=$(mktemp -d "${TMPDIR:-/tmp}/dkr-fuzz-run.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 failed=0
-printf '%-18s %8s %10s %8s %8s  %s\n' target seconds exec/s cov ft result
+printf '%-18s %7s %11s %8s %6s %6s %7s %6s  %s\n' target seconds execs exec/s cov ft corpus rss_mb result
 for t in $targets; do
   fuzzer=$(find "$build" -name "fuzz_$t" -type f -perm -u+x | head -n1)
   if [ -z "$fuzzer" ]; then
@@ -48,10 +49,13 @@ for t in $targets; do
     -print_final_stats=1 -artifact_prefix="$artifacts/" >"$log" 2>&1
   status=$?
   elapsed=$(( $(date +%s) - start ))
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)
   execs=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n1)
+  rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -n1)
   status_line=$(grep -E '^#[0-9]+' "$log" | tail -n1)
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$status_line")
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$status_line")
+  corpus=$(sed -n 's/.* corp: \([0-9]*\)\/.*/\1/p' <<<"$status_line")
   crash=$(sed -n "s/.*Test unit written to \(.*\)/\1/p" "$log" | tail -n1)
   if [ $status -ne 0 ] || [ -n "$crash" ] || grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:' "$log"; then
     result="CRASH (exit $status) ${crash:-no artifact}; log $log"
@@ -59,7 +63,8 @@ for t in $targets; do
   else
     result="no crash"
   fi
-  printf '%-18s %8s %10s %8s %8s  %s\n' "$t" "$elapsed" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$result"
+  printf '%-18s %7s %11s %8s %6s %6s %7s %6s  %s\n' "$t" "$elapsed" "${runs:-?}" "${execs:-?}" "${cov:-?}" "${ft:-?}" \
+    "${corpus:-?}" "${rss:-?}" "$result"
   if [ -n "$crash" ]; then
     grep -m3 -E 'FUZZ INVARIANT VIOLATED|ERROR: |runtime error:|SUMMARY:' "$log" | sed 's/^/    /'
   fi

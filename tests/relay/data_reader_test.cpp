@@ -178,6 +178,44 @@ TEST_CASE("size limit: nothing is emitted past it, reading goes on to the end ma
   CHECK(reader.done());
 }
 
+TEST_CASE("a run crossing both limits reports the one crossed first, however it is chunked") {
+  // Fuzz bug A: in one chunk the line limit was checked before the size limit for a whole run of
+  // bytes, so the reply depended on TCP segmentation. Expected codes are worked out by hand from
+  // the byte at which each limit is first exceeded.
+  struct Case {
+    std::string why;
+    std::uint64_t max_size;
+    std::uint32_t max_line;
+    std::string input;
+    DataError expected;
+  };
+  const std::vector<Case> cases = {
+      // "12345678\r\n" fills the size limit exactly; the next line's first byte is over it, its
+      // 21st byte over the line limit.
+      {"size first", 10, 20, "12345678\r\n" + std::string(30, 'x') + "\r\n.\r\n", DataError::TooBig},
+      // 6th byte over the line limit, 13th over the size limit.
+      {"line first", 12, 5, std::string(30, 'x') + "\r\n.\r\n", DataError::LineTooLong},
+      // Both at the 6th byte: one byte at a time the line limit is checked first.
+      {"same byte", 5, 5, std::string(30, 'x') + "\r\n.\r\n", DataError::LineTooLong},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.why);
+    DataLimits limits;
+    limits.max_size = c.max_size;
+    limits.max_line = c.max_line;
+    auto whole = run(c.input, limits);
+    CHECK(whole.done);
+    CHECK(whole.error == c.expected);
+    std::vector<std::size_t> every_byte;
+    for (std::size_t cut = 1; cut < c.input.size(); ++cut) every_byte.push_back(cut);
+    CHECK(run_chunks(c.input, every_byte, limits).error == c.expected);
+    for (std::size_t cut = 0; cut <= c.input.size(); ++cut) {
+      CAPTURE(cut);
+      CHECK(run_chunks(c.input, {cut}, limits).error == c.expected);
+    }
+  }
+}
+
 TEST_CASE("split-anywhere: every two-way split of tricky inputs gives the one-chunk result") {
   const std::vector<std::string> inputs = {
       "a\r\n..b\r\n.\r\nNEXT", "x\r\n.\n.\r\n\r\n.\r\n", "\r\r\n.\r\n", ".\r\n",
