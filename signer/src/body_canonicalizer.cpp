@@ -51,18 +51,7 @@ void BodyCanonicalizer::update_simple(std::string_view chunk) {
     pending_cr_ = true;  // may be the first half of a CRLF split across chunks
     --end;
   }
-  std::uint64_t trailing = 0;
-  while (end >= 2 && chunk[end - 2] == '\r' && chunk[end - 1] == '\n') {
-    end -= 2;
-    ++trailing;
-  }
-  if (end > 0) {
-    emit_pending_crlfs();
-    emit(chunk.substr(0, end));
-    pending_crlf_ = trailing;
-  } else {
-    pending_crlf_ += trailing;
-  }
+  emit_holding_trailing_crlfs(chunk.substr(0, end));
 }
 
 // Relaxed (§3.4.4): whitespace runs become one SP, whitespace at line ends is dropped, trailing
@@ -121,21 +110,27 @@ void BodyCanonicalizer::grow_output(std::size_t wanted) {
 void BodyCanonicalizer::flush_relaxed(bool body_end) {
   char* const out = out_.get();
   const std::size_t held_cr = (!body_end && out_size_ > 0 && out[out_size_ - 1] == '\r') ? 1 : 0;
-  std::size_t end = out_size_ - held_cr;
+  emit_holding_trailing_crlfs(std::string_view(out, out_size_ - held_cr));
+  if (held_cr != 0) out[0] = '\r';
+  out_size_ = held_cr;
+}
+
+// Trailing CRLFs are only counted: they are emitted once more content follows and dropped (§3.4.3,
+// §3.4.4) if the body ends here.
+void BodyCanonicalizer::emit_holding_trailing_crlfs(std::string_view bytes) {
+  std::size_t end = bytes.size();
   std::uint64_t trailing = 0;
-  while (end >= 2 && out[end - 2] == '\r' && out[end - 1] == '\n') {
+  while (end >= 2 && bytes[end - 2] == '\r' && bytes[end - 1] == '\n') {
     end -= 2;
     ++trailing;
   }
   if (end > 0) {
     emit_pending_crlfs();
-    emit(std::string_view(out, end));
+    emit(bytes.substr(0, end));
     pending_crlf_ = trailing;
   } else {
     pending_crlf_ += trailing;
   }
-  if (held_cr != 0) out[0] = '\r';
-  out_size_ = held_cr;
 }
 
 void BodyCanonicalizer::emit_pending_crlfs() {

@@ -42,6 +42,7 @@ class BodyCanonicalizer {
   void rewrite_relaxed(const char* in, std::size_t count);
   void grow_output(std::size_t wanted);
   void flush_relaxed(bool body_end);
+  void emit_holding_trailing_crlfs(std::string_view bytes);
   void emit_pending_crlfs();
   void emit(std::string_view bytes);
 
