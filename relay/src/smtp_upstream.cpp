@@ -67,11 +67,10 @@ Result<std::unique_ptr<SmtpUpstream>> SmtpUpstream::create(asio::any_io_executor
   if (!tls) return tls.error();
   auto shared_settings = std::make_shared<const SmtpUpstreamSettings>(std::move(settings));
   auto pool = std::make_shared<UpstreamPool>(io, std::move(shared_settings), std::move(tls.value()));
-  return std::unique_ptr<SmtpUpstream>(new SmtpUpstream(io, std::move(pool)));
+  return std::unique_ptr<SmtpUpstream>(new SmtpUpstream(std::move(pool)));
 }
 
-SmtpUpstream::SmtpUpstream(asio::any_io_executor io, std::shared_ptr<UpstreamPool> pool)
-    : io_(std::move(io)), pool_(std::move(pool)) {}
+SmtpUpstream::SmtpUpstream(std::shared_ptr<UpstreamPool> pool) : pool_(std::move(pool)) {}
 
 SmtpUpstream::~SmtpUpstream() { pool_->shutdown(); }
 

@@ -23,8 +23,7 @@ asio::awaitable<void> say_goodbye(std::shared_ptr<UpstreamConnection> connection
 
 UpstreamPool::UpstreamPool(asio::any_io_executor io, std::shared_ptr<const SmtpUpstreamSettings> settings,
                            std::shared_ptr<asio::ssl::context> tls)
-    : io_(io),
-      settings_(std::move(settings)),
+    : settings_(std::move(settings)),
       tls_(std::move(tls)),
       sweep_strand_(asio::make_strand(io)),
       sweep_timer_(sweep_strand_) {}

@@ -108,20 +108,30 @@ awaitable<UpstreamOutcome> UpstreamTransactionCore::send_mail(std::string args) 
   anything_sent_ = true;
   needs_reset_ = true;
   UpstreamOutcome outcome = co_await connection_->command("MAIL FROM:" + args);
-  const bool dropped = outcome.transport == UpstreamTransport::closed ||
-                       (outcome.transport == UpstreamTransport::ok && outcome.reply.code == 421);
-  if (first_command && reused_ && dropped && !abandoned_) {
-    // The upstream dropped the idle connection; nothing was committed, so a fresh one may retry.
-    spdlog::info("upstream: pooled connection was dropped ({}), reconnecting", outcome.reply.code);
-    connection_->close();
-    reused_ = false;
-    auto [fresh, opened] = co_await pool_->open(strand_);
-    if (!fresh) co_return opened;
-    connection_ = std::move(fresh);
-    if (abandoned_) co_return opened;
-    outcome = co_await connection_->command("MAIL FROM:" + args);
+  if (pooled_connection_dropped(outcome, first_command)) {
+    if (auto failed = co_await reconnect(outcome)) co_return *failed;
+    if (!abandoned_) outcome = co_await connection_->command("MAIL FROM:" + args);
   }
   co_return outcome;
+}
+
+// The first command of a transaction found its pooled connection dropped by the upstream (closed,
+// or 421): nothing was committed, so a fresh connection may retry.
+bool UpstreamTransactionCore::pooled_connection_dropped(const UpstreamOutcome& first, bool first_command) const {
+  const bool dropped = first.transport == UpstreamTransport::closed ||
+                       (first.transport == UpstreamTransport::ok && first.reply.code == 421);
+  return first_command && reused_ && dropped && !abandoned_;
+}
+
+// Replaces the dropped connection with a fresh one; if that fails, the outcome for the client.
+awaitable<std::optional<UpstreamOutcome>> UpstreamTransactionCore::reconnect(const UpstreamOutcome& dropped) {
+  spdlog::info("upstream: pooled connection was dropped ({}), reconnecting", dropped.reply.code);
+  connection_->close();
+  reused_ = false;
+  auto [fresh, opened] = co_await pool_->open(strand_);
+  if (!fresh) co_return opened;
+  connection_ = std::move(fresh);
+  co_return std::nullopt;
 }
 
 // Two or more envelope commands waiting and an upstream that pipelines: one write instead of a
@@ -135,40 +145,28 @@ bool UpstreamTransactionCore::envelope_batch_ready() const {
 }
 
 awaitable<void> UpstreamTransactionCore::send_envelope_batch() {
-  std::vector<Kind> kinds;
+  const bool starts_with_mail = queue_.front().kind == Kind::mail;
   std::vector<std::string> lines;
   in_flight_.clear();
   // Replies go back in order, so the batch stops at the first step the single path must handle.
   while (!queue_.empty() && queue_.front().kind != Kind::data && safe_arguments(queue_.front().args)) {
     Step step = std::move(queue_.front());
     queue_.pop_front();
-    kinds.push_back(step.kind);
     lines.push_back((step.kind == Kind::mail ? "MAIL FROM:" : "RCPT TO:") + step.args);
     in_flight_.push_back(std::move(step.done));
   }
   const bool first_command = !anything_sent_;
   anything_sent_ = true;
-  if (kinds.front() == Kind::mail) needs_reset_ = true;
+  if (starts_with_mail) needs_reset_ = true;
   std::vector<UpstreamOutcome> outcomes = co_await connection_->pipelined(lines);
-  const UpstreamOutcome& head = outcomes.front();
-  const bool dropped = head.transport == UpstreamTransport::closed ||
-                       (head.transport == UpstreamTransport::ok && head.reply.code == 421);
-  if (first_command && reused_ && dropped && !abandoned_ && kinds.front() == Kind::mail) {
-    // As in send_mail: an idle pooled connection was dropped before MAIL; nothing was committed.
-    spdlog::info("upstream: pooled connection was dropped ({}), reconnecting", head.reply.code);
-    connection_->close();
-    reused_ = false;
-    auto [fresh, opened] = co_await pool_->open(strand_);
-    if (!fresh) {
-      outcomes.assign(lines.size(), opened);
+  if (starts_with_mail && pooled_connection_dropped(outcomes.front(), first_command)) {
+    if (auto failed = co_await reconnect(outcomes.front())) {
+      outcomes.assign(lines.size(), *failed);
+    } else if (!abandoned_ && connection_->extensions().pipelining) {
+      outcomes = co_await connection_->pipelined(lines);
     } else {
-      connection_ = std::move(fresh);
-      if (!abandoned_ && connection_->extensions().pipelining) {
-        outcomes = co_await connection_->pipelined(lines);
-      } else {
-        for (std::size_t i = 0; i < lines.size() && !abandoned_; ++i)
-          outcomes[i] = co_await connection_->command(lines[i]);
-      }
+      for (std::size_t i = 0; i < lines.size() && !abandoned_; ++i)
+        outcomes[i] = co_await connection_->command(lines[i]);
     }
   }
   std::vector<ReplyHandler> handlers = std::move(in_flight_);  // empty if abandon() answered already

@@ -56,8 +56,7 @@ class SmtpUpstream final : public Upstream {
   std::size_t idle_connections() const;
 
  private:
-  SmtpUpstream(boost::asio::any_io_executor io, std::shared_ptr<UpstreamPool> pool);
-  boost::asio::any_io_executor io_;
+  explicit SmtpUpstream(std::shared_ptr<UpstreamPool> pool);
   std::shared_ptr<UpstreamPool> pool_;
 };
 

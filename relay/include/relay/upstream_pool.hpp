@@ -21,6 +21,7 @@ namespace dkr::relay {
 
 class UpstreamPool : public std::enable_shared_from_this<UpstreamPool> {
  public:
+  // `io` runs the expiry sweep; connections live on the executors given to open().
   UpstreamPool(boost::asio::any_io_executor io, std::shared_ptr<const SmtpUpstreamSettings> settings,
                std::shared_ptr<boost::asio::ssl::context> tls);
 
@@ -37,7 +38,6 @@ class UpstreamPool : public std::enable_shared_from_this<UpstreamPool> {
   // QUITs all idle connections and keeps no more.
   void shutdown();
 
-  boost::asio::any_io_executor io() const { return io_; }
   std::size_t idle_count() const;
   bool offers_smtputf8() const { return smtputf8_.load(); }
   bool reachable() const { return reachable_.load(); }
@@ -52,7 +52,6 @@ class UpstreamPool : public std::enable_shared_from_this<UpstreamPool> {
   void schedule_sweep();  // on sweep_strand_
   void sweep();           // on sweep_strand_
 
-  boost::asio::any_io_executor io_;
   std::shared_ptr<const SmtpUpstreamSettings> settings_;
   std::shared_ptr<boost::asio::ssl::context> tls_;
   std::atomic<bool> smtputf8_{false};

@@ -5,6 +5,7 @@
 #include <utility>  // before Boost 1.74 awaitable.hpp, which uses std::exchange without it
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,8 @@ class UpstreamTransactionCore : public std::enable_shared_from_this<UpstreamTran
   boost::asio::awaitable<void> work();
   boost::asio::awaitable<void> release();
   boost::asio::awaitable<UpstreamOutcome> send_mail(std::string args);
+  bool pooled_connection_dropped(const UpstreamOutcome& first, bool first_command) const;
+  boost::asio::awaitable<std::optional<UpstreamOutcome>> reconnect(const UpstreamOutcome& dropped);
   bool envelope_batch_ready() const;
   boost::asio::awaitable<void> send_envelope_batch();
   boost::asio::awaitable<UpstreamOutcome> send_data(OutboundMessage message);
