@@ -33,21 +33,29 @@ using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
 
 Result<SigningKey> classify(PkeyPtr key, KeyPolicy policy);
 
+// A context ready for EVP_DigestSign with `key`: a copy of the template, else a fresh one.
+MdCtxPtr sign_context(const EVP_MD_CTX* sign_template, EVP_PKEY* key, Algorithm algorithm) {
+  MdCtxPtr ctx(EVP_MD_CTX_new());
+  if (!ctx) return ctx;
+  if (sign_template != nullptr && EVP_MD_CTX_copy_ex(ctx.get(), sign_template) == 1) return ctx;
+  ERR_clear_error();
+  // RFC 8463: Ed25519 signs SHA-256(data) with no digest of its own; RSA hashes with SHA-256.
+  const EVP_MD* md = algorithm == Algorithm::Ed25519Sha256 ? nullptr : sha256_md();
+  if (EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, key) != 1) ctx.reset();
+  return ctx;
+}
+
 }  // namespace
 
 SigningKey::SigningKey(std::shared_ptr<EVP_PKEY> key, Algorithm algorithm, int bits)
     : key_(std::move(key)), algorithm_(algorithm), bits_(bits) {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  if (ctx == nullptr) return;
-  // RFC 8463: Ed25519 signs SHA-256(data) with no digest of its own; RSA hashes with SHA-256.
-  const EVP_MD* md = algorithm_ == Algorithm::Ed25519Sha256 ? nullptr : sha256_md();
-  if (EVP_DigestSignInit(ctx, nullptr, md, nullptr, key_.get()) != 1) {
-    EVP_MD_CTX_free(ctx);
-    ERR_clear_error();
+  MdCtxPtr ctx = sign_context(nullptr, key_.get(), algorithm_);
+  if (!ctx) {
+    ERR_clear_error();  // sign() will set up a context per signature and report the error then
     return;
   }
-  sign_template_ =
-      std::shared_ptr<const EVP_MD_CTX>(ctx, [](const EVP_MD_CTX* c) { EVP_MD_CTX_free(const_cast<EVP_MD_CTX*>(c)); });
+  sign_template_ = std::shared_ptr<const EVP_MD_CTX>(
+      ctx.release(), [](const EVP_MD_CTX* c) { EVP_MD_CTX_free(const_cast<EVP_MD_CTX*>(c)); });
 }
 
 class SigningKeyFactory {
@@ -132,21 +140,6 @@ std::string SigningKey::public_key_base64() const {
 std::string SigningKey::dns_record() const {
   return "v=DKIM1; k=" + std::string(key_type(algorithm_)) + "; p=" + public_key_base64();
 }
-
-namespace {
-
-// A context ready for EVP_DigestSign with `key`: a copy of the template, else a fresh one.
-MdCtxPtr sign_context(const EVP_MD_CTX* sign_template, EVP_PKEY* key, Algorithm algorithm) {
-  MdCtxPtr ctx(EVP_MD_CTX_new());
-  if (!ctx) return ctx;
-  if (sign_template != nullptr && EVP_MD_CTX_copy_ex(ctx.get(), sign_template) == 1) return ctx;
-  ERR_clear_error();
-  const EVP_MD* md = algorithm == Algorithm::Ed25519Sha256 ? nullptr : sha256_md();
-  if (EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, key) != 1) ctx.reset();
-  return ctx;
-}
-
-}  // namespace
 
 Result<std::string> SigningKey::sign(std::string_view header_data) const {
   MdCtxPtr ctx = sign_context(sign_template_.get(), key_.get(), algorithm_);
