@@ -4,7 +4,7 @@
 #include <string>
 
 #include "config/config.hpp"
-#include "signer/result.hpp"
+#include "common/result.hpp"
 
 namespace dkr::app {
 

@@ -5,7 +5,7 @@
 #include "config/config.hpp"
 #include "keystore/directory_key_store.hpp"
 #include "relay/relay_settings.hpp"
-#include "signer/result.hpp"
+#include "common/result.hpp"
 
 namespace dkr::app {
 

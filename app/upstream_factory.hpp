@@ -5,7 +5,7 @@
 
 #include "config/config.hpp"
 #include "relay/upstream.hpp"
-#include "signer/result.hpp"
+#include "common/result.hpp"
 
 namespace dkr::app {
 

@@ -69,23 +69,25 @@ const keystore::SelectorInfo* active_key(const keystore::DomainInfo& info) {
   return nullptr;
 }
 
-// The key store reports failures as messages only. The handlers check the common cases (unknown
-// domain or selector, invalid transition) beforehand so those get exact codes; this sorts what is
-// left, e.g. a state change by another client in between.
-int status_for_store_error(std::string_view message) {
-  const std::string text = lowercase(message);
-  const auto has = [&](std::string_view word) { return text.find(word) != std::string::npos; };
-  if (has("not found") || has("unknown") || has("no such")) return 404;
-  if (has("exist") || has("active") || has("state") || has("transition") || has("refus") || has("already") ||
-      has("cannot")) {
-    return 409;
+// The key store says what kind of failure it was; this is the one place that turns a kind into a status.
+int status_for(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::invalid:
+      return 400;
+    case ErrorCode::not_found:
+      return 404;
+    case ErrorCode::conflict:
+      return 409;
+    case ErrorCode::unavailable:
+      return 503;
+    case ErrorCode::internal:
+      return 500;
   }
-  if (has("invalid") || has("unsupported") || has("must")) return 400;
   return 500;
 }
 
 ApiResponse store_error(const Error& error) {
-  const int status = status_for_store_error(error.message);
+  const int status = status_for(error.code);
   if (status >= 500) spdlog::error("admin: key store error: {}", error.message);
   return error_response(status, error.message);
 }

@@ -44,7 +44,8 @@ std::atomic<unsigned> graveyard_counter{0};
 Result<int> checked_bits(const KeyParams& params) {
   if (params.algorithm == signer::Algorithm::Ed25519Sha256) return 256;
   if (params.bits == 2048 || params.bits == 3072 || params.bits == 4096) return params.bits;
-  return make_error("RSA keys must have 2048, 3072 or 4096 bits (asked for " + std::to_string(params.bits) + ")");
+  return make_error(ErrorCode::invalid,
+                    "RSA keys must have 2048, 3072 or 4096 bits (asked for " + std::to_string(params.bits) + ")");
 }
 
 struct GeneratedKey {
@@ -266,7 +267,7 @@ Result<DomainInfo> DirectoryKeyStore::domain(std::string_view domain) const {
   if (!name) return name.error();
   const auto snapshot = current();
   if (const auto* entry = snapshot->find(*name)) return (*entry)->info;
-  return make_error("no domain " + *name + " in the key store");
+  return make_error(ErrorCode::not_found, "no domain " + *name + " in the key store");
 }
 
 KeyStoreStats DirectoryKeyStore::stats() const {
@@ -475,7 +476,7 @@ Result<SelectorInfo> DirectoryKeyStore::add_domain(std::string_view domain, cons
   auto before = metadata_on_disk(*name);
   if (!before) return before.error();
   if (before->has_value()) {
-    return make_error("domain " + *name + " already exists; stage a new key for it instead");
+    return make_error(ErrorCode::conflict, "domain " + *name + " already exists; stage a new key for it instead");
   }
   Transaction transaction;
   transaction.domain = *name;
@@ -529,7 +530,7 @@ Result<SelectorInfo> DirectoryKeyStore::stage_key(std::string_view domain, const
   std::string selector;
   if (wanted) {
     if (transaction.after.find(*wanted) != nullptr) {
-      return make_error("selector '" + *wanted + "' already exists in domain " + *name);
+      return make_error(ErrorCode::conflict, "selector '" + *wanted + "' already exists in domain " + *name);
     }
     selector = *wanted;
   } else {
@@ -564,7 +565,7 @@ Result<void> DirectoryKeyStore::transition(std::string_view domain, std::string_
   StoreLock lock(options_.path, StoreLock::Mode::Exclusive);
   auto before = metadata_on_disk(*name);
   if (!before) return before.error();
-  if (!before->has_value()) return make_error("no domain " + *name + " in the key store");
+  if (!before->has_value()) return make_error(ErrorCode::not_found, "no domain " + *name + " in the key store");
   Transaction transaction;
   transaction.domain = *name;
   transaction.after = std::move(**before);
@@ -611,15 +612,15 @@ Result<void> DirectoryKeyStore::remove_domain(std::string_view domain, bool forc
   if (!before) {
     if (!force) return before.error();  // a broken domain can still be removed with force
   } else if (!before->has_value()) {
-    return make_error("no domain " + *name + " in the key store");
+    return make_error(ErrorCode::not_found, "no domain " + *name + " in the key store");
   } else if (!force) {
     std::string active;
     for (const SelectorInfo& info : (*before)->selectors) {
       if (info.state == KeyState::Active) active += (active.empty() ? "" : ", ") + info.selector;
     }
     if (!active.empty()) {
-      return make_error("domain " + *name + " still signs with active selector(s) " + active +
-                        "; retire them first or force the removal");
+      return make_error(ErrorCode::conflict, "domain " + *name + " still signs with active selector(s) " + active +
+                                                 "; retire them first or force the removal");
     }
   }
   Transaction transaction;
@@ -648,7 +649,7 @@ Result<SelectorInfo> DirectoryKeyStore::import_pem(std::string_view domain, std:
   transaction.domain = *name;
   transaction.after = before->value_or(DomainMetadata{*name, {}});
   if (transaction.after.find(*wanted) != nullptr) {
-    return make_error("selector '" + *wanted + "' already exists in domain " + *name);
+    return make_error(ErrorCode::conflict, "selector '" + *wanted + "' already exists in domain " + *name);
   }
   SelectorInfo info;
   info.selector = *wanted;

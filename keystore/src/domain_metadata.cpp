@@ -16,7 +16,7 @@ std::string describe(const DomainMetadata& metadata, std::string_view selector) 
 
 Result<SelectorInfo*> find_or_fail(DomainMetadata& metadata, std::string_view selector) {
   if (SelectorInfo* info = metadata.find(selector)) return info;
-  return make_error("no selector '" + std::string(selector) + "' in domain " + metadata.domain);
+  return make_error(ErrorCode::not_found, "no selector '" + std::string(selector) + "' in domain " + metadata.domain);
 }
 
 std::string json_escaped(std::string_view text) {
@@ -143,7 +143,8 @@ Result<bool> apply_activate(DomainMetadata& metadata, std::string_view selector,
     case KeyState::Active:
       return false;
     case KeyState::Revoked:
-      return make_error(describe(metadata, selector) + " is revoked and cannot be activated again; stage a new key");
+      return make_error(ErrorCode::conflict,
+                        describe(metadata, selector) + " is revoked and cannot be activated again; stage a new key");
     case KeyState::Staged:
     case KeyState::Retiring:
       break;
@@ -168,9 +169,10 @@ Result<bool> apply_retire(DomainMetadata& metadata, std::string_view selector, s
     case KeyState::Retiring:
       return false;
     case KeyState::Staged:
-      return make_error(describe(metadata, selector) + " is staged and was never active; revoke or remove it instead");
+      return make_error(ErrorCode::conflict,
+                        describe(metadata, selector) + " is staged and was never active; revoke or remove it instead");
     case KeyState::Revoked:
-      return make_error(describe(metadata, selector) + " is already revoked");
+      return make_error(ErrorCode::conflict, describe(metadata, selector) + " is already revoked");
     case KeyState::Active:
       break;
   }
@@ -187,9 +189,9 @@ Result<bool> apply_revoke(DomainMetadata& metadata, std::string_view selector, s
     case KeyState::Revoked:
       return false;
     case KeyState::Active:
-      return make_error(describe(metadata, selector) +
-                        " is active; retire it first, and revoke it once mail signed with it "
-                        "has been delivered");
+      return make_error(ErrorCode::conflict, describe(metadata, selector) +
+                                                 " is active; retire it first, and revoke it once mail signed with it "
+                                                 "has been delivered");
     case KeyState::Staged:
     case KeyState::Retiring:
       break;
@@ -204,8 +206,8 @@ Result<void> apply_remove(DomainMetadata& metadata, std::string_view selector) {
   auto found = find_or_fail(metadata, selector);
   if (!found) return found.error();
   if ((*found)->state == KeyState::Active) {
-    return make_error(describe(metadata, selector) +
-                      " is active; activate another key or retire it before removing it");
+    return make_error(ErrorCode::conflict, describe(metadata, selector) +
+                                               " is active; activate another key or retire it before removing it");
   }
   std::erase_if(metadata.selectors, [&](const SelectorInfo& info) { return info.selector == selector; });
   return {};

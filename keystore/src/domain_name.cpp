@@ -75,9 +75,9 @@ bool is_ldh(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
 }  // namespace
 
 Result<void> validate_domain(std::string_view name) {
-  if (name.empty()) return make_error("domain name is empty");
+  if (name.empty()) return make_error(ErrorCode::invalid, "domain name is empty");
   if (name.size() > kMaxDomainLength) {
-    return make_error("domain name " + quoted(name) + " is longer than 253 bytes");
+    return make_error(ErrorCode::invalid, "domain name " + quoted(name) + " is longer than 253 bytes");
   }
   std::size_t labels = 0;
   std::size_t start = 0;
@@ -85,24 +85,25 @@ Result<void> validate_domain(std::string_view name) {
     const std::size_t dot = name.find('.', start);
     const std::string_view label =
         name.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-    if (label.empty()) return make_error("domain name " + quoted(name) + " has an empty label");
+    if (label.empty()) return make_error(ErrorCode::invalid, "domain name " + quoted(name) + " has an empty label");
     if (label.size() > kMaxLabelLength) {
-      return make_error("domain name " + quoted(name) + " has a label longer than 63 bytes");
+      return make_error(ErrorCode::invalid, "domain name " + quoted(name) + " has a label longer than 63 bytes");
     }
     for (char c : label) {
       if (!is_ldh(c)) {
-        return make_error("domain name " + quoted(name) + " may only contain lowercase letters, digits, '-' and '.'");
+        return make_error(ErrorCode::invalid,
+                          "domain name " + quoted(name) + " may only contain lowercase letters, digits, '-' and '.'");
       }
     }
     if (label.front() == '-' || label.back() == '-') {
-      return make_error("domain name " + quoted(name) + " has a label starting or ending with '-'");
+      return make_error(ErrorCode::invalid, "domain name " + quoted(name) + " has a label starting or ending with '-'");
     }
     ++labels;
     if (dot == std::string_view::npos) break;
     start = dot + 1;
   }
   if (labels < 2) {
-    return make_error("domain name " + quoted(name) + " needs at least two labels");
+    return make_error(ErrorCode::invalid, "domain name " + quoted(name) + " needs at least two labels");
   }
   return {};
 }
@@ -124,7 +125,7 @@ Result<std::string> normalize_domain(std::string_view name) {
     } else {
       auto code_points = decode_utf8(label);
       if (!code_points) {
-        return make_error("domain name " + quoted(name) + " is not valid UTF-8");
+        return make_error(ErrorCode::invalid, "domain name " + quoted(name) + " is not valid UTF-8");
       }
       for (char32_t& c : *code_points) c = unicode_lower(c);
       auto encoded = punycode_encode(*code_points);
@@ -142,23 +143,26 @@ Result<std::string> normalize_selector(std::string_view selector) {
   std::string out;
   out.reserve(selector.size());
   for (char c : selector) out.push_back(ascii_lower(c));
-  if (out.empty()) return make_error("selector is empty");
-  if (out.size() > kMaxDomainLength) return make_error("selector " + quoted(selector) + " is too long");
+  if (out.empty()) return make_error(ErrorCode::invalid, "selector is empty");
+  if (out.size() > kMaxDomainLength)
+    return make_error(ErrorCode::invalid, "selector " + quoted(selector) + " is too long");
   std::size_t start = 0;
   while (true) {
     const std::size_t dot = out.find('.', start);
     const std::string_view label =
         std::string_view(out).substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    if (label.empty()) return make_error("selector " + quoted(selector) + " has an empty label");
+    if (label.empty()) return make_error(ErrorCode::invalid, "selector " + quoted(selector) + " has an empty label");
     if (label.size() > kMaxLabelLength) {
-      return make_error("selector " + quoted(selector) + " has a label longer than 63 bytes");
+      return make_error(ErrorCode::invalid, "selector " + quoted(selector) + " has a label longer than 63 bytes");
     }
     if (label.front() == '-' || label.front() == '_') {
-      return make_error("selector " + quoted(selector) + " must start each label with a letter or digit");
+      return make_error(ErrorCode::invalid,
+                        "selector " + quoted(selector) + " must start each label with a letter or digit");
     }
     for (char c : label) {
       if (!is_ldh(c) && c != '_') {
-        return make_error("selector " + quoted(selector) + " may only contain letters, digits, '-', '_' and '.'");
+        return make_error(ErrorCode::invalid,
+                          "selector " + quoted(selector) + " may only contain letters, digits, '-', '_' and '.'");
       }
     }
     if (dot == std::string::npos) break;

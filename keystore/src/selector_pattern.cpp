@@ -31,15 +31,16 @@ Result<std::string> next_selector(std::string_view pattern, std::int64_t now,
   char expanded[256];
   const std::string format(pattern);
   const std::size_t length = std::strftime(expanded, sizeof expanded, format.c_str(), &tm);
-  if (length == 0) return make_error("selector pattern '" + format + "' expands to nothing");
+  if (length == 0) return make_error(ErrorCode::invalid, "selector pattern '" + format + "' expands to nothing");
   const std::string base(expanded, length);
 
   const std::size_t seq = base.find(kSeq);
   if (seq == std::string::npos) {
     auto selector = normalize_selector(base);
-    if (!selector) return make_error("selector pattern: " + selector.error().message);
+    if (!selector) return make_error(selector.error().code, "selector pattern: " + selector.error().message);
     if (taken(*selector)) {
-      return make_error("selector '" + *selector + "' from the pattern is already used; choose a selector explicitly");
+      return make_error(ErrorCode::conflict,
+                        "selector '" + *selector + "' from the pattern is already used; choose a selector explicitly");
     }
     return selector;
   }
@@ -47,10 +48,10 @@ Result<std::string> next_selector(std::string_view pattern, std::int64_t now,
     std::string candidate = base;
     candidate.replace(seq, kSeq.size(), sequence_label(i));
     auto selector = normalize_selector(candidate);
-    if (!selector) return make_error("selector pattern: " + selector.error().message);
+    if (!selector) return make_error(selector.error().code, "selector pattern: " + selector.error().message);
     if (!taken(*selector)) return selector;
   }
-  return make_error("selector pattern '" + format + "' has no unused sequence left");
+  return make_error(ErrorCode::conflict, "selector pattern '" + format + "' has no unused sequence left");
 }
 
 }  // namespace dkr::keystore

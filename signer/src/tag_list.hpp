@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "signer/result.hpp"
+#include "common/result.hpp"
 
 namespace dkr::signer {
 

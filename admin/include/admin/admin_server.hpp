@@ -6,7 +6,7 @@
 
 #include "admin/admin_settings.hpp"
 #include "keystore/key_store.hpp"
-#include "signer/result.hpp"
+#include "common/result.hpp"
 
 namespace dkr::admin {
 

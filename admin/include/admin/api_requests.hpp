@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "signer/algorithm.hpp"
-#include "signer/result.hpp"
+#include "common/result.hpp"
 
 namespace dkr::admin {
 

@@ -9,7 +9,7 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include "signer/result.hpp"
+#include "common/result.hpp"
 
 namespace dkr::admin {
 

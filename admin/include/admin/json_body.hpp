@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "signer/result.hpp"
+#include "common/result.hpp"
 
 namespace dkr::admin {
 

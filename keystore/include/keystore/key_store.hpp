@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "signer/algorithm.hpp"
-#include "signer/result.hpp"
+#include "common/result.hpp"
 #include "signer/signing_key.hpp"
 
 namespace dkr::keystore {

@@ -15,7 +15,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "relay/upstream.hpp"
-#include "signer/result.hpp"
+#include "common/result.hpp"
 
 namespace dkr::relay {
 

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "signer/result.hpp"
+#include "common/result.hpp"
 
 namespace dkr::relay {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "signer/result.hpp"
+#include "common/result.hpp"
 
 namespace dkr::relay {
 

@@ -17,7 +17,7 @@
 #include "relay/relay_metrics.hpp"
 #include "relay/relay_settings.hpp"
 #include "relay/upstream.hpp"
-#include "signer/result.hpp"
+#include "common/result.hpp"
 
 namespace dkr::relay {
 

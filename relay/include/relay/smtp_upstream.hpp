@@ -9,7 +9,7 @@
 #include <boost/asio/any_io_executor.hpp>
 
 #include "relay/upstream.hpp"
-#include "signer/result.hpp"
+#include "common/result.hpp"
 
 namespace dkr::relay {
 

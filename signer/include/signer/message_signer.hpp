@@ -10,7 +10,7 @@
 
 #include "signer/algorithm.hpp"
 #include "signer/message.hpp"
-#include "signer/result.hpp"
+#include "common/result.hpp"
 #include "signer/signing_key.hpp"
 
 namespace dkr::signer {

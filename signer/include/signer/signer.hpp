@@ -5,6 +5,6 @@
 #include "signer/canonicalization.hpp"
 #include "signer/message.hpp"
 #include "signer/message_signer.hpp"
-#include "signer/result.hpp"
+#include "common/result.hpp"
 #include "signer/signing_key.hpp"
 #include "signer/verifier.hpp"

@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "signer/algorithm.hpp"
-#include "signer/result.hpp"
+#include "common/result.hpp"
 
 typedef struct evp_pkey_st EVP_PKEY;
 typedef struct evp_md_ctx_st EVP_MD_CTX;

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "signer/algorithm.hpp"
-#include "signer/result.hpp"
+#include "common/result.hpp"
 
 typedef struct evp_pkey_st EVP_PKEY;
 

@@ -6,8 +6,19 @@
 
 namespace dkr {
 
+// What kind of failure, for the machine (admin maps it to an HTTP status in one switch); the text is
+// for the human. Modelled on OpenDKIM's DKIM_STAT_* beside dkim_error().
+enum class ErrorCode {
+  internal,     // a failure of ours or of the system (I/O, OpenSSL): 500
+  invalid,      // the request itself is malformed (a bad name, an unsupported size): 400
+  not_found,    // no such domain or selector: 404
+  conflict,     // not allowed in the current state (already exists, illegal transition): 409
+  unavailable,  // a backend needed for this is unreachable for now: 503
+};
+
 struct Error {
   std::string message;
+  ErrorCode code = ErrorCode::internal;
 };
 
 template <class T>
@@ -48,5 +59,22 @@ class [[nodiscard]] Result<void> {
 };
 
 inline Error make_error(std::string message) { return Error{std::move(message)}; }
+inline Error make_error(ErrorCode code, std::string message) { return Error{std::move(message), code}; }
+
+inline const char* to_string(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::internal:
+      return "internal";
+    case ErrorCode::invalid:
+      return "invalid";
+    case ErrorCode::not_found:
+      return "not_found";
+    case ErrorCode::conflict:
+      return "conflict";
+    case ErrorCode::unavailable:
+      return "unavailable";
+  }
+  return "internal";
+}
 
 }  // namespace dkr
