@@ -7,7 +7,7 @@ are smtplib, swaks and raw sockets. What the upstream captured is verified with 
 Mail::DKIM (mail_dkim_verify.pl), against TXT records built from the key files with the openssl CLI,
 not by the relay.
 
-usage: /usr/bin/python3 relay_e2e.py --binary PATH/dkim-relay [unittest args]
+usage: /usr/bin/python3 relay_e2e.py --binary PATH/dkim-relay [SigningTest|OpenRelayTest|ShutdownTest ...]
 """
 import argparse
 import base64
@@ -99,7 +99,7 @@ class RawClient:
 class RelayHarness:
     """Temp dir, keystore, aiosmtpd upstream and the relay process."""
 
-    def __init__(self, unsigned="tempfail", shutdown_grace="5s"):
+    def __init__(self, unsigned="tempfail", shutdown_grace="5s", relay_extra=""):
         self.dir = tempfile.mkdtemp(prefix="dkim-relay-e2e-")
         self.keys = os.path.join(self.dir, "keys")
         self.captured = os.path.join(self.dir, "captured")
@@ -111,7 +111,7 @@ class RelayHarness:
             self.upstream_port = free_port()
             self._start_upstream()
             self.port = free_port()
-            self._start_relay(unsigned, shutdown_grace)
+            self._start_relay(unsigned, shutdown_grace, relay_extra)
         except BaseException:
             self.close()
             raise
@@ -140,7 +140,7 @@ class RelayHarness:
                 env=env, stdout=log, stderr=subprocess.STDOUT))
         wait_until(lambda: port_open(self.upstream_port), what="aiosmtpd upstream")
 
-    def _start_relay(self, unsigned, shutdown_grace):
+    def _start_relay(self, unsigned, shutdown_grace, relay_extra):
         self.config = os.path.join(self.dir, "relay.toml")
         with open(self.config, "w") as f:
             f.write("""
@@ -151,7 +151,7 @@ unsigned = "%s"
 threads = 2
 shutdown_grace = "%s"
 max_connections_per_ip = 20
-
+%s
 [upstream]
 type = "smtp"
 host = "127.0.0.1"
@@ -174,7 +174,7 @@ enabled = false
 
 [log]
 level = "info"
-""" % (self.port, unsigned, shutdown_grace, self.upstream_port, self.keys))
+""" % (self.port, unsigned, shutdown_grace, relay_extra, self.upstream_port, self.keys))
         self.relay_log = os.path.join(self.dir, "relay.log")
         with open(self.relay_log, "w") as log:
             self.relay = subprocess.Popen([BINARY, "serve", "--config", self.config], stdout=log,
@@ -205,6 +205,14 @@ level = "info"
             out.append((envelope, content))
         return out
 
+    def upstream_senders(self):
+        """Every MAIL FROM the upstream has seen, in order."""
+        try:
+            with open(os.path.join(self.captured, "mail_from.log")) as f:
+                return f.read().split()
+        except FileNotFoundError:
+            return []
+
     def wait_for_messages(self, count):
         wait_until(lambda: len(self.captured_messages()) >= count, what="%d captured message(s)" % count)
         return self.captured_messages()
@@ -232,6 +240,31 @@ def dkimpy_results(message, txt):
     return [d.verify(idx=i, dnsfunc=dnsfunc) for i in range(count)]
 
 
+def maildkim_results(h, content):
+    """Mail::DKIM's verdict per signature algorithm: {"rsa-sha256": "pass example.org rsa1 ...", ...}."""
+    path = os.path.join(h.dir, "check.eml")
+    with open(path, "wb") as f:
+        f.write(content)
+    perl = subprocess.run(["/usr/bin/perl", os.path.join(HERE, "mail_dkim_verify.pl"), h.txt_file, path],
+                          capture_output=True, text=True)
+    results = {line.split()[3]: line for line in perl.stdout.splitlines()}
+    if sorted(results) != ["ed25519-sha256", "rsa-sha256"]:
+        raise AssertionError("Mail::DKIM did not report both signatures: " + perl.stdout + perl.stderr)
+    return results
+
+
+def assert_verifies(test, h, content):
+    """dkimpy and Mail::DKIM, with keys from the test's own TXT data, both pass the relay's signatures."""
+    test.assertTrue(content.startswith(b"Received: from "), content[:200])
+    test.assertEqual(dkimpy_results(content, h.txt), [True, True], "dkimpy")
+    results = maildkim_results(h, content)
+    # Debian 12's Mail::DKIM (1.20230212) has no Ed25519: it must pass RSA and may only call
+    # the Ed25519 signature unsupported, never fail it otherwise.
+    test.assertTrue(results["rsa-sha256"].startswith("pass "), results)
+    ed = results["ed25519-sha256"]
+    test.assertTrue(ed.startswith("pass ") or "unsupported algorithm" in ed, results)
+
+
 def message_text(sender=DOMAIN, body="Hello from the e2e test.\r\n.leading dot line\r\n"):
     return ("From: Alice <alice@%s>\r\nTo: Bob <bob@example.net>\r\nSubject: e2e\r\n"
             "Message-ID: <e2e-%d@%s>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\n%s"
@@ -251,21 +284,7 @@ class SigningTest(unittest.TestCase):
         self.before = len(self.h.captured_messages())
 
     def assert_verifies(self, content):
-        self.assertTrue(content.startswith(b"Received: from "), content[:200])
-        results = dkimpy_results(content, self.h.txt)
-        self.assertEqual(results, [True, True], "dkimpy")
-        path = os.path.join(self.h.dir, "check.eml")
-        with open(path, "wb") as f:
-            f.write(content)
-        perl = subprocess.run(["/usr/bin/perl", os.path.join(HERE, "mail_dkim_verify.pl"), self.h.txt_file, path],
-                              capture_output=True, text=True)
-        # Debian 12's Mail::DKIM (1.20230212) has no Ed25519: it must pass RSA and may only call
-        # the Ed25519 signature unsupported, never fail it otherwise.
-        results = {line.split()[3]: line for line in perl.stdout.splitlines()}
-        self.assertEqual(sorted(results), ["ed25519-sha256", "rsa-sha256"], perl.stdout + perl.stderr)
-        self.assertTrue(results["rsa-sha256"].startswith("pass "), results)
-        ed = results["ed25519-sha256"]
-        self.assertTrue(ed.startswith("pass ") or "unsupported algorithm" in ed, results)
+        assert_verifies(self, self.h, content)
 
     def test_smtplib_message_is_signed_and_verifies(self):
         text = message_text()
@@ -281,7 +300,12 @@ class SigningTest(unittest.TestCase):
         envelope, content = self.h.wait_for_messages(self.before + 1)[-1]
         self.assertEqual(envelope["mail_from"], "alice@%s" % DOMAIN)
         self.assertEqual(envelope["rcpt_tos"], ["bob@example.net"])
-        self.assertTrue(content.endswith(text.replace("\r\n.leading", "\r\n.leading").encode()))
+        # smtplib dot-stuffed the leading-dot line on the wire; the relay must unstuff it, so the
+        # upstream gets the client's text byte for byte, with one dot.
+        self.assertIn("\r\n..leading dot line\r\n", smtplib.quotedata(text))
+        self.assertTrue(content.endswith(text.encode()), content[-200:])
+        self.assertIn(b"\r\n.leading dot line\r\n", content)
+        self.assertNotIn(b"..leading", content)
         self.assert_verifies(content)
 
     def test_swaks_with_pipelining(self):
@@ -307,8 +331,48 @@ class SigningTest(unittest.TestCase):
             self.assertIn(b"5.1.1 capture: no such user", text)
             self.assertEqual(client.rcpt("dave@example.net")[0], 250)
             self.assertEqual(client.data(message_text().encode())[0], 250)
-        envelope, _ = self.h.wait_for_messages(self.before + 1)[-1]
+        envelope, content = self.h.wait_for_messages(self.before + 1)[-1]
         self.assertEqual(envelope["rcpt_tos"], ["dave@example.net"])
+        self.assert_verifies(content)
+
+    def test_upstream_refusal_after_the_final_dot_reaches_client(self):
+        senders_before = len(self.h.upstream_senders())
+        with smtplib.SMTP("127.0.0.1", self.h.port, timeout=10) as client:
+            client.ehlo("e2e.client")
+            for rcpt, code, text in (("data-451@example.net", 451, b"4.3.0 capture: try again later"),
+                                     ("data-554@example.net", 554, b"5.7.1 capture: message refused")):
+                self.assertEqual(client.mail("alice@%s" % DOMAIN)[0], 250)
+                self.assertEqual(client.rcpt(rcpt)[0], 250)
+                self.assertEqual(client.data(message_text().encode()), (code, text), rcpt)
+            # The session and the upstream connection go on after both refusals.
+            self.assertEqual(client.mail("alice@%s" % DOMAIN)[0], 250)
+            self.assertEqual(client.rcpt("erin@example.net")[0], 250)
+            self.assertEqual(client.data(message_text(body="accepted\r\n").encode())[0], 250)
+        envelope, content = self.h.wait_for_messages(self.before + 1)[-1]
+        self.assertEqual(len(self.h.captured_messages()), self.before + 1)  # the refused two were not kept
+        self.assertEqual(envelope["rcpt_tos"], ["erin@example.net"])
+        self.assertIn(b"accepted", content)
+        # The refusals came from the upstream after it took all three transactions.
+        self.assertEqual(len(self.h.upstream_senders()), senders_before + 3)
+
+    def test_second_from_above_breaks_both_verifiers(self):
+        """Oversigning end to end: h= names From once more than the message has it, so a From:
+        added above the signed one fails verification instead of being skipped."""
+        with smtplib.SMTP("127.0.0.1", self.h.port, timeout=10) as client:
+            client.sendmail("alice@%s" % DOMAIN, ["bob@example.net"], message_text().encode())
+        _, content = self.h.wait_for_messages(self.before + 1)[-1]
+        self.assert_verifies(content)
+        top = content.index(b"\r\nFrom: ") + 2
+        forged = content[:top] + b"From: Mallory <mallory@evil.example>\r\n" + content[top:]
+        # dkimpy adds one more "from" to h= whenever it verifies (its bug#644046 guard), so it fails
+        # this even without oversigning; Mail::DKIM follows h= as written and is the real witness.
+        self.assertEqual(dkimpy_results(forged, self.h.txt), [False, False], "dkimpy")
+        results = maildkim_results(self.h, forged)
+        self.assertTrue(results["rsa-sha256"].startswith("fail "), results)
+        self.assertFalse(results["ed25519-sha256"].startswith("pass "), results)
+        # Control: a field the relay does not sign, added at the same place, leaves both
+        # signatures valid, so the failure above is From:'s oversigning, not any edit of the header.
+        self.assert_verifies(content[:top] + b"X-Added: yes\r\n" + content[top:])
 
     def test_smuggling_attempt_delivers_nothing(self):
         client = RawClient(self.h.port)
@@ -333,6 +397,7 @@ class SigningTest(unittest.TestCase):
         self.assertEqual(len(messages), self.before + 1)
         self.assertNotIn(b"smuggled", messages[-1][1])
         self.assertIn(b"after", messages[-1][1])
+        self.assert_verifies(messages[-1][1])
 
     def test_unknown_domain_is_tempfailed(self):
         with smtplib.SMTP("127.0.0.1", self.h.port, timeout=10) as client:
@@ -342,6 +407,39 @@ class SigningTest(unittest.TestCase):
             code, text = client.data(message_text(sender="unknown.example").encode())
             self.assertEqual(code, 451)
             self.assertIn(b"4.7.1", text)
+
+
+class OpenRelayTest(unittest.TestCase):
+    def test_client_outside_allowed_networks_gets_550_and_upstream_sees_nothing(self):
+        # Only 127.0.0.2 may relay; the outsider connects from 127.0.0.1.
+        h = RelayHarness(relay_extra='allowed_networks = ["127.0.0.2/32"]\n')
+        try:
+            outsider = RawClient(h.port)
+            try:
+                self.assertEqual(outsider.sock.getsockname()[0], "127.0.0.1")
+                self.assertEqual(outsider.reply()[0], 220)
+                outsider.send(b"EHLO outsider\r\nMAIL FROM:<outsider@example.org>\r\nRCPT TO:<victim@example.net>\r\n")
+                self.assertEqual([outsider.reply()[0] for _ in range(2)], [250, 250])
+                code, lines = outsider.reply()
+                self.assertEqual(code, 550, lines)
+                self.assertTrue(lines[0].startswith("5.7.1"), lines)
+                outsider.send(b"DATA\r\n")
+                self.assertEqual(outsider.reply()[0], 554)  # no accepted recipient
+                outsider.send(b"QUIT\r\n")
+                self.assertEqual(outsider.reply()[0], 221)
+            finally:
+                outsider.close()
+            # A client inside allowed_networks, afterwards, on the same relay and upstream: its
+            # message is the only one and its MAIL the only one the upstream ever saw.
+            with smtplib.SMTP("127.0.0.1", h.port, timeout=10, source_address=("127.0.0.2", 0)) as insider:
+                insider.sendmail("alice@%s" % DOMAIN, ["bob@example.net"], message_text().encode())
+            messages = h.wait_for_messages(1)
+            self.assertEqual(len(messages), 1)
+            self.assertEqual(messages[0][0]["rcpt_tos"], ["bob@example.net"])
+            self.assertEqual(h.upstream_senders(), ["alice@%s" % DOMAIN])
+            assert_verifies(self, h, messages[0][1])
+        finally:
+            h.close()
 
 
 class ShutdownTest(unittest.TestCase):
@@ -364,7 +462,9 @@ class ShutdownTest(unittest.TestCase):
             self.assertEqual(busy.reply()[0], 250)
             self.assertEqual(busy.reply()[0], 421)
             self.assertEqual(h.relay.wait(timeout=30), 0, h.log())
-            self.assertEqual(len(h.wait_for_messages(1)), 1)
+            messages = h.wait_for_messages(1)
+            self.assertEqual(len(messages), 1)
+            assert_verifies(self, h, messages[0][1])
             idle.close()
             busy.close()
         finally:
