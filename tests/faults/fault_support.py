@@ -65,6 +65,16 @@ class Key:
         return {f"{self.selector}._domainkey.{self.domain}": self.record}
 
 
+def verify_all(messages, records):
+    """(ok, detail): dkimpy and Mail::DKIM, two implementations independent of the relay, each pass
+    every signature of every message (RSA keys: Debian 12's Mail::DKIM has no Ed25519)."""
+    messages = list(messages)
+    dkimpy = [harness.dkimpy_verify(m, records) for m in messages]
+    maildkim = harness.maildkim_verify(messages, records) if messages else []
+    ok = all(dkimpy) and maildkim == ["pass"] * len(messages)
+    return ok, f"dkimpy passed {dkimpy.count(True)} of {len(messages)}, Mail::DKIM said {sorted(set(maildkim))}"
+
+
 def add_domain(binary, keys_dir, domain, extra_args=()):
     """Creates a domain with one active key through the CLI, before the relay starts."""
     subprocess.run([binary, "keys", "--keystore", keys_dir, "add", domain, *extra_args], check=True,
