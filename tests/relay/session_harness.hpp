@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -216,21 +217,26 @@ class Client {
       bytes.remove_prefix(static_cast<std::size_t>(n));
     }
   }
-  // Reads one complete (possibly multi-line) reply; code 0 on EOF or timeout.
+  // Reads one complete (possibly multi-line) reply; code 0 on EOF, timeout or a line that is not
+  // a reply. Once the client and the server are out of step (a wait timed out, the server closed,
+  // or it sent something else), later reads answer 0 at once: a failing test then reports its
+  // remaining checks as failures in milliseconds instead of waiting out a deadline for each.
   Reply read_reply() {
     Reply reply;
-    while (true) {
+    while (!desynchronised_) {
       auto line = read_line();
-      if (!line) return Reply{};
-      if (line->size() < 4) return Reply{};
-      reply.code = std::stoi(line->substr(0, 3));
+      if (!line || !is_reply_line(*line)) break;
+      reply.code = (((*line)[0] - '0') * 100) + (((*line)[1] - '0') * 10) + ((*line)[2] - '0');
       reply.lines.push_back(line->substr(4));
       if ((*line)[3] == ' ') return reply;
     }
+    desynchronised_ = true;
+    return Reply{};
   }
   int code() { return read_reply().code; }
   // True when the server closed the connection (EOF) before the deadline.
   bool closed_by_server() {
+    if (eof_) return true;
     char c;
     auto n = ::recv(fd_, &c, 1, 0);
     return n == 0;
@@ -249,12 +255,22 @@ class Client {
       }
       char chunk[4096];
       auto n = ::recv(fd_, chunk, sizeof chunk, 0);
-      if (n <= 0) return std::nullopt;
+      if (n <= 0) {
+        eof_ = n == 0;
+        return std::nullopt;
+      }
       buffer_.append(chunk, static_cast<std::size_t>(n));
     }
   }
+  // "NNN " or "NNN-" with three digits, the first 2..5 (RFC 5321 4.2).
+  static bool is_reply_line(const std::string& line) {
+    return line.size() >= 4 && line[0] >= '2' && line[0] <= '5' && std::isdigit(static_cast<unsigned char>(line[1])) &&
+           std::isdigit(static_cast<unsigned char>(line[2])) && (line[3] == ' ' || line[3] == '-');
+  }
   int fd_ = -1;
   bool connected_ = false;
+  bool eof_ = false;
+  bool desynchronised_ = false;
   std::string buffer_;
 };
 
