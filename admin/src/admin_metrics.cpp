@@ -3,6 +3,7 @@
 #include <array>
 
 #include "admin/api_names.hpp"
+#include "common/prometheus_text.hpp"
 
 namespace dkr::admin {
 namespace {
@@ -15,18 +16,6 @@ std::size_t state_index(keystore::KeyState state) {
     if (kStates[i] == state) return i;
   }
   return 0;
-}
-
-void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
-  out += "# HELP ";
-  out += name;
-  out += ' ';
-  out += help;
-  out += "\n# TYPE ";
-  out += name;
-  out += ' ';
-  out += type;
-  out += '\n';
 }
 
 }  // namespace
@@ -45,61 +34,43 @@ std::map<int, std::uint64_t> AdminCounters::requests_by_status() const {
   return requests_;
 }
 
-std::string escape_label_value(std::string_view value) {
-  std::string out;
-  for (const char c : value) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 std::string render_metrics(const std::vector<keystore::DomainInfo>& domains, const AdminCounters& counters,
                            bool per_domain) {
-  std::string out;
-  header(out, "dkim_keystore_domains", "gauge", "Domains in the key store.");
-  out += "dkim_keystore_domains " + std::to_string(domains.size()) + "\n";
+  PrometheusText out;
+  out.family("dkim_keystore_domains", "gauge", "Domains in the key store.");
+  out.sample("dkim_keystore_domains", {}, domains.size());
 
   std::array<std::uint64_t, kStates.size()> keys{};
   for (const auto& domain : domains) {
     for (const auto& selector : domain.selectors) ++keys[state_index(selector.state)];
   }
-  header(out, "dkim_keystore_keys", "gauge", "Keys in the key store by state.");
+  out.family("dkim_keystore_keys", "gauge", "Keys in the key store by state.");
   for (std::size_t i = 0; i < kStates.size(); ++i) {
-    out +=
-        "dkim_keystore_keys{state=\"" + std::string(state_name(kStates[i])) + "\"} " + std::to_string(keys[i]) + "\n";
+    out.sample("dkim_keystore_keys", {{"state", state_name(kStates[i])}}, keys[i]);
   }
 
   if (per_domain) {
-    header(out, "dkim_keystore_domain_keys", "gauge", "Keys of each domain by state.");
+    out.family("dkim_keystore_domain_keys", "gauge", "Keys of each domain by state.");
     for (const auto& domain : domains) {
       std::array<std::uint64_t, kStates.size()> counts{};
       for (const auto& selector : domain.selectors) ++counts[state_index(selector.state)];
       for (std::size_t i = 0; i < kStates.size(); ++i) {
-        out += "dkim_keystore_domain_keys{domain=\"" + escape_label_value(domain.domain) + "\",state=\"" +
-               std::string(state_name(kStates[i])) + "\"} " + std::to_string(counts[i]) + "\n";
+        out.sample("dkim_keystore_domain_keys", {{"domain", domain.domain}, {"state", state_name(kStates[i])}},
+                   counts[i]);
       }
     }
   }
 
-  header(out, "dkim_admin_requests", "counter", "Admin API requests by HTTP status code.");
+  out.family("dkim_admin_requests", "counter", "Admin API requests by HTTP status code.");
   for (const auto& [status, count] : counters.requests_by_status()) {
-    out += "dkim_admin_requests_total{code=\"" + std::to_string(status) + "\"} " + std::to_string(count) + "\n";
+    out.sample("dkim_admin_requests_total", {{"code", std::to_string(status)}}, count);
   }
-  header(out, "dkim_admin_dns_checks", "counter", "DNS checks of keys waiting for their record, by result.");
-  out += "dkim_admin_dns_checks_total{result=\"published\"} " + std::to_string(counters.dns_checks_published()) + "\n";
-  out +=
-      "dkim_admin_dns_checks_total{result=\"unpublished\"} " + std::to_string(counters.dns_checks_unpublished()) + "\n";
-  header(out, "dkim_admin_dns_activations", "counter", "Keys activated after their DNS record was seen.");
-  out += "dkim_admin_dns_activations_total " + std::to_string(counters.dns_activations()) + "\n";
-  return out;
+  out.family("dkim_admin_dns_checks", "counter", "DNS checks of keys waiting for their record, by result.");
+  out.sample("dkim_admin_dns_checks_total", {{"result", "published"}}, counters.dns_checks_published());
+  out.sample("dkim_admin_dns_checks_total", {{"result", "unpublished"}}, counters.dns_checks_unpublished());
+  out.family("dkim_admin_dns_activations", "counter", "Keys activated after their DNS record was seen.");
+  out.sample("dkim_admin_dns_activations_total", {}, counters.dns_activations());
+  return std::move(out).text();
 }
 
 }  // namespace dkr::admin

@@ -1,41 +1,10 @@
 #include "relay/relay_metrics.hpp"
 
-#include <charconv>
+#include "common/prometheus_text.hpp"
 
 namespace dkr::relay {
 
 namespace {
-
-std::string format_double(double value) {
-  char buffer[64];
-  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed);
-  if (ec != std::errc{}) return "0";
-  return std::string(buffer, end);
-}
-
-void header(std::string& out, std::string_view name, std::string_view help, std::string_view type) {
-  out += "# HELP ";
-  out += name;
-  out += ' ';
-  out += help;
-  out += "\n# TYPE ";
-  out += name;
-  out += ' ';
-  out += type;
-  out += '\n';
-}
-
-void sample(std::string& out, std::string_view name, std::string_view labels, std::uint64_t value) {
-  out += name;
-  if (!labels.empty()) {
-    out += '{';
-    out += labels;
-    out += '}';
-  }
-  out += ' ';
-  out += std::to_string(value);
-  out += '\n';
-}
 
 constexpr auto relaxed = std::memory_order_relaxed;
 
@@ -51,22 +20,13 @@ void LatencyHistogram::observe(std::chrono::nanoseconds duration) {
   count_.fetch_add(1, relaxed);
 }
 
-void LatencyHistogram::render(std::string& out, std::string_view name, std::string_view help) const {
-  header(out, name, help, "histogram");
+void LatencyHistogram::render(PrometheusText& out, std::string_view name, std::string_view help) const {
   // Read the buckets once and derive _count from them, so that the exposition is self-consistent
   // (the +Inf bucket equals _count) even while other threads observe.
-  std::uint64_t cumulative = 0;
-  std::string bucket_name = std::string(name) + "_bucket";
-  for (std::size_t i = 0; i <= kBounds.size(); ++i) {
-    cumulative += buckets_[i].load(relaxed);
-    std::string le = i < kBounds.size() ? format_double(kBounds[i]) : "+Inf";
-    sample(out, bucket_name, "le=\"" + le + "\"", cumulative);
-  }
-  out += name;
-  out += "_sum ";
-  out += format_double(static_cast<double>(sum_ns_.load(relaxed)) / 1e9);
-  out += '\n';
-  sample(out, std::string(name) + "_count", "", cumulative);
+  std::array<std::uint64_t, kBounds.size() + 1> cumulative{};
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < cumulative.size(); ++i) cumulative[i] = total += buckets_[i].load(relaxed);
+  out.histogram(name, help, kBounds, cumulative, static_cast<double>(sum_ns_.load(relaxed)) / 1e9);
 }
 
 void RelayMetrics::connection_opened() {
@@ -100,43 +60,41 @@ void RelayMetrics::upstream_reply(int code) {
 }
 
 std::string RelayMetrics::render_prometheus() const {
-  std::string out;
-  header(out, "dkim_relay_connections", "Inbound SMTP connections currently open.", "gauge");
-  out += "dkim_relay_connections " + std::to_string(connections_current_.load(relaxed)) + "\n";
-  header(out, "dkim_relay_connections_total", "Inbound SMTP connections accepted.", "counter");
-  sample(out, "dkim_relay_connections_total", "", connections_total_.load(relaxed));
+  PrometheusText out;
+  out.family("dkim_relay_connections", "gauge", "Inbound SMTP connections currently open.");
+  out.sample_signed("dkim_relay_connections", {}, connections_current_.load(relaxed));
+  out.family("dkim_relay_connections_total", "counter", "Inbound SMTP connections accepted.");
+  out.sample("dkim_relay_connections_total", {}, connections_total_.load(relaxed));
 
-  header(out, "dkim_relay_transactions_total",
-         "Mail transactions by outcome of the final reply (aborted: RSET, QUIT or disconnect before it).", "counter");
+  out.family("dkim_relay_transactions_total", "counter",
+             "Mail transactions by outcome of the final reply (aborted: RSET, QUIT or disconnect before it).");
   static constexpr std::array<std::string_view, 4> kResults{"accepted", "rejected", "tempfailed", "aborted"};
   for (std::size_t i = 0; i < kResults.size(); ++i) {
-    sample(out, "dkim_relay_transactions_total", "result=\"" + std::string(kResults[i]) + "\"",
-           transactions_[i].load(relaxed));
+    out.sample("dkim_relay_transactions_total", {{"result", kResults[i]}}, transactions_[i].load(relaxed));
   }
 
-  header(out, "dkim_relay_messages_signed_total", "DKIM signatures added, by algorithm.", "counter");
-  sample(out, "dkim_relay_messages_signed_total", "algorithm=\"rsa-sha256\"", signed_[0].load(relaxed));
-  sample(out, "dkim_relay_messages_signed_total", "algorithm=\"ed25519-sha256\"", signed_[1].load(relaxed));
+  out.family("dkim_relay_messages_signed_total", "counter", "DKIM signatures added, by algorithm.");
+  out.sample("dkim_relay_messages_signed_total", {{"algorithm", "rsa-sha256"}}, signed_[0].load(relaxed));
+  out.sample("dkim_relay_messages_signed_total", {{"algorithm", "ed25519-sha256"}}, signed_[1].load(relaxed));
 
-  header(out, "dkim_relay_messages_unsigned_total",
-         "Messages without an active key: refused by the unsigned policy (no_key) or forwarded unsigned (policy_pass).",
-         "counter");
-  sample(out, "dkim_relay_messages_unsigned_total", "reason=\"no_key\"", unsigned_[0].load(relaxed));
-  sample(out, "dkim_relay_messages_unsigned_total", "reason=\"policy_pass\"", unsigned_[1].load(relaxed));
+  out.family(
+      "dkim_relay_messages_unsigned_total", "counter",
+      "Messages without an active key: refused by the unsigned policy (no_key) or forwarded unsigned (policy_pass).");
+  out.sample("dkim_relay_messages_unsigned_total", {{"reason", "no_key"}}, unsigned_[0].load(relaxed));
+  out.sample("dkim_relay_messages_unsigned_total", {{"reason", "policy_pass"}}, unsigned_[1].load(relaxed));
 
-  header(out, "dkim_relay_upstream_replies_total",
-         "Replies from the upstream to DATA, by class (error: no reply, connection lost or timed out).", "counter");
+  out.family("dkim_relay_upstream_replies_total", "counter",
+             "Replies from the upstream to DATA, by class (error: no reply, connection lost or timed out).");
   static constexpr std::array<std::string_view, 4> kClasses{"2xx", "4xx", "5xx", "error"};
   for (std::size_t i = 0; i < kClasses.size(); ++i) {
-    sample(out, "dkim_relay_upstream_replies_total", "class=\"" + std::string(kClasses[i]) + "\"",
-           upstream_replies_[i].load(relaxed));
+    out.sample("dkim_relay_upstream_replies_total", {{"class", kClasses[i]}}, upstream_replies_[i].load(relaxed));
   }
 
   signing_.render(out, "dkim_relay_signing_seconds",
                   "Time to compute the DKIM signatures of one message after its end of data.");
   end_to_end_.render(out, "dkim_relay_transaction_seconds",
                      "Time from the end of a message's data to the final reply (signing plus upstream).");
-  return out;
+  return std::move(out).text();
 }
 
 }  // namespace dkr::relay

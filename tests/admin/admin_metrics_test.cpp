@@ -44,5 +44,3 @@ TEST_CASE("metrics count domains and keys by state") {
   CHECK(has_line(per_domain, "dkim_keystore_domain_keys{domain=\"a.example\",state=\"staged\"} 1"));
   CHECK(has_line(per_domain, "dkim_keystore_domain_keys{domain=\"b\\\"x.example\",state=\"revoked\"} 1"));
 }
-
-TEST_CASE("label values are escaped") { CHECK(escape_label_value("a\\b\"c\nd") == "a\\\\b\\\"c\\nd"); }

@@ -30,10 +30,8 @@ class AdminCounters {
   std::atomic<std::uint64_t> dns_unpublished_{0};
 };
 
-// Prometheus text exposition format 0.0.4.
+// Prometheus text exposition format 0.0.4 (common/prometheus_text.hpp).
 std::string render_metrics(const std::vector<keystore::DomainInfo>& domains, const AdminCounters& counters,
                            bool per_domain);
-// Escapes a label value (backslash, double quote, newline).
-std::string escape_label_value(std::string_view value);
 
 }  // namespace dkr::admin

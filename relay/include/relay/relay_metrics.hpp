@@ -9,6 +9,10 @@
 
 #include "signer/algorithm.hpp"
 
+namespace dkr {
+class PrometheusText;
+}  // namespace dkr
+
 namespace dkr::relay {
 
 enum class TransactionResult { Accepted, Rejected, Tempfailed, Aborted };
@@ -20,7 +24,7 @@ class LatencyHistogram {
   static constexpr std::array<double, 14> kBounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                   0.1,    0.25,  0.5,    1,     2.5,  5,     10};
   void observe(std::chrono::nanoseconds duration);
-  void render(std::string& out, std::string_view name, std::string_view help) const;
+  void render(PrometheusText& out, std::string_view name, std::string_view help) const;
 
  private:
   std::array<std::atomic<std::uint64_t>, kBounds.size() + 1> buckets_{};  // non-cumulative
