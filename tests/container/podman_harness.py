@@ -63,6 +63,24 @@ def wait_greeting(port, timeout=20.0):
     raise AssertionError(f"no SMTP greeting on 127.0.0.1:{port} within {timeout}s")
 
 
+def started_at(container):
+    """The container's start time (epoch seconds) as podman recorded it."""
+    text = podman("inspect", container, "--format", "{{.State.StartedAt}}").stdout.strip()
+    m = re.match(r"(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(\.\d+)? ([+-]\d{4})", text)
+    if not m:
+        raise AssertionError(f"unexpected StartedAt: {text!r}")
+    import datetime
+    whole = datetime.datetime.strptime(f"{m.group(1)} {m.group(2)} {m.group(4)}", "%Y-%m-%d %H:%M:%S %z")
+    return whole.timestamp() + float(m.group(3) or 0)
+
+
+def ready_times(container, port, run_started):
+    """(seconds from `podman run` to the SMTP greeting, seconds from the container's start to it)."""
+    wait_greeting(port)
+    now_wall, now_mono = time.time(), time.monotonic()
+    return now_mono - run_started, now_wall - started_at(container)
+
+
 def swaks(port, subject, sender="app@example.com", rcpt="someone@example.org"):
     done = subprocess.run(["swaks", "--server", f"127.0.0.1:{port}", "--from", sender, "--to", rcpt,
                            "--header", f"Subject: {subject}", "--body", f"body of {subject}\n"],
