@@ -81,6 +81,17 @@ def ready_times(container, port, run_started):
     return now_mono - run_started, now_wall - started_at(container)
 
 
+def http_status(url, token=None):
+    import urllib.error
+    import urllib.request
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
 def swaks(port, subject, sender="app@example.com", rcpt="someone@example.org"):
     done = subprocess.run(["swaks", "--server", f"127.0.0.1:{port}", "--from", sender, "--to", rcpt,
                            "--header", f"Subject: {subject}", "--body", f"body of {subject}\n"],
