@@ -158,7 +158,6 @@ int run_serve(Args args) {
     token = std::move(loaded_token).value();
   }
 
-  boost::asio::io_context control;  // signals, admin API, DNS checks: not the SMTP threads
   // Upstream connections get their own threads, so that a slow upstream handshake or the admin
   // API never delays the other; the SMTP sessions run on the relay's own threads.
   boost::asio::io_context upstream_io;
@@ -173,6 +172,11 @@ int run_serve(Args args) {
       for (auto& t : threads) t.join();
     }
   } join_upstream{upstream_io, upstream_threads};
+  // Declared after upstream_io, so destroyed before it: handlers still queued here when the
+  // loop stops (the admin server's stop) can hold the last reference to the SMTP upstream,
+  // whose destructor posts to upstream_io; with control destroyed last that was a dead context
+  // and the process hung after "stopped" instead of exiting 0.
+  boost::asio::io_context control;  // signals, admin API, DNS checks: not the SMTP threads
   auto upstream = make_upstream(cfg, upstream_io);
   if (!upstream) {
     spdlog::critical("{}", upstream.error().message);

@@ -26,7 +26,7 @@ step() {  # step NAME COMMAND...
 
 jobs=$(nproc)
 run_suite() {  # run_suite BUILD_DIR
-  ctest --test-dir "$1" --output-on-failure -j "$jobs" --timeout 600
+  ctest --test-dir "$1" --output-on-failure -j "$jobs" --timeout 600 -LE container
 }
 
 step "build (Release, -Werror)" env BUILD_DIR=build/release BUILD_TYPE=Release ./docker/build.sh
@@ -39,6 +39,8 @@ step "build (clang, ASan+UBSan, fuzz targets)" env BUILD_DIR=build/asan-clang BU
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 step "tests (ASan+UBSan, fuzz smoke)" run_suite build/asan-clang
+# The image built and run with podman, once (tests/container/): not part of either suite run.
+step "container image (podman)" ctest --test-dir build/release -L container --output-on-failure
 step "clang-format check" bash -c "git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror"
 
 echo

@@ -22,7 +22,10 @@ starttls = "none"
 path = "{dir}/keys"
 demo_domain = "example.com"
 [admin]
-enabled = false
+# Enabled: its health hook holds the SMTP upstream, which once outlived the upstream's I/O context
+# and hung the exit (seen first in the container test).
+listen = "127.0.0.1:{admin_port}"
+token_file = "{dir}/admin.token"
 """
 
 
