@@ -12,7 +12,7 @@ build=(build-essential cmake ninja-build pkg-config git
        nlohmann-json3-dev libc-ares-dev)
 test=(python3 python3-dkim python3-dnspython python3-aiosmtpd python3-prometheus-client
       libmail-dkim-perl swaks postfix dnsmasq-base opendkim-tools openssl curl iproute2 procps
-      clang clang-format libclang-rt-14-dev)
+      clang clang-format libclang-rt-14-dev chromium chromium-driver python3-selenium)
 
 case "${1:-}" in
   --runtime) wanted=("${runtime[@]}") ;;
