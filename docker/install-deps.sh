@@ -14,7 +14,8 @@ build=(build-essential cmake ninja-build pkg-config git
 test=(python3 python3-dkim python3-dnspython python3-aiosmtpd python3-prometheus-client
       libmail-dkim-perl swaks postfix dnsmasq-base opendkim-tools openssl curl iproute2 procps
       clang clang-format libclang-rt-14-dev
-      podman runc catatonit debootstrap podman-compose uidmap slirp4netns fuse-overlayfs python3-yaml)
+      podman runc catatonit debootstrap podman-compose uidmap slirp4netns fuse-overlayfs python3-yaml
+      chromium chromium-driver python3-selenium)
 
 case "${1:-}" in
   --runtime) wanted=("${runtime[@]}") ;;

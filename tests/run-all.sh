@@ -26,11 +26,13 @@ step() {  # step NAME COMMAND...
 
 jobs=$(nproc)
 run_suite() {  # run_suite BUILD_DIR
-  ctest --test-dir "$1" --output-on-failure -j "$jobs" --timeout 600 -LE container
+  # The container and browser tests run once each, in steps of their own below.
+  ctest --test-dir "$1" --output-on-failure -j "$jobs" --timeout 600 -LE 'container|ui'
 }
 
 step "build (Release, -Werror)" env BUILD_DIR=build/release BUILD_TYPE=Release ./docker/build.sh
 step "tests (Release)" run_suite build/release
+step "console tests (headless Chromium)" ctest --test-dir build/release --output-on-failure -L ui --timeout 600
 # One instrumented tree serves both: clang++ with ASan+UBSan and the libFuzzer targets, so the
 # suite below runs under the sanitizers and includes a short smoke run of every fuzz target
 # (fuzz.smoke.*, see tests/fuzz/README.md). A separate gcc sanitizer build would cost ~6 minutes more.

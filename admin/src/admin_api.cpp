@@ -10,6 +10,7 @@
 #include "admin/api_requests.hpp"
 #include "admin/dkim_record.hpp"
 #include "admin/dns_publication.hpp"
+#include "admin/readiness.hpp"
 #include "keystore/dns_record.hpp"
 
 namespace dkr::admin {
@@ -167,7 +168,7 @@ AdminApi::AdminApi(keystore::KeyStore& store, std::shared_ptr<DnsTxtResolver> re
 void AdminApi::handle(const Route& route, std::string_view body, Done done) {
   ApiResponse response;
   try {
-    if (route.endpoint != Endpoint::RemoveDomain) {
+    if (route.endpoint != Endpoint::RemoveDomain && route.endpoint != Endpoint::DomainReadiness) {
       if (auto ok = no_query(route.query); !ok) return done(error_response(400, ok.error().message));
     }
     switch (route.endpoint) {
@@ -205,6 +206,8 @@ void AdminApi::handle(const Route& route, std::string_view body, Done done) {
         break;
       case Endpoint::DomainDns:
         return domain_dns(route, std::move(done));
+      case Endpoint::DomainReadiness:
+        return domain_readiness(route, std::move(done));
     }
   } catch (const std::exception& e) {
     spdlog::error("admin: request failed: {}", e.what());
@@ -444,6 +447,32 @@ void AdminApi::domain_dns(const Route& route, Done done) const {
     }
     resolver_->resolve_txt(dkim_record_name(selector.selector, info->domain), std::move(complete));
   }
+}
+
+void AdminApi::domain_readiness(const Route& route, Done done) const {
+  ApiResponse failure;
+  const auto info = lookup_domain(store_, route.domain, failure);
+  if (!info) return done(std::move(failure));
+  ReadinessQuery query;
+  query.domain = info->domain;
+  query.from_domain = info->domain;
+  for (const auto& [key, value] : route.query) {
+    if (key != "from") return done(error_response(400, "unknown query parameter '" + key + "'"));
+    const std::string from = lowercase(value);
+    // The relay signs a From domain with d= the domain itself or its nearest parent in the key store.
+    const bool under =
+        from == info->domain || (from.size() > info->domain.size() && from.ends_with("." + info->domain));
+    if (!is_valid_domain_name(from) || !under) {
+      return done(error_response(400, "query parameter 'from' must be " + info->domain + " or a subdomain of it"));
+    }
+    query.from_domain = from;
+  }
+  if (const auto* active = active_key(*info)) {
+    query.selector = active->selector;
+    query.expected_record = active->dns_record;
+  }
+  check_readiness(resolver_, std::move(query),
+                  [done = std::move(done)](nlohmann::json body) { done(json_response(200, body)); });
 }
 
 }  // namespace dkr::admin

@@ -16,6 +16,7 @@
 #include "admin/admin_api.hpp"
 #include "admin/bearer_auth.hpp"
 #include "admin/dns_activation_poller.hpp"
+#include "console_assets.hpp"
 #include "http_session.hpp"
 
 namespace dkr::admin {
@@ -153,6 +154,11 @@ struct AdminServer::Impl : std::enable_shared_from_this<AdminServer::Impl>, Sess
     const std::string method(request.method_string());
     const std::string target(request.target());
     const bool mutating = method != "GET" && method != "HEAD";
+    const auto if_none_match = request[http::field::if_none_match];
+    if (auto console = console_response(method, target, std::string_view(if_none_match.data(), if_none_match.size()))) {
+      counters.count_request(console->status);
+      return reply(std::move(*console));
+    }
 
     std::string who = "-";
     bool authorized = is_public_path(target);

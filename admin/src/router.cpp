@@ -47,6 +47,7 @@ const std::vector<Pattern>& patterns() {
       {{"v1", "domains", "{domain}"}, {{"GET", Endpoint::GetDomain}, {"DELETE", Endpoint::RemoveDomain}}},
       {{"v1", "domains", "{domain}", "rotate"}, {{"POST", Endpoint::Rotate}}},
       {{"v1", "domains", "{domain}", "dns"}, {{"GET", Endpoint::DomainDns}}},
+      {{"v1", "domains", "{domain}", "readiness"}, {{"GET", Endpoint::DomainReadiness}}},
       {{"v1", "domains", "{domain}", "keys", "{selector}"}, {{"DELETE", Endpoint::RemoveKey}}},
       {{"v1", "domains", "{domain}", "keys", "{selector}", "activate"}, {{"POST", Endpoint::ActivateKey}}},
       {{"v1", "domains", "{domain}", "keys", "{selector}", "retire"}, {{"POST", Endpoint::RetireKey}}},

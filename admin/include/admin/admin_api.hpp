@@ -39,6 +39,7 @@ class AdminApi {
   ApiResponse key_action(const Route& route, std::string_view body);
   ApiResponse remove_key(const Route& route, std::string_view body);
   void domain_dns(const Route& route, Done done) const;
+  void domain_readiness(const Route& route, Done done) const;
 
   keystore::KeyStore& store_;
   std::shared_ptr<DnsTxtResolver> resolver_;

@@ -18,6 +18,7 @@ enum class Endpoint {
   RemoveDomain,
   Rotate,
   DomainDns,
+  DomainReadiness,
   ActivateKey,
   RetireKey,
   RevokeKey,
