@@ -6,13 +6,13 @@
 #   install-deps.sh --runtime  runtime libraries only (Docker runtime stage)
 set -euo pipefail
 
-runtime=(libssl3 libspdlog1.10 libfmt9 libc-ares2 ca-certificates curl)
+runtime=(libssl3 libspdlog1.10 libfmt9 libc-ares2 libpq5 ca-certificates curl)
 build=(build-essential cmake ninja-build pkg-config git
        libboost-dev libssl-dev libspdlog-dev libfmt-dev libtomlplusplus-dev doctest-dev
-       nlohmann-json3-dev libc-ares-dev)
+       nlohmann-json3-dev libc-ares-dev libpq-dev)
 test=(python3 python3-dkim python3-dnspython python3-aiosmtpd python3-prometheus-client
       libmail-dkim-perl swaks postfix dnsmasq-base opendkim-tools openssl curl iproute2 procps
-      clang clang-format libclang-rt-14-dev)
+      clang clang-format libclang-rt-14-dev postgresql python3-psycopg2 python3-cryptography)
 
 case "${1:-}" in
   --runtime) wanted=("${runtime[@]}") ;;
