@@ -251,7 +251,10 @@ int run_keys(Args args) {
     return import_directory(*postgres, words[1]);
   }
   if (command == "list") {
-    return list_keys(store, directory != nullptr ? directory->problems() : postgres->problems());
+    std::vector<keystore::LoadProblem> problems;
+    if (directory != nullptr) problems = directory->problems();
+    if (postgres != nullptr) problems = postgres->problems();
+    return list_keys(store, problems);
   }
   if (command == "add" || command == "rotate") {
     const std::string& domain = words[1];
@@ -293,7 +296,7 @@ int run_keys(Args args) {
     Result<keystore::SelectorInfo> imported = make_error("no key store");
     if (directory != nullptr) {
       imported = directory->import_pem(words[1], words[2], words[3]);
-    } else {
+    } else if (postgres != nullptr) {
       auto pem = read_text_file(words[3]);
       if (!pem) return failure(pem.error().message);
       keystore::SelectorInfo wanted;

@@ -49,8 +49,11 @@ Result<PgResult> PgConnection::exec(std::string_view sql, const std::vector<PgPa
     formats.push_back(param.binary ? 1 : 0);
   }
   const std::string statement(sql);
-  PGresult* raw = PQexecParams(conn_, statement.c_str(), static_cast<int>(params.size()), nullptr, values.data(),
-                               lengths.data(), formats.data(), 0);
+  return finish(PQexecParams(conn_, statement.c_str(), static_cast<int>(params.size()), nullptr, values.data(),
+                             lengths.data(), formats.data(), 0));
+}
+
+Result<PgResult> PgConnection::finish(PGresult* raw) {
   PgResult result(raw);
   const ExecStatusType status = PQresultStatus(raw);
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
@@ -61,6 +64,13 @@ Result<PgResult> PgConnection::exec(std::string_view sql, const std::vector<PgPa
     return make_error(ErrorCode::unavailable, "the keystore database is unreachable: " + message);
   }
   return make_error(ErrorCode::internal, "keystore database: " + message);
+}
+
+Result<void> PgConnection::exec_script(const std::string& sql) {
+  sqlstate_.clear();
+  auto done = finish(PQexec(conn_, sql.c_str()));
+  if (!done) return done.error();
+  return {};
 }
 
 std::string quote_identifier(std::string_view name) {

@@ -52,6 +52,8 @@ class PgConnection {
   // Runs one statement. Errors are ErrorCode::unavailable when the connection is gone, otherwise
   // internal; sqlstate() tells which SQL error it was.
   Result<PgResult> exec(std::string_view sql, const std::vector<PgParam>& params = {});
+  // Runs several statements without parameters (migrations).
+  Result<void> exec_script(const std::string& sql);
   bool healthy() const { return PQstatus(conn_) == CONNECTION_OK; }
   PGconn* raw() { return conn_; }
   // The SQLSTATE of the last failed exec ("40001", "23505", ...), empty otherwise.
@@ -59,6 +61,7 @@ class PgConnection {
 
  private:
   explicit PgConnection(PGconn* conn) : conn_(conn) {}
+  Result<PgResult> finish(PGresult* raw);
   PGconn* conn_;
   std::string sqlstate_;
 };

@@ -115,7 +115,7 @@ Result<int> migrate_postgres_schema(const std::string& dsn, const std::string& s
                                                    std::to_string(kPostgresSchemaVersion) + ")"));
   }
   for (int next = *version; next < kPostgresSchemaVersion; ++next) {
-    if (auto applied = run(expand(kMigrations[static_cast<std::size_t>(next)], schema)); !applied) {
+    if (auto applied = conn.exec_script(expand(kMigrations[static_cast<std::size_t>(next)], schema)); !applied) {
       return fail(applied.error());
     }
     if (auto recorded = conn.exec("INSERT INTO " + s + ".schema_version (version) VALUES ($1)",

@@ -197,6 +197,9 @@ connect_timeout = "5s"
 command_timeout = "10s"
 pool_size = 2
 
+[signing]
+algorithms = ["rsa-sha256", "ed25519-sha256"]
+
 [keystore]
 type = "postgres"
 %s

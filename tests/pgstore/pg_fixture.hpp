@@ -1,6 +1,6 @@
 #pragma once
 // The PostgreSQL these tests run against: started by pg_harness.py (the ctest wrapper), which passes
-// its DSN in DKIM_RELAY_TEST_PG_DSN. Without it the tests fail: they never skip.
+// its DSN in DKR_TEST_PG_DSN. Without it the tests fail: they never skip.
 #include <libpq-fe.h>
 
 #include <atomic>
@@ -17,9 +17,9 @@
 namespace dkr::keystore::test {
 
 inline std::string test_dsn() {
-  const char* dsn = std::getenv("DKIM_RELAY_TEST_PG_DSN");
+  const char* dsn = std::getenv("DKR_TEST_PG_DSN");
   if (dsn == nullptr || *dsn == '\0') {
-    throw std::runtime_error("DKIM_RELAY_TEST_PG_DSN is not set: run through tests/pgstore/pg_harness.py");
+    throw std::runtime_error("DKR_TEST_PG_DSN is not set: run through tests/pgstore/pg_harness.py");
   }
   return dsn;
 }

@@ -7,7 +7,7 @@ torn down (and the directory removed) on close(). Raises (the test fails) when P
 start: a test of the PostgreSQL keystore never silently skips.
 
 As a program it wraps another command, for ctest: the server's DSN is passed in
-DKIM_RELAY_TEST_PG_DSN.
+DKR_TEST_PG_DSN.
     pg_harness.py -- COMMAND ARGS...
 """
 import os
@@ -127,7 +127,7 @@ def main():
         return 2
     server = PostgresServer()
     try:
-        env = dict(os.environ, DKIM_RELAY_TEST_PG_DSN=server.dsn())
+        env = dict(os.environ, DKR_TEST_PG_DSN=server.dsn())
         return subprocess.run(argv, env=env).returncode
     finally:
         server.close()
