@@ -428,8 +428,10 @@ Result<std::unique_ptr<PostgresKeyStore>> PostgresKeyStore::open(const PostgresK
   }
   store->problems_ = loaded.problems;
   if (auto next = merge(*store->current(), loaded.changes, true)) store->snapshot_ = next;
-  spdlog::info("keystore: loaded {} domains from PostgreSQL schema {} in {} ms", store->current()->domains,
-               options.schema, std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
+  // The relay logs its cold load; one-shot commands (keys, db) keep their output clean.
+  spdlog::log(options.watch ? spdlog::level::info : spdlog::level::debug,
+              "keystore: loaded {} domains from PostgreSQL schema {} in {} ms", store->current()->domains,
+              options.schema, std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
   if (options.watch) {
     store->stale_since_ms_ = steady_ms();  // until the keystore thread listens
     store->thread_ = std::thread([raw = store.get()] { raw->run_sync(); });
@@ -516,16 +518,11 @@ void PostgresKeyStore::run_sync() {
         auto next_poll = Clock::now() + options_.poll_interval;
         while (!sync.stop && ready) {
           const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next_poll - Clock::now());
-          const auto [readable, woken] = sync.wait(PQsocket(conn.raw()), left);
-          if (sync.stop) break;
-          if (woken) sync.drain();
-          if (readable) {
-            if (PQconsumeInput(conn.raw()) == 0 || PQstatus(conn.raw()) != CONNECTION_OK) {
-              ready = make_error(ErrorCode::unavailable, std::string("connection lost: ") + PQerrorMessage(conn.raw()));
-              break;
-            }
-            std::vector<std::string> names;
-            bool everything = false;
+          // Notifications that arrived while our own queries ran are already in libpq's buffer and
+          // will not make the socket readable again: take them before waiting.
+          std::vector<std::string> names;
+          bool everything = false;
+          auto take_notifications = [&] {
             while (PGnotify* note = PQnotifies(conn.raw())) {
               const std::string payload = note->extra != nullptr ? note->extra : "";
               PQfreemem(note);
@@ -535,11 +532,25 @@ void PostgresKeyStore::run_sync() {
                 names.push_back(payload);
               }
             }
-            if (everything) {
-              ready = resync(conn);
-            } else if (!names.empty()) {
-              ready = reload(conn, names);
+          };
+          take_notifications();
+          if (names.empty() && !everything) {
+            const auto [readable, woken] = sync.wait(PQsocket(conn.raw()), left);
+            if (sync.stop) break;
+            if (woken) sync.drain();
+            if (readable) {
+              if (PQconsumeInput(conn.raw()) == 0 || PQstatus(conn.raw()) != CONNECTION_OK) {
+                ready =
+                    make_error(ErrorCode::unavailable, std::string("connection lost: ") + PQerrorMessage(conn.raw()));
+                break;
+              }
+              take_notifications();
             }
+          }
+          if (everything) {
+            ready = resync(conn);
+          } else if (!names.empty()) {
+            ready = reload(conn, names);
           }
           if (ready && (sync.resync_requested.exchange(false) || Clock::now() >= next_poll)) {
             ready = resync(conn);  // also proves the connection is alive

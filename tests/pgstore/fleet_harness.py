@@ -97,6 +97,7 @@ class TcpCut:
                 s.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+            s.close()
 
     def cut(self):
         self.open = False
@@ -110,6 +111,10 @@ class TcpCut:
 
     def restore(self):
         self.open = True
+
+    def close(self):
+        self.cut()
+        self.listener.close()
 
 
 class Fleet:
@@ -317,6 +322,8 @@ level = "info"
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
+        for cut in self.cuts.values():
+            cut.close()
         if self.pg is not None:
             self.pg.close()
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -350,6 +357,7 @@ def verify_dkimpy(message, txt):
 
 def verify_maildkim(messages, txt, workdir):
     """Mail::DKIM over each message; returns the failures."""
+    # Mail::DKIM's own verdict per signature, one line each: "result domain selector algorithm".
     keys = os.path.join(workdir, "txt.json")
     with open(keys, "w") as f:
         json.dump(txt, f)
@@ -360,6 +368,12 @@ def verify_maildkim(messages, txt, workdir):
             f.write(message)
         perl = subprocess.run(["/usr/bin/perl", os.path.join(E2E, "mail_dkim_verify.pl"), keys, path],
                               capture_output=True, text=True)
-        if perl.returncode != 0:
+        # Debian 12's Mail::DKIM (1.20230212) has no Ed25519: RSA signatures must pass, an Ed25519 one
+        # may only be called unsupported (as in tests/e2e).
+        lines = perl.stdout.splitlines()
+        good = bool(lines) and all(line.startswith("pass ") or (line.split()[3:4] == ["ed25519-sha256"] and
+                                                                   "unsupported algorithm" in line)
+                                   for line in lines)
+        if not good:
             failures.append((i, perl.stdout + perl.stderr))
     return failures

@@ -265,3 +265,21 @@ TEST_CASE("an unreachable database: open fails and writes answer unavailable") {
 }
 
 }  // namespace dkr::keystore::test
+
+namespace dkr::keystore::test {
+
+TEST_CASE("periodic jobs run on exactly one replica; another takes over when it goes") {
+  const std::string schema = fresh_schema();
+  auto options = options_for(schema, /*watch=*/true);
+  options.poll_interval = std::chrono::milliseconds(200);  // how often a replica tries to take over
+  auto a = open_store(options);
+  auto b = open_store(options);
+  REQUIRE(eventually([&] { return a->runs_periodic_jobs() || b->runs_periodic_jobs(); }));
+  CHECK(a->runs_periodic_jobs() != b->runs_periodic_jobs());
+  auto& holder = a->runs_periodic_jobs() ? a : b;
+  auto& other = a->runs_periodic_jobs() ? b : a;
+  holder.reset();  // its session ends, and the advisory lock with it
+  CHECK(eventually([&] { return other->runs_periodic_jobs(); }));
+}
+
+}  // namespace dkr::keystore::test

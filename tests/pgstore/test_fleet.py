@@ -86,7 +86,7 @@ class RotationTest(unittest.TestCase):
                 return len(seen) == 2
             fh.wait_until(propagated, timeout=10, what="rotation %d to reach B and C" % i)
             latencies += seen.values()
-            if i % 10 == 0 or i == ROTATIONS - 1:
+            if i % 10 in (0, 1) or i == ROTATIONS - 1:
                 for relay in (a, b, c):
                     tag = "rot%d-r%d" % (i, relay["index"])
                     fh.send(relay, domain, tag)
@@ -120,8 +120,8 @@ class OutageTest(unittest.TestCase):
     def test_database_killed_under_load(self):
         f = self.fleet
         domain = "outage.fleet.example"
-        f.cli("keys", "--config", f.relays[0]["config"], "add", domain, "--algorithm", "ed25519-sha256",
-              "--selector", "o0")
+        # RSA, so that Mail::DKIM (no Ed25519 in Debian 12) checks these signatures in full.
+        f.cli("keys", "--config", f.relays[0]["config"], "add", domain, "--selector", "o0")
         f.start_relays()
         a, b, c = f.relays
 
