@@ -41,6 +41,7 @@ def main():
     parser.add_argument("--binary", required=True)
     parser.add_argument("--domains", type=int, default=100000)
     args = parser.parse_args()
+    args.binary = os.path.abspath(args.binary)
     pg = PostgresServer()
     work = pg.dir
     try:
@@ -51,7 +52,7 @@ def main():
         smtp, admin = free_port(), free_port()
         config = os.path.join(work, "relay.toml")
         with open(os.path.join(work, "token"), "w") as f:
-            f.write("bench-token\n")
+            f.write("bench-token-0123456789abcdef\n")
         with open(config, "w") as f:
             f.write('[relay]\nlisten = ["127.0.0.1:%d"]\n[upstream]\ntype = "directory"\ndirectory = "%s"\n'
                     '[keystore]\ntype = "postgres"\ndsn = "%s"\nkek_file = "%s"\n'
@@ -92,7 +93,7 @@ def main():
                                      stderr=subprocess.STDOUT, cwd=work)
         try:
             request = urllib.request.Request("http://127.0.0.1:%d/readyz" % admin,
-                                             headers={"Authorization": "Bearer bench-token"})
+                                             headers={"Authorization": "Bearer bench-token-0123456789abcdef"})
             while True:
                 if relay.poll() is not None:
                     raise SystemExit("relay exited:\n" + open(log_path).read())
