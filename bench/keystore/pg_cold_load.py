@@ -36,6 +36,14 @@ def rss_kib(pid):
     return 0
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process: on a shared, overloaded machine wall time mostly
+    measures the other processes."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", required=True)
@@ -106,9 +114,11 @@ def main():
                 time.sleep(0.01)
             ready = time.monotonic() - began
             logged = re.search(r"loaded (\d+) domains from PostgreSQL schema \S+ in (\d+) ms", open(log_path).read())
-            print("cold load: /readyz after %.2f s; relay logged %s domains in %s ms; RSS %.0f MiB"
-                  % (ready, logged.group(1) if logged else "?", logged.group(2) if logged else "?",
-                     rss_kib(relay.pid) / 1024.0))
+            print("cold load: /readyz after %.2f s wall, %.2f s CPU of the relay; relay logged %s domains in %s ms;"
+                  " RSS %.0f MiB; load average %s"
+                  % (ready, cpu_seconds(relay.pid), logged.group(1) if logged else "?",
+                     logged.group(2) if logged else "?", rss_kib(relay.pid) / 1024.0,
+                     open("/proc/loadavg").read().split()[0]))
         finally:
             relay.terminate()
             relay.wait(timeout=30)
