@@ -1,5 +1,10 @@
 // `dkim-relay keys ...`: manage the signing keys of the directory key store.
+#include <openssl/crypto.h>
+
 #include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <iostream>
 #include <map>
 
@@ -7,6 +12,11 @@
 #include "commands.hpp"
 #include "keystore/directory_key_store.hpp"
 #include "keystore/dns_record.hpp"
+#include "keystore/key_envelope.hpp"
+#include "keystore/postgres_key_store.hpp"
+#ifdef DKR_HAVE_SERVE
+#include "keystore_backend.hpp"
+#endif
 
 namespace dkr::app {
 namespace {
@@ -15,7 +25,7 @@ constexpr int kUsageError = 2;
 constexpr int kFailure = 1;
 constexpr std::string_view kDefaultKeystore = "./data/keys";
 
-constexpr std::string_view kUsage = R"(usage: dkim-relay keys [--keystore DIR] COMMAND ...
+constexpr std::string_view kUsage = R"(usage: dkim-relay keys [--keystore DIR | --config FILE] COMMAND ...
 commands:
   add DOMAIN [--algorithm rsa-sha256|ed25519-sha256] [--bits N] [--selector S]
   list
@@ -27,8 +37,13 @@ commands:
   remove-domain DOMAIN [--force]
   dns DOMAIN [--delegation-zone ZONE]
   import-pem DOMAIN SELECTOR FILE
-  import-opendkim KEYTABLE SIGNINGTABLE
-The key store defaults to ./data/keys.
+  import-opendkim KEYTABLE SIGNINGTABLE      (directory store)
+  import-directory DIR                       copy a directory store into --config's PostgreSQL store,
+                                             keeping every selector's state and timestamps
+  new-kek FILE                               a new key-encryption key for the PostgreSQL store (0600)
+  rewrap --old-kek FILE --new-kek FILE       re-encrypt every key of --config's PostgreSQL store
+The key store defaults to ./data/keys; with --config FILE it is the one that config names
+(type = "directory" or "postgres").
 )";
 
 int usage_error(std::string_view message) {
@@ -86,7 +101,7 @@ std::optional<std::string> read_key_params(const CliArgs& cli, keystore::KeyPara
   return std::nullopt;
 }
 
-int list_keys(keystore::DirectoryKeyStore& store) {
+int list_keys(const keystore::KeyStore& store, const std::vector<keystore::LoadProblem>& problems) {
   const auto domains = store.list();
   for (const auto& domain : domains) {
     for (const auto& info : domain.selectors) {
@@ -97,17 +112,55 @@ int list_keys(keystore::DirectoryKeyStore& store) {
                 << (info.activate_after_dns ? "\tactivate-after-dns" : "") << "\n";
     }
   }
-  const auto problems = store.problems();
   for (const auto& problem : problems) {
     std::cerr << "keys: cannot load " << keystore::to_string(problem) << "\n";
   }
   return problems.empty() ? 0 : kFailure;
 }
 
+Result<std::string> read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(ErrorCode::invalid, "cannot read " + path);
+  std::ostringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+// Copies every key of a directory store, state and timestamps included. Revoked keys are left
+// behind: they never sign again and need not travel.
+int import_directory(keystore::PostgresKeyStore& target, const std::string& path) {
+  keystore::DirectoryKeyStoreOptions options;
+  options.path = path;
+  auto source = keystore::DirectoryKeyStore::open(options);
+  if (!source) return failure(source.error().message);
+  int imported = 0;
+  int failed = 0;
+  for (const auto& domain : (*source)->list()) {
+    for (const auto& info : domain.selectors) {
+      if (info.state == keystore::KeyState::Revoked) continue;
+      auto pem = read_text_file((std::filesystem::path(path) / domain.domain / (info.selector + ".pem")).string());
+      Result<keystore::SelectorInfo> done =
+          pem ? target.import_key(domain.domain, info, *pem) : Result<keystore::SelectorInfo>(pem.error());
+      if (pem) OPENSSL_cleanse(pem->data(), pem->size());
+      if (done) {
+        ++imported;
+        std::cout << "imported " << domain.domain << " " << info.selector << " (" << keystore::to_string(done->state)
+                  << ")\n";
+      } else {
+        ++failed;
+        std::cerr << "keys: " << domain.domain << " " << info.selector << ": " << done.error().message << "\n";
+      }
+    }
+  }
+  std::cout << imported << " key(s) imported, " << failed << " failed\n";
+  return failed == 0 ? 0 : kFailure;
+}
+
 }  // namespace
 
 int run_keys(Args args) {
-  const CliArgs cli(args, {"keystore", "algorithm", "bits", "selector", "activate", "delegation-zone"});
+  const CliArgs cli(args, {"keystore", "config", "algorithm", "bits", "selector", "activate", "delegation-zone",
+                           "old-kek", "new-kek"});
   if (!cli.ok()) return usage_error(cli.error());
   if (cli.flag("help") || (!args.empty() && args[0] == "-h")) {
     std::cout << kUsage;
@@ -119,9 +172,20 @@ int run_keys(Args args) {
   const std::size_t operands = words.size() - 1;
   auto expect = [&](std::size_t count) { return operands == count; };
 
-  static const std::map<std::string, std::size_t, std::less<>> kOperands = {
-      {"add", 1},    {"list", 0},          {"rotate", 1}, {"activate", 2},   {"retire", 2},         {"revoke", 2},
-      {"remove", 2}, {"remove-domain", 1}, {"dns", 1},    {"import-pem", 3}, {"import-opendkim", 2}};
+  static const std::map<std::string, std::size_t, std::less<>> kOperands = {{"add", 1},
+                                                                            {"list", 0},
+                                                                            {"rotate", 1},
+                                                                            {"activate", 2},
+                                                                            {"retire", 2},
+                                                                            {"revoke", 2},
+                                                                            {"remove", 2},
+                                                                            {"remove-domain", 1},
+                                                                            {"dns", 1},
+                                                                            {"import-pem", 3},
+                                                                            {"import-opendkim", 2},
+                                                                            {"new-kek", 1},
+                                                                            {"rewrap", 0},
+                                                                            {"import-directory", 1}};
   const auto known = kOperands.find(command);
   if (known == kOperands.end()) return usage_error("unknown command '" + command + "'");
   if (!expect(known->second)) {
@@ -136,11 +200,45 @@ int run_keys(Args args) {
     return usage_error("--activate takes 'now' or 'later'");
   }
 
-  keystore::DirectoryKeyStoreOptions options;
-  options.path = cli.value("keystore").value_or(std::string(kDefaultKeystore));
-  auto opened = keystore::DirectoryKeyStore::open(options);
-  if (!opened) return failure(opened.error().message);
-  keystore::DirectoryKeyStore& store = **opened;
+  if (command == "new-kek") {
+    if (auto created = keystore::Kek::create(words[1]); !created) return failure(created.error().message);
+    std::cout << "wrote a new key-encryption key to " << words[1] << " (0600); keep a copy off this host\n";
+    return 0;
+  }
+  if (command == "rewrap") {
+#ifdef DKR_HAVE_SERVE
+    const auto config_path = cli.value("config");
+    const auto old_kek = cli.value("old-kek");
+    const auto new_kek = cli.value("new-kek");
+    if (!config_path || !old_kek || !new_kek) return usage_error("rewrap needs --config, --old-kek and --new-kek");
+    return run_rewrap(*config_path, *old_kek, *new_kek);
+#else
+    return failure("rewrap needs a build with the config library");
+#endif
+  }
+
+  std::shared_ptr<keystore::KeyStore> holder;
+  keystore::DirectoryKeyStore* directory = nullptr;
+  keystore::PostgresKeyStore* postgres = nullptr;
+#ifdef DKR_HAVE_SERVE
+  if (const auto config_path = cli.value("config")) {
+    if (cli.value("keystore")) return usage_error("give --keystore or --config, not both");
+    auto opened = open_configured_keystore(*config_path);
+    if (!opened) return failure(opened.error().message);
+    holder = opened->store;
+    directory = opened->directory;
+    postgres = opened->postgres;
+  }
+#endif
+  if (!holder) {
+    keystore::DirectoryKeyStoreOptions options;
+    options.path = cli.value("keystore").value_or(std::string(kDefaultKeystore));
+    auto opened = keystore::DirectoryKeyStore::open(options);
+    if (!opened) return failure(opened.error().message);
+    directory = opened->get();
+    holder = std::shared_ptr<keystore::KeyStore>(std::move(*opened));
+  }
+  keystore::KeyStore& store = *holder;
 
   auto report = [](const Result<void>& result, std::string_view done) {
     if (!result) return failure(result.error().message);
@@ -148,7 +246,16 @@ int run_keys(Args args) {
     return 0;
   };
 
-  if (command == "list") return list_keys(store);
+  if (command == "import-directory") {
+    if (postgres == nullptr) return usage_error("import-directory copies into the PostgreSQL store of --config");
+    return import_directory(*postgres, words[1]);
+  }
+  if (command == "list") {
+    std::vector<keystore::LoadProblem> problems;
+    if (directory != nullptr) problems = directory->problems();
+    if (postgres != nullptr) problems = postgres->problems();
+    return list_keys(store, problems);
+  }
   if (command == "add" || command == "rotate") {
     const std::string& domain = words[1];
     auto created = command == "add" ? store.add_domain(domain, params) : store.stage_key(domain, params);
@@ -186,7 +293,17 @@ int run_keys(Args args) {
     return 0;
   }
   if (command == "import-pem") {
-    auto imported = store.import_pem(words[1], words[2], words[3]);
+    Result<keystore::SelectorInfo> imported = make_error("no key store");
+    if (directory != nullptr) {
+      imported = directory->import_pem(words[1], words[2], words[3]);
+    } else if (postgres != nullptr) {
+      auto pem = read_text_file(words[3]);
+      if (!pem) return failure(pem.error().message);
+      keystore::SelectorInfo wanted;
+      wanted.selector = words[2];
+      wanted.state = keystore::KeyState::Active;
+      imported = postgres->import_key(words[1], wanted, *pem);
+    }
     if (!imported) return failure(imported.error().message);
     const auto name = store.domain(words[1]);
     std::cout << "imported " << imported->selector << " as active; publish:\n"
@@ -195,7 +312,10 @@ int run_keys(Args args) {
     return 0;
   }
   // import-opendkim
-  auto imported = store.import_opendkim(words[1], words[2]);
+  if (directory == nullptr) {
+    return failure("import-opendkim imports into a directory store (--keystore DIR); not yet into PostgreSQL");
+  }
+  auto imported = directory->import_opendkim(words[1], words[2]);
   if (!imported) return failure(imported.error().message);
   for (const auto& key : imported->imported) {
     std::cout << "imported " << key.domain << " " << key.selector << " from " << key.source << "\n";

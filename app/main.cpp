@@ -15,6 +15,7 @@ usage:
   dkim-relay sign ...                      sign a message from stdin (see: dkim-relay sign --help)
   dkim-relay verify ...                    verify a message from stdin (see: dkim-relay verify --help)
   dkim-relay keys ...                      manage the keystore (see: dkim-relay keys --help)
+  dkim-relay db migrate --config FILE      create/upgrade the PostgreSQL keystore schema
   dkim-relay --version | --help
 )";
 
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
 #endif
 #ifdef DKR_HAVE_SERVE
   if (command == "serve") return dkr::app::run_serve(rest);
+  if (command == "db") return dkr::app::run_db(rest);
   if (command.starts_with("--")) return dkr::app::run_serve(args);  // e.g. dkim-relay --config FILE
 #endif
   std::cerr << "dkim-relay: unknown command '" << command << "'\n" << kHelp;

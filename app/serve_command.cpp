@@ -21,6 +21,7 @@
 #include "keystore/directory_key_store.hpp"
 #include "keystore/dns_record.hpp"
 #include "keystore/key_store_watcher.hpp"
+#include "keystore_backend.hpp"
 #include "logging_setup.hpp"
 #include "relay/relay_server.hpp"
 #include "runtime_settings.hpp"
@@ -51,6 +52,7 @@ config::LoadResult load(const CliArgs& cli) {
 }
 
 // First start on an empty store: a key for the demo domain, so that mail is signed right away.
+// Only for the directory store: a fleet's new replica must never add a key nobody published.
 void ensure_demo_domain(keystore::DirectoryKeyStore& store, const config::Config& cfg) {
   if (cfg.keystore.demo_domain.empty() || !store.list().empty()) return;
   keystore::KeyParams params;
@@ -62,8 +64,9 @@ void ensure_demo_domain(keystore::DirectoryKeyStore& store, const config::Config
   spdlog::info("created demo domain {} with selector {}", cfg.keystore.demo_domain, created->selector);
 }
 
-void print_banner(const config::Config& cfg, const keystore::DirectoryKeyStore& store, const AdminToken& token,
+void print_banner(const config::Config& cfg, const OpenedKeystore& opened, const AdminToken& token,
                   const std::vector<std::string>& listening, unsigned short admin_port) {
+  const keystore::KeyStore& store = *opened.store;
   std::ostringstream out;
   out << "dkim-relay " << DKIM_RELAY_VERSION << " ready\n";
   for (const auto& l : listening) out << "  SMTP        " << l << "\n";
@@ -72,7 +75,7 @@ void print_banner(const config::Config& cfg, const keystore::DirectoryKeyStore& 
   else
     out << "  upstream    smtp " << cfg.upstream.host << ":" << cfg.upstream.port
         << " starttls=" << config::to_string(cfg.upstream.starttls) << "\n";
-  out << "  keystore    " << cfg.keystore.path << "\n";
+  out << "  keystore    " << opened.description << "\n";
   if (cfg.admin.enabled)
     out << "  admin API   http" << (cfg.admin.tls_cert.empty() ? "" : "s") << "://" << cfg.admin.listen.host << ":"
         << admin_port << "  (token: " << token.source << (token.generated ? ", generated now" : "") << ")\n";
@@ -139,14 +142,19 @@ int run_serve(Args args) {
   // kill the relay with every session in it.
   std::signal(SIGXFSZ, SIG_IGN);
 
-  auto opened = keystore::DirectoryKeyStore::open(keystore_options(cfg));
-  if (!opened) {
-    spdlog::critical("keystore {}: {}", cfg.keystore.path, opened.error().message);
+  auto opened_store = open_keystore(cfg, /*watch=*/true);
+  if (!opened_store) {
+    spdlog::critical("{}", opened_store.error().message);
     return 1;
   }
-  std::shared_ptr<keystore::DirectoryKeyStore> store = std::move(opened).value();
-  for (const auto& problem : store->problems()) spdlog::error("keystore: {}", keystore::to_string(problem));
-  ensure_demo_domain(*store, cfg);
+  const OpenedKeystore opened = std::move(*opened_store);
+  std::shared_ptr<keystore::KeyStore> store = opened.store;
+  if (opened.directory != nullptr) {
+    for (const auto& problem : opened.directory->problems()) {
+      spdlog::error("keystore: {}", keystore::to_string(problem));
+    }
+    ensure_demo_domain(*opened.directory, cfg);
+  }
 
   AdminToken token;
   if (cfg.admin.enabled) {
@@ -192,7 +200,13 @@ int run_serve(Args args) {
   std::unique_ptr<admin::AdminServer> admin_server;
   if (cfg.admin.enabled) {
     admin::AdminHooks hooks;
-    hooks.relay_metrics = [&metrics] { return metrics.render_prometheus(); };
+    hooks.relay_metrics = [&metrics, fleet = opened.postgres] {
+      return metrics.render_prometheus() + (fleet != nullptr ? fleet->render_metrics() : std::string());
+    };
+    if (opened.postgres != nullptr) {
+      hooks.keystore_ready = [fleet = opened.postgres] { return fleet->ready(); };
+      hooks.runs_periodic_jobs = [fleet = opened.postgres] { return fleet->runs_periodic_jobs(); };
+    }
     hooks.upstream_reachable = [up = *upstream] { return up->reachable(); };
     admin_server = std::make_unique<admin::AdminServer>(control, *store, admin_settings(cfg, token.value), hooks);
     if (auto started = admin_server->start(); !started) {
@@ -203,15 +217,15 @@ int run_serve(Args args) {
   }
 
   std::unique_ptr<keystore::KeyStoreWatcher> watcher;
-  if (cfg.keystore.watch) {
-    auto w = keystore::KeyStoreWatcher::start(*store);
+  if (cfg.keystore.watch && opened.directory != nullptr) {
+    auto w = keystore::KeyStoreWatcher::start(*opened.directory);
     if (w)
       watcher = std::move(w).value();
     else
       spdlog::warn("keystore: no change watching ({}); SIGHUP reloads", w.error().message);
   }
 
-  print_banner(cfg, *store, token, server.listening(), admin_server ? admin_server->port() : 0);
+  print_banner(cfg, opened, token, server.listening(), admin_server ? admin_server->port() : 0);
 
   boost::asio::signal_set signals(control, SIGTERM, SIGINT, SIGHUP);
   std::thread stopper;  // drains the relay while this thread keeps the control loop running

@@ -15,7 +15,8 @@ test=(python3 python3-dkim python3-dnspython python3-aiosmtpd python3-prometheus
       libmail-dkim-perl swaks postfix dnsmasq-base opendkim-tools openssl curl iproute2 procps
       clang clang-format libclang-rt-14-dev
       podman runc catatonit debootstrap podman-compose uidmap slirp4netns fuse-overlayfs python3-yaml
-      chromium chromium-driver python3-selenium)
+      chromium chromium-driver python3-selenium
+      postgresql python3-psycopg2 python3-cryptography)
 
 case "${1:-}" in
   --runtime) wanted=("${runtime[@]}") ;;

@@ -224,6 +224,10 @@ ApiResponse AdminApi::readyz() const {
   try {
     (void)store_.list();
     checks["keystore"] = "ok";
+    if (hooks_.keystore_ready && !hooks_.keystore_ready()) {
+      checks["keystore"] = "loading";
+      ready = false;
+    }
   } catch (const std::exception& e) {
     checks["keystore"] = std::string("error: ") + e.what();
     ready = false;

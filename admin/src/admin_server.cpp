@@ -106,7 +106,7 @@ struct AdminServer::Impl : std::enable_shared_from_this<AdminServer::Impl>, Sess
         [weak = weak_from_this()](std::function<void()> job) {
           if (auto self = weak.lock()) asio::post(*self->worker, std::move(job));
         },
-        counters);
+        counters, hooks.runs_periodic_jobs);
     poller->start();
 
     spdlog::info("admin API listening on {}:{}{}", endpoint->address().to_string(), bound_port, tls ? " (TLS)" : "");

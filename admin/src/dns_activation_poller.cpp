@@ -17,14 +17,16 @@ namespace asio = boost::asio;
 
 struct DnsActivationPoller::State : std::enable_shared_from_this<DnsActivationPoller::State> {
   State(asio::io_context& io, keystore::KeyStore& store, std::shared_ptr<DnsTxtResolver> resolver,
-        std::chrono::milliseconds interval, RunBlocking run_blocking, AdminCounters& counters)
+        std::chrono::milliseconds interval, RunBlocking run_blocking, AdminCounters& counters,
+        std::function<bool()> runs_here)
       : strand(asio::make_strand(io)),
         timer(strand),
         store(store),
         resolver(std::move(resolver)),
         interval(interval),
         run_blocking(std::move(run_blocking)),
-        counters(counters) {}
+        counters(counters),
+        runs_here(std::move(runs_here)) {}
 
   struct Candidate {
     std::string domain;
@@ -43,6 +45,7 @@ struct DnsActivationPoller::State : std::enable_shared_from_this<DnsActivationPo
   // Listing is a snapshot read: cheap enough for the I/O thread.
   void round() {
     if (stopped) return;
+    if (runs_here && !runs_here()) return schedule();
     std::vector<Candidate> candidates;
     for (const auto& domain : store.list()) {
       for (const auto& selector : domain.selectors) {
@@ -104,13 +107,16 @@ struct DnsActivationPoller::State : std::enable_shared_from_this<DnsActivationPo
   std::chrono::milliseconds interval;
   RunBlocking run_blocking;
   AdminCounters& counters;
+  std::function<bool()> runs_here;
   std::atomic<bool> stopped{false};
 };
 
 DnsActivationPoller::DnsActivationPoller(asio::io_context& io, keystore::KeyStore& store,
                                          std::shared_ptr<DnsTxtResolver> resolver, std::chrono::milliseconds interval,
-                                         RunBlocking run_blocking, AdminCounters& counters)
-    : state_(std::make_shared<State>(io, store, std::move(resolver), interval, std::move(run_blocking), counters)) {}
+                                         RunBlocking run_blocking, AdminCounters& counters,
+                                         std::function<bool()> runs_here)
+    : state_(std::make_shared<State>(io, store, std::move(resolver), interval, std::move(run_blocking), counters,
+                                     std::move(runs_here))) {}
 
 DnsActivationPoller::~DnsActivationPoller() { stop(); }
 

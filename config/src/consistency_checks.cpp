@@ -69,6 +69,45 @@ void read_password_file(LoadState& state) {
   upstream.password = std::move(secret);
 }
 
+// type = "postgres" needs a DSN (inline, from dsn_file, or DKIM_RELAY_KEYSTORE_DSN) and a KEK file.
+void check_postgres_keystore(LoadState& state) {
+  auto& keystore = state.config.keystore;
+  if (keystore.type != KeystoreType::Postgres) return;
+  if (!keystore.dsn_file.empty()) {
+    const Origin origin = state.origin_of("keystore.dsn_file");
+    if (!keystore.dsn.empty()) {
+      state.diagnostics().error(origin, "and keystore.dsn are both set; use one of them");
+      return;
+    }
+    std::ifstream in(keystore.dsn_file, std::ios::binary);
+    if (!in) {
+      const int saved_errno = errno;
+      state.diagnostics().error(
+          origin, "cannot read \"" + keystore.dsn_file + "\": " + std::generic_category().message(saved_errno));
+      return;
+    }
+    std::ostringstream contents;
+    contents << in.rdbuf();
+    std::string dsn = contents.str();
+    while (!dsn.empty() && (dsn.back() == '\n' || dsn.back() == '\r')) dsn.pop_back();
+    if (dsn.empty()) {
+      state.diagnostics().error(origin, "\"" + keystore.dsn_file + "\" is empty");
+      return;
+    }
+    keystore.dsn = std::move(dsn);
+  }
+  if (keystore.dsn.empty()) {
+    state.diagnostics().error(state.origin_of("keystore.type"),
+                              "is \"postgres\" but keystore.dsn, keystore.dsn_file and DKIM_RELAY_KEYSTORE_DSN are all "
+                              "unset; give the database's connection string");
+  }
+  if (keystore.kek_file.empty()) {
+    state.diagnostics().error(state.origin_of("keystore.type"),
+                              "is \"postgres\" but keystore.kek_file is not set; create one with "
+                              "`dkim-relay keys new-kek FILE`");
+  }
+}
+
 }  // namespace
 
 Origin LoadState::origin_of(std::string_view dotted_key) const {
@@ -82,6 +121,7 @@ void run_consistency_checks(LoadState& state) {
   check_auth(state);
   check_admin_token(state);
   read_password_file(state);
+  check_postgres_keystore(state);
 }
 
 }  // namespace dkr::config::detail

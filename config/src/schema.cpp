@@ -335,6 +335,8 @@ std::vector<Field> make_fields() {
       "signing", "allow_weak_rsa", [](auto& c) -> auto& { return c.signing.allow_weak_rsa; }));
 
   // [keystore]
+  f.push_back(enum_field(
+      "keystore", "type", kKeystoreTypeNames, [](auto& c) -> auto& { return c.keystore.type; }));
   f.push_back(string_field(
       "keystore", "path", [](auto& c) -> auto& { return c.keystore.path; }, non_empty));
   f.push_back(string_field(
@@ -344,6 +346,27 @@ std::vector<Field> make_fields() {
       "keystore", "watch", [](auto& c) -> auto& { return c.keystore.watch; }));
   f.push_back(string_field(
       "keystore", "demo_domain", [](auto& c) -> auto& { return c.keystore.demo_domain; }, domain_check));
+  f.push_back({"keystore", "dsn",
+               [](Config& config, const ValueSource& value, const Origin& origin, const Diagnostics& diag) {
+                 auto text = value.text();
+                 if (!text) {
+                   diag.error(origin, "expected a string");  // may hold a password: the value is not echoed
+                   return;
+                 }
+                 config.keystore.dsn = std::move(*text);
+               },
+               [](const Config& config, const RenderOptions&) {
+                 if (!config.keystore.dsn_file.empty() || config.keystore.dsn.empty()) return toml_quote("");
+                 return toml_quote(kMaskedSecret);
+               }});
+  f.push_back(string_field(
+      "keystore", "dsn_file", [](auto& c) -> auto& { return c.keystore.dsn_file; }));
+  f.push_back(string_field(
+      "keystore", "kek_file", [](auto& c) -> auto& { return c.keystore.kek_file; }));
+  f.push_back(string_field(
+      "keystore", "schema", [](auto& c) -> auto& { return c.keystore.schema; }, sql_schema_check));
+  f.push_back(duration_field(
+      "keystore", "poll_interval", [](auto& c) -> auto& { return c.keystore.poll_interval; }, seconds(1)));
 
   // [admin]
   f.push_back(bool_field(

@@ -49,6 +49,16 @@ std::optional<std::string> env_var_name_check(std::string_view text) {
   return std::nullopt;
 }
 
+// Lowercase letters, digits and '_' need no quoting anywhere, and the keystore's notification channel
+// (<schema>_changes) must stay within PostgreSQL's 63-byte identifiers.
+std::optional<std::string> sql_schema_check(std::string_view text) {
+  const bool ok = !text.empty() && text.size() <= 55 && !std::isdigit(static_cast<unsigned char>(text.front())) &&
+                  std::all_of(text.begin(), text.end(),
+                              [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
+  if (!ok) return "expected a schema name of 1..55 lowercase letters, digits and '_', not starting with a digit";
+  return std::nullopt;
+}
+
 // strftime fields that expand to digits only, so that a selector stays a valid DNS label.
 std::optional<std::string> selector_pattern_check(std::string_view text) {
   if (text.empty()) return "must not be empty";

@@ -14,6 +14,7 @@ std::optional<std::string> hostname_check(std::string_view text);
 std::optional<std::string> domain_check(std::string_view text);        // "" allowed
 std::optional<std::string> env_var_name_check(std::string_view text);  // "" allowed
 std::optional<std::string> selector_pattern_check(std::string_view text);
+std::optional<std::string> sql_schema_check(std::string_view text);  // a plain lowercase SQL identifier
 // Does not quote the hash: it is a secret even when malformed.
 std::optional<std::string> password_hash_problem(std::string_view hash);
 

@@ -1,7 +1,8 @@
 #pragma once
 // Every interval, looks up the DNS record of each staged selector marked activate_after_dns and
 // activates it once DNS serves our key. Rounds never overlap: the next one is scheduled after the
-// previous one's lookups are all answered.
+// previous one's lookups are all answered. With a shared keystore only the replica for which
+// `runs_here` answers true does the rounds, so a fleet checks and activates once, not once per relay.
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -20,7 +21,8 @@ class DnsActivationPoller {
   using RunBlocking = std::function<void(std::function<void()>)>;
 
   DnsActivationPoller(boost::asio::io_context& io, keystore::KeyStore& store, std::shared_ptr<DnsTxtResolver> resolver,
-                      std::chrono::milliseconds interval, RunBlocking run_blocking, AdminCounters& counters);
+                      std::chrono::milliseconds interval, RunBlocking run_blocking, AdminCounters& counters,
+                      std::function<bool()> runs_here = {});
   ~DnsActivationPoller();
   DnsActivationPoller(const DnsActivationPoller&) = delete;
   DnsActivationPoller& operator=(const DnsActivationPoller&) = delete;

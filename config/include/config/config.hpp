@@ -145,11 +145,20 @@ struct SigningConfig {
   friend bool operator==(const SigningConfig&, const SigningConfig&) = default;
 };
 
+enum class KeystoreType { Directory, Postgres };
+
 struct KeystoreConfig {
+  KeystoreType type = KeystoreType::Directory;
   std::string path = "./data/keys";
   std::string selector_pattern = "s%Y%m{seq}";  // strftime fields plus {seq} = a, b, c...
   bool watch = true;
   std::string demo_domain = "example.com";  // empty: none
+  // type = "postgres": the fleet keystore.
+  std::string dsn;       // libpq connection string or URI (a secret: may hold a password)
+  std::string dsn_file;  // read into dsn
+  std::string kek_file;  // 32 random bytes, base64: the key-encryption key of the private keys
+  std::string schema = "dkim_relay";
+  milliseconds poll_interval{30000};  // full resync, in case a notification was lost
   friend bool operator==(const KeystoreConfig&, const KeystoreConfig&) = default;
 };
 

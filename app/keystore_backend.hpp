@@ -1,0 +1,28 @@
+#pragma once
+// Opens the keystore the config asks for. The relay and the admin API see only keystore::KeyStore;
+// the few backend-specific extras (directory watching, fleet metrics) are reached through the
+// typed pointers, of which at most one is set.
+#include <memory>
+#include <string>
+
+#include "common/result.hpp"
+#include "config/config.hpp"
+#include "keystore/directory_key_store.hpp"
+#include "keystore/postgres_key_store.hpp"
+
+namespace dkr::app {
+
+struct OpenedKeystore {
+  std::shared_ptr<keystore::KeyStore> store;
+  keystore::DirectoryKeyStore* directory = nullptr;
+  keystore::PostgresKeyStore* postgres = nullptr;
+  std::string description;  // "directory ./data/keys" or "postgres schema dkim_relay"
+};
+
+keystore::PostgresKeyStoreOptions postgres_options(const config::Config& config);
+// `watch`: run the PostgreSQL keystore thread (serve); one-shot commands do not.
+Result<OpenedKeystore> open_keystore(const config::Config& config, bool watch);
+// Loads the config file and opens its keystore without the keystore thread (db_command.cpp).
+Result<OpenedKeystore> open_configured_keystore(std::string_view config_path);
+
+}  // namespace dkr::app

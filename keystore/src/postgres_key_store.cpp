@@ -1,0 +1,1084 @@
+#include "keystore/postgres_key_store.hpp"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <ctime>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <tuple>
+#include <unordered_map>
+
+#include "domain_metadata.hpp"
+#include "keystore/domain_name.hpp"
+#include "pg_connection.hpp"
+#include "postgres_schema.hpp"
+#include "selector_pattern.hpp"
+
+namespace dkr::keystore {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
+}
+
+char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+// One private key of a domain, decrypted at load and parsed on first use (OpenSSL 3 spends ~0.3 ms
+// per key on parsing, which a cold load of 100,000 domains cannot afford).
+class SealedSlot {
+ public:
+  SealedSlot(std::int64_t id, SelectorInfo info, std::string pem, std::string error, signer::KeyPolicy policy)
+      : id_(id), info_(std::move(info)), pem_(std::move(pem)), error_(std::move(error)), policy_(policy) {}
+  ~SealedSlot() { OPENSSL_cleanse(pem_.data(), pem_.size()); }
+  SealedSlot(const SealedSlot&) = delete;
+  SealedSlot& operator=(const SealedSlot&) = delete;
+
+  std::int64_t id() const { return id_; }
+  const std::string& selector() const { return info_.selector; }
+  // The parsed key, or null with error() set.
+  const std::shared_ptr<const signer::SigningKey>& key() const {
+    std::call_once(once_, [this] {
+      if (!error_.empty()) return;
+      auto parsed = signer::SigningKey::from_pem(pem_, policy_);
+      if (!parsed) {
+        error_ = parsed.error().message;
+      } else if (parsed->algorithm() != info_.algorithm) {
+        error_ = "the key's algorithm does not match the row's";
+      } else if (parsed->dns_record() != info_.dns_record) {
+        error_ = "the key does not match the row's DNS record";
+      } else {
+        key_ = std::make_shared<const signer::SigningKey>(std::move(*parsed));
+      }
+    });
+    return key_;
+  }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::int64_t id_;
+  SelectorInfo info_;
+  std::string pem_;
+  mutable std::string error_;
+  signer::KeyPolicy policy_;
+  mutable std::once_flag once_;
+  mutable std::shared_ptr<const signer::SigningKey> key_;
+};
+
+struct PgDomain {
+  DomainInfo info;
+  std::int64_t version = 0;
+  std::vector<std::shared_ptr<const SealedSlot>> keys;  // every selector that is not revoked
+  bool has_active = false;
+
+  const std::shared_ptr<const SigningSet>& signing_set() const {
+    std::call_once(signing_once_, [this] {
+      if (!has_active) return;
+      auto set = std::make_shared<SigningSet>();
+      set->domain = info.domain;
+      for (const SelectorInfo& selector : info.selectors) {
+        if (selector.state != KeyState::Active) continue;
+        for (const auto& slot : keys) {
+          if (slot->selector() != selector.selector) continue;
+          if (!slot->key()) {
+            spdlog::error("keystore: cannot use key {} of {}: {}", selector.selector, info.domain, slot->error());
+            return;  // no SigningSet rather than one missing a key
+          }
+          set->keys.push_back(ActiveKey{selector.selector, slot->key()});
+        }
+      }
+      std::sort(set->keys.begin(), set->keys.end(),
+                [](const ActiveKey& a, const ActiveKey& b) { return a.key->algorithm() < b.key->algorithm(); });
+      if (!set->keys.empty()) signing_ = std::move(set);
+    });
+    return signing_;
+  }
+
+ private:
+  mutable std::once_flag signing_once_;
+  mutable std::shared_ptr<const SigningSet> signing_;
+};
+
+struct NameHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view name) const noexcept { return std::hash<std::string_view>{}(name); }
+};
+using Shard = std::unordered_map<std::string, std::shared_ptr<const PgDomain>, NameHash, std::equal_to<>>;
+constexpr std::size_t kShardCount = 256;
+
+std::size_t shard_index(std::string_view name) {
+  return static_cast<std::size_t>((NameHash{}(name)*0x9E3779B97F4A7C15ull) >> 56) % kShardCount;
+}
+
+// The columns every domain query returns, in this order.
+constexpr std::string_view kDomainColumns =
+    "d.name, d.version, k.id, k.selector, k.algorithm, k.bits, k.state, k.created_at, k.activated_at, "
+    "k.retired_at, k.revoked_at, k.activate_after_dns, k.dns_record";
+
+SelectorInfo selector_from_row(const PgResult& rows, int row) {
+  SelectorInfo info;
+  info.selector = std::string(rows.text(row, 3));
+  info.algorithm = signer::parse_algorithm(rows.text(row, 4)).value_or(signer::Algorithm::RsaSha256);
+  info.bits = static_cast<int>(rows.integer(row, 5));
+  info.state = parse_key_state(rows.text(row, 6)).value_or(KeyState::Revoked);
+  info.created_at = rows.integer(row, 7);
+  info.activated_at = rows.integer(row, 8);
+  info.retired_at = rows.integer(row, 9);
+  info.revoked_at = rows.integer(row, 10);
+  info.activate_after_dns = rows.text(row, 11) == "t";
+  info.dns_record = std::string(rows.text(row, 12));
+  return info;
+}
+
+std::string names_array(const std::vector<std::string>& names) {
+  // Domain names are LDH labels: nothing in them needs quoting inside an array literal.
+  std::string out = "{";
+  for (std::size_t i = 0; i < names.size(); ++i) out += (i ? "," : "") + names[i];
+  return out + "}";
+}
+
+Error unreachable_for_writes(const Error& error) {
+  if (error.code != ErrorCode::unavailable) return error;
+  return make_error(ErrorCode::unavailable,
+                    error.message + " (keys are not changed; relays keep signing with the keys they hold)");
+}
+
+}  // namespace
+
+struct PostgresKeyStore::Snapshot {
+  std::array<std::shared_ptr<const Shard>, kShardCount> shards;
+  std::size_t domains = 0;
+
+  const std::shared_ptr<const PgDomain>* find(std::string_view name) const {
+    const Shard& shard = *shards[shard_index(name)];
+    const auto it = shard.find(name);
+    return it == shard.end() ? nullptr : &it->second;
+  }
+
+  static std::shared_ptr<const Snapshot> empty() {
+    auto snapshot = std::make_shared<Snapshot>();
+    const auto shard = std::make_shared<const Shard>();
+    snapshot->shards.fill(shard);
+    return snapshot;
+  }
+
+  // A new snapshot with these entries replaced (null entry: domain removed). A change copies only
+  // the shards it touches.
+  std::shared_ptr<const Snapshot> with(
+      const std::vector<std::pair<std::string, std::shared_ptr<const PgDomain>>>& changes) const {
+    auto next = std::make_shared<Snapshot>(*this);
+    std::unordered_map<std::size_t, std::shared_ptr<Shard>> copied;
+    for (const auto& [name, entry] : changes) {
+      const std::size_t index = shard_index(name);
+      auto& shard = copied[index];
+      if (!shard) shard = std::make_shared<Shard>(*shards[index]);
+      if (entry) {
+        if (shard->insert_or_assign(name, entry).second) ++next->domains;
+      } else if (shard->erase(name) > 0) {
+        --next->domains;
+      }
+    }
+    for (auto& [index, shard] : copied) next->shards[index] = std::move(shard);
+    return next;
+  }
+};
+
+// Loads domains from the database into entries, reusing keys the previous snapshot already holds.
+class DomainReader {
+ public:
+  using Snapshot = PostgresKeyStore::Snapshot;
+
+  DomainReader(PgConnection& conn, const std::string& schema, const Kek& kek, signer::KeyPolicy policy)
+      : conn_(conn), schema_(quote_identifier(schema)), kek_(kek), policy_(policy) {}
+
+  struct Loaded {
+    std::vector<std::pair<std::string, std::shared_ptr<const PgDomain>>> changes;  // null: gone
+    std::vector<LoadProblem> problems;
+    std::size_t decrypted = 0;
+  };
+
+  Result<void> load(const std::vector<std::string>& names, const Snapshot& previous, bool parse_now, Loaded& out) {
+    for (std::size_t begin = 0; begin < names.size(); begin += kBatch) {
+      const std::vector<std::string> batch(
+          names.begin() + static_cast<std::ptrdiff_t>(begin),
+          names.begin() + static_cast<std::ptrdiff_t>(std::min(names.size(), begin + kBatch)));
+      auto rows = conn_.exec("SELECT " + std::string(kDomainColumns) + ", k.sealed_key FROM " + schema_ +
+                                 ".domains d LEFT JOIN " + schema_ +
+                                 ".keys k ON k.domain = d.name WHERE d.name = ANY($1::text[]) ORDER BY d.name, k.id",
+                             {PgParam::text(names_array(batch))});
+      if (!rows) return rows.error();
+      std::set<std::string, std::less<>> found;
+      int row = 0;
+      while (row < rows->rows()) {
+        const std::string name(rows->text(row, 0));
+        int end = row;
+        while (end < rows->rows() && rows->text(end, 0) == name) ++end;
+        found.insert(name);
+        const auto* before = previous.find(name);
+        out.changes.emplace_back(name, build(*rows, row, end, before ? *before : nullptr, parse_now, out));
+        row = end;
+      }
+      for (const std::string& name : batch) {
+        if (!found.contains(name)) out.changes.emplace_back(name, nullptr);
+      }
+    }
+    return {};
+  }
+
+ private:
+  static constexpr std::size_t kBatch = 2000;
+
+  std::shared_ptr<const PgDomain> build(const PgResult& rows, int begin, int end,
+                                        const std::shared_ptr<const PgDomain>& before, bool parse_now, Loaded& out) {
+    auto entry = std::make_shared<PgDomain>();
+    entry->info.domain = std::string(rows.text(begin, 0));
+    entry->version = rows.integer(begin, 1);
+    for (int row = begin; row < end; ++row) {
+      if (rows.null(row, 2)) continue;  // a domain without keys
+      SelectorInfo info = selector_from_row(rows, row);
+      entry->info.selectors.push_back(info);
+      if (info.state == KeyState::Active) entry->has_active = true;
+      if (info.state == KeyState::Revoked) continue;
+      const std::int64_t id = rows.integer(row, 2);
+      std::shared_ptr<const SealedSlot> slot;
+      if (before) {
+        for (const auto& old : before->keys) {
+          if (old->id() == id) slot = old;
+        }
+      }
+      if (!slot) {
+        std::string sealed = rows.bytes(row, 13);
+        auto pem = kek_.open(sealed, entry->info.domain, info.selector);
+        std::string error;
+        if (!pem) {
+          error = pem.error().message;
+          out.problems.push_back(LoadProblem{entry->info.domain, "selector " + info.selector, error});
+        } else {
+          ++out.decrypted;
+        }
+        slot = std::make_shared<const SealedSlot>(id, info, pem ? std::move(*pem) : std::string(), error, policy_);
+        if (parse_now && error.empty() && !slot->key()) {
+          out.problems.push_back(LoadProblem{entry->info.domain, "selector " + info.selector, slot->error()});
+        }
+      }
+      entry->keys.push_back(std::move(slot));
+    }
+    if (parse_now) (void)entry->signing_set();
+    return entry;
+  }
+
+  PgConnection& conn_;
+  std::string schema_;
+  const Kek& kek_;
+  signer::KeyPolicy policy_;
+};
+
+struct PostgresKeyStore::Sync {
+  int wake_fd = -1;
+  std::atomic<bool> stop{false};
+  std::atomic<bool> resync_requested{false};
+
+  Sync() : wake_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+  ~Sync() {
+    if (wake_fd >= 0) ::close(wake_fd);
+  }
+  void wake() const {
+    const std::uint64_t one = 1;
+    (void)!::write(wake_fd, &one, sizeof one);
+  }
+  void drain() const {
+    std::uint64_t value = 0;
+    (void)!::read(wake_fd, &value, sizeof value);
+  }
+  // Waits for the socket (when >= 0) or a wake-up, at most `timeout`. Returns {socket, woken}.
+  std::pair<bool, bool> wait(int socket, std::chrono::milliseconds timeout) const {
+    pollfd fds[2] = {{wake_fd, POLLIN, 0}, {socket, POLLIN, 0}};
+    const int count = ::poll(fds, socket >= 0 ? 2 : 1, static_cast<int>(std::max<std::int64_t>(0, timeout.count())));
+    if (count <= 0) return {false, false};
+    return {socket >= 0 && (fds[1].revents & (POLLIN | POLLERR | POLLHUP)) != 0, (fds[0].revents & POLLIN) != 0};
+  }
+};
+
+// What a write plans: the domain as read inside the transaction and the change to make.
+struct PostgresKeyStore::WriteContext {
+  std::string domain;
+  bool exists = false;
+  std::int64_t version = 0;
+  DomainMetadata before;
+  DomainMetadata after;
+  bool remove_domain = false;
+  std::vector<std::pair<std::string, std::string>> new_keys;  // selector, private PEM (secret)
+  std::vector<std::string> removed;
+  std::int64_t now = 0;
+
+  ~WriteContext() {
+    for (auto& [selector, pem] : new_keys) OPENSSL_cleanse(pem.data(), pem.size());
+  }
+};
+
+namespace {
+
+// Reads one domain's metadata (no key material) inside the caller's transaction.
+Result<bool> read_domain(PgConnection& conn, const std::string& schema, const std::string& name, std::int64_t& version,
+                         DomainMetadata& metadata) {
+  const std::string s = quote_identifier(schema);
+  auto rows = conn.exec("SELECT " + std::string(kDomainColumns) + " FROM " + s + ".domains d LEFT JOIN " + s +
+                            ".keys k ON k.domain = d.name WHERE d.name = $1 ORDER BY k.id",
+                        {PgParam::text(name)});
+  if (!rows) return rows.error();
+  metadata = DomainMetadata{name, {}};
+  if (rows->rows() == 0) return false;
+  version = rows->integer(0, 1);
+  for (int row = 0; row < rows->rows(); ++row) {
+    if (!rows->null(row, 2)) metadata.selectors.push_back(selector_from_row(*rows, row));
+  }
+  return true;
+}
+
+Result<int> checked_bits(const KeyParams& params) {
+  if (params.algorithm == signer::Algorithm::Ed25519Sha256) return 256;
+  if (params.bits == 2048 || params.bits == 3072 || params.bits == 4096) return params.bits;
+  return make_error(ErrorCode::invalid,
+                    "RSA keys must have 2048, 3072 or 4096 bits (asked for " + std::to_string(params.bits) + ")");
+}
+
+}  // namespace
+
+PostgresKeyStore::PostgresKeyStore(PostgresKeyStoreOptions options, Kek kek)
+    : options_(std::move(options)),
+      kek_(std::move(kek)),
+      channel_(options_.schema + "_changes"),
+      snapshot_(Snapshot::empty()),
+      sync_(std::make_unique<Sync>()) {}
+
+PostgresKeyStore::~PostgresKeyStore() {
+  sync_->stop = true;
+  sync_->wake();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::int64_t PostgresKeyStore::now() const {
+  return options_.clock ? options_.clock() : static_cast<std::int64_t>(std::time(nullptr));
+}
+
+std::shared_ptr<const PostgresKeyStore::Snapshot> PostgresKeyStore::current() const {
+  return std::atomic_load_explicit(&snapshot_, std::memory_order_acquire);
+}
+
+namespace {
+
+// Applies loaded domains to the snapshot: a domain is replaced only by a newer version, so a slow
+// reader never undoes what a faster one already published.
+template <class Snapshot, class Entries>
+std::shared_ptr<const Snapshot> merge(const Snapshot& base, Entries& changes, bool removals) {
+  std::vector<std::pair<std::string, std::shared_ptr<const PgDomain>>> applied;
+  for (auto& [name, entry] : changes) {
+    const auto* before = base.find(name);
+    if (entry) {
+      if (before != nullptr && (*before)->version >= entry->version) continue;
+    } else if (before == nullptr || !removals) {
+      continue;
+    }
+    applied.emplace_back(name, entry);
+  }
+  if (applied.empty()) return nullptr;
+  return base.with(applied);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<PostgresKeyStore>> PostgresKeyStore::open(const PostgresKeyStoreOptions& options, Kek kek) {
+  if (options.dsn.empty()) return make_error(ErrorCode::invalid, "keystore dsn is empty");
+  std::unique_ptr<PostgresKeyStore> store(new PostgresKeyStore(options, std::move(kek)));
+  auto connected = PgConnection::connect(options.dsn);
+  if (!connected) return connected.error();
+  if (auto checked = check_schema_version(**connected, options.schema); !checked) return checked.error();
+  store->write_conn_ = std::move(*connected);
+
+  const auto started = Clock::now();
+  auto names = store->write_conn_->exec("SELECT name FROM " + quote_identifier(options.schema) + ".domains");
+  if (!names) return names.error();
+  std::vector<std::string> all;
+  all.reserve(static_cast<std::size_t>(names->rows()));
+  for (int row = 0; row < names->rows(); ++row) all.emplace_back(names->text(row, 0));
+  DomainReader reader(*store->write_conn_, options.schema, store->kek_, signer::KeyPolicy{options.allow_weak_rsa});
+  DomainReader::Loaded loaded;
+  if (auto done = reader.load(all, *Snapshot::empty(), /*parse_now=*/false, loaded); !done) return done.error();
+  if (!loaded.problems.empty()) {
+    std::sort(loaded.problems.begin(), loaded.problems.end(), [](const LoadProblem& a, const LoadProblem& b) {
+      return std::tie(a.domain, a.file) < std::tie(b.domain, b.file);
+    });
+    const LoadProblem& first = loaded.problems.front();
+    if (loaded.decrypted == 0) {
+      return make_error(ErrorCode::invalid,
+                        "cannot decrypt the private key of " + first.domain + " " + first.file +
+                            " with kek_file (is it the KEK the keys were sealed with?): " + first.reason);
+    }
+    for (const LoadProblem& problem : loaded.problems) spdlog::error("keystore: refused {}", to_string(problem));
+  }
+  store->problems_ = loaded.problems;
+  if (auto next = merge(*store->current(), loaded.changes, true)) store->snapshot_ = next;
+  // The relay logs its cold load; one-shot commands (keys, db) keep their output clean.
+  spdlog::log(options.watch ? spdlog::level::info : spdlog::level::debug,
+              "keystore: loaded {} domains from PostgreSQL schema {} in {} ms", store->current()->domains,
+              options.schema, std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
+  if (options.watch) {
+    store->stale_since_ms_ = steady_ms();  // until the keystore thread listens
+    store->thread_ = std::thread([raw = store.get()] { raw->run_sync(); });
+  }
+  return store;
+}
+
+void PostgresKeyStore::run_sync() {
+  Sync& sync = *sync_;
+  std::mt19937_64 random(std::random_device{}());
+  std::chrono::milliseconds backoff{100};
+  constexpr std::chrono::milliseconds kMaxBackoff{10000};
+  bool reported = false;
+  const std::string s = quote_identifier(options_.schema);
+  const signer::KeyPolicy policy{options_.allow_weak_rsa};
+
+  auto publish = [&](DomainReader::Loaded& loaded, bool removals, const std::vector<std::string>& names) {
+    std::lock_guard guard(publish_mutex_);
+    if (auto next = merge(*current(), loaded.changes, removals)) {
+      std::atomic_store_explicit(&snapshot_, next, std::memory_order_release);
+    }
+    std::lock_guard problems_guard(problems_mutex_);
+    std::erase_if(problems_,
+                  [&](const LoadProblem& p) { return std::find(names.begin(), names.end(), p.domain) != names.end(); });
+    for (const LoadProblem& problem : loaded.problems) {
+      spdlog::error("keystore: refused {}", to_string(problem));
+      problems_.push_back(problem);
+    }
+  };
+  auto reload = [&](PgConnection& conn, const std::vector<std::string>& names) -> Result<void> {
+    DomainReader reader(conn, options_.schema, kek_, policy);
+    DomainReader::Loaded loaded;
+    if (auto done = reader.load(names, *current(), /*parse_now=*/true, loaded); !done) return done.error();
+    publish(loaded, true, names);
+    return {};
+  };
+  // Compares every domain's version with the snapshot and reloads what differs.
+  auto resync = [&](PgConnection& conn) -> Result<void> {
+    auto versions = conn.exec("SELECT name, version FROM " + s + ".domains");
+    if (!versions) return versions.error();
+    const auto snapshot = current();
+    std::set<std::string, std::less<>> in_database;
+    std::vector<std::string> changed;
+    for (int row = 0; row < versions->rows(); ++row) {
+      const std::string_view name = versions->text(row, 0);
+      in_database.emplace(name);
+      const auto* entry = snapshot->find(name);
+      if (entry == nullptr || (*entry)->version != versions->integer(row, 1)) changed.emplace_back(name);
+    }
+    for (const auto& shard : snapshot->shards) {
+      for (const auto& [name, entry] : *shard) {
+        if (!in_database.contains(name)) changed.push_back(name);  // removed: load() reports it gone
+      }
+    }
+    if (!changed.empty()) spdlog::info("keystore: resync reloads {} domain(s)", changed.size());
+    return reload(conn, changed);
+  };
+  auto try_fleet_lock = [&](PgConnection& conn) {
+    if (fleet_lock_) return;
+    auto locked = conn.exec("SELECT pg_try_advisory_lock(hashtext($1))",
+                            {PgParam::text("dkim-relay periodic jobs " + options_.schema)});
+    if (locked && locked->text(0, 0) == "t") {
+      fleet_lock_ = true;
+      spdlog::info("keystore: this replica runs the fleet's periodic jobs");
+    }
+  };
+
+  while (!sync.stop) {
+    auto connected = PgConnection::connect(options_.dsn);
+    Result<void> ready = connected ? Result<void>() : Result<void>(connected.error());
+    if (ready) {
+      PgConnection& conn = **connected;
+      // LISTEN before the resync: a change committed in between is then seen by one or the other.
+      if (auto listened = conn.exec("LISTEN " + quote_identifier(channel_)); !listened) ready = listened.error();
+      if (ready) ready = check_schema_version(conn, options_.schema);
+      if (ready) ready = resync(conn);
+      if (ready) {
+        try_fleet_lock(conn);
+        connected_ = true;
+        stale_since_ms_ = 0;
+        backoff = std::chrono::milliseconds{100};
+        if (reported) spdlog::info("keystore: reconnected to PostgreSQL and resynced");
+        reported = false;
+        auto next_poll = Clock::now() + options_.poll_interval;
+        while (!sync.stop && ready) {
+          const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next_poll - Clock::now());
+          // Notifications that arrived while our own queries ran are already in libpq's buffer and
+          // will not make the socket readable again: take them before waiting.
+          std::vector<std::string> names;
+          bool everything = false;
+          auto take_notifications = [&] {
+            while (PGnotify* note = PQnotifies(conn.raw())) {
+              const std::string payload = note->extra != nullptr ? note->extra : "";
+              PQfreemem(note);
+              if (payload.empty()) {
+                everything = true;
+              } else if (std::find(names.begin(), names.end(), payload) == names.end()) {
+                names.push_back(payload);
+              }
+            }
+          };
+          take_notifications();
+          if (names.empty() && !everything) {
+            const auto [readable, woken] = sync.wait(PQsocket(conn.raw()), left);
+            if (sync.stop) break;
+            if (woken) sync.drain();
+            if (readable) {
+              if (PQconsumeInput(conn.raw()) == 0 || PQstatus(conn.raw()) != CONNECTION_OK) {
+                ready =
+                    make_error(ErrorCode::unavailable, std::string("connection lost: ") + PQerrorMessage(conn.raw()));
+                break;
+              }
+              take_notifications();
+            }
+          }
+          if (everything) {
+            ready = resync(conn);
+          } else if (!names.empty()) {
+            ready = reload(conn, names);
+          }
+          if (ready && (sync.resync_requested.exchange(false) || Clock::now() >= next_poll)) {
+            ready = resync(conn);  // also proves the connection is alive
+            if (ready) try_fleet_lock(conn);
+            next_poll = Clock::now() + options_.poll_interval;
+          }
+        }
+      }
+    }
+    if (sync.stop) break;
+    connected_ = false;
+    fleet_lock_ = false;  // the advisory lock went with the session
+    if (stale_since_ms_ == 0) stale_since_ms_ = steady_ms();
+    connected = make_error("closed");  // drop the connection before waiting
+    std::uniform_int_distribution<std::int64_t> jitter(backoff.count() / 2, backoff.count());
+    const std::chrono::milliseconds wait{jitter(random)};
+    if (!reported) {
+      spdlog::warn("keystore: PostgreSQL: {}; signing continues with the cached keys; retrying with backoff",
+                   ready ? std::string("disconnected") : ready.error().message);
+      reported = true;
+    }
+    sync.wait(-1, wait);
+    sync.drain();
+    backoff = std::min(backoff * 2, kMaxBackoff);
+  }
+  connected_ = false;
+}
+
+std::shared_ptr<const SigningSet> PostgresKeyStore::signer_for(std::string_view from_domain) const {
+  char buffer[kMaxDomainLength];
+  std::string idna;
+  std::string_view name;
+  bool ascii = from_domain.size() <= kMaxDomainLength;
+  for (std::size_t i = 0; ascii && i < from_domain.size(); ++i) {
+    const char c = from_domain[i];
+    ascii = static_cast<unsigned char>(c) < 0x80;
+    buffer[i] = ascii_lower(c);
+  }
+  if (ascii) {
+    name = std::string_view(buffer, from_domain.size());
+  } else {
+    auto normalized = normalize_domain(from_domain);
+    if (!normalized) return nullptr;
+    idna = std::move(*normalized);
+    name = idna;
+  }
+  const auto snapshot = current();
+  while (true) {
+    if (const auto* entry = snapshot->find(name); entry != nullptr && (*entry)->has_active) {
+      if (const auto& set = (*entry)->signing_set()) return set;
+    }
+    const std::size_t dot = name.find('.');
+    if (dot == std::string_view::npos) break;
+    name.remove_prefix(dot + 1);
+    if (name.find('.') == std::string_view::npos) break;  // never fall back to a TLD
+  }
+  return nullptr;
+}
+
+std::vector<DomainInfo> PostgresKeyStore::list() const {
+  const auto snapshot = current();
+  std::vector<DomainInfo> domains;
+  domains.reserve(snapshot->domains);
+  for (const auto& shard : snapshot->shards) {
+    for (const auto& [name, entry] : *shard) domains.push_back(entry->info);
+  }
+  std::sort(domains.begin(), domains.end(),
+            [](const DomainInfo& a, const DomainInfo& b) { return a.domain < b.domain; });
+  return domains;
+}
+
+Result<DomainInfo> PostgresKeyStore::domain(std::string_view domain) const {
+  auto name = normalize_domain(domain);
+  if (!name) return name.error();
+  const auto snapshot = current();
+  if (const auto* entry = snapshot->find(*name)) return (*entry)->info;
+  return make_error(ErrorCode::not_found, "no domain " + *name + " in the key store");
+}
+
+KeyStoreStats PostgresKeyStore::stats() const {
+  const auto snapshot = current();
+  KeyStoreStats stats;
+  stats.domains = snapshot->domains;
+  for (const auto& shard : snapshot->shards) {
+    for (const auto& [name, entry] : *shard) {
+      for (const SelectorInfo& info : entry->info.selectors) {
+        ++stats.keys_by_state[static_cast<std::size_t>(info.state)];
+      }
+    }
+  }
+  return stats;
+}
+
+std::vector<LoadProblem> PostgresKeyStore::problems() const {
+  std::lock_guard guard(problems_mutex_);
+  return problems_;
+}
+
+bool PostgresKeyStore::connected() const { return !thread_.joinable() || connected_.load(); }
+
+double PostgresKeyStore::staleness_seconds() const {
+  const std::int64_t since = stale_since_ms_.load();
+  if (since == 0) return 0.0;
+  return static_cast<double>(steady_ms() - since) / 1000.0;
+}
+
+bool PostgresKeyStore::runs_periodic_jobs() const { return fleet_lock_.load(); }
+
+std::string PostgresKeyStore::render_metrics() const {
+  char staleness[32];
+  std::snprintf(staleness, sizeof staleness, "%.3f", staleness_seconds());
+  return std::string(
+             "# HELP dkim_relay_keystore_connected Whether the keystore thread is connected to PostgreSQL.\n"
+             "# TYPE dkim_relay_keystore_connected gauge\n"
+             "dkim_relay_keystore_connected ") +
+         (connected() ? "1" : "0") +
+         "\n# HELP dkim_relay_keystore_staleness_seconds Seconds since the cached keys were last known to match the "
+         "database.\n"
+         "# TYPE dkim_relay_keystore_staleness_seconds gauge\n"
+         "dkim_relay_keystore_staleness_seconds " +
+         staleness + "\n";
+}
+
+Result<void> PostgresKeyStore::reload() {
+  if (thread_.joinable()) {
+    sync_->resync_requested = true;
+    sync_->wake();
+    return {};
+  }
+  std::lock_guard guard(write_mutex_);
+  if (!write_conn_ || !write_conn_->healthy()) {
+    auto connected = PgConnection::connect(options_.dsn);
+    if (!connected) return connected.error();
+    write_conn_ = std::move(*connected);
+  }
+  auto names = write_conn_->exec("SELECT name FROM " + quote_identifier(options_.schema) + ".domains");
+  if (!names) return names.error();
+  std::vector<std::string> all;
+  for (int row = 0; row < names->rows(); ++row) all.emplace_back(names->text(row, 0));
+  for (const auto& shard : current()->shards) {
+    for (const auto& [name, entry] : *shard) all.push_back(name);
+  }
+  std::sort(all.begin(), all.end());
+  all.erase(std::unique(all.begin(), all.end()), all.end());
+  DomainReader reader(*write_conn_, options_.schema, kek_, signer::KeyPolicy{options_.allow_weak_rsa});
+  DomainReader::Loaded loaded;
+  if (auto done = reader.load(all, *current(), false, loaded); !done) return done.error();
+  std::lock_guard publish(publish_mutex_);
+  if (auto next = merge(*current(), loaded.changes, true)) {
+    std::atomic_store_explicit(&snapshot_, next, std::memory_order_release);
+  }
+  return {};
+}
+
+Result<void> PostgresKeyStore::write(const std::string& domain, const Plan& plan) {
+  std::lock_guard guard(write_mutex_);
+  const std::string s = quote_identifier(options_.schema);
+  // A connection that broke since the last write is replaced once, before anything was sent.
+  for (int attempt = 0;; ++attempt) {
+    if (!write_conn_ || !write_conn_->healthy()) {
+      write_conn_.reset();
+      auto connected = PgConnection::connect(options_.dsn);
+      if (!connected) return unreachable_for_writes(connected.error());
+      write_conn_ = std::move(*connected);
+    }
+    auto begun = write_conn_->exec("BEGIN");
+    if (begun) break;
+    write_conn_.reset();
+    if (attempt > 0 || begun.error().code != ErrorCode::unavailable) return unreachable_for_writes(begun.error());
+  }
+  PgConnection& conn = *write_conn_;
+  auto fail = [&](Error error) -> Result<void> {
+    if (error.code == ErrorCode::unavailable) {
+      write_conn_.reset();
+      return unreachable_for_writes(error);
+    }
+    (void)conn.exec("ROLLBACK");
+    return error;
+  };
+  auto concurrent = [&] {
+    return make_error(ErrorCode::conflict,
+                      "domain " + domain + " was changed concurrently (by another replica?); read it again and retry");
+  };
+
+  WriteContext context;
+  context.domain = domain;
+  context.now = now();
+  auto exists = read_domain(conn, options_.schema, domain, context.version, context.before);
+  if (!exists) return fail(exists.error());
+  context.exists = *exists;
+  context.after = context.before;
+  if (options_.before_write_hook) options_.before_write_hook(domain);
+  auto changed = plan(context);
+  if (!changed) return fail(changed.error());
+  if (!*changed) {
+    (void)conn.exec("ROLLBACK");  // already in the asked state
+    return {};
+  }
+
+  auto checked = [&](Result<PgResult> result) -> Result<void> {
+    if (result) return {};
+    const std::string state = conn.sqlstate();
+    if (state == "23505" || state == "40001" || state == "40P01") return fail(concurrent());
+    return fail(result.error());
+  };
+  if (context.exists) {
+    auto bumped = conn.exec("UPDATE " + s + ".domains SET version = nextval('" + s +
+                                ".domain_version'), changed_at = now() WHERE name = $1 AND version = $2",
+                            {PgParam::text(domain), PgParam::text(std::to_string(context.version))});
+    if (!bumped) return checked(std::move(bumped));
+    if (bumped->affected() != "1") return fail(concurrent());
+  } else {
+    if (context.remove_domain)
+      return fail(make_error(ErrorCode::not_found, "no domain " + domain + " in the key store"));
+    auto inserted =
+        conn.exec("INSERT INTO " + s + ".domains (name) VALUES ($1) ON CONFLICT DO NOTHING", {PgParam::text(domain)});
+    if (!inserted) return checked(std::move(inserted));
+    if (inserted->affected() != "1") return fail(concurrent());
+  }
+
+  if (context.remove_domain) {
+    if (auto r = checked(conn.exec("DELETE FROM " + s + ".domains WHERE name = $1", {PgParam::text(domain)})); !r)
+      return r;
+  } else {
+    for (const std::string& selector : context.removed) {
+      if (auto r = checked(conn.exec("DELETE FROM " + s + ".keys WHERE domain = $1 AND selector = $2",
+                                     {PgParam::text(domain), PgParam::text(selector)}));
+          !r)
+        return r;
+    }
+    // Keys leaving the active state go first: the one-active-key index is checked per statement.
+    std::vector<const SelectorInfo*> order;
+    for (const SelectorInfo& info : context.after.selectors) {
+      if (info.state != KeyState::Active) order.push_back(&info);
+    }
+    for (const SelectorInfo& info : context.after.selectors) {
+      if (info.state == KeyState::Active) order.push_back(&info);
+    }
+    for (const SelectorInfo* info : order) {
+      const auto fresh = std::find_if(context.new_keys.begin(), context.new_keys.end(),
+                                      [&](const auto& key) { return key.first == info->selector; });
+      const std::vector<PgParam> common = {PgParam::text(domain),
+                                           PgParam::text(info->selector),
+                                           PgParam::text(std::string(to_string(info->state))),
+                                           PgParam::text(std::to_string(info->created_at)),
+                                           PgParam::text(std::to_string(info->activated_at)),
+                                           PgParam::text(std::to_string(info->retired_at)),
+                                           PgParam::text(std::to_string(info->revoked_at)),
+                                           PgParam::text(info->activate_after_dns ? "true" : "false")};
+      if (fresh != context.new_keys.end()) {
+        auto sealed = kek_.seal(fresh->second, domain, info->selector);
+        if (!sealed) return fail(sealed.error());
+        std::vector<PgParam> params = common;
+        params.push_back(PgParam::text(std::string(signer::to_string(info->algorithm))));
+        params.push_back(PgParam::text(std::to_string(info->bits)));
+        params.push_back(PgParam::text(info->dns_record));
+        params.push_back(PgParam::bytes(std::move(*sealed)));
+        if (auto r = checked(conn.exec("INSERT INTO " + s +
+                                           ".keys (domain, selector, state, created_at, activated_at, retired_at, "
+                                           "revoked_at, activate_after_dns, algorithm, bits, dns_record, sealed_key) "
+                                           "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                                       params));
+            !r)
+          return r;
+        continue;
+      }
+      const SelectorInfo* old = context.before.find(info->selector);
+      if (old != nullptr && old->state == info->state && old->activated_at == info->activated_at &&
+          old->retired_at == info->retired_at && old->revoked_at == info->revoked_at &&
+          old->activate_after_dns == info->activate_after_dns)
+        continue;
+      if (auto r = checked(conn.exec("UPDATE " + s +
+                                         ".keys SET state = $3, created_at = $4, activated_at = $5, retired_at = $6, "
+                                         "revoked_at = $7, activate_after_dns = $8 WHERE domain = $1 AND selector = $2",
+                                     common));
+          !r)
+        return r;
+    }
+  }
+  if (auto r = checked(conn.exec("SELECT pg_notify($1, $2)", {PgParam::text(channel_), PgParam::text(domain)})); !r)
+    return r;
+  if (auto committed = conn.exec("COMMIT"); !committed) {
+    const std::string state = conn.sqlstate();
+    if (state == "40001" || state == "23505") return fail(concurrent());
+    write_conn_.reset();  // the outcome is unknown; the next resync shows it
+    return unreachable_for_writes(committed.error());
+  }
+
+  // Read-your-writes in this process without waiting for the notification to come back.
+  DomainReader reader(conn, options_.schema, kek_, signer::KeyPolicy{options_.allow_weak_rsa});
+  DomainReader::Loaded loaded;
+  if (auto done = reader.load({domain}, *current(), /*parse_now=*/true, loaded); done) {
+    std::lock_guard publish(publish_mutex_);
+    if (auto next = merge(*current(), loaded.changes, true)) {
+      std::atomic_store_explicit(&snapshot_, next, std::memory_order_release);
+    }
+  }
+  return {};
+}
+
+namespace {
+
+struct GeneratedKey {
+  signer::SigningKey key;
+  int bits;
+};
+
+Result<GeneratedKey> generate_key(const KeyParams& params) {
+  auto bits = checked_bits(params);
+  if (!bits) return bits.error();
+  auto key = signer::SigningKey::generate(params.algorithm, *bits);
+  if (!key) return make_error("cannot generate key: " + key.error().message);
+  return GeneratedKey{std::move(*key), *bits};
+}
+
+}  // namespace
+
+Result<SelectorInfo> PostgresKeyStore::add_domain(std::string_view domain, const KeyParams& params) {
+  auto name = normalize_domain(domain);
+  if (!name) return name.error();
+  std::optional<std::string> wanted;
+  if (params.selector) {
+    auto normalized = normalize_selector(*params.selector);
+    if (!normalized) return normalized.error();
+    wanted = std::move(*normalized);
+  }
+  auto generated = generate_key(params);  // slow for RSA: before the transaction
+  if (!generated) return generated.error();
+  SelectorInfo info;
+  auto done = write(*name, [&](WriteContext& context) -> Result<bool> {
+    if (context.exists) {
+      return make_error(ErrorCode::conflict, "domain " + *name + " already exists; stage a new key for it instead");
+    }
+    std::string selector;
+    if (wanted) {
+      selector = *wanted;
+    } else {
+      auto chosen = next_selector(options_.selector_pattern, context.now, [](const std::string&) { return false; });
+      if (!chosen) return chosen.error();
+      selector = std::move(*chosen);
+    }
+    info = SelectorInfo{};
+    info.selector = selector;
+    info.algorithm = params.algorithm;
+    info.bits = generated->bits;
+    info.state = KeyState::Active;
+    info.created_at = context.now;
+    info.activated_at = context.now;
+    info.dns_record = generated->key.dns_record();
+    context.after.selectors.push_back(info);
+    context.new_keys.emplace_back(selector, generated->key.private_pem());
+    return true;
+  });
+  if (!done) return done.error();
+  return info;
+}
+
+Result<SelectorInfo> PostgresKeyStore::stage_key(std::string_view domain, const KeyParams& params) {
+  auto name = normalize_domain(domain);
+  if (!name) return name.error();
+  std::optional<std::string> wanted;
+  if (params.selector) {
+    auto normalized = normalize_selector(*params.selector);
+    if (!normalized) return normalized.error();
+    wanted = std::move(*normalized);
+  }
+  auto generated = generate_key(params);
+  if (!generated) return generated.error();
+  SelectorInfo info;
+  auto done = write(*name, [&](WriteContext& context) -> Result<bool> {
+    std::string selector;
+    if (wanted) {
+      if (context.after.find(*wanted) != nullptr) {
+        return make_error(ErrorCode::conflict, "selector '" + *wanted + "' already exists in domain " + *name);
+      }
+      selector = *wanted;
+    } else {
+      auto chosen = next_selector(options_.selector_pattern, context.now, [&](const std::string& candidate) {
+        return context.after.find(candidate) != nullptr;
+      });
+      if (!chosen) return chosen.error();
+      selector = std::move(*chosen);
+    }
+    info = SelectorInfo{};
+    info.selector = selector;
+    info.algorithm = params.algorithm;
+    info.bits = generated->bits;
+    info.state = KeyState::Staged;
+    info.created_at = context.now;
+    info.activate_after_dns = params.activate_after_dns;
+    info.dns_record = generated->key.dns_record();
+    context.after.selectors.push_back(info);
+    context.new_keys.emplace_back(selector, generated->key.private_pem());
+    return true;
+  });
+  if (!done) return done.error();
+  return info;
+}
+
+Result<SelectorInfo> PostgresKeyStore::import_key(std::string_view domain, const SelectorInfo& wanted,
+                                                  std::string_view pem) {
+  auto name = normalize_domain(domain);
+  if (!name) return name.error();
+  auto selector = normalize_selector(wanted.selector);
+  if (!selector) return selector.error();
+  auto key = signer::SigningKey::from_pem(pem, signer::KeyPolicy{options_.allow_weak_rsa});
+  if (!key) return make_error(ErrorCode::invalid, key.error().message);
+  SelectorInfo info = wanted;
+  info.selector = *selector;
+  info.algorithm = key->algorithm();
+  info.bits = key->algorithm() == signer::Algorithm::Ed25519Sha256 ? 256 : key->bits();
+  info.dns_record = key->dns_record();
+  auto done = write(*name, [&](WriteContext& context) -> Result<bool> {
+    if (context.after.find(info.selector) != nullptr) {
+      return make_error(ErrorCode::conflict, "selector '" + info.selector + "' already exists in domain " + *name);
+    }
+    if (info.created_at == 0) info.created_at = context.now;
+    const KeyState target = info.state;
+    if (target == KeyState::Active) info.state = KeyState::Staged;
+    context.after.selectors.push_back(info);
+    if (target == KeyState::Active) {
+      const std::int64_t activated = info.activated_at != 0 ? info.activated_at : context.now;
+      auto activated_now = apply_activate(context.after, info.selector, activated);
+      if (!activated_now) return activated_now.error();
+      info = *context.after.find(info.selector);
+    }
+    context.new_keys.emplace_back(info.selector, key->private_pem());
+    return true;
+  });
+  if (!done) return done.error();
+  return info;
+}
+
+Result<void> PostgresKeyStore::transition(
+    std::string_view domain, std::string_view selector,
+    const std::function<Result<bool>(DomainMetadata&, const std::string&, std::int64_t)>& apply) {
+  auto name = normalize_domain(domain);
+  if (!name) return name.error();
+  auto wanted = normalize_selector(selector);
+  if (!wanted) return wanted.error();
+  return write(*name, [&](WriteContext& context) -> Result<bool> {
+    if (!context.exists) return make_error(ErrorCode::not_found, "no domain " + *name + " in the key store");
+    return apply(context.after, *wanted, context.now);
+  });
+}
+
+Result<void> PostgresKeyStore::activate(std::string_view domain, std::string_view selector) {
+  return transition(domain, selector, [](DomainMetadata& m, const std::string& s, std::int64_t time) {
+    return apply_activate(m, s, time);
+  });
+}
+
+Result<void> PostgresKeyStore::retire(std::string_view domain, std::string_view selector) {
+  return transition(domain, selector, [](DomainMetadata& m, const std::string& s, std::int64_t time) {
+    return apply_retire(m, s, time);
+  });
+}
+
+Result<void> PostgresKeyStore::revoke(std::string_view domain, std::string_view selector) {
+  return transition(domain, selector, [](DomainMetadata& m, const std::string& s, std::int64_t time) {
+    return apply_revoke(m, s, time);
+  });
+}
+
+Result<void> PostgresKeyStore::remove_key(std::string_view domain, std::string_view selector) {
+  auto name = normalize_domain(domain);
+  if (!name) return name.error();
+  auto wanted = normalize_selector(selector);
+  if (!wanted) return wanted.error();
+  return write(*name, [&](WriteContext& context) -> Result<bool> {
+    if (!context.exists) return make_error(ErrorCode::not_found, "no domain " + *name + " in the key store");
+    if (auto done = apply_remove(context.after, *wanted); !done) return done.error();
+    context.removed.push_back(*wanted);
+    return true;
+  });
+}
+
+Result<void> PostgresKeyStore::remove_domain(std::string_view domain, bool force) {
+  auto name = normalize_domain(domain);
+  if (!name) return name.error();
+  return write(*name, [&](WriteContext& context) -> Result<bool> {
+    if (!context.exists) return make_error(ErrorCode::not_found, "no domain " + *name + " in the key store");
+    if (!force) {
+      std::string active;
+      for (const SelectorInfo& info : context.before.selectors) {
+        if (info.state == KeyState::Active) active += (active.empty() ? "" : ", ") + info.selector;
+      }
+      if (!active.empty()) {
+        return make_error(ErrorCode::conflict, "domain " + *name + " still signs with active selector(s) " + active +
+                                                   "; retire them first or force the removal");
+      }
+    }
+    context.remove_domain = true;
+    return true;
+  });
+}
+
+Result<std::size_t> rewrap_postgres_keys(const std::string& dsn, const std::string& schema, const Kek& old_kek,
+                                         const Kek& new_kek) {
+  auto connected = PgConnection::connect(dsn);
+  if (!connected) return connected.error();
+  PgConnection& conn = **connected;
+  if (auto checked = check_schema_version(conn, schema); !checked) return checked.error();
+  const std::string s = quote_identifier(schema);
+  if (auto begun = conn.exec("BEGIN"); !begun) return begun.error();
+  auto fail = [&](Error error) -> Result<std::size_t> {
+    (void)conn.exec("ROLLBACK");
+    return error;
+  };
+  // FOR UPDATE: a key staged meanwhile by a replica waits for this transaction, then is sealed
+  // under whichever KEK that replica holds.
+  auto rows = conn.exec("SELECT id, domain, selector, sealed_key FROM " + s + ".keys ORDER BY id FOR UPDATE");
+  if (!rows) return fail(rows.error());
+  for (int row = 0; row < rows->rows(); ++row) {
+    const std::string domain(rows->text(row, 1));
+    const std::string selector(rows->text(row, 2));
+    auto pem = old_kek.open(rows->bytes(row, 3), domain, selector);
+    if (!pem)
+      return fail(make_error(ErrorCode::invalid, "key " + domain + " " + selector + ": " + pem.error().message));
+    auto sealed = new_kek.seal(*pem, domain, selector);
+    OPENSSL_cleanse(pem->data(), pem->size());
+    if (!sealed) return fail(sealed.error());
+    auto updated = conn.exec("UPDATE " + s + ".keys SET sealed_key = $2 WHERE id = $1",
+                             {PgParam::text(std::string(rows->text(row, 0))), PgParam::bytes(std::move(*sealed))});
+    if (!updated) return fail(updated.error());
+  }
+  if (auto committed = conn.exec("COMMIT"); !committed) return committed.error();
+  return static_cast<std::size_t>(rows->rows());
+}
+
+}  // namespace dkr::keystore

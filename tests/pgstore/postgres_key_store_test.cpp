@@ -1,0 +1,285 @@
+// PostgresKeyStore against a real PostgreSQL 15 (see pg_fixture.hpp).
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <thread>
+#include <vector>
+
+#include "pg_fixture.hpp"
+
+namespace dkr::keystore::test {
+namespace {
+
+std::string active_selector(const KeyStore& store, std::string_view domain) {
+  const auto set = store.signer_for(domain);
+  return set && !set->keys.empty() ? set->keys.front().selector : "";
+}
+
+int active_rows(Sql& sql, const std::string& schema, const std::string& domain) {
+  return std::stoi(
+      sql.run("SELECT count(*) FROM " + schema + ".keys WHERE domain = '" + domain + "' AND state = 'active'"));
+}
+
+}  // namespace
+
+TEST_CASE("db migrate is idempotent and records one schema version") {
+  const std::string schema = fresh_schema();
+  auto again = migrate_postgres_schema(test_dsn(), schema);
+  REQUIRE(again);
+  CHECK(*again == kPostgresSchemaVersion);
+  Sql sql;
+  CHECK(sql.run("SELECT count(*) FROM " + schema + ".schema_version") == "1");
+}
+
+TEST_CASE("a schema older or newer than this build is refused with what to do") {
+  Sql sql;
+  const std::string missing = "t" + std::to_string(::getpid()) + "_never_migrated";
+  auto unmigrated = PostgresKeyStore::open(options_for(missing), test_kek(1));
+  REQUIRE_FALSE(unmigrated);
+  CHECK(unmigrated.error().message.find("dkim-relay db migrate") != std::string::npos);
+
+  const std::string schema = fresh_schema();
+  sql.run("INSERT INTO " + schema + ".schema_version (version) VALUES (" + std::to_string(kPostgresSchemaVersion + 1) +
+          ")");
+  auto newer = PostgresKeyStore::open(options_for(schema), test_kek(1));
+  REQUIRE_FALSE(newer);
+  CHECK(newer.error().message.find("newer than this dkim-relay knows") != std::string::npos);
+  auto migrate_down = migrate_postgres_schema(test_dsn(), schema);
+  CHECK_FALSE(migrate_down);
+}
+
+TEST_CASE("lifecycle: add, stage, activate, retire, revoke, remove; parent fallback; no clear-text keys") {
+  const std::string schema = fresh_schema();
+  auto store = open_store(options_for(schema));
+  auto added = store->add_domain("Example.ORG", ed25519("one"));
+  REQUIRE(added);
+  CHECK(added->state == KeyState::Active);
+  CHECK(active_selector(*store, "example.org") == "one");
+  CHECK(active_selector(*store, "mail.sub.example.org") == "one");  // parent-domain fallback
+  CHECK(store->signer_for("example.com") == nullptr);
+
+  auto duplicate = store->add_domain("example.org", ed25519());
+  REQUIRE_FALSE(duplicate);
+  CHECK(duplicate.error().code == ErrorCode::conflict);
+
+  auto staged = store->stage_key("example.org", ed25519("two"));
+  REQUIRE(staged);
+  CHECK(staged->state == KeyState::Staged);
+  CHECK(active_selector(*store, "example.org") == "one");
+  REQUIRE(store->activate("example.org", "two"));
+  CHECK(active_selector(*store, "example.org") == "two");
+  auto info = store->domain("example.org");
+  REQUIRE(info);
+  REQUIRE(info->selectors.size() == 2);
+  CHECK(info->selectors[0].state == KeyState::Retiring);
+  CHECK(info->selectors[1].state == KeyState::Active);
+
+  CHECK(store->revoke("example.org", "one"));
+  CHECK(store->activate("example.org", "one").error().code == ErrorCode::conflict);    // revoked stays revoked
+  CHECK(store->remove_key("example.org", "two").error().code == ErrorCode::conflict);  // active
+  CHECK(store->remove_key("example.org", "one"));
+  CHECK(store->activate("example.org", "nope").error().code == ErrorCode::not_found);
+  CHECK(store->remove_domain("example.org", false).error().code == ErrorCode::conflict);
+  CHECK(store->retire("example.org", "two"));
+  CHECK(store->signer_for("example.org") == nullptr);
+  CHECK(store->remove_domain("example.org", false));
+  CHECK(store->domain("example.org").error().code == ErrorCode::not_found);
+  CHECK(store->remove_domain("example.org", true).error().code == ErrorCode::not_found);
+
+  // The database holds sealed keys only: no PEM armour, and not the key's own base64 either.
+  REQUIRE(store->add_domain("example.net", KeyParams{}));
+  Sql sql;
+  CHECK(sql.run("SELECT count(*) FROM " + schema +
+                ".keys WHERE position('PRIVATE KEY' in encode(sealed_key, 'escape')) > 0") == "0");
+  CHECK(sql.run("SELECT count(*) FROM " + schema + ".keys WHERE length(sealed_key) > 1000") == "1");
+
+  // Another replica opening the same schema sees the same state.
+  auto other = open_store(options_for(schema));
+  CHECK(other->list().size() == 1);
+  CHECK(active_selector(*other, "example.net") == active_selector(*store, "example.net"));
+  CHECK(other->signer_for("example.net")->keys.front().key->private_pem() ==
+        store->signer_for("example.net")->keys.front().key->private_pem());
+}
+
+TEST_CASE("two replicas changing one domain at the same moment: one wins, the other gets a conflict") {
+  const std::string schema = fresh_schema();
+  auto b = open_store(options_for(schema));
+  REQUIRE(b->add_domain("race.example", ed25519("first")));
+  REQUIRE(b->stage_key("race.example", ed25519("from-a")));
+  REQUIRE(b->stage_key("race.example", ed25519("from-b")));
+
+  // Replica A reads the domain, then B commits its activation, then A tries to write.
+  auto options = options_for(schema);
+  bool interleaved = false;
+  Result<void> b_result;
+  options.before_write_hook = [&](std::string_view) {
+    if (interleaved) return;
+    interleaved = true;
+    b_result = b->activate("race.example", "from-b");
+  };
+  auto a = open_store(options);
+  auto a_result = a->activate("race.example", "from-a");
+  REQUIRE(interleaved);
+  CHECK(b_result);
+  REQUIRE_FALSE(a_result);
+  CHECK(a_result.error().code == ErrorCode::conflict);
+  Sql sql;
+  CHECK(active_rows(sql, schema, "race.example") == 1);
+  CHECK(sql.run("SELECT selector FROM " + schema + ".keys WHERE domain = 'race.example' AND state = 'active'") ==
+        "from-b");
+  // Retrying after the conflict works and leaves one active key.
+  CHECK(a->activate("race.example", "from-a"));
+  CHECK(active_rows(sql, schema, "race.example") == 1);
+}
+
+TEST_CASE("two replicas rotating one domain concurrently never leave two active keys") {
+  const std::string schema = fresh_schema();
+  auto a = open_store(options_for(schema));
+  auto b = open_store(options_for(schema));
+  REQUIRE(a->add_domain("busy.example", ed25519("s0")));
+  std::atomic<int> conflicts{0};
+  std::atomic<int> other_errors{0};
+  std::atomic<int> activated{0};
+  auto rotate = [&](PostgresKeyStore& store, const std::string& prefix) {
+    for (int i = 0; i < 15; ++i) {
+      auto staged = store.stage_key("busy.example", ed25519(prefix + std::to_string(i)));
+      Result<void> done = staged ? store.activate("busy.example", staged->selector) : Result<void>(staged.error());
+      if (done) {
+        ++activated;
+      } else if (done.error().code == ErrorCode::conflict) {
+        ++conflicts;
+      } else {
+        ++other_errors;
+        MESSAGE(done.error().message);
+      }
+    }
+  };
+  std::thread first([&] { rotate(*a, "a"); });
+  std::thread second([&] { rotate(*b, "b"); });
+  first.join();
+  second.join();
+  CHECK(other_errors == 0);
+  CHECK(activated + conflicts == 30);
+  CHECK(activated > 0);
+  Sql sql;
+  CHECK(active_rows(sql, schema, "busy.example") == 1);
+  MESSAGE("concurrent rotations: " << activated.load() << " activated, " << conflicts.load() << " conflicts (409)");
+}
+
+TEST_CASE("a wrong KEK is refused at start naming the first key; a tampered key alone is refused") {
+  const std::string schema = fresh_schema();
+  {
+    auto store = open_store(options_for(schema), 1);
+    REQUIRE(store->add_domain("a.example", ed25519("sa")));
+    REQUIRE(store->add_domain("b.example", ed25519("sb")));
+    REQUIRE(store->add_domain("c.example", ed25519("sc")));
+  }
+  auto wrong = PostgresKeyStore::open(options_for(schema), test_kek(2));
+  REQUIRE_FALSE(wrong);
+  CHECK(wrong.error().message.find("a.example selector sa") != std::string::npos);
+
+  Sql sql;
+  // One flipped byte in b's ciphertext; and c's sealed key copied onto another row (the associated
+  // data binds it to its domain and selector).
+  sql.run("UPDATE " + schema +
+          ".keys SET sealed_key = set_byte(sealed_key, 30, get_byte(sealed_key, 30) # 1) WHERE domain = 'b.example'");
+  auto store = open_store(options_for(schema), 1);
+  CHECK(active_selector(*store, "a.example") == "sa");
+  CHECK(store->signer_for("b.example") == nullptr);
+  CHECK(active_selector(*store, "c.example") == "sc");
+  const auto problems = store->problems();
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].domain == "b.example");
+
+  sql.run("UPDATE " + schema + ".keys SET sealed_key = (SELECT sealed_key FROM " + schema +
+          ".keys WHERE domain = 'c.example') WHERE domain = 'a.example'");
+  auto swapped = open_store(options_for(schema), 1);
+  CHECK(swapped->signer_for("a.example") == nullptr);
+  CHECK(active_selector(*swapped, "c.example") == "sc");
+}
+
+TEST_CASE("rewrap re-encrypts every key under the new KEK in one transaction") {
+  const std::string schema = fresh_schema();
+  {
+    auto store = open_store(options_for(schema), 1);
+    REQUIRE(store->add_domain("a.example", ed25519("sa")));
+    REQUIRE(store->add_domain("b.example", ed25519("sb")));
+  }
+  // With the wrong old KEK nothing changes.
+  auto refused = rewrap_postgres_keys(test_dsn(), schema, test_kek(3), test_kek(2));
+  REQUIRE_FALSE(refused);
+  CHECK(open_store(options_for(schema), 1)->signer_for("a.example") != nullptr);
+
+  auto count = rewrap_postgres_keys(test_dsn(), schema, test_kek(1), test_kek(2));
+  REQUIRE(count);
+  CHECK(*count == 2);
+  CHECK_FALSE(PostgresKeyStore::open(options_for(schema), test_kek(1)));
+  auto store = open_store(options_for(schema), 2);
+  CHECK(active_selector(*store, "a.example") == "sa");
+  CHECK(active_selector(*store, "b.example") == "sb");
+}
+
+TEST_CASE("a change on one replica reaches another through NOTIFY, and a removal too") {
+  const std::string schema = fresh_schema();
+  auto a = open_store(options_for(schema, /*watch=*/true));
+  auto b = open_store(options_for(schema, /*watch=*/true));
+  REQUIRE(eventually([&] { return a->connected() && b->connected(); }));
+  REQUIRE(a->add_domain("prop.example", ed25519("p0")));
+  CHECK(eventually([&] { return active_selector(*b, "prop.example") == "p0"; }));
+  for (int i = 1; i <= 5; ++i) {
+    auto staged = a->stage_key("prop.example", ed25519("p" + std::to_string(i)));
+    REQUIRE(staged);
+    REQUIRE(a->activate("prop.example", staged->selector));
+    const std::string want = staged->selector;
+    CHECK(eventually([&] { return active_selector(*b, "prop.example") == want; }));
+  }
+  REQUIRE(a->remove_domain("prop.example", true));
+  CHECK(eventually([&] { return !b->domain("prop.example"); }));
+  CHECK(b->staleness_seconds() == 0.0);
+  CHECK(b->render_metrics().find("dkim_relay_keystore_connected 1") != std::string::npos);
+}
+
+TEST_CASE("the poll resync catches a change whose notification never came") {
+  const std::string schema = fresh_schema();
+  auto options = options_for(schema, /*watch=*/true);
+  options.poll_interval = std::chrono::milliseconds(200);
+  auto watcher = open_store(options);
+  auto writer = open_store(options_for(schema));
+  REQUIRE(writer->add_domain("quiet.example", ed25519("q0")));
+  REQUIRE(eventually([&] { return active_selector(*watcher, "quiet.example") == "q0"; }));
+  // A change made behind the relays' back, without NOTIFY: only the resync can find it.
+  Sql sql;
+  sql.run("UPDATE " + schema + ".keys SET state = 'retiring' WHERE domain = 'quiet.example'");
+  sql.run("UPDATE " + schema + ".domains SET version = nextval('" + schema +
+          ".domain_version') WHERE name = 'quiet.example'");
+  CHECK(eventually([&] { return watcher->signer_for("quiet.example") == nullptr; }));
+}
+
+TEST_CASE("an unreachable database: open fails and writes answer unavailable") {
+  PostgresKeyStoreOptions options;
+  options.dsn = "host=127.0.0.1 port=1 user=postgres connect_timeout=2";
+  auto store = PostgresKeyStore::open(options, test_kek(1));
+  REQUIRE_FALSE(store);
+  CHECK(store.error().code == ErrorCode::unavailable);
+  CHECK(store.error().message.find("unreachable") != std::string::npos);
+}
+
+}  // namespace dkr::keystore::test
+
+namespace dkr::keystore::test {
+
+TEST_CASE("periodic jobs run on exactly one replica; another takes over when it goes") {
+  const std::string schema = fresh_schema();
+  auto options = options_for(schema, /*watch=*/true);
+  options.poll_interval = std::chrono::milliseconds(200);  // how often a replica tries to take over
+  auto a = open_store(options);
+  auto b = open_store(options);
+  REQUIRE(eventually([&] { return a->runs_periodic_jobs() || b->runs_periodic_jobs(); }));
+  CHECK(a->runs_periodic_jobs() != b->runs_periodic_jobs());
+  auto& holder = a->runs_periodic_jobs() ? a : b;
+  auto& other = a->runs_periodic_jobs() ? b : a;
+  holder.reset();  // its session ends, and the advisory lock with it
+  CHECK(eventually([&] { return other->runs_periodic_jobs(); }));
+}
+
+}  // namespace dkr::keystore::test
