@@ -5,6 +5,7 @@
 
 #include "cli_args.hpp"
 #include "commands.hpp"
+#include "core_dumps.hpp"
 #include "keystore/directory_key_store.hpp"
 #include "keystore/dns_record.hpp"
 
@@ -28,7 +29,7 @@ commands:
   dns DOMAIN [--delegation-zone ZONE]
   import-pem DOMAIN SELECTOR FILE
   import-opendkim KEYTABLE SIGNINGTABLE
-The key store defaults to ./data/keys.
+The key store defaults to ./data/keys. Core dumps are off unless --allow-core-dumps is given.
 )";
 
 int usage_error(std::string_view message) {
@@ -109,6 +110,11 @@ int list_keys(keystore::DirectoryKeyStore& store) {
 int run_keys(Args args) {
   const CliArgs cli(args, {"keystore", "algorithm", "bits", "selector", "activate", "delegation-zone"});
   if (!cli.ok()) return usage_error(cli.error());
+  if (cli.flag(kAllowCoreDumpsFlag)) {
+    std::cerr << "keys: core dumps allowed (--allow-core-dumps): a core file would hold private keys\n";
+  } else if (auto forbidden = forbid_core_dumps(); !forbidden) {
+    return failure(forbidden.error().message);
+  }
   if (cli.flag("help") || (!args.empty() && args[0] == "-h")) {
     std::cout << kUsage;
     return 0;

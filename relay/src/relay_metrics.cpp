@@ -99,12 +99,21 @@ void RelayMetrics::upstream_reply(int code) {
   upstream_replies_[index].fetch_add(1, relaxed);
 }
 
+void RelayMetrics::stress_mode(bool on) {
+  stress_on_.store(on, relaxed);
+  if (on) stress_switches_.fetch_add(1, relaxed);
+}
+
 std::string RelayMetrics::render_prometheus() const {
   std::string out;
   header(out, "dkim_relay_connections", "Inbound SMTP connections currently open.", "gauge");
   out += "dkim_relay_connections " + std::to_string(connections_current_.load(relaxed)) + "\n";
   header(out, "dkim_relay_connections_total", "Inbound SMTP connections accepted.", "counter");
   sample(out, "dkim_relay_connections_total", "", connections_total_.load(relaxed));
+  header(out, "dkim_relay_stress_mode", "1 while stress mode (short timeouts) is on.", "gauge");
+  out += std::string("dkim_relay_stress_mode ") + (stress_on_.load(relaxed) ? "1" : "0") + "\n";
+  header(out, "dkim_relay_stress_mode_switches_total", "Switches into stress mode.", "counter");
+  sample(out, "dkim_relay_stress_mode_switches_total", "", stress_switches_.load(relaxed));
 
   header(out, "dkim_relay_transactions_total",
          "Mail transactions by outcome of the final reply (aborted: RSET, QUIT or disconnect before it).", "counter");
