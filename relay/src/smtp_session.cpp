@@ -264,7 +264,8 @@ Clock::time_point SmtpSession::read_deadline() const {
     // whole transfer must keep up min_data_rate (a block now and then must not hold the slot).
     // Under stress the allowance on top of the rate is the short timeout: the rate counts from
     // DATA's first byte.
-    const auto block = stress ? settings_.stress_data_timeout : settings_.data_timeout;
+    const auto block =
+        stress ? std::min(settings_.stress_data_timeout, settings_.data_timeout) : settings_.data_timeout;
     auto deadline = wait_started_ + block;
     if (settings_.min_data_rate > 0) {
       const auto earned = std::chrono::milliseconds(data_received_ * 1000 / settings_.min_data_rate);
@@ -273,8 +274,10 @@ Clock::time_point SmtpSession::read_deadline() const {
     return deadline;
   }
   const bool in_command = txn_ || phase_ != Phase::Command;
-  const auto timeout = in_command ? (stress ? settings_.stress_command_timeout : settings_.command_timeout)
-                                  : (stress ? settings_.stress_idle_timeout : settings_.idle_timeout);
+  // Stress shortens a timeout, never lengthens one configured shorter.
+  const auto normal = in_command ? settings_.command_timeout : settings_.idle_timeout;
+  const auto timeout =
+      stress ? std::min(normal, in_command ? settings_.stress_command_timeout : settings_.stress_idle_timeout) : normal;
   return *line_started_ + timeout;
 }
 

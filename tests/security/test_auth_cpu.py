@@ -9,7 +9,8 @@
    auth_failure_delay_max 30s), 20 attacking connections from 127.0.0.2..21 send wrong passwords
    as fast as the relay answers (reconnecting when closed) while the app on 127.0.0.1, which
    logged in before the attack as a running app has, logs in 40 times; the app's p50/p99 AUTH
-   latency is printed and must stay under 5 x its cost without attack + 1 s (today's main queues it behind every attacker's check).
+   latency is printed and must stay under 5 x its cost without attack + 1 s (today's main queues
+   it behind every attacker's check).
 Password hashes are computed by Python's hashlib (600000 iterations, the relay's own default)."""
 import base64
 import socket
