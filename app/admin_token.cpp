@@ -12,6 +12,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/private_directory.hpp"
+
 namespace dkr::app {
 
 namespace {
@@ -21,11 +23,18 @@ std::string trim(std::string s) {
   return s;
 }
 
+// O_EXCL|O_NOFOLLOW on a name of our own: a file or symlink planted at the temporary name makes
+// the write fail instead of writing the token through it.
 Result<void> write_private_file(const std::filesystem::path& path, const std::string& text) {
-  std::error_code ec;
-  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
-  const std::string tmp = path.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (path.has_parent_path()) {
+    if (auto made = create_private_directories(path.parent_path()); !made) return made.error();
+  }
+  unsigned char random[8];
+  if (RAND_bytes(random, sizeof random) != 1) return make_error("no randomness for a temporary file name");
+  std::string suffix;
+  for (unsigned char b : random) suffix += "0123456789abcdef"[b & 15];
+  const std::string tmp = path.string() + ".tmp." + suffix;
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return make_error("cannot create " + tmp + ": " + std::strerror(errno));
   const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
   ::close(fd);

@@ -10,6 +10,7 @@
 
 #include "cli_args.hpp"
 #include "commands.hpp"
+#include "core_dumps.hpp"
 #include "keystore/directory_key_store.hpp"
 #include "keystore/dns_record.hpp"
 #include "keystore/key_envelope.hpp"
@@ -43,7 +44,7 @@ commands:
   new-kek FILE                               a new key-encryption key for the PostgreSQL store (0600)
   rewrap --old-kek FILE --new-kek FILE       re-encrypt every key of --config's PostgreSQL store
 The key store defaults to ./data/keys; with --config FILE it is the one that config names
-(type = "directory" or "postgres").
+(type = "directory" or "postgres"). Core dumps are off unless --allow-core-dumps is given.
 )";
 
 int usage_error(std::string_view message) {
@@ -162,6 +163,11 @@ int run_keys(Args args) {
   const CliArgs cli(args, {"keystore", "config", "algorithm", "bits", "selector", "activate", "delegation-zone",
                            "old-kek", "new-kek"});
   if (!cli.ok()) return usage_error(cli.error());
+  if (cli.flag(kAllowCoreDumpsFlag)) {
+    std::cerr << "keys: core dumps allowed (--allow-core-dumps): a core file would hold private keys\n";
+  } else if (auto forbidden = forbid_core_dumps(); !forbidden) {
+    return failure(forbidden.error().message);
+  }
   if (cli.flag("help") || (!args.empty() && args[0] == "-h")) {
     std::cout << kUsage;
     return 0;

@@ -18,13 +18,16 @@
 #include "cli_args.hpp"
 #include "commands.hpp"
 #include "config/config.hpp"
+#include "core_dumps.hpp"
 #include "keystore/directory_key_store.hpp"
 #include "keystore/dns_record.hpp"
 #include "keystore/key_store_watcher.hpp"
 #include "keystore_backend.hpp"
 #include "logging_setup.hpp"
+#include "open_file_limit.hpp"
 #include "relay/relay_server.hpp"
 #include "runtime_settings.hpp"
+#include "secret_files.hpp"
 #include "signer/message_signer.hpp"
 #include "upstream_factory.hpp"
 
@@ -41,6 +44,7 @@ token in ./data/admin.token. DKIM_RELAY_<SECTION>_<KEY> variables override singl
 
   --config FILE     TOML configuration (see config/dkim-relay.example.toml)
   --check-config    validate, print the effective configuration with secrets masked, and exit
+  --allow-core-dumps  keep core dumps on (debugging only: a core file holds keys and secrets)
 )";
 
 config::LoadResult load(const CliArgs& cli) {
@@ -65,10 +69,11 @@ void ensure_demo_domain(keystore::DirectoryKeyStore& store, const config::Config
 }
 
 void print_banner(const config::Config& cfg, const OpenedKeystore& opened, const AdminToken& token,
-                  const std::vector<std::string>& listening, unsigned short admin_port) {
+                  const std::vector<std::string>& listening, unsigned short admin_port, bool core_dumps) {
   const keystore::KeyStore& store = *opened.store;
   std::ostringstream out;
   out << "dkim-relay " << DKIM_RELAY_VERSION << " ready\n";
+  if (core_dumps) out << "  WARNING     core dumps allowed (--allow-core-dumps): a core file holds private keys\n";
   for (const auto& l : listening) out << "  SMTP        " << l << "\n";
   if (cfg.upstream.type == config::UpstreamType::Directory)
     out << "  upstream    directory " << cfg.upstream.directory << " (one .eml per accepted message)\n";
@@ -118,6 +123,13 @@ int run_serve(Args args) {
               << kUsage;
     return 2;
   }
+  const bool core_dumps = cli.flag(kAllowCoreDumpsFlag);
+  if (!core_dumps) {
+    if (auto forbidden = forbid_core_dumps(); !forbidden) {
+      std::cerr << "dkim-relay: " << forbidden.error().message << "\n";
+      return 1;
+    }
+  }
   const config::LoadResult loaded = load(cli);
   if (!loaded.ok()) {
     for (const auto& e : loaded.errors) std::cerr << e.to_string() << "\n";
@@ -125,6 +137,10 @@ int run_serve(Args args) {
     return 2;
   }
   const config::Config& cfg = loaded.config;
+  if (const auto problems = check_secret_files(cfg); !problems.empty()) {
+    for (const auto& problem : problems) std::cerr << "dkim-relay: " << problem.message << "\n";
+    return 2;
+  }
   auto relay_cfg = relay_settings(cfg);
   if (!relay_cfg) {
     std::cerr << "dkim-relay: " << relay_cfg.error().message << "\n";
@@ -138,6 +154,7 @@ int run_serve(Args args) {
     return 0;
   }
   setup_logging(cfg.log);
+  raise_open_file_limit(cfg.relay.max_connections);
   // A file-size limit (ulimit -f) must fail the spill write with EFBIG, answered 451, rather than
   // kill the relay with every session in it.
   std::signal(SIGXFSZ, SIG_IGN);
@@ -225,7 +242,7 @@ int run_serve(Args args) {
       spdlog::warn("keystore: no change watching ({}); SIGHUP reloads", w.error().message);
   }
 
-  print_banner(cfg, opened, token, server.listening(), admin_server ? admin_server->port() : 0);
+  print_banner(cfg, opened, token, server.listening(), admin_server ? admin_server->port() : 0, core_dumps);
 
   boost::asio::signal_set signals(control, SIGTERM, SIGINT, SIGHUP);
   std::thread stopper;  // drains the relay while this thread keeps the control loop running

@@ -216,12 +216,22 @@ std::vector<Field> make_fields() {
       "relay", "max_connections", [](auto& c) -> auto& { return c.relay.max_connections; }, 1, kU32Max));
   f.push_back(integer_field(
       "relay", "max_connections_per_ip", [](auto& c) -> auto& { return c.relay.max_connections_per_ip; }, 1, kU32Max));
+  f.push_back(bool_field(
+      "relay", "per_ip_limit_applies_to_loopback",
+      [](auto& c) -> auto& { return c.relay.per_ip_limit_applies_to_loopback; }));
   f.push_back(integer_field(
       "relay", "max_command_line", [](auto& c) -> auto& { return c.relay.max_command_line; }, 1, kU32Max));
   f.push_back(integer_field(
       "relay", "max_text_line", [](auto& c) -> auto& { return c.relay.max_text_line; }, 1, kU32Max));
   f.push_back(integer_field(
       "relay", "max_bad_commands", [](auto& c) -> auto& { return c.relay.max_bad_commands; }, 1, kU32Max));
+  f.push_back(integer_field(
+      "relay", "auth_threads", [](auto& c) -> auto& { return c.relay.auth_threads; }, 1, 64));
+  f.push_back(integer_field(
+      "relay", "auth_queue", [](auto& c) -> auto& { return c.relay.auth_queue; }, 0, 100000));
+  f.push_back(duration_field(
+      "relay", "auth_failure_delay_max", [](auto& c) -> auto& { return c.relay.auth_failure_delay_max; },
+      milliseconds(0)));
   f.push_back(duration_field(
       "relay", "command_timeout", [](auto& c) -> auto& { return c.relay.command_timeout; }, milliseconds(1)));
   f.push_back(duration_field(
@@ -230,6 +240,13 @@ std::vector<Field> make_fields() {
       "relay", "min_data_rate", [](auto& c) -> auto& { return c.relay.min_data_rate; }, 0, kU32Max));
   f.push_back(duration_field(
       "relay", "idle_timeout", [](auto& c) -> auto& { return c.relay.idle_timeout; }, milliseconds(1)));
+  f.push_back(duration_field(
+      "relay", "stress_idle_timeout", [](auto& c) -> auto& { return c.relay.stress_idle_timeout; }, milliseconds(1)));
+  f.push_back(duration_field(
+      "relay", "stress_command_timeout", [](auto& c) -> auto& { return c.relay.stress_command_timeout; },
+      milliseconds(1)));
+  f.push_back(duration_field(
+      "relay", "stress_data_timeout", [](auto& c) -> auto& { return c.relay.stress_data_timeout; }, milliseconds(1)));
   f.push_back(size_field(
       "relay", "spill_threshold", [](auto& c) -> auto& { return c.relay.spill_threshold; }, 0));
   f.push_back(string_field(

@@ -12,6 +12,7 @@
 #include <ctime>
 #include <unordered_map>
 
+#include "common/private_directory.hpp"
 #include "domain_loader.hpp"
 #include "domain_metadata.hpp"
 #include "durable_file.hpp"
@@ -182,8 +183,9 @@ Result<std::unique_ptr<DirectoryKeyStore>> DirectoryKeyStore::open(const Directo
   if (options.path.empty()) return make_error("key store path is empty");
   std::error_code ec;
   if (!std::filesystem::exists(options.path, ec)) {
-    std::filesystem::create_directories(
-        options.path.parent_path().empty() ? std::filesystem::path(".") : options.path.parent_path(), ec);
+    if (!options.path.parent_path().empty()) {
+      if (auto made = create_private_directories(options.path.parent_path()); !made) return made.error();
+    }
     if (auto made = make_directory_durably(options.path, 0700); !made) return made.error();
   } else if (!is_real_directory(options.path)) {
     return make_error("key store path " + options.path.string() + " is not a directory");

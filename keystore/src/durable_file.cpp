@@ -53,7 +53,7 @@ Result<void> write_file_durably(const std::filesystem::path& target, std::string
   const std::filesystem::path temp =
       dir / (std::string(".") + target.filename().string() + ".tmp." + std::to_string(::getpid()) + "." +
              std::to_string(temp_counter.fetch_add(1)));
-  FileDescriptor fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+  FileDescriptor fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
   if (fd.get() < 0) return file_error("cannot create", temp, errno);
   auto fail = [&](std::string_view what, int error) {
     ::unlink(temp.c_str());

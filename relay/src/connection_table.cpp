@@ -2,16 +2,30 @@
 
 namespace dkr::relay {
 
-bool ConnectionTable::admit(const std::string& ip) {
+ConnectionTable::Admission ConnectionTable::admit(const std::string& ip, bool per_ip_limit) {
   std::lock_guard lock(mutex_);
   auto& count = per_ip_[ip];
-  if (total_ >= max_total_ || count >= max_per_ip_) {
+  const Admission admission = total_ >= max_total_                   ? Admission::OverTotal
+                              : per_ip_limit && count >= max_per_ip_ ? Admission::OverPerIp
+                                                                     : Admission::Admitted;
+  if (admission != Admission::Admitted) {
     if (count == 0) per_ip_.erase(ip);
-    return false;
+    return admission;
   }
   ++count;
   ++total_;
-  return true;
+  return admission;
+}
+
+void ConnectionTable::admit_in_place_of_evicted(const std::string& ip) {
+  std::lock_guard lock(mutex_);
+  ++per_ip_[ip];
+  ++total_;
+}
+
+std::uint32_t ConnectionTable::open() const {
+  std::lock_guard lock(mutex_);
+  return total_;
 }
 
 void ConnectionTable::release(const std::string& ip) {

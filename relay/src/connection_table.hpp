@@ -16,9 +16,13 @@ class ConnectionTable {
  public:
   ConnectionTable(std::uint32_t max_total, std::uint32_t max_per_ip) : max_total_(max_total), max_per_ip_(max_per_ip) {}
 
-  // Counts the connection when under both limits.
-  bool admit(const std::string& ip);
+  enum class Admission { Admitted, OverTotal, OverPerIp };
+  // Counts the connection when under the total limit and, with `per_ip_limit`, under the per-IP one.
+  Admission admit(const std::string& ip, bool per_ip_limit);
+  // Counts a connection admitted over the total limit in place of one being evicted (stress mode).
+  void admit_in_place_of_evicted(const std::string& ip);
   void release(const std::string& ip);
+  std::uint32_t open() const;  // admitted and not yet released
 
   void track(std::uint64_t id, std::weak_ptr<SmtpSession> session);
   void untrack(std::uint64_t id);

@@ -88,8 +88,12 @@ std::size_t DataReader::feed(std::string_view input, DataSink& sink) {
       // line limit is checked first, so it wins a tie).
       const std::uint64_t line_room = limits_.max_line - std::min<std::uint64_t>(line_length_, limits_.max_line);
       const std::uint64_t size_room = limits_.max_size - size_;  // size_ <= max_size while no error
-      if (run > line_room && line_room <= size_room) {
+      // A NUL counts at its own byte like the limits do; bytes before it: nul_room.
+      const std::uint64_t nul_room = input.substr(i, run).find('\0');  // npos: none
+      if (run > line_room && line_room <= size_room && line_room <= nul_room) {
         fail(DataError::LineTooLong);
+      } else if (nul_room < run && nul_room <= size_room) {
+        fail(DataError::NulByte);
       } else if (run > size_room) {
         fail(DataError::TooBig);
       } else {

@@ -1,5 +1,7 @@
 #include "relay/directory_upstream.hpp"
 
+#include "common/private_directory.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -53,7 +55,7 @@ Result<void> write_all(int fd, std::string_view bytes) {
 template <class Produce>
 Result<void> write_atomically(const fs::path& dir, const std::string& name, Produce&& produce) {
   fs::path temp = dir / ("." + name + ".tmp");
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
   if (fd < 0) return make_error("cannot create " + temp.string() + ": " + std::strerror(errno));
   Result<void> written = produce(fd);
   if (written && ::fsync(fd) != 0) written = make_error(std::string("fsync: ") + std::strerror(errno));
@@ -179,9 +181,9 @@ DirectoryUpstream::DirectoryUpstream(fs::path directory, unsigned threads)
 DirectoryUpstream::~DirectoryUpstream() { pool_.join(); }
 
 Result<std::shared_ptr<DirectoryUpstream>> DirectoryUpstream::open(fs::path directory, unsigned threads) {
-  std::error_code ec;
-  fs::create_directories(directory, ec);
-  if (ec) return make_error("cannot create upstream directory " + directory.string() + ": " + ec.message());
+  if (auto made = create_private_directories(directory); !made) {
+    return make_error("cannot create upstream directory " + directory.string() + ": " + made.error().message);
+  }
   if (::access(directory.c_str(), W_OK) != 0) {
     return make_error("upstream directory " + directory.string() + " is not writable");
   }

@@ -59,12 +59,21 @@ void RelayMetrics::upstream_reply(int code) {
   upstream_replies_[index].fetch_add(1, relaxed);
 }
 
+void RelayMetrics::stress_mode(bool on) {
+  stress_on_.store(on, relaxed);
+  if (on) stress_switches_.fetch_add(1, relaxed);
+}
+
 std::string RelayMetrics::render_prometheus() const {
   PrometheusText out;
   out.family("dkim_relay_connections", "gauge", "Inbound SMTP connections currently open.");
   out.sample_signed("dkim_relay_connections", {}, connections_current_.load(relaxed));
   out.family("dkim_relay_connections_total", "counter", "Inbound SMTP connections accepted.");
   out.sample("dkim_relay_connections_total", {}, connections_total_.load(relaxed));
+  out.family("dkim_relay_stress_mode", "gauge", "1 while stress mode (short timeouts) is on.");
+  out.sample("dkim_relay_stress_mode", {}, stress_on_.load(relaxed) ? 1 : 0);
+  out.family("dkim_relay_stress_mode_switches_total", "counter", "Switches into stress mode.");
+  out.sample("dkim_relay_stress_mode_switches_total", {}, stress_switches_.load(relaxed));
 
   out.family("dkim_relay_transactions_total", "counter",
              "Mail transactions by outcome of the final reply (aborted: RSET, QUIT or disconnect before it).");

@@ -15,7 +15,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <spdlog/spdlog.h>
 
 #include "session_context.hpp"
@@ -29,7 +28,8 @@ using tcp = asio::ip::tcp;
 struct RelayServer::Impl {
   Impl(RelaySettings settings, std::shared_ptr<keystore::KeyStore> keys, std::shared_ptr<Upstream> upstream,
        RelayMetrics& metrics)
-      : context(std::make_shared<SessionContext>(std::move(settings), std::move(keys), std::move(upstream), metrics)) {
+      : context(std::make_shared<SessionContext>(std::move(settings), std::move(keys), std::move(upstream), metrics)),
+        auth_pool(context->settings.auth_threads, context->settings.auth_queue) {
     std::random_device random;
     // Session ids are unique within a process and unlikely to repeat across restarts in the logs.
     next_id = (static_cast<std::uint64_t>(random()) << 24) & 0xFFFFFF000000ull;
@@ -48,7 +48,7 @@ struct RelayServer::Impl {
   std::vector<std::unique_ptr<asio::io_context>> ios;
   std::atomic<std::size_t> next_io{0};  // round robin over ios for accepted connections
   std::shared_ptr<SessionContext> context;
-  asio::thread_pool blocking{1};
+  AuthWorkerPool auth_pool;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
   struct Listener {
     explicit Listener(asio::io_context& io) : strand(asio::make_strand(io)), acceptor(strand), retry(strand) {}
@@ -141,7 +141,8 @@ Result<void> RelayServer::Impl::start() {
       return listened;
     }
   }
-  context->blocking = blocking.get_executor();
+  auth_pool.start();
+  context->auth_pool = &auth_pool;
   for (auto& io : ios) {
     io->restart();  // after an earlier stop()
     work.push_back(asio::make_work_guard(*io));
@@ -221,7 +222,7 @@ void RelayServer::Impl::stop(std::chrono::milliseconds grace) {
   for (auto& thread : threads) thread.join();
   threads.clear();
   context->upstream->release_idle();
-  blocking.join();
+  auth_pool.stop();
   running = false;
 }
 

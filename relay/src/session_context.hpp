@@ -7,11 +7,14 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ssl/context.hpp>
 
+#include "auth_failure_backoff.hpp"
+#include "auth_worker_pool.hpp"
 #include "connection_table.hpp"
 #include "keystore/key_store.hpp"
 #include "relay/relay_metrics.hpp"
 #include "relay/relay_settings.hpp"
 #include "relay/upstream.hpp"
+#include "stress_mode.hpp"
 
 namespace dkr::relay {
 
@@ -21,7 +24,9 @@ struct SessionContext {
         keys(std::move(k)),
         upstream(std::move(u)),
         metrics(m),
-        connections(settings.max_connections, settings.max_connections_per_ip) {}
+        connections(settings.max_connections, settings.max_connections_per_ip),
+        stress(settings.max_connections, m),
+        auth_backoff(settings.auth_failure_delay_max) {}
 
   RelaySettings settings;
   std::string hostname;  // settings.hostname or gethostname()
@@ -29,8 +34,10 @@ struct SessionContext {
   std::shared_ptr<Upstream> upstream;
   RelayMetrics& metrics;
   std::shared_ptr<boost::asio::ssl::context> tls;  // null: no STARTTLS
-  boost::asio::any_io_executor blocking;           // PBKDF2 runs here, off the I/O threads
+  AuthWorkerPool* auth_pool = nullptr;             // PBKDF2 runs here, off the I/O threads (server-owned)
   ConnectionTable connections;
+  StressMode stress;
+  AuthFailureBackoff auth_backoff;
 };
 
 }  // namespace dkr::relay

@@ -217,6 +217,7 @@ std::optional<SmtpReply> apply_mail_parameters(const std::vector<Parameter>& par
       // RFC 4954 §5: the submitter identity; accepted and passed on, the session's own AUTH decides.
       if (seen_auth || !p.value) return syntax_error("Bad AUTH parameter");
       seen_auth = true;
+      mail.auth = true;
     } else {
       return make_reply(555, "5.5.4", "Unsupported MAIL parameter");
     }
@@ -256,6 +257,7 @@ CommandParse parse_path_command(Verb verb, std::string_view rest) {
     return bad_address();
   }
   cmd.address = std::string(inner);
+  cmd.path_length = path.size();
   if (!after.empty()) {
     if (after.front() != ' ') return bad_address();
     auto params = parse_parameters(after.substr(1));

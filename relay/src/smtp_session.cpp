@@ -8,8 +8,10 @@
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
+#include "relay/mail_auth_parameter.hpp"
 #include "relay/password_hash.hpp"
 #include "signer/body_hasher.hpp"
+#include "stress_mode.hpp"
 
 namespace dkr::relay {
 
@@ -56,6 +58,7 @@ SmtpSession::SmtpSession(std::shared_ptr<SessionContext> context, asio::ip::tcp:
       settings_(context_->settings),
       stream_(std::move(socket)),
       timer_(stream_.socket().get_executor()),
+      auth_delay_(stream_.socket().get_executor()),
       id_(id),
       admitted_(false) {
   boost::system::error_code ec;
@@ -68,14 +71,14 @@ SmtpSession::SmtpSession(std::shared_ptr<SessionContext> context, asio::ip::tcp:
   char text[32];
   std::snprintf(text, sizeof text, "%012llx", static_cast<unsigned long long>(id_));
   id_text_ = text;
-  admitted_ = context_->connections.admit(remote_text_);
+  admitted_ = admit_connection(*context_, remote_);
   context_->metrics.connection_opened();
 }
 
 SmtpSession::~SmtpSession() {
   if (txn_ && txn_->upstream) txn_->upstream->abort();
   context_->connections.untrack(id_);
-  if (admitted_) context_->connections.release(remote_text_);
+  if (admitted_) release_connection(*context_, remote_);
   context_->metrics.connection_closed();
 }
 
@@ -107,6 +110,7 @@ void SmtpSession::close_now() {
   if (closed_) return;
   closed_ = true;
   disarm_timer();
+  auth_delay_.cancel();
   if (txn_) end_transaction(TransactionResult::Aborted);
   stream_.close();
 }
@@ -170,7 +174,7 @@ SmtpSession::Step SmtpSession::step() {
   }
   std::string line = in_.substr(0, lf);
   in_.erase(0, lf + 1);
-  line_deadline_.reset();       // a whole line arrived: the next one gets a fresh timeout
+  line_started_.reset();        // a whole line arrived: the next one gets a fresh timeout
   if (discarding_long_line_) {  // the tail of a line already answered
     discarding_long_line_ = false;
     return Step::Continue;
@@ -221,31 +225,17 @@ SmtpSession::Step SmtpSession::dispatch(const SmtpCommand& command) {
 }
 
 void SmtpSession::read_more() {
-  std::chrono::milliseconds timeout = settings_.idle_timeout;
-  if (phase_ == Phase::Data) {
-    // RFC 5321 §4.5.3.2.6: inside DATA the timeout applies to each block received; on top, the
-    // whole transfer must keep up min_data_rate (a block now and then must not hold the slot).
-    line_deadline_.reset();
-    std::chrono::milliseconds wait = settings_.data_timeout;
-    if (settings_.min_data_rate > 0) {
-      const auto earned = std::chrono::milliseconds(data_received_ * 1000 / settings_.min_data_rate);
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          data_started_ + settings_.data_timeout + earned - std::chrono::steady_clock::now());
-      wait = std::clamp(left, std::chrono::milliseconds(0), wait);
-    }
-    arm_timer(wait, true);
-  } else {
-    if (txn_ || phase_ != Phase::Command) timeout = settings_.command_timeout;
-    const auto now = std::chrono::steady_clock::now();
-    if (!line_deadline_) line_deadline_ = now + timeout;
-    arm_timer(std::max(std::chrono::milliseconds(0),
-                       std::chrono::duration_cast<std::chrono::milliseconds>(*line_deadline_ - now)),
-              true);
-  }
+  wait_started_ = Clock::now();
+  if (phase_ == Phase::Data)
+    line_started_.reset();
+  else if (!line_started_)
+    line_started_ = wait_started_;
+  arm_read_timer();
   reading_ = true;
   stream_.async_read_some(asio::buffer(read_buffer_),
                           [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
                             self->reading_ = false;
+                            self->stalled_since_ = 0;
                             self->disarm_timer();
                             if (self->closed_) return;
                             if (ec) {
@@ -265,6 +255,71 @@ void SmtpSession::read_more() {
                             self->in_.append(self->read_buffer_.data(), n);
                             self->advance();
                           });
+}
+
+Clock::time_point SmtpSession::read_deadline() const {
+  const bool stress = context_->stress.active();
+  if (phase_ == Phase::Data) {
+    // RFC 5321 §4.5.3.2.6: inside DATA the timeout applies to each block received; on top, the
+    // whole transfer must keep up min_data_rate (a block now and then must not hold the slot).
+    // Under stress the allowance on top of the rate is the short timeout: the rate counts from
+    // DATA's first byte.
+    const auto block =
+        stress ? std::min(settings_.stress_data_timeout, settings_.data_timeout) : settings_.data_timeout;
+    auto deadline = wait_started_ + block;
+    if (settings_.min_data_rate > 0) {
+      const auto earned = std::chrono::milliseconds(data_received_ * 1000 / settings_.min_data_rate);
+      deadline = std::min(deadline, data_started_ + block + earned);
+    }
+    return deadline;
+  }
+  const bool in_command = txn_ || phase_ != Phase::Command;
+  // Stress shortens a timeout, never lengthens one configured shorter.
+  const auto normal = in_command ? settings_.command_timeout : settings_.idle_timeout;
+  const auto timeout =
+      stress ? std::min(normal, in_command ? settings_.stress_command_timeout : settings_.stress_idle_timeout) : normal;
+  return *line_started_ + timeout;
+}
+
+void SmtpSession::arm_read_timer() {
+  const auto now = Clock::now();
+  // DATA keeping up min_data_rate is never stalled: its "since" lies ahead.
+  Clock::time_point stalled = wait_started_;
+  if (phase_ != Phase::Data)
+    stalled = *line_started_;
+  else if (settings_.min_data_rate > 0)
+    stalled = data_started_ + std::chrono::milliseconds(data_received_ * 1000 / settings_.min_data_rate);
+  stalled_since_ = stalled.time_since_epoch().count();
+  arm_timer(std::max(std::chrono::milliseconds(0),
+                     std::chrono::duration_cast<std::chrono::milliseconds>(read_deadline() - now)),
+            true);
+}
+
+void SmtpSession::stress_changed() {
+  asio::post(stream_.socket().get_executor(), [self = shared_from_this()] {
+    if (self->reading_ && !self->closed_ && !self->timed_out_) self->arm_read_timer();
+  });
+}
+
+std::optional<Clock::time_point> SmtpSession::stalled_since() const {
+  const auto ticks = stalled_since_.load();
+  if (ticks == 0) return std::nullopt;
+  return Clock::time_point(Clock::duration(ticks));
+}
+
+bool SmtpSession::evict() {
+  if (evicting_.exchange(true)) return false;
+  asio::post(stream_.socket().get_executor(), [self = shared_from_this()] {
+    // Only if it is still waiting for the client: one that sent something meanwhile is not stalled.
+    if (self->reading_ && !self->closed_ && !self->timed_out_) {
+      spdlog::info("smtp session={} client={} closed in stress mode to make room: stalled", self->id_text_,
+                   self->remote_text_);
+      self->on_timeout();
+    } else {
+      self->evicting_ = false;
+    }
+  });
+  return true;
 }
 
 void SmtpSession::write_out(std::function<void()> next) {
@@ -396,7 +451,7 @@ SmtpSession::Step SmtpSession::on_mail(const SmtpCommand& command) {
   }
   txn_.emplace();
   txn_->number = ++transaction_counter_;
-  txn_->mail_args = command.argument;
+  txn_->mail_args = upstream_mail_arguments(command, auth_user_);
   txn_->mail = command.mail;
   reply(250, "2.1.0", "Sender OK");
   return Step::Continue;
@@ -693,21 +748,38 @@ SmtpSession::Step SmtpSession::check_credentials(std::string user, std::string a
     asio::post(self->stream_.socket().get_executor(), [self, ok, user = std::move(user)]() mutable {
       if (self->closed_) return;
       if (ok) {
+        self->context_->auth_backoff.succeeded(self->remote_text_);
         self->auth_user_ = std::move(user);
         self->reply(235, "2.7.0", "Authentication successful");
       } else {
-        spdlog::info("smtp session={} client={} authentication failed", self->id_text_, self->remote_text_);
-        self->reply(535, "5.7.8", "Authentication credentials invalid");
-        self->count_bad_command();
+        self->auth_failed();
       }
       self->advance();
     });
   };
-  if (context_->blocking)
-    asio::post(context_->blocking, std::move(check));
-  else
-    asio::post(stream_.socket().get_executor(), std::move(check));
+  // An address that failed before waits first (auth_failure_backoff.hpp): no CPU spent meanwhile.
+  const auto delay = context_->auth_backoff.delay_for(remote_text_);
+  auth_delay_.expires_after(delay);
+  auth_delay_.async_wait([self = shared_from_this(), check = std::move(check)](boost::system::error_code ec) mutable {
+    if (ec || self->closed_) return;
+    const auto standing = self->context_->auth_backoff.standing(self->remote_text_);
+    if (!self->context_->auth_pool || !self->context_->auth_pool->try_post(std::move(check), standing)) {
+      self->reply(454, "4.7.0", "Temporary authentication failure");
+      self->advance();
+    }
+  });
   return Step::Pending;
+}
+
+void SmtpSession::auth_failed() {
+  spdlog::info("smtp session={} client={} authentication failed", id_text_, remote_text_);
+  if (context_->auth_backoff.failed(remote_text_) > settings_.max_bad_commands) {
+    reply(421, "4.7.0", context_->hostname + " Too many authentication failures from your address, closing connection");
+    phase_ = Phase::Closing;
+    return;
+  }
+  reply(535, "5.7.8", "Authentication credentials invalid");
+  count_bad_command();
 }
 
 // ---- end of data: decide, sign, hand over -----------------------------------------------------
@@ -731,6 +803,9 @@ SmtpSession::Step SmtpSession::finish_data() {
       return Step::Continue;
     case DataError::SmuggledEnd:
       data_reply(make_reply(550, "5.6.0", "Malformed end-of-data sequence in message"), "smuggling attempt");
+      return Step::Continue;
+    case DataError::NulByte:
+      data_reply(make_reply(550, "5.6.0", "NUL character in message; BINARYMIME is not supported"), "NUL byte");
       return Step::Continue;
   }
   if (const auto& failure = t.message->failure()) {

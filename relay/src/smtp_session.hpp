@@ -7,6 +7,7 @@
 // complete command, when DATA needs its 354 seen, or before closing (RFC 2920 §3.2). While an
 // upstream call or AUTH check is pending, nothing is read or processed.
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -37,6 +38,13 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
   // Both may be called from any thread.
   void request_shutdown();  // finish the current transaction, then 421 and close
   void close();             // now
+
+  // Stress mode (stress_mode.hpp); these too may be called from any thread.
+  void stress_changed();  // a wait in progress gets the timeouts of the current mode
+  // Since when the session has been waiting for the client's input (DATA: since it fell behind
+  // min_data_rate); nullopt while it is not waiting for the client.
+  std::optional<std::chrono::steady_clock::time_point> stalled_since() const;
+  bool evict();  // closes a stalled session as on a timeout; false when already claimed
 
  private:
   enum class Phase { Command, AuthPlain, AuthLoginUser, AuthLoginPassword, Data, Closing };
@@ -70,6 +78,8 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
   Step dispatch(const SmtpCommand& command);
   void read_more();
   void write_out(std::function<void()> next);
+  std::chrono::steady_clock::time_point read_deadline() const;  // of the wait for client input
+  void arm_read_timer();
   void arm_timer(std::chrono::milliseconds timeout, bool on_read);
   void disarm_timer();
   void on_timeout();
@@ -91,6 +101,7 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
 
   Step auth_line(std::string_view line);
   Step check_credentials(std::string user, std::string authzid, std::string password);
+  void auth_failed();  // 535, or 421 once the address failed more than max_bad_commands times
   bool auth_offered() const;
 
   void send_rcpt(std::string args);
@@ -111,6 +122,7 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
   const RelaySettings& settings_;
   ClientStream stream_;
   boost::asio::steady_timer timer_;
+  boost::asio::steady_timer auth_delay_;  // AUTH failure back-off before a check
   std::uint64_t id_;
   std::string id_text_;
   bool admitted_;
@@ -126,10 +138,13 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
   bool closed_ = false;
   bool timed_out_ = false;
   bool timer_on_read_ = false;
-  // When the command line being received must be complete. Set at the first read for a line and
-  // kept across partial reads, so that a client dribbling a byte at a time (slowloris) cannot hold
-  // a connection open past the command/idle timeout.
-  std::optional<std::chrono::steady_clock::time_point> line_deadline_;
+  // When the command line being received began: set at the first read for a line and kept across
+  // partial reads, so that a client dribbling a byte at a time (slowloris) cannot hold a connection
+  // open past the command/idle timeout counted from there.
+  std::optional<std::chrono::steady_clock::time_point> line_started_;
+  std::chrono::steady_clock::time_point wait_started_;  // the current read
+  std::atomic<std::int64_t> stalled_since_{0};          // steady_clock ticks; 0: not waiting on the client
+  std::atomic<bool> evicting_{false};
   // DATA phase: when it began and how much has arrived, for the minimum transfer rate.
   std::chrono::steady_clock::time_point data_started_;
   std::uint64_t data_received_ = 0;

@@ -29,7 +29,9 @@ TEST_CASE("default_config holds the documented defaults") {
   CHECK(c.relay.max_text_line == 1000);
   CHECK(c.relay.max_bad_commands == 10);
   CHECK(c.relay.command_timeout == 5min);
-  CHECK(c.relay.data_timeout == 10min);
+  CHECK(c.relay.data_timeout == 5min);  // RFC 5321's DATA-block minimum is 3
+  CHECK(c.relay.stress_data_timeout == 10s);
+  CHECK_FALSE(c.relay.per_ip_limit_applies_to_loopback);
   CHECK(c.relay.idle_timeout == 5min);
   CHECK(c.relay.spill_threshold == 1024ull * 1024);
   CHECK(c.relay.spill_directory.empty());

@@ -19,7 +19,7 @@ TEST_CASE("rendering the defaults prints the documented values and loads back") 
   CHECK(has_line(text, "max_message_size = \"25MiB\""));
   CHECK(has_line(text, "allowed_networks = [\"127.0.0.0/8\", \"::1/128\"]"));
   CHECK(has_line(text, "unsigned = \"tempfail\""));
-  CHECK(has_line(text, "data_timeout = \"10m\""));
+  CHECK(has_line(text, "data_timeout = \"5m\""));
   CHECK(has_line(text, "type = \"directory\""));
   CHECK(has_line(text, "canonicalization = \"relaxed/relaxed\""));
   CHECK(has_line(text, "headers = []"));

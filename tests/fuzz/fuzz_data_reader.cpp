@@ -86,7 +86,8 @@ Expected model(const DataLimits& limits, std::string_view in) {
     const std::size_t raw_length = line.size() + ending;
     if (raw_length > limits.max_line) ok = false;
     if (bare && !limits.normalize_bare_line_endings) ok = false;
-    if (line == "." && (bare || previous_bare)) ok = false;  // smuggled end marker
+    if (line == "." && (bare || previous_bare)) ok = false;     // smuggled end marker
+    if (line.find('\0') != std::string_view::npos) ok = false;  // NUL: no BINARYMIME here
     if (!line.empty() && line.front() == '.') line.remove_prefix(1);
     e.out.append(line);
     e.out.append("\r\n");
@@ -142,7 +143,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (whole.done) {
     check((whole.error == DataError::None) == expected.accepted,
           expected.accepted ? "message refused that RFC 5321 and the limits allow"
-                            : "message accepted despite a bare line ending, smuggled end, or limit",
+                            : "message accepted despite a bare line ending, smuggled end, NUL, or limit",
           in);
   }
   if (whole.error == DataError::None) {

@@ -216,6 +216,29 @@ TEST_CASE("a run crossing both limits reports the one crossed first, however it 
   }
 }
 
+TEST_CASE("a NUL byte in the header section or the body is refused, however it is chunked") {
+  using namespace std::string_literals;
+  const std::vector<std::string> inputs = {
+      "From: a@example.com\r\nSubject: x\0y\r\n\r\nbody\r\n.\r\n"s, "From: a@example.com\r\n\r\nbody\0\r\n.\r\n"s,
+      "From: a@example.com\r\n\r\n.\0\r\n.\r\n"s,  // after a stuffing dot
+  };
+  for (const auto& input : inputs) {
+    CAPTURE(input);
+    auto whole = run(input);
+    CHECK(whole.done);
+    CHECK(whole.consumed == input.size());  // read on to the end marker: the session stays in sync
+    CHECK(whole.error == DataError::NulByte);
+    for (std::size_t cut = 0; cut <= input.size(); ++cut)
+      CHECK(run_chunks(input, {cut}, {}).error == DataError::NulByte);
+  }
+  CHECK(run("no nul here\r\n.\r\n").error == DataError::None);
+  // Limits crossed before the NUL still decide, as one byte at a time.
+  DataLimits short_lines;
+  short_lines.max_line = 5;
+  CHECK(run("abcdefgh\0\r\n.\r\n"s, short_lines).error == DataError::LineTooLong);
+  CHECK(run("ab\0defgh\r\n.\r\n"s, short_lines).error == DataError::NulByte);
+}
+
 TEST_CASE("split-anywhere: every two-way split of tricky inputs gives the one-chunk result") {
   const std::vector<std::string> inputs = {
       "a\r\n..b\r\n.\r\nNEXT", "x\r\n.\n.\r\n\r\n.\r\n", "\r\r\n.\r\n", ".\r\n",

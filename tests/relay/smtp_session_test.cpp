@@ -374,6 +374,7 @@ TEST_CASE("too many bad commands: 421 4.7.0 and close") {
 TEST_CASE("connection limits: 421 4.7.0 at the greeting") {
   auto settings = test_settings();
   settings.max_connections_per_ip = 2;
+  settings.per_ip_limit_applies_to_loopback = true;  // the test's clients are on loopback
   Relay relay(settings);
   Client a(relay.port);
   Client b(relay.port);
@@ -391,6 +392,18 @@ TEST_CASE("connection limits: 421 4.7.0 at the greeting") {
   CHECK(Relay::eventually([&] { return relay.metrics.connections_current() == 1; }));
   Client d(relay.port);
   CHECK(d.code() == 220);
+}
+
+TEST_CASE("the per-IP cap does not apply to loopback by default (a sidecar's app is all loopback)") {
+  auto settings = test_settings();
+  settings.max_connections_per_ip = 2;
+  Relay relay(settings);
+  Client a(relay.port);
+  Client b(relay.port);
+  Client c(relay.port);
+  CHECK(a.code() == 220);
+  CHECK(b.code() == 220);
+  CHECK(c.code() == 220);
 }
 
 TEST_CASE("total connection limit") {

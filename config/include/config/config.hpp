@@ -100,13 +100,20 @@ struct RelayConfig {
   std::uint32_t max_messages_per_connection = 100;
   std::uint32_t max_connections = 1000;
   std::uint32_t max_connections_per_ip = 50;
+  bool per_ip_limit_applies_to_loopback = false;
   std::uint32_t max_command_line = 512;  // bytes incl. CRLF, RFC 5321 §4.5.3.1.4
   std::uint32_t max_text_line = 1000;    // bytes incl. CRLF, RFC 5321 §4.5.3.1.6
   std::uint32_t max_bad_commands = 10;
+  std::uint32_t auth_threads = 1;                                  // threads for AUTH password checks (PBKDF2)
+  std::uint32_t auth_queue = 16;                                   // checks waiting for a thread; more: 454 4.7.0
+  milliseconds auth_failure_delay_max = std::chrono::seconds(30);  // per-address AUTH failure back-off cap
   milliseconds command_timeout = std::chrono::minutes(5);
-  milliseconds data_timeout = std::chrono::minutes(10);
+  milliseconds data_timeout = std::chrono::minutes(5);
   std::uint32_t min_data_rate = 500;  // bytes/s; 0: no rate limit (as Postfix's smtpd_min_data_rate)
   milliseconds idle_timeout = std::chrono::minutes(5);
+  milliseconds stress_idle_timeout = std::chrono::seconds(10);  // from 75 % of max_connections in use
+  milliseconds stress_command_timeout = std::chrono::seconds(10);
+  milliseconds stress_data_timeout = std::chrono::seconds(10);
   std::uint64_t spill_threshold = 1024ull * 1024;
   std::string spill_directory;  // empty: the system temp dir
   std::uint32_t threads = 0;    // 0: number of cores

@@ -20,6 +20,7 @@ enum class DataError {
   LineTooLong,     // a line longer than max_line bytes incl. CRLF (counted as sent, stuffing included)
   BareLineEnding,  // a lone CR or LF (reject mode)
   SmuggledEnd,     // a "." line ended by a lone CR or LF: an end-of-data smuggling attempt
+  NulByte,         // a NUL anywhere in the message: not text, and we do not offer BINARYMIME (RFC 3030)
 };
 
 struct DataLimits {

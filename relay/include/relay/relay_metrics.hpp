@@ -42,6 +42,7 @@ class RelayMetrics {
   void upstream_reply(int code);  // 0 or out of range = error (connection lost, timeout)
   void signing_latency(std::chrono::nanoseconds duration) { signing_.observe(duration); }
   void end_to_end_latency(std::chrono::nanoseconds duration) { end_to_end_.observe(duration); }
+  void stress_mode(bool on);  // stress_mode.hpp: a switch on or off
 
   std::int64_t connections_current() const { return connections_current_.load(); }
   std::uint64_t transactions(TransactionResult result) const {
@@ -57,6 +58,8 @@ class RelayMetrics {
   std::array<std::atomic<std::uint64_t>, 2> signed_{};
   std::array<std::atomic<std::uint64_t>, 2> unsigned_{};
   std::array<std::atomic<std::uint64_t>, 4> upstream_replies_{};  // 2xx, 4xx, 5xx, error
+  std::atomic<bool> stress_on_{false};
+  std::atomic<std::uint64_t> stress_switches_{0};  // to stress mode
   LatencyHistogram signing_;
   LatencyHistogram end_to_end_;
 };

@@ -47,14 +47,25 @@ struct RelaySettings {
   std::uint32_t max_messages_per_connection = 100;
   std::uint32_t max_connections = 1000;
   std::uint32_t max_connections_per_ip = 50;
+  // All of a sidecar's app connections come from loopback: a cap per address would cap the app.
+  bool per_ip_limit_applies_to_loopback = false;
   std::uint32_t max_command_line = 512;  // bytes incl. CRLF
   std::uint32_t max_text_line = 1000;    // bytes incl. CRLF
   std::uint32_t max_bad_commands = 10;
+  // AUTH password checks (auth_worker_pool.hpp, auth_failure_backoff.hpp).
+  std::uint32_t auth_threads = 1;
+  std::uint32_t auth_queue = 16;  // checks waiting beyond this: 454 4.7.0 at once
+  std::chrono::milliseconds auth_failure_delay_max = std::chrono::seconds(30);
   std::chrono::milliseconds command_timeout = std::chrono::minutes(5);  // inside a transaction
-  std::chrono::milliseconds data_timeout = std::chrono::minutes(10);    // between reads in DATA
+  std::chrono::milliseconds data_timeout = std::chrono::minutes(5);     // between reads in DATA
   // DATA as a whole must arrive within data_timeout + bytes received / min_data_rate (0: no limit).
   std::uint32_t min_data_rate = 500;                                 // bytes/s
   std::chrono::milliseconds idle_timeout = std::chrono::minutes(5);  // between transactions
+  // Stress mode (Postfix's model): from 75 % of max_connections in use until below 50 %, these
+  // replace the three timeouts above, and DATA must keep up min_data_rate from its first byte.
+  std::chrono::milliseconds stress_idle_timeout = std::chrono::seconds(10);
+  std::chrono::milliseconds stress_command_timeout = std::chrono::seconds(10);
+  std::chrono::milliseconds stress_data_timeout = std::chrono::seconds(10);
   std::uint64_t spill_threshold = 1024ull * 1024;
   std::string spill_directory;  // empty = the system temp dir
   std::uint32_t threads = 0;    // 0 = number of cores

@@ -19,6 +19,7 @@ struct MailParameters {
   std::optional<std::uint64_t> size;  // SIZE=
   BodyType body = BodyType::Unspecified;
   bool smtputf8 = false;
+  bool auth = false;  // AUTH= given (RFC 4954 §5); its value is never passed on as given
 };
 
 struct SmtpCommand {
@@ -27,6 +28,7 @@ struct SmtpCommand {
   // MAIL/RCPT: everything after "FROM:" / "TO:" with leading spaces removed, as passed upstream.
   std::string argument;
   std::string address;             // MAIL/RCPT: the path without angle brackets ("" for MAIL FROM:<>)
+  std::size_t path_length = 0;     // MAIL/RCPT: bytes of `argument` taken by "<path>"; parameters follow
   MailParameters mail;             // MAIL only
   bool non_ascii_address = false;  // address contains UTF-8: needs SMTPUTF8
 };
