@@ -7,9 +7,10 @@ namespace dkr::app {
 
 using Args = std::span<const std::string_view>;
 
-int run_sign(Args args);    // sign_command.cpp
-int run_verify(Args args);  // verify_command.cpp
-int run_keys(Args args);    // keys_command.cpp
-int run_serve(Args args);   // serve_command.cpp (also the default without a subcommand)
+int run_sign(Args args);           // sign_command.cpp
+int run_verify(Args args);         // verify_command.cpp
+int run_keys(Args args);           // keys_command.cpp
+int run_serve(Args args);          // serve_command.cpp (also the default without a subcommand)
+int run_hash_password(Args args);  // hash_password_command.cpp
 
 }  // namespace dkr::app

@@ -7,6 +7,7 @@
 #include "commands.hpp"
 #include "keystore/directory_key_store.hpp"
 #include "keystore/dns_record.hpp"
+#include "terminal_text.hpp"
 
 namespace dkr::app {
 namespace {
@@ -32,12 +33,12 @@ The key store defaults to ./data/keys.
 )";
 
 int usage_error(std::string_view message) {
-  std::cerr << "keys: " << message << "\n" << kUsage;
+  std::cerr << "keys: " << terminal_safe(message) << "\n" << kUsage;
   return kUsageError;
 }
 
 int failure(std::string_view message) {
-  std::cerr << "keys: " << message << "\n";
+  std::cerr << "keys: " << terminal_safe(message) << "\n";
   return kFailure;
 }
 
@@ -99,7 +100,7 @@ int list_keys(keystore::DirectoryKeyStore& store) {
   }
   const auto problems = store.problems();
   for (const auto& problem : problems) {
-    std::cerr << "keys: cannot load " << keystore::to_string(problem) << "\n";
+    std::cerr << "keys: cannot load " << terminal_safe(keystore::to_string(problem)) << "\n";
   }
   return problems.empty() ? 0 : kFailure;
 }
@@ -201,7 +202,7 @@ int run_keys(Args args) {
     std::cout << "imported " << key.domain << " " << key.selector << " from " << key.source << "\n";
   }
   for (const auto& skipped : imported->skipped) {
-    std::cerr << "skipped " << skipped.entry << ": " << skipped.reason << "\n";
+    std::cerr << "skipped " << terminal_safe(skipped.entry) << ": " << terminal_safe(skipped.reason) << "\n";
   }
   return imported->imported.empty() && !imported->skipped.empty() ? kFailure : 0;
 }

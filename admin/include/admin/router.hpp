@@ -22,6 +22,7 @@ enum class Endpoint {
   RetireKey,
   RevokeKey,
   RemoveKey,
+  Token,  // GET /v1/token: the caller's own token scope
 };
 
 struct Route {
