@@ -184,7 +184,9 @@ struct AdminServer::Impl : std::enable_shared_from_this<AdminServer::Impl>, Sess
       const auto header = request[http::field::authorization];
       scope = tokens.find(std::string_view(header.data(), header.size()));
       authorized = scope != nullptr;
-      who = authorized ? scope->name : (header.empty() ? "none" : "invalid");
+      // The configured name, and the digest prefix that ties the line to the secret without revealing it.
+      who = authorized ? scope->name + " token_id=" + token_id(*bearer_credentials({header.data(), header.size()}))
+                       : (header.empty() ? "none" : "invalid");
     }
     const TokenScope caller = scope ? *scope : TokenScope{"-", TokenRole::Read, {}};
 
