@@ -7,11 +7,12 @@ namespace dkr::app {
 
 using Args = std::span<const std::string_view>;
 
-int run_sign(Args args);    // sign_command.cpp
-int run_verify(Args args);  // verify_command.cpp
-int run_keys(Args args);    // keys_command.cpp
-int run_serve(Args args);   // serve_command.cpp (also the default without a subcommand)
-int run_db(Args args);      // db_command.cpp: db migrate
+int run_sign(Args args);           // sign_command.cpp
+int run_verify(Args args);         // verify_command.cpp
+int run_keys(Args args);           // keys_command.cpp
+int run_serve(Args args);          // serve_command.cpp (also the default without a subcommand)
+int run_db(Args args);             // db_command.cpp: db migrate
+int run_hash_password(Args args);  // hash_password_command.cpp
 int run_rewrap(std::string_view config_path, std::string_view old_kek_file, std::string_view new_kek_file);
 
 }  // namespace dkr::app

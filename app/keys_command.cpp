@@ -15,6 +15,7 @@
 #include "keystore/dns_record.hpp"
 #include "keystore/key_envelope.hpp"
 #include "keystore/postgres_key_store.hpp"
+#include "terminal_text.hpp"
 #ifdef DKR_HAVE_SERVE
 #include "keystore_backend.hpp"
 #endif
@@ -48,12 +49,12 @@ The key store defaults to ./data/keys; with --config FILE it is the one that con
 )";
 
 int usage_error(std::string_view message) {
-  std::cerr << "keys: " << message << "\n" << kUsage;
+  std::cerr << "keys: " << terminal_safe(message) << "\n" << kUsage;
   return kUsageError;
 }
 
 int failure(std::string_view message) {
-  std::cerr << "keys: " << message << "\n";
+  std::cerr << "keys: " << terminal_safe(message) << "\n";
   return kFailure;
 }
 
@@ -114,7 +115,7 @@ int list_keys(const keystore::KeyStore& store, const std::vector<keystore::LoadP
     }
   }
   for (const auto& problem : problems) {
-    std::cerr << "keys: cannot load " << keystore::to_string(problem) << "\n";
+    std::cerr << "keys: cannot load " << terminal_safe(keystore::to_string(problem)) << "\n";
   }
   return problems.empty() ? 0 : kFailure;
 }
@@ -327,7 +328,7 @@ int run_keys(Args args) {
     std::cout << "imported " << key.domain << " " << key.selector << " from " << key.source << "\n";
   }
   for (const auto& skipped : imported->skipped) {
-    std::cerr << "skipped " << skipped.entry << ": " << skipped.reason << "\n";
+    std::cerr << "skipped " << terminal_safe(skipped.entry) << ": " << terminal_safe(skipped.reason) << "\n";
   }
   return imported->imported.empty() && !imported->skipped.empty() ? kFailure : 0;
 }

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "terminal_text.hpp"
 
 namespace {
 
@@ -16,6 +17,7 @@ usage:
   dkim-relay verify ...                    verify a message from stdin (see: dkim-relay verify --help)
   dkim-relay keys ...                      manage the keystore (see: dkim-relay keys --help)
   dkim-relay db migrate --config FILE      create/upgrade the PostgreSQL keystore schema
+  dkim-relay hash-password < password      print a password_hash for [[auth.users]]
   dkim-relay --version | --help
 )";
 
@@ -41,8 +43,9 @@ int main(int argc, char** argv) {
 #ifdef DKR_HAVE_SERVE
   if (command == "serve") return dkr::app::run_serve(rest);
   if (command == "db") return dkr::app::run_db(rest);
+  if (command == "hash-password") return dkr::app::run_hash_password(rest);
   if (command.starts_with("--")) return dkr::app::run_serve(args);  // e.g. dkim-relay --config FILE
 #endif
-  std::cerr << "dkim-relay: unknown command '" << command << "'\n" << kHelp;
+  std::cerr << "dkim-relay: unknown command '" << dkr::app::terminal_safe(command) << "'\n" << kHelp;
   return 2;
 }

@@ -76,7 +76,17 @@ Result<relay::RelaySettings> relay_settings(const config::Config& config) {
   s.signing.headers = g.headers;
   s.signing.oversign = g.oversign;
   s.signing.expire_after = std::chrono::duration_cast<std::chrono::seconds>(g.expire_after);
-  for (const auto& u : config.auth_users) s.auth_users.push_back({u.name, u.password_hash});
+  for (const auto& u : config.auth_users) s.auth_users.push_back({u.name, u.password_hash, u.domains});
+  for (const auto& client : config.relay.clients) {
+    relay::RelayClient rule;
+    for (const auto& cidr : client.networks) {
+      const auto range = relay::parse_network_range(cidr.to_string());
+      if (!range) return make_error("relay.clients: cannot use " + cidr.to_string());
+      rule.networks.push_back(*range);
+    }
+    rule.domains = client.domains;
+    s.clients.push_back(std::move(rule));
+  }
   return s;
 }
 
@@ -100,6 +110,8 @@ admin::AdminSettings admin_settings(const config::Config& config, std::string to
   s.dns_check_interval = a.dns_check_interval;
   s.per_domain_metrics = a.per_domain_metrics;
   s.max_body_size = static_cast<std::size_t>(a.max_body_size);
+  s.max_connections = a.max_connections;
+  s.read_timeout = a.idle_timeout;
   return s;
 }
 

@@ -15,6 +15,7 @@
 
 #include "admin/admin_server.hpp"
 #include "admin_token.hpp"
+#include "scoped_admin_tokens.hpp"
 #include "cli_args.hpp"
 #include "commands.hpp"
 #include "config/config.hpp"
@@ -84,6 +85,8 @@ void print_banner(const config::Config& cfg, const OpenedKeystore& opened, const
   if (cfg.admin.enabled)
     out << "  admin API   http" << (cfg.admin.tls_cert.empty() ? "" : "s") << "://" << cfg.admin.listen.host << ":"
         << admin_port << "  (token: " << token.source << (token.generated ? ", generated now" : "") << ")\n";
+  if (cfg.admin.enabled && cfg.admin.allow_plaintext && cfg.admin.tls_cert.empty())
+    out << "  WARNING     admin API without TLS (admin.allow_plaintext): tokens cross the network in clear text\n";
   const auto domains = store.list();
   std::size_t shown = 0;
   for (const auto& d : domains) {
@@ -225,7 +228,15 @@ int run_serve(Args args) {
       hooks.runs_periodic_jobs = [fleet = opened.postgres] { return fleet->runs_periodic_jobs(); };
     }
     hooks.upstream_reachable = [up = *upstream] { return up->reachable(); };
-    admin_server = std::make_unique<admin::AdminServer>(control, *store, admin_settings(cfg, token.value), hooks);
+    auto settings = admin_settings(cfg, token.value);
+    auto scoped = load_scoped_admin_tokens(cfg.admin, token.value);
+    if (!scoped) {
+      spdlog::critical("{}", scoped.error().message);
+      server.stop(std::chrono::milliseconds(0));
+      return 1;
+    }
+    settings.tokens = std::move(scoped).value();
+    admin_server = std::make_unique<admin::AdminServer>(control, *store, std::move(settings), hooks);
     if (auto started = admin_server->start(); !started) {
       spdlog::critical("cannot start the admin API: {}", started.error().message);
       server.stop(std::chrono::milliseconds(0));

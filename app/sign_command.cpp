@@ -4,6 +4,7 @@
 
 #include "cli_args.hpp"
 #include "commands.hpp"
+#include "terminal_text.hpp"
 #include "message_io.hpp"
 #include "signer/signer.hpp"
 
@@ -53,7 +54,7 @@ int run_sign(Args args) {
     return 0;
   }
   if (!cli.ok()) {
-    std::cerr << "dkim-relay sign: " << cli.error() << "\n" << kUsage;
+    std::cerr << "dkim-relay sign: " << terminal_safe(cli.error()) << "\n" << kUsage;
     return 2;
   }
   auto selectors = cli.values("selector");
@@ -71,7 +72,7 @@ int run_sign(Args args) {
   if (auto c = cli.value("canonicalization")) {
     const auto canon = signer::parse_canonicalization(*c);
     if (!canon) {
-      std::cerr << "dkim-relay sign: bad --canonicalization " << *c << "\n";
+      std::cerr << "dkim-relay sign: bad --canonicalization " << terminal_safe(*c) << "\n";
       return 2;
     }
     base.canonicalization = *canon;
@@ -90,7 +91,7 @@ int run_sign(Args args) {
   if (auto a = cli.value("algorithm")) {
     want = signer::parse_algorithm(*a);
     if (!want) {
-      std::cerr << "dkim-relay sign: unknown --algorithm " << *a << "\n";
+      std::cerr << "dkim-relay sign: unknown --algorithm " << terminal_safe(*a) << "\n";
       return 2;
     }
   }
@@ -101,12 +102,13 @@ int run_sign(Args args) {
   for (std::size_t i = 0; i < keys.size(); ++i) {
     auto key = signer::SigningKey::load_file(keys[i], policy);
     if (!key) {
-      std::cerr << "dkim-relay sign: " << key.error().message << "\n";
+      std::cerr << "dkim-relay sign: " << terminal_safe(key.error().message) << "\n";
       return 1;
     }
     // --algorithm constrains the primary key; the --also-ed25519 key is Ed25519 by name.
     if (want && i == 0 && key->algorithm() != *want) {
-      std::cerr << "dkim-relay sign: " << keys[i] << " is not a " << signer::to_string(*want) << " key\n";
+      std::cerr << "dkim-relay sign: " << terminal_safe(keys[i]) << " is not a " << signer::to_string(*want)
+                << " key\n";
       return 1;
     }
     signer::SignOptions options = base;
@@ -117,7 +119,7 @@ int run_sign(Args args) {
   const InputMessage input = read_message(std::cin);
   auto fields = signer::sign_message(input.crlf, requests);
   if (!fields) {
-    std::cerr << "dkim-relay sign: " << fields.error().message << "\n";
+    std::cerr << "dkim-relay sign: " << terminal_safe(fields.error().message) << "\n";
     return 1;
   }
   std::string out;

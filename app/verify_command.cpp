@@ -7,6 +7,7 @@
 
 #include "cli_args.hpp"
 #include "commands.hpp"
+#include "terminal_text.hpp"
 #include "message_io.hpp"
 #include "signer/signer.hpp"
 
@@ -55,7 +56,7 @@ int run_verify(Args args) {
     return 0;
   }
   if (!cli.ok()) {
-    std::cerr << "dkim-relay verify: " << cli.error() << "\n" << kUsage;
+    std::cerr << "dkim-relay verify: " << terminal_safe(cli.error()) << "\n" << kUsage;
     return 2;
   }
   std::map<std::string, std::string> records;

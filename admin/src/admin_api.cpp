@@ -166,8 +166,13 @@ AdminApi::AdminApi(keystore::KeyStore& store, std::shared_ptr<DnsTxtResolver> re
       per_domain_metrics_(per_domain_metrics) {}
 
 void AdminApi::handle(const Route& route, std::string_view body, Done done) {
+  handle(route, body, std::move(done), TokenScope::full_admin());
+}
+
+void AdminApi::handle(const Route& route, std::string_view body, Done done, const TokenScope& scope) {
   ApiResponse response;
   try {
+    if (auto refused = scope.refusal(route)) return done(std::move(*refused));
     if (route.endpoint != Endpoint::RemoveDomain && route.endpoint != Endpoint::DomainReadiness) {
       if (auto ok = no_query(route.query); !ok) return done(error_response(400, ok.error().message));
     }
@@ -179,13 +184,13 @@ void AdminApi::handle(const Route& route, std::string_view body, Done done) {
         response = readyz();
         break;
       case Endpoint::Metrics:
-        response = metrics();
+        response = metrics(scope);
         break;
       case Endpoint::ListDomains:
-        response = list_domains();
+        response = list_domains(scope);
         break;
       case Endpoint::AddDomain:
-        response = add_domain(body);
+        response = add_domain(body, scope);
         break;
       case Endpoint::GetDomain:
         response = get_domain(route);
@@ -208,6 +213,10 @@ void AdminApi::handle(const Route& route, std::string_view body, Done done) {
         return domain_dns(route, std::move(done));
       case Endpoint::DomainReadiness:
         return domain_readiness(route, std::move(done));
+      case Endpoint::Token:
+        response = json_response(
+            200, {{"name", scope.name}, {"role", std::string(to_string(scope.role))}, {"domains", scope.domains}});
+        break;
     }
   } catch (const std::exception& e) {
     spdlog::error("admin: request failed: {}", e.what());
@@ -240,10 +249,16 @@ ApiResponse AdminApi::readyz() const {
   return json_response(ready ? 200 : 503, {{"status", ready ? "ready" : "not_ready"}, {"checks", checks}});
 }
 
-ApiResponse AdminApi::metrics() const {
+std::vector<keystore::DomainInfo> AdminApi::visible_domains(const TokenScope& scope) const {
+  auto domains = store_.list();
+  std::erase_if(domains, [&](const keystore::DomainInfo& info) { return !scope.covers(info.domain); });
+  return domains;
+}
+
+ApiResponse AdminApi::metrics(const TokenScope& scope) const {
   ApiResponse response;
   response.content_type = "text/plain; version=0.0.4; charset=utf-8";
-  response.body = render_metrics(store_.list(), counters_, per_domain_metrics_);
+  response.body = render_metrics(visible_domains(scope), counters_, per_domain_metrics_);
   if (hooks_.relay_metrics) {
     std::string relay = hooks_.relay_metrics();
     if (!relay.empty() && relay.back() != '\n') relay += '\n';
@@ -252,15 +267,18 @@ ApiResponse AdminApi::metrics() const {
   return response;
 }
 
-ApiResponse AdminApi::list_domains() const {
+ApiResponse AdminApi::list_domains(const TokenScope& scope) const {
   json domains = json::array();
-  for (const auto& info : store_.list()) domains.push_back(domain_json(info));
+  for (const auto& info : visible_domains(scope)) domains.push_back(domain_json(info));
   return json_response(200, {{"domains", std::move(domains)}});
 }
 
-ApiResponse AdminApi::add_domain(std::string_view body) {
+ApiResponse AdminApi::add_domain(std::string_view body, const TokenScope& scope) {
   auto request = parse_add_domain(body);
   if (!request) return error_response(400, request.error().message);
+  if (!scope.covers(request->domain)) {
+    return error_response(403, "token '" + scope.name + "' may not manage domain '" + request->domain + "'");
+  }
   if (store_.domain(request->domain)) {
     return error_response(409, "domain '" + request->domain + "' already exists; rotate its keys instead");
   }

@@ -62,11 +62,22 @@ struct AdminServer::Impl : std::enable_shared_from_this<AdminServer::Impl>, Sess
         store(store),
         settings(std::move(settings_in)),
         hooks(std::move(hooks_in)),
-        auth(settings.token),
+        tokens(all_tokens(settings)),
         acceptor(asio::make_strand(io)) {}
 
+  static std::vector<ScopedToken> all_tokens(const AdminSettings& settings) {
+    std::vector<ScopedToken> all = settings.tokens;
+    if (!settings.token.empty()) all.push_back({settings.token, TokenScope::full_admin()});
+    return all;
+  }
+
   Result<void> start() {
-    if (settings.token.empty()) return make_error("admin token is empty: refusing to serve an unauthenticated API");
+    if (settings.token.empty() && settings.tokens.empty()) {
+      return make_error("admin token is empty: refusing to serve an unauthenticated API");
+    }
+    for (const auto& scoped : settings.tokens) {
+      if (scoped.token.empty()) return make_error("admin token '" + scoped.scope.name + "' is empty");
+    }
     auto endpoint = parse_listen(settings.listen);
     if (!endpoint) return endpoint.error();
 
@@ -133,6 +144,18 @@ struct AdminServer::Impl : std::enable_shared_from_this<AdminServer::Impl>, Sess
   }
 
   void start_session(tcp::socket socket) {
+    {
+      std::lock_guard lock(sessions_mutex);
+      std::erase_if(sessions, [](const std::weak_ptr<SessionBase>& s) { return s.expired(); });
+      if (sessions.size() >= settings.max_connections) {
+        // Idle connections must not lock operators out for long: each one ends at read_timeout.
+        spdlog::warn("admin: connection from {} refused: {} connections open (admin.max_connections)", peer_of(socket),
+                     sessions.size());
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        return;
+      }
+    }
     std::shared_ptr<SessionBase> session;
     if (tls) {
       session = std::make_shared<TlsSession>(std::move(socket), *tls, shared_from_this());
@@ -162,11 +185,16 @@ struct AdminServer::Impl : std::enable_shared_from_this<AdminServer::Impl>, Sess
 
     std::string who = "-";
     bool authorized = is_public_path(target);
+    const TokenScope* scope = nullptr;
     if (!authorized) {
       const auto header = request[http::field::authorization];
-      authorized = auth.accepts(std::string_view(header.data(), header.size()));
-      who = authorized ? auth.token_id() : (header.empty() ? "none" : "invalid");
+      scope = tokens.find(std::string_view(header.data(), header.size()));
+      authorized = scope != nullptr;
+      // The configured name, and the digest prefix that ties the line to the secret without revealing it.
+      who = authorized ? scope->name + " token_id=" + token_id(*bearer_credentials({header.data(), header.size()}))
+                       : (header.empty() ? "none" : "invalid");
     }
+    const TokenScope caller = scope ? *scope : TokenScope{"-", TokenRole::Read, {}};
 
     auto finish = [self = shared_from_this(), method, target, peer, who, mutating,
                    reply = std::move(reply)](ApiResponse response) {
@@ -198,13 +226,13 @@ struct AdminServer::Impl : std::enable_shared_from_this<AdminServer::Impl>, Sess
     }
     Route route = std::get<Route>(std::move(routed));
     if (!is_keystore_endpoint(route.endpoint)) {
-      return api->handle(route, request.body(), std::move(finish));
+      return api->handle(route, request.body(), std::move(finish), caller);
     }
     // Key generation and disk writes must not stall the relay's I/O threads.
     asio::post(*worker, [self = shared_from_this(), route = std::move(route), body = std::move(request.body()),
-                         finish = std::move(finish)]() mutable {
+                         finish = std::move(finish), caller]() mutable {
       if (self->stopped) return finish(error_response(503, "admin API is shutting down"));
-      self->api->handle(route, body, std::move(finish));
+      self->api->handle(route, body, std::move(finish), caller);
     });
   }
 
@@ -233,7 +261,7 @@ struct AdminServer::Impl : std::enable_shared_from_this<AdminServer::Impl>, Sess
   AdminSettings settings;
   AdminHooks hooks;
   AdminCounters counters;
-  BearerAuth auth;
+  TokenTable tokens;
   std::shared_ptr<DnsTxtResolver> resolver;
   std::unique_ptr<AdminApi> api;
   std::unique_ptr<asio::thread_pool> worker;

@@ -43,6 +43,7 @@ const std::vector<Pattern>& patterns() {
       {{"healthz"}, {{"GET", Endpoint::Healthz}}},
       {{"readyz"}, {{"GET", Endpoint::Readyz}}},
       {{"metrics"}, {{"GET", Endpoint::Metrics}}},
+      {{"v1", "token"}, {{"GET", Endpoint::Token}}},
       {{"v1", "domains"}, {{"GET", Endpoint::ListDomains}, {"POST", Endpoint::AddDomain}}},
       {{"v1", "domains", "{domain}"}, {{"GET", Endpoint::GetDomain}, {"DELETE", Endpoint::RemoveDomain}}},
       {{"v1", "domains", "{domain}", "rotate"}, {{"POST", Endpoint::Rotate}}},

@@ -37,6 +37,21 @@ void check_admin_token(LoadState& state) {
   }
 }
 
+// A bearer token sent in clear text over a network anyone can sniff is no access control.
+void check_admin_plaintext(LoadState& state) {
+  const auto& admin = state.config.admin;
+  if (!admin.enabled || !admin.tls_cert.empty() || admin.allow_plaintext) return;
+  const auto& host = admin.listen.host;
+  const auto address = parse_cidr(host);
+  const bool loopback = host == "localhost" || (address && address->is_v4 && address->address[0] == 127) ||
+                        (address && !address->is_v4 && address->to_string() == "::1/128");
+  if (loopback) return;
+  state.diagnostics().error(state.origin_of("admin.listen"),
+                            "listens on " + admin.listen.to_string() +
+                                ", beyond loopback, without TLS; set admin.tls_cert and admin.tls_key, "
+                                "or admin.allow_plaintext = true on a network you trust");
+}
+
 // Reads upstream.password_file into upstream.password.
 void read_password_file(LoadState& state) {
   auto& upstream = state.config.upstream;
@@ -120,6 +135,7 @@ void run_consistency_checks(LoadState& state) {
   check_tls_pair(state, "admin", state.config.admin.tls_cert, state.config.admin.tls_key);
   check_auth(state);
   check_admin_token(state);
+  check_admin_plaintext(state);
   read_password_file(state);
   check_postgres_keystore(state);
 }

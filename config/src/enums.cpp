@@ -10,6 +10,7 @@ std::string_view to_string(SigningAlgorithm value) { return detail::name_of(deta
 std::string_view to_string(Canon value) { return detail::name_of(detail::kCanonNames, value); }
 std::string_view to_string(LogLevel value) { return detail::name_of(detail::kLogLevelNames, value); }
 std::string_view to_string(LogFormat value) { return detail::name_of(detail::kLogFormatNames, value); }
+std::string_view to_string(AdminRole value) { return detail::name_of(detail::kAdminRoleNames, value); }
 
 namespace detail {
 

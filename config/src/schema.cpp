@@ -429,6 +429,12 @@ std::vector<Field> make_fields() {
       "admin", "per_domain_metrics", [](auto& c) -> auto& { return c.admin.per_domain_metrics; }));
   f.push_back(size_field(
       "admin", "max_body_size", [](auto& c) -> auto& { return c.admin.max_body_size; }, 1));
+  f.push_back(integer_field(
+      "admin", "max_connections", [](auto& c) -> auto& { return c.admin.max_connections; }, 1, 65535));
+  f.push_back(duration_field(
+      "admin", "idle_timeout", [](auto& c) -> auto& { return c.admin.idle_timeout; }, milliseconds(1)));
+  f.push_back(bool_field(
+      "admin", "allow_plaintext", [](auto& c) -> auto& { return c.admin.allow_plaintext; }));
 
   // [log]
   f.push_back(enum_field(

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "access_tables.hpp"
 #include "sources.hpp"
 
 namespace dkr::config::detail {
@@ -90,6 +91,7 @@ void apply_auth_user(const toml::node& node, std::size_t index, LoadState& state
   AuthUser user;
   bool has_name = false;
   bool has_hash = false;
+  bool has_domains = false;
   for (auto&& [key, value] : *table) {
     const std::string dotted = prefix + "." + std::string(key.str());
     const Origin origin = origin_at(state, key.source(), dotted);
@@ -100,14 +102,23 @@ void apply_auth_user(const toml::node& node, std::size_t index, LoadState& state
     } else if (key.str() == "password_hash") {
       has_hash = true;
       assign_auth_user_hash(user, source, origin, state.diagnostics());
+    } else if (key.str() == "domains") {
+      has_domains = true;
+      assign_domain_patterns(user.domains, source, origin, state.diagnostics());
     } else {
-      state.diagnostics().error(origin, "unknown key" + did_you_mean(key.str(), {"name", "password_hash"}));
+      state.diagnostics().error(origin, "unknown key" + did_you_mean(key.str(), {"name", "password_hash", "domains"}));
     }
   }
   const Origin table_origin = origin_at(state, node.source(), prefix);
   if (!has_name) state.diagnostics().error(table_origin, "missing name");
   if (!has_hash) state.diagnostics().error(table_origin, "missing password_hash");
-  if (user.name.empty() || user.password_hash.empty()) return;  // already reported
+  if (!has_domains) {
+    // Signing for every domain in the key store must be a choice, not what an omission means.
+    state.diagnostics().error(table_origin,
+                              "missing domains for user \"" + user.name +
+                                  "\"; list what it may sign, like [\"example.com\"], or [\"*\"] for any");
+  }
+  if (user.name.empty() || user.password_hash.empty() || user.domains.empty()) return;  // already reported
   if (auto [it, inserted] = seen_names.emplace(user.name, table_origin); !inserted) {
     state.diagnostics().error(
         table_origin, "user \"" + user.name + "\" is already defined at line " + std::to_string(it->second.line));
@@ -143,6 +154,74 @@ void apply_auth(const toml::key& section_key, const toml::node& node, LoadState&
   }
 }
 
+// [[relay.clients]] or [[admin.tokens]]: an array of tables whose keys `assign` knows.
+template <class Item, class Assign, class Finish>
+void apply_table_array(const toml::node& node, const Origin& origin, const std::vector<std::string>& keys,
+                       LoadState& state, Assign assign, Finish finish) {
+  const auto* array = node.as_array();
+  if (!array) {
+    state.diagnostics().error(origin, "expected [[" + origin.key + "]] tables, got " + describe_node(node));
+    return;
+  }
+  std::size_t index = 0;
+  for (const auto& element : *array) {
+    const std::string prefix = origin.key + "[" + std::to_string(index++) + "]";
+    const Origin table_origin = origin_at(state, element.source(), prefix);
+    const auto* table = element.as_table();
+    if (!table) {
+      state.diagnostics().error(table_origin, "expected a table, got " + describe_node(element));
+      continue;
+    }
+    Item item;
+    std::vector<std::string> present;
+    for (auto&& [key, value] : *table) {
+      const std::string dotted = prefix + "." + std::string(key.str());
+      const Origin key_origin = origin_at(state, key.source(), dotted);
+      if (!assign(item, key.str(), TomlValue(value, state, dotted), key_origin, state.diagnostics())) {
+        state.diagnostics().error(key_origin, "unknown key" + did_you_mean(key.str(), keys));
+        continue;
+      }
+      present.emplace_back(key.str());
+    }
+    bool complete = true;
+    for (const auto& key : keys) {
+      if (std::find(present.begin(), present.end(), key) != present.end()) continue;
+      state.diagnostics().error(table_origin, "missing " + key);
+      complete = false;
+    }
+    if (complete) finish(std::move(item), table_origin);
+  }
+}
+
+// Keys of plain sections that hold arrays of tables. True when `key` was one of them.
+bool apply_table_key(std::string_view section, const toml::key& key, const toml::node& value, LoadState& state) {
+  const Origin origin = origin_at(state, key.source(), std::string(section) + "." + std::string(key.str()));
+  if (section == "relay" && key.str() == "clients") {
+    apply_table_array<RelayClient>(value, origin, kRelayClientKeys, state, assign_relay_client_key,
+                                   [&state](RelayClient client, const Origin&) {
+                                     if (client.networks.empty() || client.domains.empty()) return;  // reported
+                                     state.config.relay.clients.push_back(std::move(client));
+                                   });
+    return true;
+  }
+  if (section == "admin" && key.str() == "tokens") {
+    std::map<std::string, int> seen;
+    apply_table_array<AdminTokenConfig>(
+        value, origin, kAdminTokenKeys, state, assign_admin_token_key,
+        [&state, &seen](AdminTokenConfig token, const Origin& where) {
+          if (token.name.empty() || token.token_file.empty() || token.domains.empty()) return;  // reported
+          if (auto [it, inserted] = seen.emplace(token.name, where.line); !inserted) {
+            state.diagnostics().error(
+                where, "token \"" + token.name + "\" is already defined at line " + std::to_string(it->second));
+            return;
+          }
+          state.config.admin.tokens.push_back(std::move(token));
+        });
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 void apply_toml(std::string_view text, LoadState& state) {
@@ -176,6 +255,7 @@ void apply_toml(std::string_view text, LoadState& state) {
     for (auto&& [key, value] : *table) {
       const std::string dotted = section + "." + std::string(key.str());
       const Origin origin = origin_at(state, key.source(), dotted);
+      if (apply_table_key(section, key, value, state)) continue;
       const Field* field = find_field(section, key.str());
       if (!field) {
         state.diagnostics().error(origin, "unknown key" + did_you_mean(key.str(), keys_of_section(section)));

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <optional>
 
 #include "keystore/domain_name.hpp"
@@ -97,6 +98,21 @@ Result<void> validate_domain(std::string_view name) {
     }
     if (label.front() == '-' || label.back() == '-') {
       return make_error(ErrorCode::invalid, "domain name " + quoted(name) + " has a label starting or ending with '-'");
+    }
+    if (label.starts_with("xn--")) {
+      // An A-label must be the Punycode of a U-label (RFC 5890 §2.3.2.1): it decodes, holds a
+      // non-ASCII character and encodes back to itself. Anything else is not a name resolvers
+      // and mail clients agree on.
+      auto decoded = punycode_decode(label.substr(4));
+      bool ok = decoded && std::any_of(decoded->begin(), decoded->end(), [](char32_t c) { return c >= 0x80; });
+      if (ok) {
+        const auto again = punycode_encode(*decoded);
+        ok = again && *again == label.substr(4);
+      }
+      if (!ok) {
+        return make_error(ErrorCode::invalid,
+                          "domain name " + quoted(name) + " has an xn-- label that is not valid Punycode");
+      }
     }
     ++labels;
     if (dot == std::string_view::npos) break;

@@ -6,9 +6,10 @@
 
 namespace dkr::relay {
 
-IncomingMessage::IncomingMessage(const RelaySettings& settings, const keystore::KeyStore& keys)
+IncomingMessage::IncomingMessage(const RelaySettings& settings, const keystore::KeyStore& keys, SigningScope scope)
     : settings_(settings),
       keys_(keys),
+      scope_(std::move(scope)),
       spool_(std::make_shared<MessageSpool>(settings.spill_threshold, settings.spill_directory)) {}
 
 void IncomingMessage::write(std::string_view bytes) {
@@ -46,7 +47,7 @@ void IncomingMessage::write(std::string_view bytes) {
 }
 
 void IncomingMessage::headers_complete() {
-  plan_ = plan_signing(header_section_, keys_, settings_);
+  plan_ = plan_signing(header_section_, keys_, settings_, scope_);
   if (!plan_.refusal && !plan_.requests.empty()) signer_.emplace(plan_.requests);
 }
 

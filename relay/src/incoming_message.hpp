@@ -16,7 +16,7 @@ namespace dkr::relay {
 
 class IncomingMessage : public DataSink {
  public:
-  IncomingMessage(const RelaySettings& settings, const keystore::KeyStore& keys);
+  IncomingMessage(const RelaySettings& settings, const keystore::KeyStore& keys, SigningScope scope);
 
   void write(std::string_view bytes) override;
 
@@ -34,6 +34,7 @@ class IncomingMessage : public DataSink {
 
   const RelaySettings& settings_;
   const keystore::KeyStore& keys_;
+  SigningScope scope_;
   std::shared_ptr<MessageSpool> spool_;
   std::string header_section_;
   bool headers_done_ = false;

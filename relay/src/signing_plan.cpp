@@ -6,8 +6,8 @@
 
 namespace dkr::relay {
 
-SigningPlan plan_signing(std::string_view header_section, const keystore::KeyStore& keys,
-                         const RelaySettings& settings) {
+SigningPlan plan_signing(std::string_view header_section, const keystore::KeyStore& keys, const RelaySettings& settings,
+                         const SigningScope& scope) {
   SigningPlan plan;
   auto domain = extract_from_domain(header_section);
   if (!domain) {
@@ -19,6 +19,13 @@ SigningPlan plan_signing(std::string_view header_section, const keystore::KeySto
   }
   plan.from_domain = *domain;
   auto set = keys.signer_for(plan.from_domain);
+  if (!may_sign(scope, plan.from_domain, set ? set->domain : plan.from_domain)) {
+    plan.refusal = make_reply(550, "5.7.1", "Not authorized to sign for " + plan.from_domain);
+    plan.refusal_reason = "not authorized to sign for " + plan.from_domain;
+    if (set && set->domain != plan.from_domain) plan.refusal_reason += " (key of parent " + set->domain + ")";
+    plan.unauthorized = true;
+    return plan;
+  }
   if (set) {
     const auto& wanted = settings.signing.algorithms;
     for (const auto& active : set->keys) {

@@ -8,6 +8,7 @@
 
 #include "keystore/key_store.hpp"
 #include "relay/relay_settings.hpp"
+#include "relay/signing_authorization.hpp"
 #include "relay/smtp_reply.hpp"
 #include "signer/message_signer.hpp"
 
@@ -19,9 +20,12 @@ struct SigningPlan {
   std::string from_domain;
   std::vector<signer::SignRequest> requests;  // empty and no refusal: forward unsigned (policy pass)
   bool no_key = false;                        // no active key for the From domain (or its parents)
+  bool unauthorized = false;                  // the client may not sign for the From domain
 };
 
-SigningPlan plan_signing(std::string_view header_section, const keystore::KeyStore& keys,
-                         const RelaySettings& settings);
+// `scope`: what the client may sign. A From domain outside it is refused whether or not a key
+// exists, so that another tenant's domain is neither signed nor passed on unsigned.
+SigningPlan plan_signing(std::string_view header_section, const keystore::KeyStore& keys, const RelaySettings& settings,
+                         const SigningScope& scope);
 
 }  // namespace dkr::relay

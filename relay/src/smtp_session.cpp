@@ -10,6 +10,7 @@
 
 #include "relay/mail_auth_parameter.hpp"
 #include "relay/password_hash.hpp"
+#include "relay/signing_authorization.hpp"
 #include "signer/body_hasher.hpp"
 #include "stress_mode.hpp"
 
@@ -556,7 +557,9 @@ SmtpSession::Step SmtpSession::on_data(const SmtpCommand&) {
   limits.max_line = settings_.max_text_line;
   limits.normalize_bare_line_endings = settings_.bare_line_endings == BareLineEndings::Normalize;
   txn_->reader.emplace(limits);
-  txn_->message.emplace(settings_, *context_->keys);
+  auto scope = signing_scope(settings_, auth_user_, remote_);
+  txn_->signing_rule = scope.rule;
+  txn_->message.emplace(settings_, *context_->keys, std::move(scope));
   reply(354, "", "Start mail input; end with <CRLF>.<CRLF>");
   phase_ = Phase::Data;
   data_started_ = std::chrono::steady_clock::now();
@@ -879,11 +882,11 @@ void SmtpSession::data_reply(SmtpReply r, std::string_view detail) {
   context_->metrics.end_to_end_latency(total);
   if (t.size == 0 && t.message) t.size = t.message->spool()->size();
   spdlog::info(
-      "smtp session={} client={} user={} from_domain={} selectors={} size={} rcpts={} reply={} total_ms={:.2f} "
-      "sign_ms={:.3f}{}{}",
-      id_text_, remote_text_, auth_user_.value_or("-"), t.from_domain.empty() ? "-" : t.from_domain,
-      t.selectors.empty() ? "-" : t.selectors, t.size, t.recipients, r.code, milliseconds(total),
-      milliseconds(t.signing_time), detail.empty() ? "" : " reason=", detail);
+      "smtp session={} client={} user={} rule={} from_domain={} selectors={} size={} rcpts={} reply={} "
+      "total_ms={:.2f} sign_ms={:.3f}{}{}",
+      id_text_, remote_text_, auth_user_.value_or("-"), t.signing_rule.empty() ? "-" : t.signing_rule,
+      t.from_domain.empty() ? "-" : t.from_domain, t.selectors.empty() ? "-" : t.selectors, t.size, t.recipients,
+      r.code, milliseconds(total), milliseconds(t.signing_time), detail.empty() ? "" : " reason=", detail);
   reply(std::move(r));
   end_transaction(result);
 }

@@ -65,7 +65,8 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
     std::optional<DataReader> reader;
     std::optional<IncomingMessage> message;
     std::chrono::steady_clock::time_point data_end;
-    std::string from_domain;  // for the log line
+    std::string from_domain;   // for the log line
+    std::string signing_rule;  // which rule decided what the client may sign ("user:alice", ...)
     std::string selectors;
     std::uint64_t size = 0;
     std::chrono::nanoseconds signing_time{0};

@@ -96,13 +96,13 @@ class AuthTest(unittest.TestCase):
         status, _, _ = call("GET", "/v1/domains", token=None, headers={"Authorization": "bearer " + TOKEN})
         self.assertEqual(status, 200)
 
-    def test_audit_log_names_the_token_by_id_only(self):
+    def test_audit_log_names_the_token_and_its_id_only(self):
         status, _, _ = call("POST", "/v1/domains", {"domain": "audit.example"})
         self.assertEqual(status, 201)
         call("POST", "/v1/domains", {"domain": "audit2.example"}, token="not-the-token")
         wait_until(lambda: "token=invalid" in SERVER.log(), 5, "the audit line of the refused call")
         log = SERVER.log()
-        self.assertIn("admin audit: token=%s" % token_id(TOKEN), log)
+        self.assertIn("admin audit: token=admin token_id=%s " % token_id(TOKEN), log)
         self.assertIn("POST /v1/domains -> 201", log)
         self.assertIn("token=invalid", log)
         self.assertNotIn(TOKEN, log)
@@ -312,7 +312,7 @@ class OpenApiTest(unittest.TestCase):
                 method_match = re.match(r"^    (get|post|delete|put|patch):\s*$", line)
                 if method_match and path:
                     operations.append((method_match.group(1).upper(), path))
-        self.assertEqual(len(operations), 15)
+        self.assertEqual(len(operations), 16)
         for method, path in operations:
             concrete = path.replace("{domain}", "nowhere.example").replace("{selector}", "s1")
             with self.subTest(method=method, path=path):

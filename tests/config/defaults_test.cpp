@@ -129,6 +129,7 @@ format = "json"
 [[auth.users]]
 name = "app"
 password_hash = "$pbkdf2-sha256$600000$c2FsdA$aGFzaGhhc2g"
+domains = ["*"]
 )",
                                    "custom.toml", kNoEnvironment);
   REQUIRE_MESSAGE(result.ok(), test::all_errors(result));

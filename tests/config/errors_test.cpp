@@ -115,10 +115,10 @@ TEST_CASE("a mistyped upstream password is not echoed") {
 
 TEST_CASE("duplicate auth users are refused") {
   const std::string text =
-      "[[auth.users]]\nname = \"app\"\npassword_hash = \"$pbkdf2-sha256$1000$c2FsdA$aGFzaA\"\n"
-      "[[auth.users]]\nname = \"app\"\npassword_hash = \"$pbkdf2-sha256$1000$c2FsdA$aGFzaA\"\n";
+      "[[auth.users]]\nname = \"app\"\npassword_hash = \"$pbkdf2-sha256$1000$c2FsdA$aGFzaA\"\ndomains = [\"*\"]\n"
+      "[[auth.users]]\nname = \"app\"\npassword_hash = \"$pbkdf2-sha256$1000$c2FsdA$aGFzaA\"\ndomains = [\"*\"]\n";
   auto result = load_config_string(text, "dup.toml", kNoEnvironment);
-  check_error(result, "auth.users[1]", 4, "already defined at line 1");
+  check_error(result, "auth.users[1]", 5, "already defined at line 1");
 }
 
 TEST_CASE("TOML syntax errors carry file, line and column") {

@@ -61,7 +61,7 @@ TEST_CASE("the example file equals the defaults except upstream.type") {
 TEST_CASE("the example file shows every key, each with a comment") {
   const auto example = documented_keys(read_file(DKR_CONFIG_EXAMPLE_FILE));
   const auto rendered = documented_keys(render_effective_config(default_config()));
-  REQUIRE(rendered.size() == 74);  // 32 relay + 13 upstream + 6 signing + 10 keystore + 11 admin + 2 log
+  REQUIRE(rendered.size() == 77);  // 32 relay + 13 upstream + 6 signing + 10 keystore + 14 admin + 2 log
   for (const auto& entry : rendered) {
     const std::string& key = entry.first;
     CAPTURE(key);

@@ -58,7 +58,11 @@ TEST_CASE("a rendered non-default configuration loads back equal, apart from mas
   config.admin.dns_resolver = Endpoint{"::1", 5353};
   config.admin.per_domain_metrics = true;
   config.log.format = LogFormat::Json;
-  config.auth_users = {{"app", "$pbkdf2-sha256$600000$c2FsdA$aGFzaGhhc2g"}, {"other", "$pbkdf2-sha256$1$YQ$Yg"}};
+  config.auth_users = {{"app", "$pbkdf2-sha256$600000$c2FsdA$aGFzaGhhc2g", {"example.com", "*.example.com"}},
+                       {"other", "$pbkdf2-sha256$1$YQ$Yg", {"*"}}};
+  config.relay.clients = {{{*parse_cidr("10.1.0.0/16")}, {"shop.example"}}};
+  config.admin.tokens = {
+      {"shop-ops", "/run/secrets/shop.token", {"shop.example", "*.shop.example"}, AdminRole::Rotate}};
 
   const std::string text = render_effective_config(config);
   CHECK(text.find("hunter2") == std::string::npos);

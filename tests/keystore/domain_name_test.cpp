@@ -20,6 +20,27 @@ TEST_CASE("punycode_encode matches RFC 3492 section 7.1 samples") {
   CHECK(*punycode_encode(U"m\u00FCnchen") == "mnchen-3ya");
 }
 
+TEST_CASE("punycode_decode reverses the RFC 3492 samples and refuses what is not Punycode") {
+  CHECK(*punycode_decode("egbpdaj6bu4bxfgehfvwxn") ==
+        U"\u0644\u064A\u0647\u0645\u0627\u0628\u062A\u0643\u0644\u0645\u0648"
+        U"\u0634\u0639\u0631\u0628\u064A\u061F");
+  CHECK(*punycode_decode("ihqwcrb4cv8a8dqg056pqjye") == U"\u4ED6\u4EEC\u4E3A\u4EC0\u4E48\u4E0D\u8BF4\u4E2D\u6587");
+  CHECK(*punycode_decode("3B-ww4c5e180e575a65lsy2b") == U"3\u5E74B\u7D44\u91D1\u516B\u5148\u751F");
+  CHECK(*punycode_decode("bcher-kva") == U"b\u00FCcher");
+  CHECK_FALSE(punycode_decode("zz"));        // past U+10FFFF
+  CHECK_FALSE(punycode_decode("99999999"));  // 32-bit overflow
+  CHECK_FALSE(punycode_decode("0"));         // truncated
+  CHECK_FALSE(punycode_decode("a!b"));       // not a digit
+}
+
+TEST_CASE("xn-- labels must be valid Punycode of a non-ASCII label") {
+  CHECK(validate_domain("xn--bcher-kva.example"));
+  CHECK_FALSE(validate_domain("xn--zz.example"));
+  CHECK_FALSE(validate_domain("xn--0.example"));
+  CHECK_FALSE(normalize_domain("XN--ZZ.example"));
+  CHECK(validate_domain("xn-x.example"));  // not the ACE prefix
+}
+
 TEST_CASE("normalize_domain lowercases, strips the root dot and converts U-labels") {
   CHECK(*normalize_domain("Example.COM.") == "example.com");
   CHECK(*normalize_domain("b\xC3\xBC"

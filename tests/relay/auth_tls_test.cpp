@@ -27,7 +27,7 @@ constexpr const char* kAppHash =
 
 relay::RelaySettings auth_settings() {
   auto s = test_settings();
-  s.auth_users = {{"app", kAppHash}};
+  s.auth_users = {{"app", kAppHash, {"*"}}};
   s.allow_auth_without_tls = true;
   return s;
 }

@@ -10,6 +10,7 @@
 #include "admin/api_response.hpp"
 #include "admin/dns_txt_resolver.hpp"
 #include "admin/router.hpp"
+#include "admin/token_scope.hpp"
 #include "keystore/key_store.hpp"
 
 namespace dkr::admin {
@@ -25,14 +26,17 @@ class AdminApi {
   // Answers a routed, authenticated request. Key store calls block (key generation, disk), so the
   // server runs /v1 endpoints on a worker thread. `done` is called exactly once, on this thread
   // except for /dns, which completes on the resolver's io_context.
+  // `scope`: what the caller's token may see and do; without it, everything.
+  void handle(const Route& route, std::string_view body, Done done, const TokenScope& scope);
   void handle(const Route& route, std::string_view body, Done done);
 
  private:
   ApiResponse healthz() const;
   ApiResponse readyz() const;
-  ApiResponse metrics() const;
-  ApiResponse list_domains() const;
-  ApiResponse add_domain(std::string_view body);
+  ApiResponse metrics(const TokenScope& scope) const;
+  ApiResponse list_domains(const TokenScope& scope) const;
+  ApiResponse add_domain(std::string_view body, const TokenScope& scope);
+  std::vector<keystore::DomainInfo> visible_domains(const TokenScope& scope) const;
   ApiResponse get_domain(const Route& route) const;
   ApiResponse remove_domain(const Route& route);
   ApiResponse rotate(const Route& route, std::string_view body);

@@ -5,12 +5,16 @@
 #include <cstddef>
 #include <functional>
 #include <string>
+#include <vector>
+
+#include "admin/token_scope.hpp"
 
 namespace dkr::admin {
 
 struct AdminSettings {
   std::string listen = "127.0.0.1:8025";  // "ip:port" or "[ipv6]:port"; port 0 picks a free one
-  std::string token;                      // the resolved bearer token itself (not a path)
+  std::string token;                      // the resolved bearer token itself (not a path): admin for "*"
+  std::vector<ScopedToken> tokens;        // [[admin.tokens]]: further tokens with a name, role and domains
   std::string tls_cert;                   // PEM chain path; TLS is on when both paths are set
   std::string tls_key;
   std::string dns_resolver;  // "ip[:port]"; empty = the system resolvers
@@ -19,7 +23,8 @@ struct AdminSettings {
   bool per_domain_metrics = false;  // off by default: a label per domain can explode cardinality
   std::size_t max_body_size = 64 * 1024;
   std::size_t max_header_size = 8 * 1024;
-  std::chrono::milliseconds read_timeout{30000};
+  std::chrono::milliseconds read_timeout{30000};  // a request must arrive within it (the idle timeout)
+  std::size_t max_connections = 64;               // connections beyond it are closed at once
 };
 
 // What the admin API needs from the relay, as plain callbacks. Any may be left empty.

@@ -23,6 +23,7 @@ enum class Endpoint {
   RetireKey,
   RevokeKey,
   RemoveKey,
+  Token,  // GET /v1/token: the caller's own token scope
 };
 
 struct Route {

@@ -82,6 +82,17 @@ struct Canonicalization {
 
 using std::chrono::milliseconds;
 
+// Which From domains a client may have signed: "example.com", "*.example.com" (its subdomains,
+// not itself) or "*" (any). Stored lowercase.
+using DomainPatterns = std::vector<std::string>;
+
+// [[relay.clients]]: network clients (no AUTH) from `networks` may sign only `domains`.
+struct RelayClient {
+  std::vector<Cidr> networks;
+  DomainPatterns domains;
+  friend bool operator==(const RelayClient&, const RelayClient&) = default;
+};
+
 struct RelayConfig {
   std::vector<Endpoint> listen{{"127.0.0.1", 2525}};
   std::string hostname;  // empty: the consumer uses gethostname()
@@ -118,6 +129,7 @@ struct RelayConfig {
   std::string spill_directory;  // empty: the system temp dir
   std::uint32_t threads = 0;    // 0: number of cores
   milliseconds shutdown_grace = std::chrono::seconds(30);
+  std::vector<RelayClient> clients;  // [[relay.clients]]; first match wins
   friend bool operator==(const RelayConfig&, const RelayConfig&) = default;
 };
 
@@ -169,6 +181,18 @@ struct KeystoreConfig {
   friend bool operator==(const KeystoreConfig&, const KeystoreConfig&) = default;
 };
 
+enum class AdminRole { Read, Rotate, Admin };
+std::string_view to_string(AdminRole value);
+
+// [[admin.tokens]]: a bearer token limited to some domains and a role.
+struct AdminTokenConfig {
+  std::string name;
+  std::string token_file;
+  DomainPatterns domains;
+  AdminRole role = AdminRole::Read;
+  friend bool operator==(const AdminTokenConfig&, const AdminTokenConfig&) = default;
+};
+
 struct AdminConfig {
   bool enabled = true;
   Endpoint listen{"127.0.0.1", 8025};
@@ -181,6 +205,10 @@ struct AdminConfig {
   milliseconds dns_check_interval = std::chrono::seconds(60);
   bool per_domain_metrics = false;
   std::uint64_t max_body_size = 64ull * 1024;
+  std::uint32_t max_connections = 64;
+  milliseconds idle_timeout = std::chrono::seconds(60);
+  bool allow_plaintext = false;          // a non-loopback listen without TLS is refused unless set
+  std::vector<AdminTokenConfig> tokens;  // [[admin.tokens]], besides the token_file/token_env one
   friend bool operator==(const AdminConfig&, const AdminConfig&) = default;
 };
 
@@ -196,6 +224,7 @@ struct AuthUser {
   // "********" printed by render_effective_config is accepted so that a dump reloads; it matches
   // no password.
   std::string password_hash;
+  DomainPatterns domains;  // required: what this user may sign
   friend bool operator==(const AuthUser&, const AuthUser&) = default;
 };
 

@@ -12,6 +12,8 @@ inline constexpr std::size_t kMaxLabelLength = 63;
 
 // RFC 3492 Punycode of a sequence of Unicode code points (no "xn--" prefix). Fails on overflow.
 Result<std::string> punycode_encode(std::u32string_view code_points);
+// The reverse (no "xn--" prefix); fails on a bad digit, overflow or a value that is no code point.
+Result<std::u32string> punycode_decode(std::string_view encoded);
 
 // Lowercases, strips one trailing dot and converts U-labels to A-labels ("bücher.example" ->
 // "xn--bcher-kva.example"), then validates the result as a host name (LDH labels of 1..63

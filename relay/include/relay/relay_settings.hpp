@@ -19,9 +19,19 @@ struct ListenAddress {
   std::uint16_t port = 0;  // 0 = any free port (tests)
 };
 
+// What a client may sign: "example.com", "*.example.com" (subdomains only) or "*"; lowercase.
+using DomainPatterns = std::vector<std::string>;
+
 struct AuthUser {
   std::string name;
   std::string password_hash;  // "$pbkdf2-sha256$<iterations>$<b64salt>$<b64hash>"; secret
+  DomainPatterns domains;
+};
+
+// A network client without AUTH, from one of `networks`, may sign only `domains`.
+struct RelayClient {
+  std::vector<NetworkRange> networks;
+  DomainPatterns domains;
 };
 
 struct SigningSettings {
@@ -76,6 +86,8 @@ struct RelaySettings {
 
   SigningSettings signing;
   std::vector<AuthUser> auth_users;
+  // First match wins; allowed_networks clients that match none may sign any domain.
+  std::vector<RelayClient> clients;
 
   static std::vector<NetworkRange> default_allowed_networks() {
     return {*parse_network_range("127.0.0.0/8"), *parse_network_range("::1/128")};

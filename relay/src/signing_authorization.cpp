@@ -1,0 +1,78 @@
+#include "relay/signing_authorization.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "keystore/domain_name.hpp"
+
+namespace dkr::relay {
+
+namespace {
+
+std::string normalized(std::string_view domain) {
+  if (auto a_label = keystore::normalize_domain(domain)) return *a_label;
+  std::string lower(domain);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower;
+}
+
+bool is_subdomain(std::string_view domain, std::string_view parent) {
+  return domain.size() > parent.size() + 1 && domain.ends_with(parent) &&
+         domain[domain.size() - parent.size() - 1] == '.';
+}
+
+SigningScope scope_of(std::string rule, const DomainPatterns& patterns) {
+  SigningScope scope{std::move(rule), DomainPatterns{}};
+  for (const auto& pattern : patterns) scope.domains->push_back(normalize_domain_pattern(pattern));
+  return scope;
+}
+
+}  // namespace
+
+std::string normalize_domain_pattern(std::string_view pattern) {
+  if (pattern == "*") return "*";
+  if (pattern.starts_with("*.")) return "*." + normalized(pattern.substr(2));
+  return normalized(pattern);
+}
+
+SigningScope signing_scope(const RelaySettings& settings, const std::optional<std::string>& user,
+                           const boost::asio::ip::address& remote) {
+  if (user) {
+    for (const auto& candidate : settings.auth_users) {
+      if (candidate.name == *user) return scope_of("user:" + *user, candidate.domains);
+    }
+    return {"user:" + *user, DomainPatterns{}};  // not configured (any more): nothing
+  }
+  for (std::size_t i = 0; i < settings.clients.size(); ++i) {
+    const auto& client = settings.clients[i];
+    const bool matches = std::any_of(client.networks.begin(), client.networks.end(),
+                                     [&](const NetworkRange& range) { return range.contains(remote); });
+    if (matches) return scope_of("relay.clients[" + std::to_string(i) + "]", client.domains);
+  }
+  return {"allowed_networks", std::nullopt};
+}
+
+bool pattern_matches(std::string_view pattern, std::string_view domain) {
+  if (pattern == "*") return true;
+  if (pattern.starts_with("*.")) return is_subdomain(domain, pattern.substr(2));
+  return pattern == domain;
+}
+
+bool may_sign(const SigningScope& scope, std::string_view from_domain, std::string_view signing_domain) {
+  if (!scope.domains) return true;
+  const std::string from = normalized(from_domain);
+  const std::string signing = signing_domain.empty() ? from : normalized(signing_domain);
+  const auto& patterns = *scope.domains;
+  if (signing == from) {
+    return std::any_of(patterns.begin(), patterns.end(), [&](const auto& p) { return pattern_matches(p, from); });
+  }
+  // Fallback: the key is the parent's, so the scope must cover the parent's subdomains.
+  return std::any_of(patterns.begin(), patterns.end(), [&](const std::string& p) {
+    if (p == "*") return true;
+    if (!p.starts_with("*.")) return false;
+    const std::string_view base = std::string_view(p).substr(2);
+    return (signing == base || is_subdomain(signing, base)) && is_subdomain(from, signing);
+  });
+}
+
+}  // namespace dkr::relay
