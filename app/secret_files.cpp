@@ -26,16 +26,24 @@ Result<void> check_secret_file(const std::string& key, const std::string& path) 
     if (errno == ENOENT) return {};
     return make_error(ErrorCode::invalid, key + ": cannot check " + path + ": " + std::strerror(errno));
   }
+  // PostgreSQL's rule for its TLS key: a file of the running user must be private to it (0600); a
+  // file of root may also be readable by its group (0640), which is what Kubernetes mounts for a
+  // Secret with fsGroup (root:fsGroup 0440). Nobody else may own it, and others never have access.
   const uid_t me = ::geteuid();
-  if (st.st_uid != me) {
+  if (st.st_uid != me && st.st_uid != 0) {
     return make_error(ErrorCode::invalid, key + ": " + path + " (mode " + octal(st.st_mode) + ") is owned by uid " +
-                                              std::to_string(st.st_uid) + ", not by the user running the relay (uid " +
-                                              std::to_string(me) + "); fix: chown " + std::to_string(me) + " " + path +
-                                              " && chmod 600 " + path);
+                                              std::to_string(st.st_uid) + ", neither the user running the relay (uid " +
+                                              std::to_string(me) + ") nor root; fix: chown " + std::to_string(me) +
+                                              " " + path + " && chmod 600 " + path);
   }
-  if ((st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) != 0) {
-    return make_error(ErrorCode::invalid, key + ": " + path + " has mode " + octal(st.st_mode) +
-                                              ", so group or others can read or write it; fix: chmod 600 " + path);
+  const bool root_owned = st.st_uid == 0 && me != 0;
+  const mode_t forbidden = root_owned ? (S_IWGRP | S_IROTH | S_IWOTH) : (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH);
+  if ((st.st_mode & forbidden) != 0) {
+    return make_error(ErrorCode::invalid,
+                      key + ": " + path + " has mode " + octal(st.st_mode) + ", so " +
+                          (root_owned ? "others can read it or group or others can write it; fix: chmod 640 "
+                                      : "group or others can read or write it; fix: chmod 600 ") +
+                          path);
   }
   return {};
 }
@@ -46,6 +54,15 @@ std::vector<Error> check_secret_files(const config::Config& cfg) {
   if (cfg.admin.enabled) files.emplace_back("admin.tls_key", cfg.admin.tls_key);
   files.emplace_back("upstream.password_file", cfg.upstream.password_file);
   files.emplace_back("relay.tls_key", cfg.relay.tls_key);
+  if (cfg.admin.enabled) {
+    for (std::size_t i = 0; i < cfg.admin.tokens.size(); ++i) {
+      files.emplace_back("admin.tokens[" + std::to_string(i) + "].token_file", cfg.admin.tokens[i].token_file);
+    }
+  }
+  if (cfg.keystore.type == config::KeystoreType::Postgres) {
+    files.emplace_back("keystore.kek_file", cfg.keystore.kek_file);
+    files.emplace_back("keystore.dsn_file", cfg.keystore.dsn_file);
+  }
   std::vector<Error> problems;
   for (const auto& [key, path] : files) {
     if (auto checked = check_secret_file(key, path); !checked) problems.push_back(checked.error());

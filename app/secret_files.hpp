@@ -1,8 +1,8 @@
 #pragma once
-// Secret files named in the configuration (admin token, upstream password, TLS keys) must be
-// private: a file that group or others may read or write, or that another user owns, is refused at
-// start with the chmod/chown that fixes it (as ssh does for private keys; the keystore already
-// refuses such key files).
+// Secret files named in the configuration (admin tokens, upstream password, TLS keys, the keystore's
+// KEK and DSN files) must be private: a file that group or others may read or write, or that another
+// user owns, is refused at start with the chmod/chown that fixes it (as ssh does for private keys;
+// the keystore already refuses such key files).
 #include <string>
 #include <vector>
 

@@ -32,7 +32,10 @@ for name in compose.get("secrets", {}):
     path = os.path.join(tmp, name)
     with open(path, "w") as f:
         f.write("compose-test-token-" + ph.uuid.uuid4().hex + "\n")
-    os.chmod(path, 0o644)
+    # As Kubernetes mounts a Secret with fsGroup: owned by root, readable by the relay's group only
+    # (the relay refuses secret files that others can read).
+    os.chown(path, 0, 10001)
+    os.chmod(path, 0o640)
     secret_files[name] = path
 
 pod = ph.unique("dkr-compose")

@@ -25,7 +25,10 @@ os.chmod(mail, 0o777)
 os.chmod(secrets, 0o755)
 with open(os.path.join(secrets, "admin-token"), "w") as f:
     f.write("kube-test-token-" + ph.uuid.uuid4().hex + "\n")
-os.chmod(os.path.join(secrets, "admin-token"), 0o644)
+# As Kubernetes mounts a Secret with fsGroup: owned by root, readable by the relay's group only
+# (the relay refuses secret files that others can read).
+os.chown(os.path.join(secrets, "admin-token"), 0, 10001)
+os.chmod(os.path.join(secrets, "admin-token"), 0o640)
 
 with open(os.path.join(ph.ROOT, "docker", "kubernetes-sidecar.yaml")) as f:
     pod = yaml.safe_load(f)

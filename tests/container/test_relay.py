@@ -53,7 +53,10 @@ def send_mid_data(port):
 token_file = os.path.join(tmp, "token")
 with open(token_file, "w") as f:
     f.write(token + "\n")
-os.chmod(token_file, 0o644)
+# As Kubernetes mounts a Secret with fsGroup: owned by root, readable by the relay's group only
+# (the relay refuses secret files that others can read).
+os.chown(token_file, 0, 10001)
+os.chmod(token_file, 0o640)
 podman("volume", "create", volume)
 try:
     with harness.Sink() as sink:
