@@ -180,6 +180,7 @@ class Fleet:
             dsn_file = os.path.join(self.dir, "dsn%d" % index)
             with open(dsn_file, "w") as f:
                 f.write(dsn + "\n")
+            os.chmod(dsn_file, 0o600)  # a secret file: the relay refuses one that others can read
             dsn_line = 'dsn_file = "%s"' % dsn_file
         else:
             relay["env"]["DKIM_RELAY_KEYSTORE_DSN"] = dsn
