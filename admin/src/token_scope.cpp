@@ -1,7 +1,6 @@
 #include "admin/token_scope.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 #include <openssl/crypto.h>
 
@@ -11,18 +10,10 @@ namespace dkr::admin {
 
 namespace {
 
-std::string normalized(std::string_view domain) {
-  if (auto a_label = keystore::normalize_domain(domain)) return *a_label;
-  std::string lower(domain);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return lower;
-}
-
 bool pattern_matches(std::string_view pattern, std::string_view domain) {
   if (pattern == "*") return true;
   if (!pattern.starts_with("*.")) return pattern == domain;
-  const std::string base = normalized(pattern.substr(2));
-  return domain.size() > base.size() + 1 && domain.ends_with(base) && domain[domain.size() - base.size() - 1] == '.';
+  return keystore::is_strict_subdomain(domain, keystore::comparable_domain(pattern.substr(2)));
 }
 
 ApiResponse hidden(const Route& route) {
@@ -50,9 +41,9 @@ std::string_view to_string(TokenRole role) {
 }
 
 bool TokenScope::covers(std::string_view domain) const {
-  const std::string wanted = normalized(domain);
+  const std::string wanted = keystore::comparable_domain(domain);
   return std::any_of(domains.begin(), domains.end(), [&](const std::string& p) {
-    return pattern_matches(p, wanted) || (!p.starts_with("*") && normalized(p) == wanted);
+    return pattern_matches(p, wanted) || (!p.starts_with("*") && keystore::comparable_domain(p) == wanted);
   });
 }
 

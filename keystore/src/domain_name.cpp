@@ -187,4 +187,16 @@ Result<std::string> normalize_selector(std::string_view selector) {
   return out;
 }
 
+std::string comparable_domain(std::string_view name) {
+  if (auto a_label = normalize_domain(name)) return *a_label;
+  std::string lower(name);
+  for (char& c : lower) c = ascii_lower(c);
+  return lower;
+}
+
+bool is_strict_subdomain(std::string_view domain, std::string_view parent) {
+  return domain.size() > parent.size() + 1 && domain.ends_with(parent) &&
+         domain[domain.size() - parent.size() - 1] == '.';
+}
+
 }  // namespace dkr::keystore

@@ -580,6 +580,7 @@ void PostgresKeyStore::run_sync() {
 }
 
 std::shared_ptr<const SigningSet> PostgresKeyStore::signer_for(std::string_view from_domain) const {
+  if (!from_domain.empty() && from_domain.back() == '.') from_domain.remove_suffix(1);
   char buffer[kMaxDomainLength];
   std::string idna;
   std::string_view name;

@@ -1,7 +1,6 @@
 #include "relay/signing_authorization.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 #include "keystore/domain_name.hpp"
 
@@ -9,17 +8,8 @@ namespace dkr::relay {
 
 namespace {
 
-std::string normalized(std::string_view domain) {
-  if (auto a_label = keystore::normalize_domain(domain)) return *a_label;
-  std::string lower(domain);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return lower;
-}
-
-bool is_subdomain(std::string_view domain, std::string_view parent) {
-  return domain.size() > parent.size() + 1 && domain.ends_with(parent) &&
-         domain[domain.size() - parent.size() - 1] == '.';
-}
+using keystore::comparable_domain;
+using keystore::is_strict_subdomain;
 
 SigningScope scope_of(std::string rule, const DomainPatterns& patterns) {
   SigningScope scope{std::move(rule), DomainPatterns{}};
@@ -31,8 +21,8 @@ SigningScope scope_of(std::string rule, const DomainPatterns& patterns) {
 
 std::string normalize_domain_pattern(std::string_view pattern) {
   if (pattern == "*") return "*";
-  if (pattern.starts_with("*.")) return "*." + normalized(pattern.substr(2));
-  return normalized(pattern);
+  if (pattern.starts_with("*.")) return "*." + comparable_domain(pattern.substr(2));
+  return comparable_domain(pattern);
 }
 
 SigningScope signing_scope(const RelaySettings& settings, const std::optional<std::string>& user,
@@ -54,14 +44,14 @@ SigningScope signing_scope(const RelaySettings& settings, const std::optional<st
 
 bool pattern_matches(std::string_view pattern, std::string_view domain) {
   if (pattern == "*") return true;
-  if (pattern.starts_with("*.")) return is_subdomain(domain, pattern.substr(2));
+  if (pattern.starts_with("*.")) return is_strict_subdomain(domain, pattern.substr(2));
   return pattern == domain;
 }
 
 bool may_sign(const SigningScope& scope, std::string_view from_domain, std::string_view signing_domain) {
   if (!scope.domains) return true;
-  const std::string from = normalized(from_domain);
-  const std::string signing = signing_domain.empty() ? from : normalized(signing_domain);
+  const std::string from = comparable_domain(from_domain);
+  const std::string signing = signing_domain.empty() ? from : comparable_domain(signing_domain);
   const auto& patterns = *scope.domains;
   if (signing == from) {
     return std::any_of(patterns.begin(), patterns.end(), [&](const auto& p) { return pattern_matches(p, from); });
@@ -71,7 +61,7 @@ bool may_sign(const SigningScope& scope, std::string_view from_domain, std::stri
     if (p == "*") return true;
     if (!p.starts_with("*.")) return false;
     const std::string_view base = std::string_view(p).substr(2);
-    return (signing == base || is_subdomain(signing, base)) && is_subdomain(from, signing);
+    return (signing == base || is_strict_subdomain(signing, base)) && is_strict_subdomain(from, signing);
   });
 }
 

@@ -21,6 +21,14 @@ Result<std::u32string> punycode_decode(std::string_view encoded);
 // Latin Extended-A, Greek and Cyrillic; no Unicode normalisation (input is expected in NFC).
 Result<std::string> normalize_domain(std::string_view name);
 
+// For comparing names in access rules: the A-label form when `name` is valid, else its ASCII
+// lowercase (so that an invalid name still compares, and matches nothing it should not).
+std::string comparable_domain(std::string_view name);
+
+// True when `domain` lies strictly below `parent` ("a.example.com" below "example.com"); both
+// already comparable.
+bool is_strict_subdomain(std::string_view domain, std::string_view parent);
+
 // Validates an already-normalised name (lowercase LDH, no trailing dot).
 Result<void> validate_domain(std::string_view name);
 
