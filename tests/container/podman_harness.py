@@ -99,9 +99,11 @@ def swaks(port, subject, sender="app@example.com", rcpt="someone@example.org"):
     return done.returncode == 0, done.stdout + done.stderr
 
 
-def dns_records(container, domain="example.com"):
-    """{name: TXT value} parsed from `dkim-relay keys dns DOMAIN` run inside the container."""
-    out = podman("exec", container, "dkim-relay", "keys", "dns", domain).stdout
+def dns_records(container, domain="example.com", config=None):
+    """{name: TXT value} parsed from `dkim-relay keys dns DOMAIN` run inside the container (with
+    --config for a PostgreSQL keystore: without it, `keys` opens the directory store ./data/keys)."""
+    out = podman("exec", container, "dkim-relay", "keys", *(["--config", config] if config else []), "dns",
+                 domain).stdout
     records = {}
     for line in out.splitlines():
         m = re.match(r"^(\S+)\s+(?:\d+\s+)?IN\s+TXT\s+(.*)$", line.strip())
