@@ -1,10 +1,7 @@
 #include "upstream_factory.hpp"
 
-#include "relay/directory_upstream.hpp"
-#if __has_include("relay/smtp_upstream.hpp")
-#include "relay/smtp_upstream.hpp"
-#define DKR_HAVE_SMTP_UPSTREAM 1
-#endif
+#include "upstream/directory_upstream.hpp"
+#include "upstream/smtp_upstream.hpp"
 
 namespace dkr::app {
 
@@ -15,7 +12,6 @@ Result<std::shared_ptr<relay::Upstream>> make_upstream(const config::Config& con
     if (!dir) return make_error("upstream.directory: " + dir.error().message);
     return std::shared_ptr<relay::Upstream>(std::move(dir).value());
   }
-#ifdef DKR_HAVE_SMTP_UPSTREAM
   relay::SmtpUpstreamSettings s;
   s.host = u.host;
   s.port = u.port;
@@ -41,10 +37,6 @@ Result<std::shared_ptr<relay::Upstream>> make_upstream(const config::Config& con
   auto smtp = relay::SmtpUpstream::create(io.get_executor(), s);
   if (!smtp) return make_error("upstream: " + smtp.error().message);
   return std::shared_ptr<relay::Upstream>(std::move(smtp).value());
-#else
-  (void)io;
-  return make_error("upstream.type = \"smtp\" is not available in this build");
-#endif
 }
 
 }  // namespace dkr::app

@@ -4,7 +4,7 @@
 #include <memory>
 
 #include "config/config.hpp"
-#include "relay/upstream.hpp"
+#include "upstream/upstream.hpp"
 #include "common/result.hpp"
 
 namespace dkr::app {

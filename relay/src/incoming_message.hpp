@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "relay/data_reader.hpp"
-#include "relay/message_spool.hpp"
+#include "upstream/message_spool.hpp"
 #include "signer/message_signer.hpp"
 #include "signing_plan.hpp"
 

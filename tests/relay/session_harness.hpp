@@ -25,7 +25,7 @@
 #include "keystore/key_store.hpp"
 #include "relay/relay_metrics.hpp"
 #include "relay/relay_server.hpp"
-#include "relay/upstream.hpp"
+#include "upstream/upstream.hpp"
 #include "signer/signing_key.hpp"
 
 namespace relay_test {

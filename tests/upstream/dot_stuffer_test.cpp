@@ -3,7 +3,7 @@
 
 #include <doctest/doctest.h>
 
-#include "relay/upstream_dot_stuffer.hpp"
+#include "upstream/upstream_dot_stuffer.hpp"
 
 using dkr::relay::UpstreamDotStuffer;
 

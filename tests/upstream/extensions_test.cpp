@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "relay/upstream_extensions.hpp"
+#include "upstream/upstream_extensions.hpp"
 
 using dkr::relay::parse_ehlo_reply;
 using dkr::relay::SmtpReply;

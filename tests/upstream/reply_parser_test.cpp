@@ -3,7 +3,7 @@
 
 #include <doctest/doctest.h>
 
-#include "relay/upstream_reply_parser.hpp"
+#include "upstream/upstream_reply_parser.hpp"
 
 using dkr::relay::SmtpReply;
 using dkr::relay::UpstreamReplyParser;

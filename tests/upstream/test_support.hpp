@@ -14,8 +14,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
 
-#include "relay/message_spool.hpp"
-#include "relay/smtp_upstream.hpp"
+#include "upstream/message_spool.hpp"
+#include "upstream/smtp_upstream.hpp"
 
 namespace dkr::upstream_test {
 

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <variant>
 
-#include "relay/smtp_reply.hpp"
+#include "upstream/smtp_reply.hpp"
 
 namespace dkr::relay {
 

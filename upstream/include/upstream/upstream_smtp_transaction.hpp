@@ -13,9 +13,9 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/strand.hpp>
 
-#include "relay/upstream.hpp"
-#include "relay/upstream_connection.hpp"
-#include "relay/upstream_pool.hpp"
+#include "upstream/upstream.hpp"
+#include "upstream/upstream_connection.hpp"
+#include "upstream/upstream_pool.hpp"
 
 namespace dkr::relay {
 

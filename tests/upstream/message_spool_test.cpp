@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <random>
 
-#include "relay/message_spool.hpp"
+#include "upstream/message_spool.hpp"
 
 using namespace dkr::relay;
 namespace fs = std::filesystem;
@@ -31,6 +31,8 @@ std::string read_all(const MessageSpool& spool, std::size_t chunk) {
 }
 
 }  // namespace
+
+TEST_SUITE_BEGIN("unit");
 
 TEST_CASE("small messages stay in memory") {
   TempDir dir;
@@ -68,3 +70,5 @@ TEST_CASE("spilling into a missing directory is an error, not a crash") {
   CHECK(spool.append("abc").ok());
   CHECK_FALSE(spool.append("defgh").ok());
 }
+
+TEST_SUITE_END();

@@ -1,4 +1,4 @@
-#include "relay/directory_upstream.hpp"
+#include "upstream/directory_upstream.hpp"
 
 #include "common/private_directory.hpp"
 

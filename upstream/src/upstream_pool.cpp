@@ -1,4 +1,4 @@
-#include "relay/upstream_pool.hpp"
+#include "upstream/upstream_pool.hpp"
 
 #include <algorithm>
 

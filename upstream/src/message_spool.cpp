@@ -1,4 +1,4 @@
-#include "relay/message_spool.hpp"
+#include "upstream/message_spool.hpp"
 
 #include <cerrno>
 #include <cstring>

@@ -14,7 +14,7 @@
 
 #include <boost/asio/thread_pool.hpp>
 
-#include "relay/upstream.hpp"
+#include "upstream/upstream.hpp"
 #include "common/result.hpp"
 
 namespace dkr::relay {

@@ -1,4 +1,4 @@
-#include "relay/upstream_connection.hpp"
+#include "upstream/upstream_connection.hpp"
 
 #include <array>
 #include <string>
@@ -18,8 +18,8 @@
 #include <openssl/x509_vfy.h>
 #include <spdlog/spdlog.h>
 
-#include "relay/upstream_dot_stuffer.hpp"
-#include "relay/upstream_reply_parser.hpp"
+#include "upstream/upstream_dot_stuffer.hpp"
+#include "upstream/upstream_reply_parser.hpp"
 
 namespace dkr::relay {
 

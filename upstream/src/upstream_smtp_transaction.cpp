@@ -1,4 +1,4 @@
-#include "relay/upstream_smtp_transaction.hpp"
+#include "upstream/upstream_smtp_transaction.hpp"
 
 #include <utility>
 

@@ -17,10 +17,10 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "relay/smtp_reply.hpp"
-#include "relay/smtp_upstream.hpp"
-#include "relay/upstream.hpp"
-#include "relay/upstream_extensions.hpp"
+#include "upstream/smtp_reply.hpp"
+#include "upstream/smtp_upstream.hpp"
+#include "upstream/upstream.hpp"
+#include "upstream/upstream_extensions.hpp"
 
 namespace dkr::relay {
 

@@ -1,4 +1,4 @@
-#include "relay/smtp_reply.hpp"
+#include "upstream/smtp_reply.hpp"
 
 namespace dkr::relay {
 

@@ -11,8 +11,8 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
-#include "relay/message_spool.hpp"
-#include "relay/smtp_reply.hpp"
+#include "upstream/message_spool.hpp"
+#include "upstream/smtp_reply.hpp"
 
 namespace dkr::relay {
 

@@ -1,4 +1,4 @@
-#include "relay/upstream_dot_stuffer.hpp"
+#include "upstream/upstream_dot_stuffer.hpp"
 
 #include <cstring>
 

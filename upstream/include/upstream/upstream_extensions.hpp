@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "relay/smtp_reply.hpp"
+#include "upstream/smtp_reply.hpp"
 
 namespace dkr::relay {
 

@@ -1,4 +1,4 @@
-#include "relay/upstream_extensions.hpp"
+#include "upstream/upstream_extensions.hpp"
 
 #include <algorithm>
 #include <cctype>

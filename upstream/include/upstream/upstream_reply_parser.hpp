@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "relay/smtp_reply.hpp"
+#include "upstream/smtp_reply.hpp"
 
 namespace dkr::relay {
 

@@ -10,7 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
-#include "relay/directory_upstream.hpp"
+#include "upstream/directory_upstream.hpp"
 
 using namespace dkr::relay;
 namespace fs = std::filesystem;
@@ -62,6 +62,8 @@ std::vector<SmtpReply> run(DirectoryUpstream& upstream, const std::string& conte
 
 }  // namespace
 
+TEST_SUITE_BEGIN("unit");
+
 TEST_CASE("directory upstream writes the exact message and a JSON envelope, atomically") {
   TempDir dir;
   auto opened = DirectoryUpstream::open(dir.path / "outbox");
@@ -99,3 +101,5 @@ TEST_CASE("directory upstream: an aborted transaction writes nothing and still a
   CHECK(replies[2].code == 451);
   CHECK(fs::is_empty(dir.path));
 }
+
+TEST_SUITE_END();

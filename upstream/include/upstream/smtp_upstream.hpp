@@ -8,7 +8,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
-#include "relay/upstream.hpp"
+#include "upstream/upstream.hpp"
 #include "common/result.hpp"
 
 namespace dkr::relay {

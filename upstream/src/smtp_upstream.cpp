@@ -1,4 +1,4 @@
-#include "relay/smtp_upstream.hpp"
+#include "upstream/smtp_upstream.hpp"
 
 #include <utility>
 
@@ -8,8 +8,8 @@
 #include <boost/asio/strand.hpp>
 #include <openssl/ssl.h>
 
-#include "relay/upstream_pool.hpp"
-#include "relay/upstream_smtp_transaction.hpp"
+#include "upstream/upstream_pool.hpp"
+#include "upstream/upstream_smtp_transaction.hpp"
 
 namespace dkr::relay {
 

@@ -1,4 +1,4 @@
-#include "relay/upstream_reply_parser.hpp"
+#include "upstream/upstream_reply_parser.hpp"
 
 #include <utility>
 
