@@ -18,9 +18,9 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "upstream/smtp_reply.hpp"
-#include "upstream/smtp_upstream.hpp"
 #include "upstream/upstream.hpp"
 #include "upstream/upstream_extensions.hpp"
+#include "upstream/upstream_settings.hpp"
 
 namespace dkr::relay {
 

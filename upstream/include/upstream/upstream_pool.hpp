@@ -14,8 +14,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
-#include "upstream/smtp_upstream.hpp"
 #include "upstream/upstream_connection.hpp"
+#include "upstream/upstream_settings.hpp"
 
 namespace dkr::relay {
 
