@@ -15,10 +15,8 @@
 #include "keystore/dns_record.hpp"
 #include "keystore/key_envelope.hpp"
 #include "keystore/postgres_key_store.hpp"
-#include "terminal_text.hpp"
-#ifdef DKR_HAVE_SERVE
 #include "keystore_backend.hpp"
-#endif
+#include "terminal_text.hpp"
 
 namespace dkr::app {
 namespace {
@@ -213,21 +211,16 @@ int run_keys(Args args) {
     return 0;
   }
   if (command == "rewrap") {
-#ifdef DKR_HAVE_SERVE
     const auto config_path = cli.value("config");
     const auto old_kek = cli.value("old-kek");
     const auto new_kek = cli.value("new-kek");
     if (!config_path || !old_kek || !new_kek) return usage_error("rewrap needs --config, --old-kek and --new-kek");
     return run_rewrap(*config_path, *old_kek, *new_kek);
-#else
-    return failure("rewrap needs a build with the config library");
-#endif
   }
 
   std::shared_ptr<keystore::KeyStore> holder;
   keystore::DirectoryKeyStore* directory = nullptr;
   keystore::PostgresKeyStore* postgres = nullptr;
-#ifdef DKR_HAVE_SERVE
   if (const auto config_path = cli.value("config")) {
     if (cli.value("keystore")) return usage_error("give --keystore or --config, not both");
     auto opened = open_configured_keystore(*config_path);
@@ -236,7 +229,6 @@ int run_keys(Args args) {
     directory = opened->directory;
     postgres = opened->postgres;
   }
-#endif
   if (!holder) {
     keystore::DirectoryKeyStoreOptions options;
     options.path = cli.value("keystore").value_or(std::string(kDefaultKeystore));

@@ -37,15 +37,11 @@ int main(int argc, char** argv) {
   const dkr::app::Args rest = args.empty() ? dkr::app::Args{} : dkr::app::Args(args).subspan(1);
   if (command == "sign") return dkr::app::run_sign(rest);
   if (command == "verify") return dkr::app::run_verify(rest);
-#ifdef DKR_HAVE_KEYS
   if (command == "keys") return dkr::app::run_keys(rest);
-#endif
-#ifdef DKR_HAVE_SERVE
   if (command == "serve") return dkr::app::run_serve(rest);
   if (command == "db") return dkr::app::run_db(rest);
   if (command == "hash-password") return dkr::app::run_hash_password(rest);
   if (command.starts_with("--")) return dkr::app::run_serve(args);  // e.g. dkim-relay --config FILE
-#endif
   std::cerr << "dkim-relay: unknown command '" << dkr::app::terminal_safe(command) << "'\n" << kHelp;
   return 2;
 }
