@@ -1,17 +1,15 @@
 #include "smtp_session.hpp"
 
 #include <algorithm>
-#include <ctime>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
-#include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
 #include "relay/mail_auth_parameter.hpp"
-#include "relay/password_hash.hpp"
 #include "relay/signing_authorization.hpp"
-#include "signer/body_hasher.hpp"
+#include "received_field.hpp"
+#include "smtp_auth.hpp"
 #include "stress_mode.hpp"
 
 namespace dkr::relay {
@@ -20,35 +18,6 @@ namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-bool is_2xx(const SmtpReply& reply) { return reply.code >= 200 && reply.code < 300; }
-
-TransactionResult result_of(const SmtpReply& reply) {
-  if (is_2xx(reply)) return TransactionResult::Accepted;
-  if (reply.transient()) return TransactionResult::Tempfailed;
-  return TransactionResult::Rejected;
-}
-
-// The client's HELO name and our host name go into the Received field: keep them to characters that
-// cannot break the field's syntax.
-std::string sanitized(std::string_view text) {
-  std::string out;
-  for (char c : text.substr(0, 255)) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
-              c == '_' || c == ':' || c == '[' || c == ']';
-    out += ok ? c : '_';
-  }
-  return out.empty() ? "unknown" : out;
-}
-
-std::string rfc5322_date() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buffer[64];
-  std::strftime(buffer, sizeof buffer, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-  return buffer;
-}
 
 double milliseconds(std::chrono::nanoseconds duration) { return static_cast<double>(duration.count()) / 1e6; }
 
@@ -77,7 +46,7 @@ SmtpSession::SmtpSession(std::shared_ptr<SessionContext> context, asio::ip::tcp:
 }
 
 SmtpSession::~SmtpSession() {
-  if (txn_ && txn_->upstream) txn_->upstream->abort();
+  if (txn_) txn_->abort();
   context_->connections.untrack(id_);
   if (admitted_) release_connection(*context_, remote_);
   context_->metrics.connection_closed();
@@ -378,16 +347,6 @@ bool SmtpSession::count_bad_command() {
   return true;
 }
 
-SmtpReply SmtpSession::checked(SmtpReply r) {
-  if (r.code < 200 || r.code > 599 || (r.code >= 300 && r.code < 400)) {
-    return make_reply(451, "4.4.2", "Upstream connection problem, try again later");
-  }
-  // The upstream closing its channel is not ours closing the client's (RFC 5321 §3.8: a 421 obliges
-  // the client to drop the connection): the transaction failed, the session goes on.
-  if (r.code == 421) return make_reply(451, "4.4.1", "Upstream not available, try again later");
-  return r;
-}
-
 // ---- commands ---------------------------------------------------------------------------------
 
 SmtpSession::Step SmtpSession::on_helo(const SmtpCommand& command) {
@@ -404,7 +363,7 @@ SmtpSession::Step SmtpSession::on_ehlo(const SmtpCommand& command) {
   esmtp_ = true;
   SmtpReply r;
   r.code = 250;
-  r.lines.push_back(context_->hostname + " greets " + sanitized(helo_));
+  r.lines.push_back(context_->hostname + " greets " + trace_safe(helo_));
   r.lines.push_back("SIZE " + std::to_string(settings_.max_message_size));
   r.lines.push_back("8BITMIME");
   r.lines.push_back("PIPELINING");
@@ -450,10 +409,8 @@ SmtpSession::Step SmtpSession::on_mail(const SmtpCommand& command) {
     reply(553, "5.6.7", "Non-ASCII address requires SMTPUTF8");
     return Step::Continue;
   }
-  txn_.emplace();
-  txn_->number = ++transaction_counter_;
-  txn_->mail_args = upstream_mail_arguments(command, auth_user_);
-  txn_->mail = command.mail;
+  txn_ = std::make_shared<RelayTransaction>(context_, stream_.socket().get_executor(), ++transaction_counter_,
+                                            upstream_mail_arguments(command, auth_user_), command.mail);
   reply(250, "2.1.0", "Sender OK");
   return Step::Continue;
 }
@@ -486,60 +443,12 @@ SmtpSession::Step SmtpSession::on_rcpt(const SmtpCommand& command) {
     return Step::Continue;
   }
   ++txn_->rcpt_attempts;
-  if (txn_->upstream) {
-    send_rcpt(command.argument);
-    return Step::Pending;
-  }
-  // First recipient: open the upstream transaction and pass MAIL on. A refusal of MAIL is the
-  // answer to this RCPT; the next RCPT tries again.
-  auto number = txn_->number;
-  context_->upstream->begin(
-      stream_.socket().get_executor(), [self = shared_from_this(), number, args = command.argument](
-                                           std::unique_ptr<UpstreamTransaction> upstream, SmtpReply failure) mutable {
-        if (self->closed_ || !self->txn_ || self->txn_->number != number) {
-          if (upstream) upstream->abort();
-          return;
-        }
-        if (!upstream) {
-          self->context_->metrics.upstream_reply(failure.code);
-          // Without a transaction only a refusal makes sense, whatever the upstream said.
-          bool refusal = failure.code >= 400 && failure.code < 600;
-          self->reply(refusal ? checked(std::move(failure))
-                              : make_reply(451, "4.4.1", "Upstream unavailable, try again later"));
-          self->advance();
-          return;
-        }
-        self->txn_->upstream = std::move(upstream);
-        // MAIL and RCPT go out together (one write when the upstream pipelines); replies come back
-        // in order, so the RCPT handler knows whether MAIL was refused and then answers with that.
-        self->txn_->upstream->mail_from(self->txn_->mail_args, [self, number](SmtpReply r) {
-          if (self->closed_ || !self->txn_ || self->txn_->number != number) return;
-          if (!is_2xx(r)) self->txn_->mail_refusal = std::move(r);
-        });
-        self->send_rcpt(std::move(args));
-      });
-  return Step::Pending;
-}
-
-void SmtpSession::send_rcpt(std::string args) {
-  auto number = txn_->number;
-  txn_->upstream->rcpt_to(std::move(args), [self = shared_from_this(), number](SmtpReply r) {
-    if (self->closed_ || !self->txn_ || self->txn_->number != number) return;
-    if (self->txn_->mail_refusal) {
-      // The upstream's RCPT reply is moot then (503 or a dropped connection); the next RCPT retries.
-      SmtpReply refusal = std::move(*self->txn_->mail_refusal);
-      self->txn_->mail_refusal.reset();
-      self->txn_->upstream->abort();
-      self->txn_->upstream.reset();
-      self->reply(checked(std::move(refusal)));
-      self->advance();
-      return;
-    }
-    r = checked(std::move(r));
+  txn_->rcpt(command.argument, [self = shared_from_this()](SmtpReply r) {
     if (is_2xx(r)) ++self->txn_->recipients;
     self->reply(std::move(r));
     self->advance();
   });
+  return Step::Pending;
 }
 
 SmtpSession::Step SmtpSession::on_data(const SmtpCommand&) {
@@ -552,14 +461,7 @@ SmtpSession::Step SmtpSession::on_data(const SmtpCommand&) {
     reply(554, "5.5.1", "No valid recipients");  // RFC 2920 §3.1 / RFC 5321 §3.3
     return Step::Continue;
   }
-  DataLimits limits;
-  limits.max_size = settings_.max_message_size;
-  limits.max_line = settings_.max_text_line;
-  limits.normalize_bare_line_endings = settings_.bare_line_endings == BareLineEndings::Normalize;
-  txn_->reader.emplace(limits);
-  auto scope = signing_scope(settings_, auth_user_, remote_);
-  txn_->signing_rule = scope.rule;
-  txn_->message.emplace(settings_, *context_->keys, std::move(scope));
+  txn_->start_data(signing_scope(settings_, auth_user_, remote_));
   reply(354, "", "Start mail input; end with <CRLF>.<CRLF>");
   phase_ = Phase::Data;
   data_started_ = std::chrono::steady_clock::now();
@@ -638,212 +540,19 @@ SmtpSession::Step SmtpSession::on_starttls(const SmtpCommand&) {
   return Step::Pending;
 }
 
-// ---- AUTH (RFC 4954; PLAIN RFC 4616; LOGIN draft-murchison-sasl-login) -------------------------
-
-bool SmtpSession::auth_offered() const {
-  return !settings_.auth_users.empty() && (stream_.tls() || settings_.allow_auth_without_tls);
-}
-
-SmtpSession::Step SmtpSession::on_auth(const SmtpCommand& command) {
-  if (settings_.auth_users.empty()) {
-    reply(502, "5.5.1", "AUTH not available");
-    count_bad_command();
-    return Step::Continue;
-  }
-  if (!auth_offered()) {
-    reply(538, "5.7.11", "Encryption required for requested authentication mechanism");
-    count_bad_command();
-    return Step::Continue;
-  }
-  if (auth_user_) {
-    reply(503, "5.5.1", "Already authenticated");
-    count_bad_command();
-    return Step::Continue;
-  }
-  if (txn_) {
-    reply(503, "5.5.1", "AUTH not permitted during a mail transaction");
-    count_bad_command();
-    return Step::Continue;
-  }
-  std::string_view argument = command.argument;
-  auto space = argument.find(' ');
-  std::string mechanism(argument.substr(0, space));
-  std::string_view initial = space == std::string_view::npos ? std::string_view{} : argument.substr(space + 1);
-  for (char& c : mechanism) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (mechanism == "PLAIN") {
-    if (initial.empty()) {
-      phase_ = Phase::AuthPlain;
-      reply(334, "", "");
-      return Step::Continue;
-    }
-    phase_ = Phase::AuthPlain;
-    return auth_line(initial == "=" ? std::string_view{} : initial);
-  }
-  if (mechanism == "LOGIN") {
-    if (initial.empty()) {
-      phase_ = Phase::AuthLoginUser;
-      reply(334, "", "VXNlcm5hbWU6");  // "Username:"
-      return Step::Continue;
-    }
-    phase_ = Phase::AuthLoginUser;
-    return auth_line(initial);
-  }
-  reply(504, "5.5.4", "Unrecognized authentication type");
-  count_bad_command();
-  return Step::Continue;
-}
-
-SmtpSession::Step SmtpSession::auth_line(std::string_view line) {
-  Phase phase = phase_;
-  phase_ = Phase::Command;
-  if (line == "*") {
-    auth_pending_user_.clear();
-    reply(501, "5.7.0", "Authentication cancelled");
-    return Step::Continue;
-  }
-  auto decoded = signer::base64_decode(line);
-  if (!decoded) {
-    auth_pending_user_.clear();
-    reply(501, "5.5.2", "Invalid base64 data");
-    count_bad_command();
-    return Step::Continue;
-  }
-  if (phase == Phase::AuthLoginUser) {
-    auth_pending_user_ = std::move(*decoded);
-    phase_ = Phase::AuthLoginPassword;
-    reply(334, "", "UGFzc3dvcmQ6");  // "Password:"
-    return Step::Continue;
-  }
-  if (phase == Phase::AuthLoginPassword) {
-    auto user = std::move(auth_pending_user_);
-    auth_pending_user_.clear();
-    return check_credentials(std::move(user), "", std::move(*decoded));
-  }
-  // PLAIN: authzid NUL authcid NUL passwd
-  const std::string& message = *decoded;
-  auto first = message.find('\0');
-  auto second = first == std::string::npos ? std::string::npos : message.find('\0', first + 1);
-  if (second == std::string::npos || message.find('\0', second + 1) != std::string::npos) {
-    OPENSSL_cleanse(decoded->data(), decoded->size());
-    reply(501, "5.5.2", "Invalid PLAIN response");
-    count_bad_command();
-    return Step::Continue;
-  }
-  std::string authzid = message.substr(0, first);
-  std::string user = message.substr(first + 1, second - first - 1);
-  std::string password = message.substr(second + 1);
-  OPENSSL_cleanse(decoded->data(), decoded->size());
-  return check_credentials(std::move(user), std::move(authzid), std::move(password));
-}
-
-SmtpSession::Step SmtpSession::check_credentials(std::string user, std::string authzid, std::string password) {
-  const AuthUser* found = nullptr;
-  for (const auto& candidate : settings_.auth_users) {
-    if (candidate.name == user) found = &candidate;
-  }
-  // An unknown user costs the same PBKDF2 run as a known one, so timing does not tell names apart.
-  std::string hash = found ? found->password_hash : settings_.auth_users.front().password_hash;
-  bool identity_ok = found && (authzid.empty() || authzid == user);
-  auto check = [self = shared_from_this(), user = std::move(user), password = std::move(password),
-                hash = std::move(hash), identity_ok]() mutable {
-    bool ok = verify_password(password, hash) && identity_ok;
-    OPENSSL_cleanse(password.data(), password.size());
-    asio::post(self->stream_.socket().get_executor(), [self, ok, user = std::move(user)]() mutable {
-      if (self->closed_) return;
-      if (ok) {
-        self->context_->auth_backoff.succeeded(self->remote_text_);
-        self->auth_user_ = std::move(user);
-        self->reply(235, "2.7.0", "Authentication successful");
-      } else {
-        self->auth_failed();
-      }
-      self->advance();
-    });
-  };
-  // An address that failed before waits first (auth_failure_backoff.hpp): no CPU spent meanwhile.
-  const auto delay = context_->auth_backoff.delay_for(remote_text_);
-  auth_delay_.expires_after(delay);
-  auth_delay_.async_wait([self = shared_from_this(), check = std::move(check)](boost::system::error_code ec) mutable {
-    if (ec || self->closed_) return;
-    const auto standing = self->context_->auth_backoff.standing(self->remote_text_);
-    if (!self->context_->auth_pool || !self->context_->auth_pool->try_post(std::move(check), standing)) {
-      self->reply(454, "4.7.0", "Temporary authentication failure");
-      self->advance();
-    }
-  });
-  return Step::Pending;
-}
-
-void SmtpSession::auth_failed() {
-  spdlog::info("smtp session={} client={} authentication failed", id_text_, remote_text_);
-  if (context_->auth_backoff.failed(remote_text_) > settings_.max_bad_commands) {
-    reply(421, "4.7.0", context_->hostname + " Too many authentication failures from your address, closing connection");
-    phase_ = Phase::Closing;
-    return;
-  }
-  reply(535, "5.7.8", "Authentication credentials invalid");
-  count_bad_command();
-}
-
 // ---- end of data: decide, sign, hand over -----------------------------------------------------
 
 SmtpSession::Step SmtpSession::finish_data() {
   phase_ = Phase::Command;
-  Transaction& t = *txn_;
   ++messages_;
-  t.data_end = Clock::now();
-  switch (t.reader->error()) {
-    case DataError::None:
-      break;
-    case DataError::TooBig:
-      data_reply(make_reply(552, "5.3.4", "Message size exceeds fixed maximum message size"), "too big");
-      return Step::Continue;
-    case DataError::LineTooLong:
-      data_reply(make_reply(500, "5.5.2", "Line too long"), "text line too long");
-      return Step::Continue;
-    case DataError::BareLineEnding:
-      data_reply(make_reply(550, "5.6.0", "Bare CR or LF in message; lines must end with CRLF"), "bare CR or LF");
-      return Step::Continue;
-    case DataError::SmuggledEnd:
-      data_reply(make_reply(550, "5.6.0", "Malformed end-of-data sequence in message"), "smuggling attempt");
-      return Step::Continue;
-    case DataError::NulByte:
-      data_reply(make_reply(550, "5.6.0", "NUL character in message; BINARYMIME is not supported"), "NUL byte");
-      return Step::Continue;
-  }
-  if (const auto& failure = t.message->failure()) {
-    data_reply(*failure, "local failure");
+  if (auto local = txn_->end_of_data(id_text_)) {
+    data_reply(std::move(local->reply), local->reason);
     return Step::Continue;
   }
-  const SigningPlan& plan = t.message->finish_plan();
-  t.from_domain = plan.from_domain;
-  if (plan.refusal) {
-    if (plan.no_key) context_->metrics.unsigned_message(UnsignedReason::NoKey);
-    data_reply(*plan.refusal, plan.refusal_reason);
-    return Step::Continue;
-  }
-  if (plan.requests.empty()) {
-    context_->metrics.unsigned_message(UnsignedReason::PolicyPass);
-    deliver({}, {});
-    return Step::Pending;
-  }
-  // Signing runs here, on the I/O thread, holding no lock: an RSA-2048 signature costs about a
-  // quarter of a millisecond, less than handing the work to another thread and back would save.
-  auto started = Clock::now();
-  auto signatures = t.message->sign();
-  auto signing_time = Clock::now() - started;
-  context_->metrics.signing_latency(signing_time);
-  if (!signatures) {
-    spdlog::error("smtp session={} signing for {} failed: {}", id_text_, plan.from_domain, signatures.error().message);
-    data_reply(make_reply(451, "4.3.0", "Signing failed, try again later"), "signing failed");
-    return Step::Continue;
-  }
-  for (const auto& request : plan.requests) {
-    context_->metrics.signed_with(request.key->algorithm());
-    if (!t.selectors.empty()) t.selectors += ',';
-    t.selectors += request.options.selector;
-  }
-  deliver(std::move(signatures).value(), signing_time);
+  txn_->deliver(received_field(), [self = shared_from_this()](SmtpReply r) {
+    self->data_reply(std::move(r), "");
+    self->advance();
+  });
   return Step::Pending;
 }
 
@@ -852,31 +561,12 @@ std::string SmtpSession::received_field() const {
   if (esmtp_ && stream_.tls()) protocol += 'S';
   if (esmtp_ && auth_user_) protocol += 'A';
   std::string address = remote_.is_v6() ? "IPv6:" + remote_text_ : remote_text_;
-  return "Received: from " + sanitized(helo_) + " ([" + address + "])\r\n\tby " + sanitized(context_->hostname) +
-         " (dkim-relay) with " + protocol + " id " + id_text_ + "." + std::to_string(txn_->number) + ";\r\n\t" +
-         rfc5322_date() + "\r\n";
-}
-
-void SmtpSession::deliver(std::vector<std::string> signatures, std::chrono::nanoseconds signing_time) {
-  Transaction& t = *txn_;
-  t.signing_time = signing_time;
-  OutboundMessage message;
-  // The Received field goes on top, after signing: it is ours, and not covered by the signature.
-  message.prepend = received_field();
-  for (auto& field : signatures) message.prepend += field;
-  message.content = t.message->spool();
-  t.size = message.content->size();
-  auto number = t.number;
-  t.upstream->data(std::move(message), [self = shared_from_this(), number](SmtpReply r) {
-    if (self->closed_ || !self->txn_ || self->txn_->number != number) return;
-    self->context_->metrics.upstream_reply(r.code);
-    self->data_reply(checked(std::move(r)), "");
-    self->advance();
-  });
+  return relay::received_field(helo_, address, context_->hostname, protocol,
+                               id_text_ + "." + std::to_string(txn_->number));
 }
 
 void SmtpSession::data_reply(SmtpReply r, std::string_view detail) {
-  Transaction& t = *txn_;
+  RelayTransaction& t = *txn_;
   auto result = result_of(r);
   auto total = Clock::now() - t.data_end;
   context_->metrics.end_to_end_latency(total);
@@ -895,7 +585,7 @@ void SmtpSession::end_transaction(TransactionResult result) {
   if (!txn_) return;
   // Anything short of acceptance leaves nothing to deliver upstream (a no-op when it already
   // answered DATA with an error).
-  if (txn_->upstream && result != TransactionResult::Accepted) txn_->upstream->abort();
+  if (result != TransactionResult::Accepted) txn_->abort();
   if (result == TransactionResult::Aborted) {
     spdlog::debug("smtp session={} client={} transaction aborted", id_text_, remote_text_);
   }

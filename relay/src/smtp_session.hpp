@@ -19,9 +19,8 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "client_stream.hpp"
-#include "incoming_message.hpp"
-#include "relay/data_reader.hpp"
 #include "relay/smtp_command.hpp"
+#include "relay_transaction.hpp"
 #include "session_context.hpp"
 
 namespace dkr::relay {
@@ -51,27 +50,6 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
   enum class Step { Continue, NeedInput, Flush, Pending };
   using Handler = Step (SmtpSession::*)(const SmtpCommand&);
 
-  struct Transaction {
-    // User-provided so that std::optional<Transaction>::emplace() compiles with clang 14, which does
-    // not treat a nested class with member initializers as default-constructible inside its parent.
-    Transaction() {}  // NOLINT(modernize-use-equals-default)
-    std::uint64_t number = 0;
-    std::string mail_args;
-    MailParameters mail;
-    std::uint32_t recipients = 0;     // accepted by the upstream
-    std::uint32_t rcpt_attempts = 0;  // passed upstream (bounded by max_recipients)
-    std::unique_ptr<UpstreamTransaction> upstream;
-    std::optional<SmtpReply> mail_refusal;  // the upstream's answer to MAIL when it was not 2xx
-    std::optional<DataReader> reader;
-    std::optional<IncomingMessage> message;
-    std::chrono::steady_clock::time_point data_end;
-    std::string from_domain;   // for the log line
-    std::string signing_rule;  // which rule decided what the client may sign ("user:alice", ...)
-    std::string selectors;
-    std::uint64_t size = 0;
-    std::chrono::nanoseconds signing_time{0};
-  };
-
   // The driver: processes buffered input until it needs I/O or waits for something.
   void advance();
   Step step();
@@ -100,14 +78,13 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
   Step on_starttls(const SmtpCommand& command);
   Step on_auth(const SmtpCommand& command);
 
+  // AUTH: smtp_auth.cpp.
   Step auth_line(std::string_view line);
   Step check_credentials(std::string user, std::string authzid, std::string password);
   void auth_failed();  // 535, or 421 once the address failed more than max_bad_commands times
   bool auth_offered() const;
 
-  void send_rcpt(std::string args);
   Step finish_data();
-  void deliver(std::vector<std::string> signatures, std::chrono::nanoseconds signing_time);
   void data_reply(SmtpReply reply, std::string_view detail);
   void end_transaction(TransactionResult result);
   bool relay_allowed() const;
@@ -116,8 +93,6 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
   void reply(SmtpReply reply);
   void reply(int code, std::string enhanced, std::string text);
   bool count_bad_command();  // true when the limit is reached (the session then closes)
-  // A reply from the upstream that is usable for the client, else 451 4.4.2.
-  static SmtpReply checked(SmtpReply reply);
 
   std::shared_ptr<SessionContext> context_;
   const RelaySettings& settings_;
@@ -160,7 +135,7 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
   std::uint32_t bad_commands_ = 0;
   std::uint32_t messages_ = 0;  // transactions that reached the end of DATA
   std::uint64_t transaction_counter_ = 0;
-  std::optional<Transaction> txn_;
+  std::shared_ptr<RelayTransaction> txn_;
 };
 
 }  // namespace dkr::relay
