@@ -22,13 +22,7 @@ Result<relay::RelaySettings> relay_settings(const config::Config& config) {
   for (const auto& e : c.listen) s.listen.push_back({e.host, e.port});
   s.hostname = c.hostname;
   s.max_message_size = c.max_message_size;
-  s.allowed_networks.clear();
-  for (const auto& cidr : c.allowed_networks) {
-    // config validated the range already; the relay keeps its own representation.
-    const auto range = relay::parse_network_range(cidr.to_string());
-    if (!range) return make_error("relay.allowed_networks: cannot use " + cidr.to_string());
-    s.allowed_networks.push_back(*range);
-  }
+  s.allowed_networks = c.allowed_networks;
   s.tls_cert = c.tls_cert;
   s.tls_key = c.tls_key;
   s.require_auth = c.require_auth;
@@ -79,11 +73,7 @@ Result<relay::RelaySettings> relay_settings(const config::Config& config) {
   for (const auto& u : config.auth_users) s.auth_users.push_back({u.name, u.password_hash, u.domains});
   for (const auto& client : config.relay.clients) {
     relay::RelayClient rule;
-    for (const auto& cidr : client.networks) {
-      const auto range = relay::parse_network_range(cidr.to_string());
-      if (!range) return make_error("relay.clients: cannot use " + cidr.to_string());
-      rule.networks.push_back(*range);
-    }
+    rule.networks = client.networks;
     rule.domains = client.domains;
     s.clients.push_back(std::move(rule));
   }

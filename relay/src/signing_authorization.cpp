@@ -36,7 +36,7 @@ SigningScope signing_scope(const RelaySettings& settings, const std::optional<st
   for (std::size_t i = 0; i < settings.clients.size(); ++i) {
     const auto& client = settings.clients[i];
     const bool matches = std::any_of(client.networks.begin(), client.networks.end(),
-                                     [&](const NetworkRange& range) { return range.contains(remote); });
+                                     [&](const Cidr& range) { return in_range(range, remote); });
     if (matches) return scope_of("relay.clients[" + std::to_string(i) + "]", client.domains);
   }
   return {"allowed_networks", std::nullopt};

@@ -418,7 +418,7 @@ SmtpSession::Step SmtpSession::on_mail(const SmtpCommand& command) {
 bool SmtpSession::relay_allowed() const {
   if (auth_user_) return true;
   for (const auto& range : settings_.allowed_networks) {
-    if (range.contains(remote_)) return true;
+    if (in_range(range, remote_)) return true;
   }
   return false;
 }

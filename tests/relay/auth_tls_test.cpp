@@ -55,7 +55,7 @@ struct TempDir {
 TEST_CASE("AUTH PLAIN grants relaying and is required when require_auth is set") {
   auto settings = auth_settings();
   settings.require_auth = true;
-  settings.allowed_networks = {*relay::parse_network_range("127.0.0.1/32")};
+  settings.allowed_networks = {*dkr::parse_cidr("127.0.0.1/32")};
   Relay relay(settings);
   Client client(relay.port, "127.0.0.2");
   REQUIRE(client.code() == 220);

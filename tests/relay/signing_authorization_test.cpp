@@ -68,8 +68,8 @@ TEST_CASE("an empty pattern list signs nothing; no list signs anything") {
 TEST_CASE("signing_scope: users by name, then the first matching client rule, then anything") {
   RelaySettings settings;
   settings.auth_users = {{"alice", "hash", {"alpha.test"}}, {"bob", "hash", {"beta.test"}}};
-  settings.clients = {{{*parse_network_range("10.1.0.0/16")}, {"alpha.test"}},
-                      {{*parse_network_range("10.0.0.0/8"), *parse_network_range("fd00::/8")}, {"beta.test"}}};
+  settings.clients = {{{*dkr::parse_cidr("10.1.0.0/16")}, {"alpha.test"}},
+                      {{*dkr::parse_cidr("10.0.0.0/8"), *dkr::parse_cidr("fd00::/8")}, {"beta.test"}}};
 
   auto alice = signing_scope(settings, std::string("alice"), ip("10.2.0.1"));
   CHECK(alice.rule == "user:alice");

@@ -223,7 +223,7 @@ TEST_CASE("bare LF in content: rejected by default, normalised when configured")
 
 TEST_CASE("relay permission: a client outside allowed_networks gets 550 5.7.1 at RCPT") {
   auto settings = test_settings();
-  settings.allowed_networks = {*relay::parse_network_range("127.0.0.1/32")};
+  settings.allowed_networks = {*dkr::parse_cidr("127.0.0.1/32")};
   Relay relay(settings);
   Client outsider(relay.port, "127.0.0.2");
   hello(outsider);

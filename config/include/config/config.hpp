@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/cidr.hpp"
+
 namespace dkr::config {
 
 // "host:port"; IPv6 hosts are written in brackets ("[::1]:2525") and stored without them.
@@ -31,21 +33,9 @@ struct Endpoint {
 // and a bare IPv6 address needs no brackets.
 std::optional<Endpoint> parse_endpoint(std::string_view text, std::optional<std::uint16_t> default_port = std::nullopt);
 
-// An address range. IPv4 ranges keep their 4 bytes at the front of `address`.
-struct Cidr {
-  std::array<std::uint8_t, 16> address{};
-  bool is_v4 = true;
-  unsigned prefix_len = 0;
-
-  // `addr_bytes` holds 4 bytes when is_v4, 16 otherwise. An IPv4-mapped IPv6 address
-  // (::ffff:a.b.c.d, what a dual-stack socket reports) matches IPv4 ranges.
-  bool contains(std::span<const std::uint8_t> addr_bytes, bool is_v4) const;
-  std::string to_string() const;  // canonical "a.b.c.d/n" or "x::y/n"
-  friend bool operator==(const Cidr&, const Cidr&) = default;
-};
-// "10.0.0.0/8", "::1/128"; a bare address means a single host. Host bits beyond the prefix are
-// refused (a typo like 10.0.0.1/8 usually meant /32).
-std::optional<Cidr> parse_cidr(std::string_view text);
+// Address ranges: the one parser in common/ (relay matches clients with the same type).
+using dkr::Cidr;
+using dkr::parse_cidr;
 
 // "25MiB", "512KiB", "1GiB", "25MB" (10^6), "10KB", "1000" or "1000B" (bytes). Units are
 // case-sensitive; no spaces, no fractions.

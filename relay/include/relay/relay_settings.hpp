@@ -30,7 +30,7 @@ struct AuthUser {
 
 // A network client without AUTH, from one of `networks`, may sign only `domains`.
 struct RelayClient {
-  std::vector<NetworkRange> networks;
+  std::vector<Cidr> networks;
   DomainPatterns domains;
 };
 
@@ -46,7 +46,7 @@ struct RelaySettings {
   std::vector<ListenAddress> listen{{"127.0.0.1", 2525}};
   std::string hostname;  // empty = gethostname()
   std::uint64_t max_message_size = 25ull * 1024 * 1024;
-  std::vector<NetworkRange> allowed_networks = default_allowed_networks();
+  std::vector<Cidr> allowed_networks = default_allowed_networks();
   std::string tls_cert;  // PEM chain file; empty = no STARTTLS
   std::string tls_key;
   bool require_auth = false;
@@ -89,9 +89,7 @@ struct RelaySettings {
   // First match wins; allowed_networks clients that match none may sign any domain.
   std::vector<RelayClient> clients;
 
-  static std::vector<NetworkRange> default_allowed_networks() {
-    return {*parse_network_range("127.0.0.0/8"), *parse_network_range("::1/128")};
-  }
+  static std::vector<Cidr> default_allowed_networks() { return {*parse_cidr("127.0.0.0/8"), *parse_cidr("::1/128")}; }
 };
 
 }  // namespace dkr::relay
