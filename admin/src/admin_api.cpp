@@ -12,19 +12,13 @@
 #include "admin/dns_publication.hpp"
 #include "admin/readiness.hpp"
 #include "keystore/dns_record.hpp"
+#include "common/ascii.hpp"
 
 namespace dkr::admin {
 namespace {
 
 using keystore::KeyState;
 using nlohmann::json;
-
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c); });
-  return out;
-}
 
 json timestamp(std::int64_t seconds) { return seconds == 0 ? json(nullptr) : json(seconds); }
 

@@ -6,27 +6,15 @@
 
 #include "admin/dkim_record.hpp"
 #include "admin/dns_publication.hpp"
+#include "common/ascii.hpp"
 
 namespace dkr::admin {
 namespace {
 
 using nlohmann::json;
 
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c); });
-  return out;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
 bool starts_with_tag(std::string_view record, std::string_view version) {
-  const std::string_view text = trim(record);
+  const std::string_view text = trim_blanks(record);
   return text.size() >= version.size() && lowercase(text.substr(0, version.size())) == lowercase(version) &&
          (text.size() == version.size() || text[version.size()] == ';' || text[version.size()] == ' ' ||
           text[version.size()] == '\t');
@@ -135,14 +123,14 @@ Result<DmarcRecord> parse_dmarc(std::string_view record) {
   std::string_view rest = record;
   while (!rest.empty()) {
     const auto semicolon = rest.find(';');
-    const std::string_view part = trim(rest.substr(0, semicolon));
+    const std::string_view part = trim_blanks(rest.substr(0, semicolon));
     rest = semicolon == std::string_view::npos ? std::string_view{} : rest.substr(semicolon + 1);
     if (part.empty()) continue;
     const auto eq = part.find('=');
     if (eq == std::string_view::npos)
       return make_error(ErrorCode::invalid, "DMARC tag without '=': " + std::string(part));
-    const std::string tag = lowercase(trim(part.substr(0, eq)));
-    const std::string value = lowercase(trim(part.substr(eq + 1)));
+    const std::string tag = lowercase(trim_blanks(part.substr(0, eq)));
+    const std::string value = lowercase(trim_blanks(part.substr(eq + 1)));
     if (first) {
       if (tag != "v" || value != "dmarc1")
         return make_error(ErrorCode::invalid, "DMARC record must start with v=DMARC1");

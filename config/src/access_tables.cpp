@@ -6,6 +6,7 @@
 #include "enum_names.hpp"
 #include "text_checks.hpp"
 #include "value_readers.hpp"
+#include "common/ascii.hpp"
 
 namespace dkr::config::detail {
 
@@ -23,9 +24,7 @@ void assign_domain_patterns(DomainPatterns& out, const ValueSource& value, const
       value, origin, diagnostics, "domain patterns",
       [](const std::string& text, std::optional<std::string>& converted) -> std::optional<std::string> {
         if (auto problem = domain_pattern_problem(text)) return problem;
-        std::string lower = text;
-        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        converted = std::move(lower);
+        converted = lowercase(text);
         return std::nullopt;
       });
   if (!list) return;

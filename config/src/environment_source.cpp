@@ -4,15 +4,10 @@
 #include <charconv>
 
 #include "sources.hpp"
+#include "common/ascii.hpp"
 
 namespace dkr::config::detail {
 namespace {
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
 
 // Text that becomes whatever type the setting wants; lists are comma-separated.
 class EnvironmentValue final : public ValueSource {
@@ -21,7 +16,7 @@ class EnvironmentValue final : public ValueSource {
 
   std::optional<std::string> text() const override { return std::string(value_); }
   std::optional<std::int64_t> integer() const override {
-    const auto text = trim(value_);
+    const auto text = trim_blanks(value_);
     std::int64_t number = 0;
     const auto* end = text.data() + text.size();
     auto [ptr, ec] = std::from_chars(text.data(), end, number);
@@ -29,18 +24,18 @@ class EnvironmentValue final : public ValueSource {
     return number;
   }
   std::optional<bool> boolean() const override {
-    const auto text = trim(value_);
+    const auto text = trim_blanks(value_);
     if (text == "true") return true;
     if (text == "false") return false;
     return std::nullopt;
   }
   std::optional<std::vector<ListItem>> list() const override {
     std::vector<ListItem> items;
-    if (trim(value_).empty()) return items;
+    if (trim_blanks(value_).empty()) return items;
     std::string_view rest = value_;
     while (true) {
       const auto comma = rest.find(',');
-      const auto item = trim(rest.substr(0, comma));
+      const auto item = trim_blanks(rest.substr(0, comma));
       items.push_back({std::string(item), toml_quote(item), origin_});
       if (comma == std::string_view::npos) break;
       rest = rest.substr(comma + 1);

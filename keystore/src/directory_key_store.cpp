@@ -19,6 +19,7 @@
 #include "keystore/domain_name.hpp"
 #include "selector_pattern.hpp"
 #include "store_lock.hpp"
+#include "common/ascii.hpp"
 
 namespace dkr::keystore {
 namespace {
@@ -37,8 +38,6 @@ std::size_t shard_index(std::string_view name) {
   // Different bits than the buckets inside the shard use (hash % prime).
   return static_cast<std::size_t>((NameHash{}(name)*0x9E3779B97F4A7C15ull) >> 56) % kShardCount;
 }
-
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
 std::atomic<unsigned> graveyard_counter{0};
 

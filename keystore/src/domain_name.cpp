@@ -2,11 +2,10 @@
 #include <optional>
 
 #include "keystore/domain_name.hpp"
+#include "common/ascii.hpp"
 
 namespace dkr::keystore {
 namespace {
-
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
 // Strict UTF-8 decoding: rejects overlong forms, surrogates and code points above U+10FFFF.
 std::optional<std::u32string> decode_utf8(std::string_view text) {

@@ -22,6 +22,7 @@
 #include "pg_connection.hpp"
 #include "postgres_schema.hpp"
 #include "selector_pattern.hpp"
+#include "common/ascii.hpp"
 
 namespace dkr::keystore {
 namespace {
@@ -31,8 +32,6 @@ using Clock = std::chrono::steady_clock;
 std::int64_t steady_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
 }
-
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
 // One private key of a domain, decrypted at load and parsed on first use (OpenSSL 3 spends ~0.3 ms
 // per key on parsing, which a cold load of 100,000 domains cannot afford).

@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "relay/from_domain.hpp"
+#include "common/ascii.hpp"
 
 namespace dkr::relay {
 
@@ -154,17 +155,10 @@ Result<std::string> parse_mailbox(const std::vector<Token>& tokens, std::size_t 
   return parse_addr_spec(tokens, open_index + 1, end - 1);
 }
 
-std::string ascii_lower(std::string text) {
-  for (char& c : text) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return text;
-}
-
 bool name_is_from(std::string_view name) {
   // obs-optional allows whitespace before the colon; "From :" is still a From: field to receivers.
   while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
-  return name.size() == 4 && ascii_lower(std::string(name)) == "from";
+  return iequals(name, "from");
 }
 
 }  // namespace
@@ -223,7 +217,7 @@ Result<std::string> extract_from_domain(std::string_view header_section) {
   if (!addresses) return addresses.error();
   if (addresses->size() != 1) return make_error("From: must hold exactly one address");
   const std::string& address = addresses->front();
-  return ascii_lower(address.substr(address.rfind('@') + 1));
+  return lowercase(address.substr(address.rfind('@') + 1));
 }
 
 }  // namespace dkr::relay

@@ -1,4 +1,5 @@
 #include "relay/mail_auth_parameter.hpp"
+#include "common/ascii.hpp"
 
 #include <cctype>
 
@@ -6,13 +7,7 @@ namespace dkr::relay {
 
 namespace {
 
-bool is_auth_parameter(std::string_view parameter) {
-  if (parameter.size() < 5 || parameter[4] != '=') return false;
-  for (std::size_t i = 0; i < 4; ++i) {
-    if (std::toupper(static_cast<unsigned char>(parameter[i])) != "AUTH"[i]) return false;
-  }
-  return true;
-}
+bool is_auth_parameter(std::string_view parameter) { return istarts_with(parameter, "AUTH="); }
 
 }  // namespace
 

@@ -1,7 +1,5 @@
 #include "smtp_auth.hpp"
 
-#include <cctype>
-
 #include <boost/asio/post.hpp>
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
@@ -9,6 +7,7 @@
 #include "relay/password_hash.hpp"
 #include "signer/body_hasher.hpp"
 #include "smtp_session.hpp"
+#include "common/ascii.hpp"
 
 namespace dkr::relay {
 
@@ -17,8 +16,7 @@ namespace asio = boost::asio;
 AuthCommand parse_auth_command(std::string_view argument) {
   auto space = argument.find(' ');
   AuthCommand command;
-  command.mechanism = std::string(argument.substr(0, space));
-  for (char& c : command.mechanism) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  command.mechanism = uppercase(argument.substr(0, space));
   if (space != std::string_view::npos) command.initial = argument.substr(space + 1);
   return command;
 }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "relay/smtp_command.hpp"
+#include "common/ascii.hpp"
 
 namespace dkr::relay {
 
@@ -15,17 +16,6 @@ constexpr std::size_t kMaxPath = 256;      // RFC 5321 §4.5.3.1.3, incl. the an
 constexpr std::size_t kMaxLocalPart = 64;  // §4.5.3.1.1
 constexpr std::size_t kMaxDomain = 255;    // §4.5.3.1.2
 constexpr std::size_t kMaxLabel = 63;
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
-}
-
-bool istarts_with(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
-}
 
 bool is_alnum(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
 

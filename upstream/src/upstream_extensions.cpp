@@ -1,4 +1,5 @@
 #include "upstream/upstream_extensions.hpp"
+#include "common/ascii.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -7,12 +8,6 @@
 namespace dkr::relay {
 
 namespace {
-
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::vector<std::string> words(std::string_view s) {
   std::vector<std::string> out;
@@ -30,7 +25,7 @@ std::vector<std::string> words(std::string_view s) {
 }  // namespace
 
 bool UpstreamExtensions::offers_auth(std::string_view mechanism) const {
-  const std::string wanted = upper(mechanism);
+  const std::string wanted = uppercase(mechanism);
   return std::find(auth_mechanisms.begin(), auth_mechanisms.end(), wanted) != auth_mechanisms.end();
 }
 
@@ -39,7 +34,7 @@ UpstreamExtensions parse_ehlo_reply(const SmtpReply& ehlo) {
   for (std::size_t i = 1; i < ehlo.lines.size(); ++i) {
     std::vector<std::string> w = words(ehlo.lines[i]);
     if (w.empty()) continue;
-    std::string keyword = upper(w[0]);
+    std::string keyword = uppercase(w[0]);
     // Some servers still advertise the pre-RFC 4954 form "AUTH=PLAIN LOGIN".
     if (keyword.rfind("AUTH=", 0) == 0) {
       w[0] = keyword.substr(5);
@@ -65,7 +60,7 @@ UpstreamExtensions parse_ehlo_reply(const SmtpReply& ehlo) {
     } else if (keyword == "AUTH") {
       for (const std::string& m : w) {
         if (m.empty()) continue;
-        std::string mech = upper(m);
+        std::string mech = uppercase(m);
         if (!ext.offers_auth(mech)) ext.auth_mechanisms.push_back(std::move(mech));
       }
     }
