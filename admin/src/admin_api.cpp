@@ -126,27 +126,15 @@ Result<void> no_query(const std::map<std::string, std::string>& query) {
   return {};
 }
 
-// Why a transition is refused, or empty when the key store may try it.
-std::string refused_transition(Endpoint action, KeyState state) {
-  switch (action) {
-    case Endpoint::ActivateKey:
-      if (state == KeyState::Active) return "key is already active";
-      if (state == KeyState::Revoked) return "a revoked key cannot be activated";
-      return {};
-    case Endpoint::RetireKey:
-      if (state == KeyState::Retiring) return "key is already retiring";
-      if (state != KeyState::Active)
-        return "only an active key can be retired (key is " + std::string(state_name(state)) + ")";
-      return {};
-    case Endpoint::RevokeKey:
-      if (state == KeyState::Revoked) return "key is already revoked";
-      return {};
-    case Endpoint::RemoveKey:
-      if (state == KeyState::Active) return "an active key cannot be deleted: activate another key or retire it first";
-      return {};
-    default:
-      return {};
-  }
+// The key store's lifecycle rules decide (409 with its reason); on top, a request that would change
+// nothing (activating an active key, ...) is a conflict for the API rather than a silent success.
+std::optional<ApiResponse> refused_transition(keystore::KeyAction action, const keystore::SelectorInfo& key,
+                                              std::string_view domain) {
+  const auto step =
+      keystore::lifecycle_step(action, key.state, "selector '" + key.selector + "' of " + std::string(domain));
+  if (!step) return store_error(step.error());
+  if (!*step) return error_response(409, "key is already " + std::string(state_name(key.state)));
+  return std::nullopt;
 }
 
 }  // namespace
@@ -371,9 +359,10 @@ ApiResponse AdminApi::key_action(const Route& route, std::string_view body) {
   if (!info) return failure;
   const keystore::SelectorInfo* key = find_selector(*info, route.selector);
   if (key == nullptr) return error_response(404, "unknown selector '" + route.selector + "' in '" + info->domain + "'");
-  if (const std::string why = refused_transition(route.endpoint, key->state); !why.empty()) {
-    return error_response(409, why);
-  }
+  const auto action = route.endpoint == Endpoint::ActivateKey ? keystore::KeyAction::Activate
+                      : route.endpoint == Endpoint::RetireKey ? keystore::KeyAction::Retire
+                                                              : keystore::KeyAction::Revoke;
+  if (auto refused = refused_transition(action, *key, info->domain)) return std::move(*refused);
 
   Result<void> done;
   switch (route.endpoint) {
@@ -405,9 +394,7 @@ ApiResponse AdminApi::remove_key(const Route& route, std::string_view body) {
   if (!info) return failure;
   const keystore::SelectorInfo* key = find_selector(*info, route.selector);
   if (key == nullptr) return error_response(404, "unknown selector '" + route.selector + "' in '" + info->domain + "'");
-  if (const std::string why = refused_transition(Endpoint::RemoveKey, key->state); !why.empty()) {
-    return error_response(409, why);
-  }
+  if (auto refused = refused_transition(keystore::KeyAction::Remove, *key, info->domain)) return std::move(*refused);
   if (auto removed = store_.remove_key(info->domain, key->selector); !removed) return store_error(removed.error());
   return json_response(200, {{"domain", info->domain}, {"deleted", key->selector}});
 }

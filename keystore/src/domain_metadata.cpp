@@ -139,15 +139,8 @@ Result<bool> apply_activate(DomainMetadata& metadata, std::string_view selector,
   auto found = find_or_fail(metadata, selector);
   if (!found) return found.error();
   SelectorInfo& info = **found;
-  switch (info.state) {
-    case KeyState::Active:
-      return false;
-    case KeyState::Revoked:
-      return make_error(ErrorCode::conflict,
-                        describe(metadata, selector) + " is revoked and cannot be activated again; stage a new key");
-    case KeyState::Staged:
-    case KeyState::Retiring:
-      break;
+  if (auto step = lifecycle_step(KeyAction::Activate, info.state, describe(metadata, selector)); !step || !*step) {
+    return step;
   }
   for (SelectorInfo& other : metadata.selectors) {
     if (other.state == KeyState::Active && other.algorithm == info.algorithm) {
@@ -165,16 +158,8 @@ Result<bool> apply_retire(DomainMetadata& metadata, std::string_view selector, s
   auto found = find_or_fail(metadata, selector);
   if (!found) return found.error();
   SelectorInfo& info = **found;
-  switch (info.state) {
-    case KeyState::Retiring:
-      return false;
-    case KeyState::Staged:
-      return make_error(ErrorCode::conflict,
-                        describe(metadata, selector) + " is staged and was never active; revoke or remove it instead");
-    case KeyState::Revoked:
-      return make_error(ErrorCode::conflict, describe(metadata, selector) + " is already revoked");
-    case KeyState::Active:
-      break;
+  if (auto step = lifecycle_step(KeyAction::Retire, info.state, describe(metadata, selector)); !step || !*step) {
+    return step;
   }
   info.state = KeyState::Retiring;
   info.retired_at = now;
@@ -185,16 +170,8 @@ Result<bool> apply_revoke(DomainMetadata& metadata, std::string_view selector, s
   auto found = find_or_fail(metadata, selector);
   if (!found) return found.error();
   SelectorInfo& info = **found;
-  switch (info.state) {
-    case KeyState::Revoked:
-      return false;
-    case KeyState::Active:
-      return make_error(ErrorCode::conflict, describe(metadata, selector) +
-                                                 " is active; retire it first, and revoke it once mail signed with it "
-                                                 "has been delivered");
-    case KeyState::Staged:
-    case KeyState::Retiring:
-      break;
+  if (auto step = lifecycle_step(KeyAction::Revoke, info.state, describe(metadata, selector)); !step || !*step) {
+    return step;
   }
   info.state = KeyState::Revoked;
   info.revoked_at = now;
@@ -205,9 +182,8 @@ Result<bool> apply_revoke(DomainMetadata& metadata, std::string_view selector, s
 Result<void> apply_remove(DomainMetadata& metadata, std::string_view selector) {
   auto found = find_or_fail(metadata, selector);
   if (!found) return found.error();
-  if ((*found)->state == KeyState::Active) {
-    return make_error(ErrorCode::conflict, describe(metadata, selector) +
-                                               " is active; activate another key or retire it before removing it");
+  if (auto step = lifecycle_step(KeyAction::Remove, (*found)->state, describe(metadata, selector)); !step) {
+    return step.error();
   }
   std::erase_if(metadata.selectors, [&](const SelectorInfo& info) { return info.selector == selector; });
   return {};

@@ -24,4 +24,28 @@ std::optional<KeyState> parse_key_state(std::string_view text) {
   return std::nullopt;
 }
 
+Result<bool> lifecycle_step(KeyAction action, KeyState state, std::string_view key) {
+  const auto refused = [&](std::string_view why) {
+    return make_error(ErrorCode::conflict, std::string(key) + " " + std::string(why));
+  };
+  switch (action) {
+    case KeyAction::Activate:
+      if (state == KeyState::Revoked) return refused("is revoked and cannot be activated again; stage a new key");
+      return state != KeyState::Active;
+    case KeyAction::Retire:
+      if (state == KeyState::Staged) return refused("is staged and was never active; revoke or remove it instead");
+      if (state == KeyState::Revoked) return refused("is already revoked");
+      return state != KeyState::Retiring;
+    case KeyAction::Revoke:
+      if (state == KeyState::Active) {
+        return refused("is active; retire it first, and revoke it once mail signed with it has been delivered");
+      }
+      return state != KeyState::Revoked;
+    case KeyAction::Remove:
+      if (state == KeyState::Active) return refused("is active; activate another key or retire it before removing it");
+      return true;
+  }
+  return true;
+}
+
 }  // namespace dkr::keystore

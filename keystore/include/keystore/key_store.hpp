@@ -19,6 +19,13 @@ enum class KeyState { Staged, Active, Retiring, Revoked };
 std::string_view to_string(KeyState state);
 std::optional<KeyState> parse_key_state(std::string_view text);
 
+// The key lifecycle's rules, in this one place: the stores apply them, the admin API asks before
+// it acts. True when `action` changes a key in `state`; false when the key is already where the
+// action leads (activating an active key, retiring a retiring one, revoking a revoked one); else
+// ErrorCode::conflict with why, naming the key as `key` ("selector 'a' of example.com").
+enum class KeyAction { Activate, Retire, Revoke, Remove };
+Result<bool> lifecycle_step(KeyAction action, KeyState state, std::string_view key);
+
 struct SelectorInfo {
   std::string selector;
   signer::Algorithm algorithm = signer::Algorithm::RsaSha256;
