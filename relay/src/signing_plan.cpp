@@ -2,14 +2,14 @@
 
 #include <algorithm>
 
-#include "relay/from_domain.hpp"
+#include "signer/from_domain.hpp"
 
 namespace dkr::relay {
 
 SigningPlan plan_signing(std::string_view header_section, const keystore::KeyStore& keys, const RelaySettings& settings,
                          const SigningScope& scope) {
   SigningPlan plan;
-  auto domain = extract_from_domain(header_section);
+  auto domain = signer::extract_from_domain(header_section);
   if (!domain) {
     // 5.7.1: refused by policy. A From: that receivers may read differently is how DMARC
     // alignment gets borrowed, so it is not forwarded even unsigned.

@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "fuzz_check.hpp"
-#include "relay/from_domain.hpp"
+#include "signer/from_domain.hpp"
 #include "signer/message.hpp"
 
 namespace {
@@ -38,12 +38,12 @@ void check_address(std::string_view address, std::string_view input) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
 
-  if (auto list = dkr::relay::parse_mailbox_list(input)) {
+  if (auto list = dkr::signer::parse_mailbox_list(input)) {
     check(!list->empty(), "parse_mailbox_list succeeded with no address", input);
     for (const auto& address : *list) check_address(address, input);
   }
 
-  auto domain = dkr::relay::extract_from_domain(input);
+  auto domain = dkr::signer::extract_from_domain(input);
   if (!domain) {
     check(!domain.error().message.empty(), "error without a message", input);
     return 0;
@@ -62,7 +62,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
   check(from_fields == 1, "domain extracted although the signer sees a number of From: fields other than 1", input);
-  auto list = dkr::relay::parse_mailbox_list(value);
+  auto list = dkr::signer::parse_mailbox_list(value);
   check(list.ok() && list->size() == 1, "domain extracted from a From: value that is not one mailbox", input);
   const std::string& address = list->front();
   check(ascii_lower(address.substr(address.rfind('@') + 1)) == *domain,

@@ -2,10 +2,10 @@
 #include <cstring>
 #include <optional>
 
-#include "relay/from_domain.hpp"
+#include "signer/from_domain.hpp"
 #include "common/ascii.hpp"
 
-namespace dkr::relay {
+namespace dkr::signer {
 
 namespace {
 
@@ -220,4 +220,4 @@ Result<std::string> extract_from_domain(std::string_view header_section) {
   return lowercase(address.substr(address.rfind('@') + 1));
 }
 
-}  // namespace dkr::relay
+}  // namespace dkr::signer

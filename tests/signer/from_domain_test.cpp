@@ -1,8 +1,8 @@
 #include <doctest/doctest.h>
 
-#include "relay/from_domain.hpp"
+#include "signer/from_domain.hpp"
 
-using namespace dkr::relay;
+using namespace dkr::signer;
 
 namespace {
 
