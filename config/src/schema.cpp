@@ -113,57 +113,84 @@ ValueCodec duration_field(Get get, std::chrono::milliseconds min) {
           [get](const Config& config, const RenderOptions&) { return toml_quote(format_duration(get(config))); }};
 }
 
-template <class Get, class E, std::size_t N>
-ValueCodec one_of_field(Get get, const NameTable<E, N>& table) {
+// A string converted by `parse` (nullopt when wrong: "<expected>, got ..."), printed by `print`.
+template <class Get, class Parse, class Print>
+ValueCodec parsed_text(Get get, Parse parse, std::string expected, Print print) {
   return {
-      [get, &table](Config& config, const ValueSource& value, const Origin& origin, const Diagnostics& diag) {
+      [get, parse, expected](Config& config, const ValueSource& value, const Origin& origin, const Diagnostics& diag) {
         auto text = read_string(value, origin, diag);
         if (!text) return;
-        auto parsed = parse_name(table, *text);
+        auto parsed = parse(*text);
         if (!parsed) {
-          diag.error(origin, "expected " + describe_names(table) + got(value));
+          diag.error(origin, expected + got(value));
           return;
         }
-        get(config) = *parsed;
+        get(config) = std::move(*parsed);
       },
-      [get, &table](const Config& config, const RenderOptions&) { return toml_quote(name_of(table, get(config))); }};
+      [get, print](const Config& config, const RenderOptions&) { return toml_quote(print(get(config))); }};
+}
+
+template <class Get, class E, std::size_t N>
+ValueCodec one_of_field(Get get, const NameTable<E, N>& table) {
+  return parsed_text(
+      get, [&table](const std::string& text) { return parse_name(table, text); }, "expected " + describe_names(table),
+      [&table](E value) { return name_of(table, value); });
+}
+
+// read_list's item conversion: `parse` the text, or say `problem`.
+template <class Parse>
+auto parsed_item(Parse parse, std::string problem) {
+  return [parse, problem](const std::string& text, auto& out) -> std::optional<std::string> {
+    out = parse(text);
+    if (!out) return problem;
+    return std::nullopt;
+  };
+}
+
+// An array of strings, each converted by `convert` (see read_list); then `check` says what is wrong
+// with the list as a whole, if anything.
+template <class T, class Get, class Convert, class Check>
+Assign assign_list(Get get, std::string expected, Convert convert, Check check) {
+  return [get, expected, convert, check](Config& config, const ValueSource& value, const Origin& origin,
+                                         const Diagnostics& diag) {
+    auto list = read_list<T>(value, origin, diag, expected, convert);
+    if (!list) return;
+    if (std::optional<std::string> problem = check(*list, value)) {
+      diag.error(origin, *problem);
+      return;
+    }
+    get(config) = std::move(*list);
+  };
+}
+
+inline constexpr auto any_list = [](const auto&, const ValueSource&) -> std::optional<std::string> {
+  return std::nullopt;
+};
+
+template <class Get, class Print>
+Render render_strings(Get get, Print print) {
+  return [get, print](const Config& config, const RenderOptions&) { return render_list(get(config), print); };
 }
 
 template <class Get>
 ValueCodec endpoint_list_field(Get get) {
-  return {[get](Config& config, const ValueSource& value, const Origin& origin, const Diagnostics& diag) {
-            auto list = read_list<Endpoint>(
-                value, origin, diag, "\"host:port\" strings",
-                [](const std::string& text, std::optional<Endpoint>& out) -> std::optional<std::string> {
-                  out = parse_endpoint(text);
-                  if (!out) return "expected \"host:port\" like \"0.0.0.0:2525\" or \"[::]:2525\"";
-                  return std::nullopt;
-                });
-            if (!list) return;
-            if (list->empty()) {
-              diag.error(origin, "needs at least one address");
-              return;
-            }
-            get(config) = std::move(*list);
-          },
-          [get](const Config& config, const RenderOptions&) {
-            return render_list(get(config), [](const Endpoint& e) { return e.to_string(); });
-          }};
+  return {
+      assign_list<Endpoint>(get, "\"host:port\" strings",
+                            parsed_item([](const std::string& text) { return parse_endpoint(text); },
+                                        "expected \"host:port\" like \"0.0.0.0:2525\" or \"[::]:2525\""),
+                            [](const std::vector<Endpoint>& list, const ValueSource&) -> std::optional<std::string> {
+                              if (list.empty()) return "needs at least one address";
+                              return std::nullopt;
+                            }),
+      render_strings(get, [](const Endpoint& e) { return e.to_string(); })};
 }
 
 template <class Get>
 ValueCodec endpoint_field(Get get) {
-  return {[get](Config& config, const ValueSource& value, const Origin& origin, const Diagnostics& diag) {
-            auto text = read_string(value, origin, diag);
-            if (!text) return;
-            auto endpoint = parse_endpoint(*text);
-            if (!endpoint) {
-              diag.error(origin, "expected \"host:port\" like \"127.0.0.1:8025\" or \"[::1]:8025\"" + got(value));
-              return;
-            }
-            get(config) = std::move(*endpoint);
-          },
-          [get](const Config& config, const RenderOptions&) { return toml_quote(get(config).to_string()); }};
+  return parsed_text(
+      get, [](const std::string& text) { return parse_endpoint(text); },
+      "expected \"host:port\" like \"127.0.0.1:8025\" or \"[::1]:8025\"",
+      [](const Endpoint& e) { return e.to_string(); });
 }
 
 // An optional DNS server address; "" means none (the system resolver).
@@ -195,85 +222,56 @@ ValueCodec dns_resolver_field(Get get) {
 
 template <class Get>
 ValueCodec cidr_list_field(Get get) {
-  return {[get](Config& config, const ValueSource& value, const Origin& origin, const Diagnostics& diag) {
-            auto list =
-                read_list<Cidr>(value, origin, diag, "CIDR strings",
-                                [](const std::string& text, std::optional<Cidr>& out) -> std::optional<std::string> {
-                                  out = parse_cidr(text);
-                                  if (!out) {
-                                    return "expected a network like \"10.0.0.0/8\" or \"fd00::/8\" "
-                                           "(no host bits beyond the prefix)";
-                                  }
-                                  return std::nullopt;
-                                });
-            if (list) get(config) = std::move(*list);
-          },
-          [get](const Config& config, const RenderOptions&) {
-            return render_list(get(config), [](const Cidr& c) { return c.to_string(); });
-          }};
+  return {assign_list<Cidr>(get, "CIDR strings",
+                            parsed_item([](const std::string& text) { return parse_cidr(text); },
+                                        "expected a network like \"10.0.0.0/8\" or \"fd00::/8\" "
+                                        "(no host bits beyond the prefix)"),
+                            any_list),
+          render_strings(get, [](const Cidr& c) { return c.to_string(); })};
 }
 
 template <class Get>
 ValueCodec algorithm_list_field(Get get) {
-  return {[get](Config& config, const ValueSource& value, const Origin& origin, const Diagnostics& diag) {
-            auto list = read_list<SigningAlgorithm>(
-                value, origin, diag, "algorithm names",
-                [](const std::string& text, std::optional<SigningAlgorithm>& out) -> std::optional<std::string> {
-                  out = parse_name(kSigningAlgorithmNames, text);
-                  if (!out) return "expected " + describe_names(kSigningAlgorithmNames);
-                  return std::nullopt;
-                });
-            if (!list) return;
-            if (list->empty()) {
-              diag.error(origin, "needs at least one algorithm");
-              return;
-            }
-            auto sorted = *list;
-            std::sort(sorted.begin(), sorted.end());
-            if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
-              diag.error(origin, "lists an algorithm twice" + got(value));
-              return;
-            }
-            get(config) = std::move(*list);
-          },
-          [get](const Config& config, const RenderOptions&) {
-            return render_list(get(config), [](SigningAlgorithm a) { return std::string(to_string(a)); });
-          }};
+  return {assign_list<SigningAlgorithm>(
+              get, "algorithm names",
+              parsed_item([](const std::string& text) { return parse_name(kSigningAlgorithmNames, text); },
+                          "expected " + describe_names(kSigningAlgorithmNames)),
+              [](const std::vector<SigningAlgorithm>& list, const ValueSource& value) -> std::optional<std::string> {
+                if (list.empty()) return "needs at least one algorithm";
+                auto sorted = list;
+                std::sort(sorted.begin(), sorted.end());
+                if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
+                  return "lists an algorithm twice" + got(value);
+                }
+                return std::nullopt;
+              }),
+          render_strings(get, [](SigningAlgorithm a) { return std::string(to_string(a)); })};
 }
 
 template <class Get>
 ValueCodec canonicalization_field(Get get) {
-  return {[get](Config& config, const ValueSource& value, const Origin& origin, const Diagnostics& diag) {
-            auto text = read_string(value, origin, diag);
-            if (!text) return;
-            auto canon = parse_canonicalization(*text);
-            if (!canon) {
-              diag.error(origin,
-                         "expected \"<header>/<body>\" with simple or relaxed, like \"relaxed/relaxed\"" + got(value));
-              return;
-            }
-            get(config) = *canon;
-          },
-          [get](const Config& config, const RenderOptions&) { return toml_quote(canonicalization_name(get(config))); }};
+  return parsed_text(
+      get, [](const std::string& text) { return parse_canonicalization(text); },
+      "expected \"<header>/<body>\" with simple or relaxed, like \"relaxed/relaxed\"", canonicalization_name);
 }
 
 // A list of header field names; empty means the signer's default list, which `config show`
 // prints from the RenderOptions member `default_list`.
 template <class Get>
 ValueCodec header_list_field(Get get, std::vector<std::string> RenderOptions::*default_list) {
-  return {[get](Config& config, const ValueSource& value, const Origin& origin, const Diagnostics& diag) {
-            auto list = read_list<std::string>(
-                value, origin, diag, "header names",
-                [](const std::string& text, std::optional<std::string>& out) -> std::optional<std::string> {
-                  // RFC 5322 §3.6.8 field-name: printable ASCII except colon.
-                  const bool ok = !text.empty() && std::all_of(text.begin(), text.end(),
-                                                               [](char c) { return c > 32 && c < 127 && c != ':'; });
-                  if (!ok) return "expected a header field name like \"From\"";
-                  out = text;
-                  return std::nullopt;
-                });
-            if (list) get(config) = std::move(*list);
-          },
+  return {assign_list<std::string>(get, "header names",
+                                   parsed_item(
+                                       [](const std::string& text) -> std::optional<std::string> {
+                                         // RFC 5322 §3.6.8 field-name: printable ASCII except colon.
+                                         const bool ok =
+                                             !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+                                               return c > 32 && c < 127 && c != ':';
+                                             });
+                                         if (!ok) return std::nullopt;
+                                         return text;
+                                       },
+                                       "expected a header field name like \"From\""),
+                                   any_list),
           [get, default_list](const Config& config, const RenderOptions& options) {
             const auto& list = get(config);
             return render_list(list.empty() ? options.*default_list : list, [](const std::string& s) { return s; });
