@@ -64,7 +64,6 @@ Result<relay::RelaySettings> relay_settings(const config::Config& config) {
   s.stress_idle_timeout = c.stress_idle_timeout;
   s.stress_command_timeout = c.stress_command_timeout;
   s.stress_data_timeout = c.stress_data_timeout;
-  s.max_header_section = c.max_header_section;
   s.spill_threshold = c.spill_threshold;
   s.spill_directory = c.spill_directory;
   s.threads = c.threads;
