@@ -76,8 +76,6 @@
     "command_timeout under stress.", duration, milliseconds(1)) \
   X(relay, stress_data_timeout, "stress_data_timeout", milliseconds, std::chrono::seconds(10), limit, \
     "data_timeout under stress.", duration, milliseconds(1)) \
-  X(relay, max_header_section, "max_header_section", std::uint64_t, 1024ull * 1024, limit, \
-    "Header section without its end beyond this: 552 5.3.4.", size, 1024) \
   X(relay, spill_threshold, "spill_threshold", std::uint64_t, 1024ull * 1024, plain, \
     "Messages larger than this go to a 0600 temporary file.", size, 0) \
   X(relay, spill_directory, "spill_directory", std::string, {}, plain, \
