@@ -255,27 +255,25 @@ ValueCodec canonicalization_field(Get get) {
       "expected \"<header>/<body>\" with simple or relaxed, like \"relaxed/relaxed\"", canonicalization_name);
 }
 
+// RFC 5322 §3.6.8 field-name: printable ASCII except colon.
+std::optional<std::string> header_field_name(const std::string& text) {
+  const bool ok =
+      !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c > 32 && c < 127 && c != ':'; });
+  if (!ok) return std::nullopt;
+  return text;
+}
+
 // A list of header field names; empty means the signer's default list, which `config show`
 // prints from the RenderOptions member `default_list`.
 template <class Get>
 ValueCodec header_list_field(Get get, std::vector<std::string> RenderOptions::*default_list) {
-  return {assign_list<std::string>(get, "header names",
-                                   parsed_item(
-                                       [](const std::string& text) -> std::optional<std::string> {
-                                         // RFC 5322 §3.6.8 field-name: printable ASCII except colon.
-                                         const bool ok =
-                                             !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
-                                               return c > 32 && c < 127 && c != ':';
-                                             });
-                                         if (!ok) return std::nullopt;
-                                         return text;
-                                       },
-                                       "expected a header field name like \"From\""),
-                                   any_list),
-          [get, default_list](const Config& config, const RenderOptions& options) {
-            const auto& list = get(config);
-            return render_list(list.empty() ? options.*default_list : list, [](const std::string& s) { return s; });
-          }};
+  return {
+      assign_list<std::string>(get, "header names",
+                               parsed_item(header_field_name, "expected a header field name like \"From\""), any_list),
+      [get, default_list](const Config& config, const RenderOptions& options) {
+        const auto& list = get(config);
+        return render_list(list.empty() ? options.*default_list : list, [](const std::string& s) { return s; });
+      }};
 }
 
 Field make_field(std::string_view section, std::string_view key, SettingRole role, std::string_view doc,

@@ -15,7 +15,8 @@
 // The rows are in the order `config show` prints them. Arrays of tables ([[relay.clients]],
 // [[admin.tokens]], [[auth.users]]) are not plain keys and are read in config/src/toml_source.cpp.
 // Adding a key: a row here, the key with its comment in config/dkim-relay.example.toml, and for a
-// limit its row in relay/README.md; then use it where it acts.
+// limit its row in relay/README.md. A [relay] key reaches relay::RelaySettings by itself when that
+// has a member of the same name (app/runtime_settings.cpp); app code converts the others.
 
 // clang-format off
 #define DKR_RELAY_SETTINGS(X) \
