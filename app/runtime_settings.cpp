@@ -1,5 +1,7 @@
 #include "runtime_settings.hpp"
 
+#include <string_view>
+
 namespace dkr::app {
 
 namespace {
@@ -13,6 +15,25 @@ signer::Algorithm to_signer(config::SigningAlgorithm algorithm) {
                                                               : signer::Algorithm::RsaSha256;
 }
 
+// The [relay] keys of config/settings_table.hpp that RelaySettings holds under the same name and a
+// type they assign to are copied; the others need a conversion in relay_settings() and are named
+// here, so that a new key is either copied or fails to compile until it is converted.
+constexpr bool converted_by_hand(std::string_view key) {
+  return key == "listen" || key == "unsigned" || key == "bare_line_endings";
+}
+
+template <class Settings, class Relay>
+void copy_same_named(Settings& s, const Relay& c) {
+#define DKR_COPY_SAME_NAMED(section, member, key, ...)                                                \
+  if constexpr (requires { s.member = c.member; }) {                                                  \
+    if constexpr (!converted_by_hand(key)) s.member = c.member;                                       \
+  } else {                                                                                            \
+    static_assert(converted_by_hand(key) || !sizeof(Settings*), "relay." key ": convert it by hand"); \
+  }
+  DKR_RELAY_SETTINGS(DKR_COPY_SAME_NAMED)
+#undef DKR_COPY_SAME_NAMED
+}
+
 }  // namespace
 
 Result<relay::RelaySettings> relay_settings(const config::Config& config) {
@@ -20,13 +41,7 @@ Result<relay::RelaySettings> relay_settings(const config::Config& config) {
   relay::RelaySettings s;
   s.listen.clear();
   for (const auto& e : c.listen) s.listen.push_back({e.host, e.port});
-  s.hostname = c.hostname;
-  s.max_message_size = c.max_message_size;
-  s.allowed_networks = c.allowed_networks;
-  s.tls_cert = c.tls_cert;
-  s.tls_key = c.tls_key;
-  s.require_auth = c.require_auth;
-  s.allow_auth_without_tls = c.allow_auth_without_tls;
+  copy_same_named(s, c);
   switch (c.unsigned_policy) {
     case config::UnsignedPolicy::Pass:
       s.unsigned_policy = relay::UnsignedPolicy::Pass;
@@ -40,28 +55,6 @@ Result<relay::RelaySettings> relay_settings(const config::Config& config) {
   }
   s.bare_line_endings = c.bare_line_endings == config::BareLineEndings::Normalize ? relay::BareLineEndings::Normalize
                                                                                   : relay::BareLineEndings::Reject;
-  s.max_recipients = c.max_recipients;
-  s.max_messages_per_connection = c.max_messages_per_connection;
-  s.max_connections = c.max_connections;
-  s.max_connections_per_ip = c.max_connections_per_ip;
-  s.per_ip_limit_applies_to_loopback = c.per_ip_limit_applies_to_loopback;
-  s.max_command_line = c.max_command_line;
-  s.max_text_line = c.max_text_line;
-  s.max_bad_commands = c.max_bad_commands;
-  s.auth_threads = c.auth_threads;
-  s.auth_queue = c.auth_queue;
-  s.auth_failure_delay_max = c.auth_failure_delay_max;
-  s.command_timeout = c.command_timeout;
-  s.data_timeout = c.data_timeout;
-  s.min_data_rate = c.min_data_rate;
-  s.idle_timeout = c.idle_timeout;
-  s.stress_idle_timeout = c.stress_idle_timeout;
-  s.stress_command_timeout = c.stress_command_timeout;
-  s.stress_data_timeout = c.stress_data_timeout;
-  s.spill_threshold = c.spill_threshold;
-  s.spill_directory = c.spill_directory;
-  s.threads = c.threads;
-  s.shutdown_grace = c.shutdown_grace;
 
   const auto& g = config.signing;
   s.signing.algorithms.clear();

@@ -22,6 +22,7 @@ std::string render_effective_config(const Config& config, const RenderOptions& o
     out += "\n[" + std::string(section) + "]\n";
     for (const auto& field : detail::fields()) {
       if (field.section != section) continue;
+      out += "# " + std::string(field.doc) + "\n";
       out += std::string(field.key) + " = " + field.render(config, options) + "\n";
     }
   }

@@ -50,12 +50,27 @@ class ValueSource {
   virtual std::string describe() const = 0;
 };
 
+// The role column of config/settings_table.hpp, spelled as there.
+enum class SettingRole { plain, limit };
+
+using Assign = std::function<void(Config&, const ValueSource&, const Origin&, const Diagnostics&)>;
+// The value as TOML text (quoted string, number, array...).
+using Render = std::function<std::string(const Config&, const RenderOptions&)>;
+
+// How one kind of value is read, checked, stored and printed, bound to its member.
+struct ValueCodec {
+  Assign assign;
+  Render render;
+};
+
+// One row of config/settings_table.hpp, ready to use.
 struct Field {
   std::string_view section;
   std::string_view key;
-  std::function<void(Config&, const ValueSource&, const Origin&, const Diagnostics&)> assign;
-  // The value as TOML text (quoted string, number, array...).
-  std::function<std::string(const Config&, const RenderOptions&)> render;
+  SettingRole role = SettingRole::plain;
+  std::string_view doc;
+  Assign assign;
+  Render render;
 
   std::string dotted_key() const { return std::string(section) + "." + std::string(key); }
   std::string env_name() const;

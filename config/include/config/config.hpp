@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/cidr.hpp"
+#include "config/settings_table.hpp"
 
 namespace dkr::config {
 
@@ -83,91 +84,28 @@ struct RelayClient {
   friend bool operator==(const RelayClient&, const RelayClient&) = default;
 };
 
+// The members of the section structs below come from the rows of config/settings_table.hpp, which
+// gives each one's type, default and meaning.
 struct RelayConfig {
-  std::vector<Endpoint> listen{{"127.0.0.1", 2525}};
-  std::string hostname;  // empty: the consumer uses gethostname()
-  std::uint64_t max_message_size = 25ull * 1024 * 1024;
-  std::vector<Cidr> allowed_networks{
-      Cidr{{127}, true, 8},                                                // 127.0.0.0/8
-      Cidr{{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, false, 128},  // ::1/128
-  };
-  std::string tls_cert;
-  std::string tls_key;
-  bool require_auth = false;
-  bool allow_auth_without_tls = false;
-  UnsignedPolicy unsigned_policy = UnsignedPolicy::Tempfail;  // key "unsigned"
-  BareLineEndings bare_line_endings = BareLineEndings::Reject;
-  std::uint32_t max_recipients = 100;
-  std::uint32_t max_messages_per_connection = 100;
-  std::uint32_t max_connections = 1000;
-  std::uint32_t max_connections_per_ip = 50;
-  bool per_ip_limit_applies_to_loopback = false;
-  std::uint32_t max_command_line = 512;  // bytes incl. CRLF, RFC 5321 §4.5.3.1.4
-  std::uint32_t max_text_line = 1000;    // bytes incl. CRLF, RFC 5321 §4.5.3.1.6
-  std::uint32_t max_bad_commands = 10;
-  std::uint32_t auth_threads = 1;                                  // threads for AUTH password checks (PBKDF2)
-  std::uint32_t auth_queue = 16;                                   // checks waiting for a thread; more: 454 4.7.0
-  milliseconds auth_failure_delay_max = std::chrono::seconds(30);  // per-address AUTH failure back-off cap
-  milliseconds command_timeout = std::chrono::minutes(5);
-  milliseconds data_timeout = std::chrono::minutes(5);
-  std::uint32_t min_data_rate = 500;  // bytes/s; 0: no rate limit (as Postfix's smtpd_min_data_rate)
-  milliseconds idle_timeout = std::chrono::minutes(5);
-  milliseconds stress_idle_timeout = std::chrono::seconds(10);  // from 75 % of max_connections in use
-  milliseconds stress_command_timeout = std::chrono::seconds(10);
-  milliseconds stress_data_timeout = std::chrono::seconds(10);
-  std::uint64_t spill_threshold = 1024ull * 1024;
-  std::string spill_directory;  // empty: the system temp dir
-  std::uint32_t threads = 0;    // 0: number of cores
-  milliseconds shutdown_grace = std::chrono::seconds(30);
+  DKR_RELAY_SETTINGS(DKR_SETTING_MEMBER)
   std::vector<RelayClient> clients;  // [[relay.clients]]; first match wins
   friend bool operator==(const RelayConfig&, const RelayConfig&) = default;
 };
 
 struct UpstreamConfig {
-  UpstreamType type = UpstreamType::Directory;
-  std::string host = "127.0.0.1";
-  std::uint16_t port = 25;
-  StartTls starttls = StartTls::Opportunistic;
-  std::string ca_file;
-  bool verify_hostname = true;
-  std::string username;
-  std::string password_file;
-  // The effective secret: the inline value, or the contents of password_file read at load.
-  // Secret: never log it.
-  std::string password;
-  std::string directory = "./data/outbox";
-  milliseconds connect_timeout = std::chrono::seconds(30);
-  milliseconds command_timeout = std::chrono::minutes(5);
-  std::uint32_t pool_size = 4;
+  DKR_UPSTREAM_SETTINGS(DKR_SETTING_MEMBER)
   friend bool operator==(const UpstreamConfig&, const UpstreamConfig&) = default;
 };
 
 struct SigningConfig {
-  std::vector<SigningAlgorithm> algorithms{SigningAlgorithm::RsaSha256};
-  Canonicalization canonicalization{};
-  // Empty means the signer library's default list (signer::default_signed_headers() /
-  // default_oversigned_headers()).
-  std::vector<std::string> headers;
-  std::vector<std::string> oversign;
-  milliseconds expire_after{0};  // 0: no x= tag
-  bool allow_weak_rsa = false;
+  DKR_SIGNING_SETTINGS(DKR_SETTING_MEMBER)
   friend bool operator==(const SigningConfig&, const SigningConfig&) = default;
 };
 
 enum class KeystoreType { Directory, Postgres };
 
 struct KeystoreConfig {
-  KeystoreType type = KeystoreType::Directory;
-  std::string path = "./data/keys";
-  std::string selector_pattern = "s%Y%m{seq}";  // strftime fields plus {seq} = a, b, c...
-  bool watch = true;
-  std::string demo_domain = "example.com";  // empty: none
-  // type = "postgres": the fleet keystore.
-  std::string dsn;       // libpq connection string or URI (a secret: may hold a password)
-  std::string dsn_file;  // read into dsn
-  std::string kek_file;  // 32 random bytes, base64: the key-encryption key of the private keys
-  std::string schema = "dkim_relay";
-  milliseconds poll_interval{30000};  // full resync, in case a notification was lost
+  DKR_KEYSTORE_SETTINGS(DKR_SETTING_MEMBER)
   friend bool operator==(const KeystoreConfig&, const KeystoreConfig&) = default;
 };
 
@@ -184,27 +122,13 @@ struct AdminTokenConfig {
 };
 
 struct AdminConfig {
-  bool enabled = true;
-  Endpoint listen{"127.0.0.1", 8025};
-  std::string token_file = "./data/admin.token";
-  std::string token_env;  // name of a variable holding the token; wins over token_file when set
-  std::string tls_cert;
-  std::string tls_key;
-  std::optional<Endpoint> dns_resolver;  // nullopt: system resolver; port defaults to 53
-  milliseconds dns_timeout = std::chrono::seconds(5);
-  milliseconds dns_check_interval = std::chrono::seconds(60);
-  bool per_domain_metrics = false;
-  std::uint64_t max_body_size = 64ull * 1024;
-  std::uint32_t max_connections = 64;
-  milliseconds idle_timeout = std::chrono::seconds(60);
-  bool allow_plaintext = false;          // a non-loopback listen without TLS is refused unless set
+  DKR_ADMIN_SETTINGS(DKR_SETTING_MEMBER)
   std::vector<AdminTokenConfig> tokens;  // [[admin.tokens]], besides the token_file/token_env one
   friend bool operator==(const AdminConfig&, const AdminConfig&) = default;
 };
 
 struct LogConfig {
-  LogLevel level = LogLevel::Info;
-  LogFormat format = LogFormat::Text;
+  DKR_LOG_SETTINGS(DKR_SETTING_MEMBER)
   friend bool operator==(const LogConfig&, const LogConfig&) = default;
 };
 
