@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "keystore/key_transfer.hpp"
+#include "signer/signing_key.hpp"
 #include "terminal_text.hpp"
 
 namespace dkr::app {
@@ -40,6 +41,20 @@ keystore::KeyImporter importer_of(const OpenedStore& store) {
   };
 }
 
+// The target holds this selector with the same key (its public half; a revoked selector publishes
+// none, so there the state must match).
+bool already_present(const keystore::KeyStore& target, const keystore::KeyMaterial& key) {
+  auto existing = target.domain(key.domain);
+  if (!existing) return false;
+  for (const keystore::SelectorInfo& info : existing->selectors) {
+    if (info.selector != key.info.selector) continue;
+    if (info.state == keystore::KeyState::Revoked) return key.info.state == keystore::KeyState::Revoked;
+    auto parsed = signer::SigningKey::from_pem(key.pem, signer::KeyPolicy{true});
+    return parsed && parsed->dns_record() == info.dns_record;
+  }
+  return false;
+}
+
 // Stores every key through `import`, keeping states and timestamps. A selector the target already
 // holds with the same public key counts as done (an import can be run again); any other failure is
 // reported and makes the exit status 1.
@@ -56,22 +71,17 @@ int copy_keys(const std::vector<keystore::KeyMaterial>& keys, const keystore::Ke
                 << ")\n";
       continue;
     }
-    if (done.error().code == ErrorCode::conflict) {
-      if (auto existing = target.domain(key.domain)) {
-        const auto same = std::find_if(existing->selectors.begin(), existing->selectors.end(), [&](const auto& s) {
-          return s.selector == key.info.selector && s.dns_record == key.info.dns_record;
-        });
-        if (same != existing->selectors.end()) {
-          ++present;
-          std::cout << "already present " << key.domain << " " << key.info.selector << "\n";
-          continue;
-        }
-      }
+    if (done.error().code == ErrorCode::conflict && already_present(target, key)) {
+      ++present;
+      std::cout << "already present " << key.domain << " " << key.info.selector << "\n";
+      continue;
     }
     ++failed;
     std::cerr << "keys: " << terminal_safe(key.domain + " " + key.info.selector + ": " + done.error().message) << "\n";
   }
-  std::cout << copied << " key(s) imported, " << present << " already present, " << failed << " failed\n";
+  std::cout << copied << " key(s) imported, " << failed << " failed";
+  if (present > 0) std::cout << ", " << present << " already present";
+  std::cout << "\n";
   return failed == 0 ? 0 : kFailure;
 }
 

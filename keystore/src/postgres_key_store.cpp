@@ -20,6 +20,7 @@
 #include "domain_metadata.hpp"
 #include "domain_snapshot.hpp"
 #include "incoming_key.hpp"
+#include "keystore/dns_record.hpp"
 #include "keystore/domain_name.hpp"
 #include "pg_connection.hpp"
 #include "postgres_schema.hpp"
@@ -91,7 +92,9 @@ SelectorInfo selector_from_row(const PgResult& rows, int row) {
   info.retired_at = rows.integer(row, 9);
   info.revoked_at = rows.integer(row, 10);
   info.activate_after_dns = rows.text(row, 11) == "t";
-  info.dns_record = std::string(rows.text(row, 12));
+  // A revoked selector publishes an empty key, as in the directory store; the column keeps the
+  // key's record, which SealedSlot checks keys against.
+  info.dns_record = info.state == KeyState::Revoked ? std::string(kRevokedKeyRecord) : std::string(rows.text(row, 12));
   return info;
 }
 
