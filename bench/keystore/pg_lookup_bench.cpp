@@ -19,11 +19,12 @@
 #include <string>
 #include <vector>
 
-#include "domain_metadata.hpp"
+#include "bench_store.hpp"
 #include "keystore/directory_key_store.hpp"
 #include "keystore/postgres_key_store.hpp"
 
 using namespace dkr;
+using bench::domain_name;
 
 namespace {
 
@@ -37,16 +38,6 @@ double thread_cpu_seconds() {
   std::fprintf(stderr, "bench_pg_lookup: %s\n", what.c_str());
   std::exit(1);
 }
-
-void write_file(const std::filesystem::path& path, const std::string& content) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0 || ::write(fd, content.data(), content.size()) != static_cast<ssize_t>(content.size())) {
-    die("cannot write " + path.string());
-  }
-  ::close(fd);
-}
-
-std::string domain_name(std::size_t i) { return std::string("customer") + std::to_string(i) + ".example"; }
 
 std::string hex(const std::string& bytes) {
   static const char digits[] = "0123456789abcdef";
@@ -112,17 +103,7 @@ int main(int argc, char** argv) {
   std::string key_rows;
   for (std::size_t i = 0; i < domains; ++i) {
     const std::string name = domain_name(i);
-    const auto dir = work / name;
-    ::mkdir(dir.c_str(), 0700);
-    write_file(dir / "s1.pem", pem);
-    keystore::SelectorInfo info;
-    info.selector = "s1";
-    info.algorithm = signer::Algorithm::Ed25519Sha256;
-    info.bits = 256;
-    info.state = keystore::KeyState::Active;
-    info.created_at = info.activated_at = 1'790'000'000;
-    info.dns_record = record;
-    write_file(dir / "keys.json", keystore::serialize_metadata({name, {info}}));
+    bench::write_directory_domain(work, name, "s1", pem, record);
     auto sealed = kek.seal(pem, name, "s1");
     if (!sealed) die(sealed.error().message);
     domain_rows += name + "\n";

@@ -92,10 +92,15 @@ def set_sealed_key(fleet, row_id, sealed):
         conn.close()
 
 
-class TransferTest(unittest.TestCase):
+class OneRelayTest(unittest.TestCase):
+    """A PostgreSQL keystore with one relay's config (not started) and an upstream."""
+
     def setUp(self):
         self.fleet = fh.Fleet(BINARY, replicas=1)
         self.addCleanup(self.fleet.close)
+
+
+class TransferTest(OneRelayTest):
 
     def test_directory_bundle_postgres_directory_round_trip(self):
         f = self.fleet
@@ -205,10 +210,7 @@ class TransferTest(unittest.TestCase):
         self.assertEqual(fh.verify_maildkim([message], txt, f.dir), [])
 
 
-class RewrapTest(unittest.TestCase):
-    def setUp(self):
-        self.fleet = fh.Fleet(BINARY, replicas=1)
-        self.addCleanup(self.fleet.close)
+class RewrapTest(OneRelayTest):
 
     def test_rewrap_is_one_transaction_and_moves_the_fleet_to_the_new_kek(self):
         f = self.fleet
@@ -226,27 +228,26 @@ class RewrapTest(unittest.TestCase):
         # The last key does not open with the old KEK: the two before it were already re-sealed inside
         # the transaction, and must come back as they were.
         last = rows[-1]
-        set_sealed_key(f, last[0], seal(other_kek, pems[last[0]], last[1], last[2]))
-        before = key_rows(f)
-        failed = f.cli("keys", "rewrap", "--config", config, "--old-kek", old_kek_file, "--new-kek", new_kek_file,
-                       env=relay["env"], check=False)
-        self.assertNotEqual(failed.returncode, 0)
-        self.assertIn("r3.wrap.example r3", failed.stderr)
-        self.assertEqual(key_rows(f), before)
 
+        def refused_rewrap(last_sealed_under, old, named):
+            set_sealed_key(f, last[0], seal(last_sealed_under, pems[last[0]], last[1], last[2]))
+            before = key_rows(f)
+            result = f.cli("keys", "rewrap", "--config", config, "--old-kek", old, "--new-kek", new_kek_file,
+                           env=relay["env"], check=False)
+            self.assertNotEqual(result.returncode, 0)
+            self.assertIn(named, result.stderr)
+            self.assertEqual(key_rows(f), before)
+
+        # The last key does not open with the old KEK: the two before it were already re-sealed inside
+        # the transaction, and must come back as they were.
+        refused_rewrap(other_kek, old_kek_file, "r3.wrap.example r3")
         # A wrong old KEK: refused at the first key, nothing changed.
-        set_sealed_key(f, last[0], seal(old_kek, pems[last[0]], last[1], last[2]))
-        before = key_rows(f)
-        wrong = f.cli("keys", "rewrap", "--config", config, "--old-kek", other_kek_file, "--new-kek", new_kek_file,
-                      env=relay["env"], check=False)
-        self.assertNotEqual(wrong.returncode, 0)
-        self.assertIn("r1.wrap.example r1", wrong.stderr)
-        self.assertEqual(key_rows(f), before)
+        refused_rewrap(old_kek, other_kek_file, "r1.wrap.example r1")
 
         f.cli("keys", "rewrap", "--config", config, "--old-kek", old_kek_file, "--new-kek", new_kek_file,
               env=relay["env"])
         after = key_rows(f)
-        self.assertEqual([r[:3] for r in after], [r[:3] for r in before])
+        self.assertEqual([r[:3] for r in after], [r[:3] for r in rows])
         for row in after:
             self.assertEqual(unseal(new_kek, row[3], row[1], row[2]), pems[row[0]])
             with self.assertRaises(Exception):
