@@ -15,6 +15,7 @@
 #include "keystore/dns_record.hpp"
 #include "keystore/key_envelope.hpp"
 #include "keystore/postgres_key_store.hpp"
+#include "key_transfer_command.hpp"
 #include "keystore_backend.hpp"
 #include "terminal_text.hpp"
 
@@ -37,9 +38,14 @@ commands:
   remove-domain DOMAIN [--force]
   dns DOMAIN [--delegation-zone ZONE]
   import-pem DOMAIN SELECTOR FILE
-  import-opendkim KEYTABLE SIGNINGTABLE      (directory store)
-  import-directory DIR                       copy a directory store into --config's PostgreSQL store,
-                                             keeping every selector's state and timestamps
+  export directory DIR                       copy every key (state, selector, timestamps kept) into
+                                             the directory store DIR
+  export bundle FILE --kek KEKFILE           write every key to a JSON bundle (0600), each private key
+                                             sealed with AES-256-GCM under KEKFILE (see new-kek)
+  import directory DIR                       copy a directory store's keys into this store
+  import bundle FILE --kek KEKFILE           copy a bundle's keys into this store
+  import opendkim KEYTABLE SIGNINGTABLE      import the keys an OpenDKIM SigningTable uses, as active
+  (import-directory DIR and import-opendkim KEYTABLE SIGNINGTABLE are the older spellings)
   new-kek FILE                               a new key-encryption key for the PostgreSQL store (0600)
   rewrap --old-kek FILE --new-kek FILE       re-encrypt every key of --config's PostgreSQL store
 The key store defaults to ./data/keys; with --config FILE it is the one that config names
@@ -126,41 +132,11 @@ Result<std::string> read_text_file(const std::string& path) {
   return content.str();
 }
 
-// Copies every key of a directory store, state and timestamps included. Revoked keys are left
-// behind: they never sign again and need not travel.
-int import_directory(keystore::PostgresKeyStore& target, const std::string& path) {
-  keystore::DirectoryKeyStoreOptions options;
-  options.path = path;
-  auto source = keystore::DirectoryKeyStore::open(options);
-  if (!source) return failure(source.error().message);
-  int imported = 0;
-  int failed = 0;
-  for (const auto& domain : (*source)->list()) {
-    for (const auto& info : domain.selectors) {
-      if (info.state == keystore::KeyState::Revoked) continue;
-      auto pem = read_text_file((std::filesystem::path(path) / domain.domain / (info.selector + ".pem")).string());
-      Result<keystore::SelectorInfo> done =
-          pem ? target.import_key(domain.domain, info, *pem) : Result<keystore::SelectorInfo>(pem.error());
-      if (pem) OPENSSL_cleanse(pem->data(), pem->size());
-      if (done) {
-        ++imported;
-        std::cout << "imported " << domain.domain << " " << info.selector << " (" << keystore::to_string(done->state)
-                  << ")\n";
-      } else {
-        ++failed;
-        std::cerr << "keys: " << domain.domain << " " << info.selector << ": " << done.error().message << "\n";
-      }
-    }
-  }
-  std::cout << imported << " key(s) imported, " << failed << " failed\n";
-  return failed == 0 ? 0 : kFailure;
-}
-
 }  // namespace
 
 int run_keys(Args args) {
   const CliArgs cli(args, {"keystore", "config", "algorithm", "bits", "selector", "activate", "delegation-zone",
-                           "old-kek", "new-kek"});
+                           "old-kek", "new-kek", "kek"});
   if (!cli.ok()) return usage_error(cli.error());
   if (cli.flag(kAllowCoreDumpsFlag)) {
     std::cerr << "keys: core dumps allowed (--allow-core-dumps): a core file would hold private keys\n";
@@ -190,10 +166,13 @@ int run_keys(Args args) {
                                                                             {"import-opendkim", 2},
                                                                             {"new-kek", 1},
                                                                             {"rewrap", 0},
-                                                                            {"import-directory", 1}};
+                                                                            {"import-directory", 1},
+                                                                            {"export", 2},
+                                                                            {"import", 2}};
   const auto known = kOperands.find(command);
   if (known == kOperands.end()) return usage_error("unknown command '" + command + "'");
-  if (!expect(known->second)) {
+  const bool transfer = command == "export" || command == "import";  // import opendkim takes 3
+  if (!expect(known->second) && !(transfer && operands == 3)) {
     return usage_error(command + " takes " + std::to_string(known->second) + " argument(s), got " +
                        std::to_string(operands));
   }
@@ -245,9 +224,8 @@ int run_keys(Args args) {
     return 0;
   };
 
-  if (command == "import-directory") {
-    if (postgres == nullptr) return usage_error("import-directory copies into the PostgreSQL store of --config");
-    return import_directory(*postgres, words[1]);
+  if (transfer || command == "import-directory" || command == "import-opendkim") {
+    return run_key_transfer(OpenedStore{directory, postgres}, words, cli);
   }
   if (command == "list") {
     std::vector<keystore::LoadProblem> problems;
@@ -302,6 +280,7 @@ int run_keys(Args args) {
       wanted.selector = words[2];
       wanted.state = keystore::KeyState::Active;
       imported = postgres->import_key(words[1], wanted, *pem);
+      OPENSSL_cleanse(pem->data(), pem->size());
     }
     if (!imported) return failure(imported.error().message);
     const auto name = store.domain(words[1]);
@@ -310,19 +289,7 @@ int run_keys(Args args) {
               << "\n";
     return 0;
   }
-  // import-opendkim
-  if (directory == nullptr) {
-    return failure("import-opendkim imports into a directory store (--keystore DIR); not yet into PostgreSQL");
-  }
-  auto imported = directory->import_opendkim(words[1], words[2]);
-  if (!imported) return failure(imported.error().message);
-  for (const auto& key : imported->imported) {
-    std::cout << "imported " << key.domain << " " << key.selector << " from " << key.source << "\n";
-  }
-  for (const auto& skipped : imported->skipped) {
-    std::cerr << "skipped " << terminal_safe(skipped.entry) << ": " << terminal_safe(skipped.reason) << "\n";
-  }
-  return imported->imported.empty() && !imported->skipped.empty() ? kFailure : 0;
+  return usage_error("unknown command '" + command + "'");
 }
 
 }  // namespace dkr::app

@@ -16,11 +16,12 @@
 #include <string>
 #include <vector>
 
-#include "domain_metadata.hpp"
+#include "bench_store.hpp"
 #include "keystore/directory_key_store.hpp"
 
 using namespace dkr;
 using Clock = std::chrono::steady_clock;
+using bench::domain_name;
 
 namespace {
 
@@ -41,17 +42,6 @@ long status_kib(const char* field) {
   }
   return -1;
 }
-
-void write_file(const std::filesystem::path& path, const std::string& content) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0 || ::write(fd, content.data(), content.size()) != static_cast<ssize_t>(content.size())) {
-    std::perror(path.c_str());
-    std::exit(1);
-  }
-  ::close(fd);
-}
-
-std::string domain_name(std::size_t i) { return std::string("customer") + std::to_string(i) + ".example"; }
 
 }  // namespace
 
@@ -78,18 +68,7 @@ int main(int argc, char** argv) {
   const std::string record = key->dns_record();
   auto start = Clock::now();
   for (std::size_t i = 0; i < domains; ++i) {
-    const std::string name = domain_name(i);
-    const auto dir = work / name;
-    ::mkdir(dir.c_str(), 0700);
-    write_file(dir / "s2026a.pem", pem);
-    keystore::SelectorInfo info;
-    info.selector = "s2026a";
-    info.algorithm = signer::Algorithm::Ed25519Sha256;
-    info.bits = 256;
-    info.state = keystore::KeyState::Active;
-    info.created_at = info.activated_at = 1'790'000'000;
-    info.dns_record = record;
-    write_file(dir / "keys.json", keystore::serialize_metadata({name, {info}}));
+    bench::write_directory_domain(work, domain_name(i), "s2026a", pem, record);
   }
   std::printf("setup: wrote %zu domains in %.2f s\n", domains, seconds_since(start));
 

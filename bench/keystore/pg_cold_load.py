@@ -61,6 +61,7 @@ def main():
         config = os.path.join(work, "relay.toml")
         with open(os.path.join(work, "token"), "w") as f:
             f.write("bench-token-0123456789abcdef\n")
+        os.chmod(os.path.join(work, "token"), 0o600)  # a secret file: the relay refuses a readable one
         with open(config, "w") as f:
             f.write('[relay]\nlisten = ["127.0.0.1:%d"]\n[upstream]\ntype = "directory"\ndirectory = "%s"\n'
                     '[keystore]\ntype = "postgres"\ndsn = "%s"\nkek_file = "%s"\n'
@@ -95,6 +96,7 @@ def main():
         print("filled %d domains in %.1f s" % (args.domains, time.monotonic() - started), flush=True)
 
         log_path = os.path.join(work, "relay.log")
+        load_before = open("/proc/loadavg").read().split()[0]
         with open(log_path, "w") as log:
             began = time.monotonic()
             relay = subprocess.Popen([args.binary, "serve", "--config", config], stdout=log,
@@ -115,9 +117,10 @@ def main():
             ready = time.monotonic() - began
             logged = re.search(r"loaded (\d+) domains from PostgreSQL schema \S+ in (\d+) ms", open(log_path).read())
             print("cold load: /readyz after %.2f s wall, %.2f s CPU of the relay; relay logged %s domains in %s ms;"
-                  " RSS %.0f MiB; load average %s"
+                  " RSS %.0f MiB; 1-minute load average %s before, %s after (2 cores here: CPU time is the fair"
+                  " figure)"
                   % (ready, cpu_seconds(relay.pid), logged.group(1) if logged else "?",
-                     logged.group(2) if logged else "?", rss_kib(relay.pid) / 1024.0,
+                     logged.group(2) if logged else "?", rss_kib(relay.pid) / 1024.0, load_before,
                      open("/proc/loadavg").read().split()[0]))
         finally:
             relay.terminate()

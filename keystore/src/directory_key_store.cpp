@@ -15,7 +15,9 @@
 #include "common/private_directory.hpp"
 #include "domain_loader.hpp"
 #include "domain_metadata.hpp"
+#include "domain_snapshot.hpp"
 #include "durable_file.hpp"
+#include "incoming_key.hpp"
 #include "keystore/domain_name.hpp"
 #include "selector_pattern.hpp"
 #include "store_lock.hpp"
@@ -24,42 +26,7 @@
 namespace dkr::keystore {
 namespace {
 
-struct NameHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view name) const noexcept { return std::hash<std::string_view>{}(name); }
-};
-using Shard = std::unordered_map<std::string, std::shared_ptr<const DomainEntry>, NameHash, std::equal_to<>>;
-
-// A change copies only the shard of the changed domain (100k domains / 256 shards ~ 400 pointers)
-// and the shard array; every other shard and every DomainEntry is shared with the old snapshot.
-constexpr std::size_t kShardCount = 256;
-
-std::size_t shard_index(std::string_view name) {
-  // Different bits than the buckets inside the shard use (hash % prime).
-  return static_cast<std::size_t>((NameHash{}(name)*0x9E3779B97F4A7C15ull) >> 56) % kShardCount;
-}
-
 std::atomic<unsigned> graveyard_counter{0};
-
-Result<int> checked_bits(const KeyParams& params) {
-  if (params.algorithm == signer::Algorithm::Ed25519Sha256) return 256;
-  if (params.bits == 2048 || params.bits == 3072 || params.bits == 4096) return params.bits;
-  return make_error(ErrorCode::invalid,
-                    "RSA keys must have 2048, 3072 or 4096 bits (asked for " + std::to_string(params.bits) + ")");
-}
-
-struct GeneratedKey {
-  signer::SigningKey key;
-  int bits;
-};
-
-Result<GeneratedKey> generate_key(const KeyParams& params) {
-  auto bits = checked_bits(params);
-  if (!bits) return bits.error();
-  auto key = signer::SigningKey::generate(params.algorithm, *bits);
-  if (!key) return make_error("cannot generate key: " + key.error().message);
-  return GeneratedKey{std::move(*key), *bits};
-}
 
 std::vector<std::string> list_directory(const std::filesystem::path& dir) {
   std::vector<std::string> names;
@@ -124,43 +91,6 @@ std::string to_string(const LoadProblem& problem) {
   return problem.domain + ": " + problem.file + ": " + problem.reason;
 }
 
-struct DirectoryKeyStore::Snapshot {
-  std::array<std::shared_ptr<const Shard>, kShardCount> shards;
-  std::size_t domains = 0;
-
-  const std::shared_ptr<const DomainEntry>* find(std::string_view name) const {
-    const Shard& shard = *shards[shard_index(name)];
-    const auto it = shard.find(name);
-    return it == shard.end() ? nullptr : &it->second;
-  }
-
-  static std::shared_ptr<const Snapshot> empty() {
-    auto snapshot = std::make_shared<Snapshot>();
-    const auto shard = std::make_shared<const Shard>();
-    snapshot->shards.fill(shard);
-    return snapshot;
-  }
-
-  // A new snapshot with these entries replaced (null entry: domain removed).
-  std::shared_ptr<const Snapshot> with(
-      const std::vector<std::pair<std::string, std::shared_ptr<const DomainEntry>>>& changes) const {
-    auto next = std::make_shared<Snapshot>(*this);
-    std::unordered_map<std::size_t, std::shared_ptr<Shard>> copied;
-    for (const auto& [name, entry] : changes) {
-      const std::size_t index = shard_index(name);
-      auto& shard = copied[index];
-      if (!shard) shard = std::make_shared<Shard>(*shards[index]);
-      if (entry) {
-        if (shard->insert_or_assign(name, entry).second) ++next->domains;
-      } else if (shard->erase(name) > 0) {
-        --next->domains;
-      }
-    }
-    for (auto& [index, shard] : copied) next->shards[index] = std::move(shard);
-    return next;
-  }
-};
-
 struct DirectoryKeyStore::Transaction {
   std::string domain;
   DomainMetadata after;
@@ -218,81 +148,21 @@ void DirectoryKeyStore::publish(std::shared_ptr<const Snapshot> next) {
 }
 
 std::shared_ptr<const SigningSet> DirectoryKeyStore::signer_for(std::string_view from_domain) const {
-  if (!from_domain.empty() && from_domain.back() == '.') from_domain.remove_suffix(1);
-  // Fast path: ASCII names are lowercased into a stack buffer, no allocation.
-  char buffer[kMaxDomainLength];
-  std::string idna;
-  std::string_view name;
-  bool ascii = from_domain.size() <= kMaxDomainLength;
-  for (std::size_t i = 0; ascii && i < from_domain.size(); ++i) {
-    const char c = from_domain[i];
-    ascii = static_cast<unsigned char>(c) < 0x80;
-    buffer[i] = ascii_lower(c);
-  }
-  if (ascii) {
-    name = std::string_view(buffer, from_domain.size());
-  } else {
-    auto normalized = normalize_domain(from_domain);
-    if (!normalized) return nullptr;
-    idna = std::move(*normalized);
-    name = idna;
-  }
-
-  const auto snapshot = current();
-  while (true) {
-    if (const auto* entry = snapshot->find(name); entry != nullptr && (*entry)->has_active) {
-      if (const auto& set = (*entry)->signing_set()) return set;
-    }
-    const std::size_t dot = name.find('.');
-    if (dot == std::string_view::npos) break;
-    name.remove_prefix(dot + 1);
-    if (name.find('.') == std::string_view::npos) break;  // never fall back to a TLD
-  }
-  return nullptr;
+  return current()->signer_for(from_domain);
 }
 
-std::vector<DomainInfo> DirectoryKeyStore::list() const {
-  const auto snapshot = current();
-  std::vector<DomainInfo> domains;
-  domains.reserve(snapshot->domains);
-  for (const auto& shard : snapshot->shards) {
-    for (const auto& [name, entry] : *shard) domains.push_back(entry->info);
-  }
-  std::sort(domains.begin(), domains.end(),
-            [](const DomainInfo& a, const DomainInfo& b) { return a.domain < b.domain; });
-  return domains;
-}
+std::vector<DomainInfo> DirectoryKeyStore::list() const { return current()->list(); }
 
-Result<DomainInfo> DirectoryKeyStore::domain(std::string_view domain) const {
-  auto name = normalize_domain(domain);
-  if (!name) return name.error();
-  const auto snapshot = current();
-  if (const auto* entry = snapshot->find(*name)) return (*entry)->info;
-  return make_error(ErrorCode::not_found, "no domain " + *name + " in the key store");
-}
+Result<DomainInfo> DirectoryKeyStore::domain(std::string_view domain) const { return current()->domain(domain); }
 
-KeyStoreStats DirectoryKeyStore::stats() const {
-  const auto snapshot = current();
-  KeyStoreStats stats;
-  stats.domains = snapshot->domains;
-  for (const auto& shard : snapshot->shards) {
-    for (const auto& [name, entry] : *shard) {
-      for (const SelectorInfo& info : entry->info.selectors) {
-        ++stats.keys_by_state[static_cast<std::size_t>(info.state)];
-      }
-    }
-  }
-  return stats;
-}
+KeyStoreStats DirectoryKeyStore::stats() const { return current()->stats(); }
 
 std::vector<LoadProblem> DirectoryKeyStore::check_keys() const {
   const auto snapshot = current();
   std::vector<LoadProblem> found;
-  for (const auto& shard : snapshot->shards) {
-    for (const auto& [name, entry] : *shard) {
-      if (auto problem = entry->parse_all()) found.push_back(std::move(*problem));
-    }
-  }
+  snapshot->for_each([&](const std::string&, const DomainEntry& entry) {
+    if (auto problem = entry.parse_all()) found.push_back(std::move(*problem));
+  });
   std::sort(found.begin(), found.end(), [](const LoadProblem& a, const LoadProblem& b) { return a.domain < b.domain; });
   return found;
 }
@@ -358,7 +228,7 @@ Result<std::optional<DomainMetadata>> DirectoryKeyStore::metadata_on_disk(const 
 Result<void> DirectoryKeyStore::refresh(const std::vector<std::string>& domains, const DomainMetadata* written) {
   const DomainLoadOptions load_options{{options_.allow_weak_rsa}, options_.allow_group_readable_keys};
   const auto snapshot = current();
-  std::vector<std::pair<std::string, std::shared_ptr<const DomainEntry>>> changes;
+  Snapshot::Changes changes;
   std::vector<LoadProblem> found;
   for (const std::string& domain : domains) {
     const auto* previous = snapshot->find(domain);
@@ -401,9 +271,7 @@ Result<void> DirectoryKeyStore::reload_all(bool clean) {
 
   const DomainLoadOptions load_options{{options_.allow_weak_rsa}, options_.allow_group_readable_keys};
   const auto previous = current();
-  auto next = std::make_shared<Snapshot>();
-  std::array<std::shared_ptr<Shard>, kShardCount> shards;
-  for (auto& shard : shards) shard = std::make_shared<Shard>();
+  Snapshot::Changes entries;
   std::vector<LoadProblem> found;
 
   for (const std::string& name : list_directory(root)) {
@@ -430,13 +298,9 @@ Result<void> DirectoryKeyStore::reload_all(bool clean) {
     } else if (clean) {
       clean_domain_folder(path, entry.get());
     }
-    if (entry) {
-      shards[shard_index(name)]->emplace(name, std::move(entry));
-      ++next->domains;
-    }
+    if (entry) entries.emplace_back(name, std::move(entry));
   }
-  for (std::size_t i = 0; i < kShardCount; ++i) next->shards[i] = std::move(shards[i]);
-  publish(std::move(next));
+  publish(Snapshot::of(std::move(entries)));
 
   std::string message;
   for (const LoadProblem& problem : found) {
@@ -493,15 +357,7 @@ Result<SelectorInfo> DirectoryKeyStore::add_domain(std::string_view domain, cons
     if (!chosen) return chosen.error();
     selector = std::move(*chosen);
   }
-  const std::int64_t time = now();
-  SelectorInfo info;
-  info.selector = selector;
-  info.algorithm = params.algorithm;
-  info.bits = generated->bits;
-  info.state = KeyState::Active;
-  info.created_at = time;
-  info.activated_at = time;
-  info.dns_record = generated->key.dns_record();
+  const SelectorInfo info = new_selector_info(selector, *generated, params, KeyState::Active, now());
   transaction.after.selectors.push_back(info);
   transaction.new_keys.emplace_back(selector, generated->key.private_pem());
   if (auto committed = commit(transaction); !committed) return committed.error();
@@ -542,14 +398,7 @@ Result<SelectorInfo> DirectoryKeyStore::stage_key(std::string_view domain, const
     if (!chosen) return chosen.error();
     selector = std::move(*chosen);
   }
-  SelectorInfo info;
-  info.selector = selector;
-  info.algorithm = params.algorithm;
-  info.bits = generated->bits;
-  info.state = KeyState::Staged;
-  info.created_at = now();
-  info.activate_after_dns = params.activate_after_dns;
-  info.dns_record = generated->key.dns_record();
+  const SelectorInfo info = new_selector_info(selector, *generated, params, KeyState::Staged, now());
   transaction.after.selectors.push_back(info);
   transaction.new_keys.emplace_back(selector, generated->key.private_pem());
   if (auto committed = commit(transaction); !committed) return committed.error();
@@ -630,17 +479,12 @@ Result<void> DirectoryKeyStore::remove_domain(std::string_view domain, bool forc
   return commit(transaction);
 }
 
-Result<SelectorInfo> DirectoryKeyStore::import_pem(std::string_view domain, std::string_view selector,
-                                                   const std::filesystem::path& pem_path) {
+Result<SelectorInfo> DirectoryKeyStore::import_key(std::string_view domain, const SelectorInfo& wanted,
+                                                   std::string_view pem) {
   auto name = normalize_domain(domain);
   if (!name) return name.error();
-  auto wanted = normalize_selector(selector);
-  if (!wanted) return wanted.error();
-  auto pem = read_file(pem_path);
-  if (!pem) return pem.error();
-  auto key = signer::SigningKey::from_pem(*pem, signer::KeyPolicy{options_.allow_weak_rsa});
-  OPENSSL_cleanse(pem->data(), pem->size());
-  if (!key) return make_error(pem_path.string() + ": " + key.error().message);
+  auto parsed = parse_import(wanted, pem, signer::KeyPolicy{options_.allow_weak_rsa});
+  if (!parsed) return parsed.error();
 
   std::lock_guard guard(write_mutex_);
   StoreLock lock(options_.path, StoreLock::Mode::Exclusive);
@@ -649,24 +493,47 @@ Result<SelectorInfo> DirectoryKeyStore::import_pem(std::string_view domain, std:
   Transaction transaction;
   transaction.domain = *name;
   transaction.after = before->value_or(DomainMetadata{*name, {}});
-  if (transaction.after.find(*wanted) != nullptr) {
-    return make_error(ErrorCode::conflict, "selector '" + *wanted + "' already exists in domain " + *name);
-  }
-  SelectorInfo info;
-  info.selector = *wanted;
-  info.algorithm = key->algorithm();
-  info.bits = key->algorithm() == signer::Algorithm::Ed25519Sha256 ? 256 : key->bits();
-  info.state = KeyState::Staged;
-  info.created_at = now();
-  info.dns_record = key->dns_record();
-  transaction.after.selectors.push_back(info);
-  auto activated = apply_activate(transaction.after, *wanted, info.created_at);
-  if (!activated) return activated.error();
-  transaction.new_keys.emplace_back(*wanted, key->private_pem());
+  auto info = add_imported(transaction.after, parsed->info, now());
+  if (!info) return info.error();
+  transaction.new_keys.emplace_back(info->selector, parsed->key.private_pem());
   if (auto committed = commit(transaction); !committed) return committed.error();
-  info.state = KeyState::Active;
-  info.activated_at = info.created_at;
   return info;
+}
+
+Result<SelectorInfo> DirectoryKeyStore::import_pem(std::string_view domain, std::string_view selector,
+                                                   const std::filesystem::path& pem_path) {
+  auto pem = read_file(pem_path);
+  if (!pem) return pem.error();
+  SelectorInfo wanted;
+  wanted.selector = std::string(selector);
+  wanted.state = KeyState::Active;
+  auto imported = import_key(domain, wanted, *pem);
+  OPENSSL_cleanse(pem->data(), pem->size());
+  if (!imported && imported.error().code == ErrorCode::invalid) {
+    return make_error(ErrorCode::invalid, pem_path.string() + ": " + imported.error().message);
+  }
+  return imported;
+}
+
+Result<ImportReport> DirectoryKeyStore::import_opendkim(const std::filesystem::path& key_table,
+                                                        const std::filesystem::path& signing_table) {
+  return import_opendkim_tables(key_table, signing_table, *this,
+                                [this](std::string_view domain, const SelectorInfo& info, std::string_view pem) {
+                                  return import_key(domain, info, pem);
+                                });
+}
+
+Result<std::vector<KeyMaterial>> DirectoryKeyStore::export_keys() const {
+  std::vector<KeyMaterial> keys;
+  StoreLock lock(options_.path, StoreLock::Mode::Shared);
+  for (const DomainInfo& domain : list()) {
+    for (const SelectorInfo& info : domain.selectors) {
+      auto pem = read_file(key_file_path(options_.path / domain.domain, info.selector));
+      if (!pem) return make_error(pem.error().code, domain.domain + " " + info.selector + ": " + pem.error().message);
+      keys.emplace_back(domain.domain, info, std::move(*pem));
+    }
+  }
+  return keys;
 }
 
 }  // namespace dkr::keystore

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "domain_metadata.hpp"
+#include "domain_snapshot.hpp"
 #include "durable_file.hpp"
 #include "keystore/dns_record.hpp"
 
@@ -80,22 +81,9 @@ void KeySlot::parse() const {
 const std::shared_ptr<const SigningSet>& DomainEntry::signing_set() const {
   std::call_once(signing_once_, [this] {
     if (!has_active) return;
-    auto set = std::make_shared<SigningSet>();
-    set->domain = info.domain;
-    for (const SelectorInfo& selector : info.selectors) {
-      if (selector.state != KeyState::Active) continue;
-      for (const auto& slot : keys) {
-        if (slot->selector() != selector.selector) continue;
-        if (!slot->key()) {
-          spdlog::error("keystore: cannot load {}: {}: {}", info.domain, slot->file().string(), slot->error());
-          return;  // no SigningSet rather than one missing a key
-        }
-        set->keys.push_back(ActiveKey{selector.selector, slot->key()});
-      }
-    }
-    std::sort(set->keys.begin(), set->keys.end(),
-              [](const ActiveKey& a, const ActiveKey& b) { return a.key->algorithm() < b.key->algorithm(); });
-    if (!set->keys.empty()) signing_ = std::move(set);
+    signing_ = make_signing_set(info, keys, [this](const KeySlot& slot) {
+      spdlog::error("keystore: cannot load {}: {}: {}", info.domain, slot.file().string(), slot.error());
+    });
   });
   return signing_;
 }

@@ -1,11 +1,15 @@
 // Import of an OpenDKIM setup: KeyTable says where each key is, SigningTable which mail uses it.
+// The same for both key stores: the store is read through KeyStore and written through `import`.
+#include <openssl/crypto.h>
+
+#include <algorithm>
 #include <map>
 #include <set>
 #include <sstream>
 
 #include "durable_file.hpp"
-#include "keystore/directory_key_store.hpp"
 #include "keystore/domain_name.hpp"
+#include "keystore/key_transfer.hpp"
 
 namespace dkr::keystore {
 namespace {
@@ -66,8 +70,9 @@ bool is_same_or_subdomain(std::string_view name, std::string_view parent) {
 
 }  // namespace
 
-Result<ImportReport> DirectoryKeyStore::import_opendkim(const std::filesystem::path& key_table,
-                                                        const std::filesystem::path& signing_table) {
+Result<ImportReport> import_opendkim_tables(const std::filesystem::path& key_table,
+                                            const std::filesystem::path& signing_table, const KeyStore& store,
+                                            const KeyImporter& import) {
   auto key_lines = read_table(key_table, "KeyTable");
   if (!key_lines) return key_lines.error();
   auto signing_lines = read_table(signing_table, "SigningTable");
@@ -129,7 +134,7 @@ Result<ImportReport> DirectoryKeyStore::import_opendkim(const std::filesystem::p
   for (const std::string& name : order) {
     const KeyTableEntry& entry = keys.at(name);
     const std::string where = entry.location + ": " + name;
-    if (auto existing = domain(entry.domain); existing) {
+    if (auto existing = store.domain(entry.domain); existing) {
       const bool present = std::any_of(existing->selectors.begin(), existing->selectors.end(),
                                        [&](const SelectorInfo& info) { return info.selector == entry.selector; });
       if (present) {
@@ -138,9 +143,18 @@ Result<ImportReport> DirectoryKeyStore::import_opendkim(const std::filesystem::p
         continue;
       }
     }
-    auto imported = import_pem(entry.domain, entry.selector, entry.key_file);
+    auto pem = read_file(entry.key_file);
+    if (!pem) {
+      report.skipped.push_back({where, pem.error().message});
+      continue;
+    }
+    SelectorInfo info;
+    info.selector = entry.selector;
+    info.state = KeyState::Active;
+    auto imported = import(entry.domain, info, *pem);
+    OPENSSL_cleanse(pem->data(), pem->size());
     if (!imported) {
-      report.skipped.push_back({where, imported.error().message});
+      report.skipped.push_back({where, entry.key_file.string() + ": " + imported.error().message});
       continue;
     }
     report.imported.push_back({entry.domain, entry.selector, entry.key_file.string()});

@@ -18,6 +18,9 @@
 #include <unordered_map>
 
 #include "domain_metadata.hpp"
+#include "domain_snapshot.hpp"
+#include "incoming_key.hpp"
+#include "keystore/dns_record.hpp"
 #include "keystore/domain_name.hpp"
 #include "pg_connection.hpp"
 #include "postgres_schema.hpp"
@@ -74,51 +77,6 @@ class SealedSlot {
   mutable std::shared_ptr<const signer::SigningKey> key_;
 };
 
-struct PgDomain {
-  DomainInfo info;
-  std::int64_t version = 0;
-  std::vector<std::shared_ptr<const SealedSlot>> keys;  // every selector that is not revoked
-  bool has_active = false;
-
-  const std::shared_ptr<const SigningSet>& signing_set() const {
-    std::call_once(signing_once_, [this] {
-      if (!has_active) return;
-      auto set = std::make_shared<SigningSet>();
-      set->domain = info.domain;
-      for (const SelectorInfo& selector : info.selectors) {
-        if (selector.state != KeyState::Active) continue;
-        for (const auto& slot : keys) {
-          if (slot->selector() != selector.selector) continue;
-          if (!slot->key()) {
-            spdlog::error("keystore: cannot use key {} of {}: {}", selector.selector, info.domain, slot->error());
-            return;  // no SigningSet rather than one missing a key
-          }
-          set->keys.push_back(ActiveKey{selector.selector, slot->key()});
-        }
-      }
-      std::sort(set->keys.begin(), set->keys.end(),
-                [](const ActiveKey& a, const ActiveKey& b) { return a.key->algorithm() < b.key->algorithm(); });
-      if (!set->keys.empty()) signing_ = std::move(set);
-    });
-    return signing_;
-  }
-
- private:
-  mutable std::once_flag signing_once_;
-  mutable std::shared_ptr<const SigningSet> signing_;
-};
-
-struct NameHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view name) const noexcept { return std::hash<std::string_view>{}(name); }
-};
-using Shard = std::unordered_map<std::string, std::shared_ptr<const PgDomain>, NameHash, std::equal_to<>>;
-constexpr std::size_t kShardCount = 256;
-
-std::size_t shard_index(std::string_view name) {
-  return static_cast<std::size_t>((NameHash{}(name)*0x9E3779B97F4A7C15ull) >> 56) % kShardCount;
-}
-
 // The columns every domain query returns, in this order.
 constexpr std::string_view kDomainColumns =
     "d.name, d.version, k.id, k.selector, k.algorithm, k.bits, k.state, k.created_at, k.activated_at, "
@@ -135,7 +93,9 @@ SelectorInfo selector_from_row(const PgResult& rows, int row) {
   info.retired_at = rows.integer(row, 9);
   info.revoked_at = rows.integer(row, 10);
   info.activate_after_dns = rows.text(row, 11) == "t";
-  info.dns_record = std::string(rows.text(row, 12));
+  // A revoked selector publishes an empty key, as in the directory store; the column keeps the
+  // key's record, which SealedSlot checks keys against.
+  info.dns_record = info.state == KeyState::Revoked ? std::string(kRevokedKeyRecord) : std::string(rows.text(row, 12));
   return info;
 }
 
@@ -154,42 +114,25 @@ Error unreachable_for_writes(const Error& error) {
 
 }  // namespace
 
-struct PostgresKeyStore::Snapshot {
-  std::array<std::shared_ptr<const Shard>, kShardCount> shards;
-  std::size_t domains = 0;
+struct PgDomain {
+  DomainInfo info;
+  std::int64_t version = 0;
+  std::vector<std::shared_ptr<const SealedSlot>> keys;  // every selector that is not revoked
+  bool has_active = false;
 
-  const std::shared_ptr<const PgDomain>* find(std::string_view name) const {
-    const Shard& shard = *shards[shard_index(name)];
-    const auto it = shard.find(name);
-    return it == shard.end() ? nullptr : &it->second;
+  const std::shared_ptr<const SigningSet>& signing_set() const {
+    std::call_once(signing_once_, [this] {
+      if (!has_active) return;
+      signing_ = make_signing_set(info, keys, [this](const SealedSlot& slot) {
+        spdlog::error("keystore: cannot use key {} of {}: {}", slot.selector(), info.domain, slot.error());
+      });
+    });
+    return signing_;
   }
 
-  static std::shared_ptr<const Snapshot> empty() {
-    auto snapshot = std::make_shared<Snapshot>();
-    const auto shard = std::make_shared<const Shard>();
-    snapshot->shards.fill(shard);
-    return snapshot;
-  }
-
-  // A new snapshot with these entries replaced (null entry: domain removed). A change copies only
-  // the shards it touches.
-  std::shared_ptr<const Snapshot> with(
-      const std::vector<std::pair<std::string, std::shared_ptr<const PgDomain>>>& changes) const {
-    auto next = std::make_shared<Snapshot>(*this);
-    std::unordered_map<std::size_t, std::shared_ptr<Shard>> copied;
-    for (const auto& [name, entry] : changes) {
-      const std::size_t index = shard_index(name);
-      auto& shard = copied[index];
-      if (!shard) shard = std::make_shared<Shard>(*shards[index]);
-      if (entry) {
-        if (shard->insert_or_assign(name, entry).second) ++next->domains;
-      } else if (shard->erase(name) > 0) {
-        --next->domains;
-      }
-    }
-    for (auto& [index, shard] : copied) next->shards[index] = std::move(shard);
-    return next;
-  }
+ private:
+  mutable std::once_flag signing_once_;
+  mutable std::shared_ptr<const SigningSet> signing_;
 };
 
 // Loads domains from the database into entries, reusing keys the previous snapshot already holds.
@@ -201,7 +144,7 @@ class DomainReader {
       : conn_(conn), schema_(quote_identifier(schema)), kek_(kek), policy_(policy) {}
 
   struct Loaded {
-    std::vector<std::pair<std::string, std::shared_ptr<const PgDomain>>> changes;  // null: gone
+    Snapshot::Changes changes;  // null: gone
     std::vector<LoadProblem> problems;
     std::size_t decrypted = 0;
   };
@@ -344,13 +287,6 @@ Result<bool> read_domain(PgConnection& conn, const std::string& schema, const st
   return true;
 }
 
-Result<int> checked_bits(const KeyParams& params) {
-  if (params.algorithm == signer::Algorithm::Ed25519Sha256) return 256;
-  if (params.bits == 2048 || params.bits == 3072 || params.bits == 4096) return params.bits;
-  return make_error(ErrorCode::invalid,
-                    "RSA keys must have 2048, 3072 or 4096 bits (asked for " + std::to_string(params.bits) + ")");
-}
-
 }  // namespace
 
 PostgresKeyStore::PostgresKeyStore(PostgresKeyStoreOptions options, Kek kek)
@@ -380,7 +316,7 @@ namespace {
 // reader never undoes what a faster one already published.
 template <class Snapshot, class Entries>
 std::shared_ptr<const Snapshot> merge(const Snapshot& base, Entries& changes, bool removals) {
-  std::vector<std::pair<std::string, std::shared_ptr<const PgDomain>>> applied;
+  typename Snapshot::Changes applied;
   for (auto& [name, entry] : changes) {
     const auto* before = base.find(name);
     if (entry) {
@@ -429,7 +365,7 @@ Result<std::unique_ptr<PostgresKeyStore>> PostgresKeyStore::open(const PostgresK
   if (auto next = merge(*store->current(), loaded.changes, true)) store->snapshot_ = next;
   // The relay logs its cold load; one-shot commands (keys, db) keep their output clean.
   spdlog::log(options.watch ? spdlog::level::info : spdlog::level::debug,
-              "keystore: loaded {} domains from PostgreSQL schema {} in {} ms", store->current()->domains,
+              "keystore: loaded {} domains from PostgreSQL schema {} in {} ms", store->current()->domains(),
               options.schema, std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
   if (options.watch) {
     store->stale_since_ms_ = steady_ms();  // until the keystore thread listens
@@ -480,11 +416,9 @@ void PostgresKeyStore::run_sync() {
       const auto* entry = snapshot->find(name);
       if (entry == nullptr || (*entry)->version != versions->integer(row, 1)) changed.emplace_back(name);
     }
-    for (const auto& shard : snapshot->shards) {
-      for (const auto& [name, entry] : *shard) {
-        if (!in_database.contains(name)) changed.push_back(name);  // removed: load() reports it gone
-      }
-    }
+    snapshot->for_each([&](const std::string& name, const PgDomain&) {
+      if (!in_database.contains(name)) changed.push_back(name);  // removed: load() reports it gone
+    });
     if (!changed.empty()) spdlog::info("keystore: resync reloads {} domain(s)", changed.size());
     return reload(conn, changed);
   };
@@ -579,70 +513,14 @@ void PostgresKeyStore::run_sync() {
 }
 
 std::shared_ptr<const SigningSet> PostgresKeyStore::signer_for(std::string_view from_domain) const {
-  if (!from_domain.empty() && from_domain.back() == '.') from_domain.remove_suffix(1);
-  char buffer[kMaxDomainLength];
-  std::string idna;
-  std::string_view name;
-  bool ascii = from_domain.size() <= kMaxDomainLength;
-  for (std::size_t i = 0; ascii && i < from_domain.size(); ++i) {
-    const char c = from_domain[i];
-    ascii = static_cast<unsigned char>(c) < 0x80;
-    buffer[i] = ascii_lower(c);
-  }
-  if (ascii) {
-    name = std::string_view(buffer, from_domain.size());
-  } else {
-    auto normalized = normalize_domain(from_domain);
-    if (!normalized) return nullptr;
-    idna = std::move(*normalized);
-    name = idna;
-  }
-  const auto snapshot = current();
-  while (true) {
-    if (const auto* entry = snapshot->find(name); entry != nullptr && (*entry)->has_active) {
-      if (const auto& set = (*entry)->signing_set()) return set;
-    }
-    const std::size_t dot = name.find('.');
-    if (dot == std::string_view::npos) break;
-    name.remove_prefix(dot + 1);
-    if (name.find('.') == std::string_view::npos) break;  // never fall back to a TLD
-  }
-  return nullptr;
+  return current()->signer_for(from_domain);
 }
 
-std::vector<DomainInfo> PostgresKeyStore::list() const {
-  const auto snapshot = current();
-  std::vector<DomainInfo> domains;
-  domains.reserve(snapshot->domains);
-  for (const auto& shard : snapshot->shards) {
-    for (const auto& [name, entry] : *shard) domains.push_back(entry->info);
-  }
-  std::sort(domains.begin(), domains.end(),
-            [](const DomainInfo& a, const DomainInfo& b) { return a.domain < b.domain; });
-  return domains;
-}
+std::vector<DomainInfo> PostgresKeyStore::list() const { return current()->list(); }
 
-Result<DomainInfo> PostgresKeyStore::domain(std::string_view domain) const {
-  auto name = normalize_domain(domain);
-  if (!name) return name.error();
-  const auto snapshot = current();
-  if (const auto* entry = snapshot->find(*name)) return (*entry)->info;
-  return make_error(ErrorCode::not_found, "no domain " + *name + " in the key store");
-}
+Result<DomainInfo> PostgresKeyStore::domain(std::string_view domain) const { return current()->domain(domain); }
 
-KeyStoreStats PostgresKeyStore::stats() const {
-  const auto snapshot = current();
-  KeyStoreStats stats;
-  stats.domains = snapshot->domains;
-  for (const auto& shard : snapshot->shards) {
-    for (const auto& [name, entry] : *shard) {
-      for (const SelectorInfo& info : entry->info.selectors) {
-        ++stats.keys_by_state[static_cast<std::size_t>(info.state)];
-      }
-    }
-  }
-  return stats;
-}
+KeyStoreStats PostgresKeyStore::stats() const { return current()->stats(); }
 
 std::vector<LoadProblem> PostgresKeyStore::problems() const {
   std::lock_guard guard(problems_mutex_);
@@ -690,9 +568,7 @@ Result<void> PostgresKeyStore::reload() {
   if (!names) return names.error();
   std::vector<std::string> all;
   for (int row = 0; row < names->rows(); ++row) all.emplace_back(names->text(row, 0));
-  for (const auto& shard : current()->shards) {
-    for (const auto& [name, entry] : *shard) all.push_back(name);
-  }
+  current()->for_each([&](const std::string& name, const PgDomain&) { all.push_back(name); });
   std::sort(all.begin(), all.end());
   all.erase(std::unique(all.begin(), all.end()), all.end());
   DomainReader reader(*write_conn_, options_.schema, kek_, signer::KeyPolicy{options_.allow_weak_rsa});
@@ -851,23 +727,6 @@ Result<void> PostgresKeyStore::write(const std::string& domain, const Plan& plan
   return {};
 }
 
-namespace {
-
-struct GeneratedKey {
-  signer::SigningKey key;
-  int bits;
-};
-
-Result<GeneratedKey> generate_key(const KeyParams& params) {
-  auto bits = checked_bits(params);
-  if (!bits) return bits.error();
-  auto key = signer::SigningKey::generate(params.algorithm, *bits);
-  if (!key) return make_error("cannot generate key: " + key.error().message);
-  return GeneratedKey{std::move(*key), *bits};
-}
-
-}  // namespace
-
 Result<SelectorInfo> PostgresKeyStore::add_domain(std::string_view domain, const KeyParams& params) {
   auto name = normalize_domain(domain);
   if (!name) return name.error();
@@ -892,14 +751,7 @@ Result<SelectorInfo> PostgresKeyStore::add_domain(std::string_view domain, const
       if (!chosen) return chosen.error();
       selector = std::move(*chosen);
     }
-    info = SelectorInfo{};
-    info.selector = selector;
-    info.algorithm = params.algorithm;
-    info.bits = generated->bits;
-    info.state = KeyState::Active;
-    info.created_at = context.now;
-    info.activated_at = context.now;
-    info.dns_record = generated->key.dns_record();
+    info = new_selector_info(selector, *generated, params, KeyState::Active, context.now);
     context.after.selectors.push_back(info);
     context.new_keys.emplace_back(selector, generated->key.private_pem());
     return true;
@@ -934,14 +786,7 @@ Result<SelectorInfo> PostgresKeyStore::stage_key(std::string_view domain, const 
       if (!chosen) return chosen.error();
       selector = std::move(*chosen);
     }
-    info = SelectorInfo{};
-    info.selector = selector;
-    info.algorithm = params.algorithm;
-    info.bits = generated->bits;
-    info.state = KeyState::Staged;
-    info.created_at = context.now;
-    info.activate_after_dns = params.activate_after_dns;
-    info.dns_record = generated->key.dns_record();
+    info = new_selector_info(selector, *generated, params, KeyState::Staged, context.now);
     context.after.selectors.push_back(info);
     context.new_keys.emplace_back(selector, generated->key.private_pem());
     return true;
@@ -954,34 +799,42 @@ Result<SelectorInfo> PostgresKeyStore::import_key(std::string_view domain, const
                                                   std::string_view pem) {
   auto name = normalize_domain(domain);
   if (!name) return name.error();
-  auto selector = normalize_selector(wanted.selector);
-  if (!selector) return selector.error();
-  auto key = signer::SigningKey::from_pem(pem, signer::KeyPolicy{options_.allow_weak_rsa});
-  if (!key) return make_error(ErrorCode::invalid, key.error().message);
-  SelectorInfo info = wanted;
-  info.selector = *selector;
-  info.algorithm = key->algorithm();
-  info.bits = key->algorithm() == signer::Algorithm::Ed25519Sha256 ? 256 : key->bits();
-  info.dns_record = key->dns_record();
+  auto parsed = parse_import(wanted, pem, signer::KeyPolicy{options_.allow_weak_rsa});
+  if (!parsed) return parsed.error();
+  SelectorInfo info;
   auto done = write(*name, [&](WriteContext& context) -> Result<bool> {
-    if (context.after.find(info.selector) != nullptr) {
-      return make_error(ErrorCode::conflict, "selector '" + info.selector + "' already exists in domain " + *name);
-    }
-    if (info.created_at == 0) info.created_at = context.now;
-    const KeyState target = info.state;
-    if (target == KeyState::Active) info.state = KeyState::Staged;
-    context.after.selectors.push_back(info);
-    if (target == KeyState::Active) {
-      const std::int64_t activated = info.activated_at != 0 ? info.activated_at : context.now;
-      auto activated_now = apply_activate(context.after, info.selector, activated);
-      if (!activated_now) return activated_now.error();
-      info = *context.after.find(info.selector);
-    }
-    context.new_keys.emplace_back(info.selector, key->private_pem());
+    auto added = add_imported(context.after, parsed->info, context.now);
+    if (!added) return added.error();
+    info = std::move(*added);
+    context.new_keys.emplace_back(info.selector, parsed->key.private_pem());
     return true;
   });
   if (!done) return done.error();
   return info;
+}
+
+Result<std::vector<KeyMaterial>> PostgresKeyStore::export_keys() const {
+  // Its own connection and one snapshot of the database: what the relays' caches hold may lag.
+  auto connected = PgConnection::connect(options_.dsn);
+  if (!connected) return connected.error();
+  PgConnection& conn = **connected;
+  const std::string s = quote_identifier(options_.schema);
+  auto rows = conn.exec("SELECT " + std::string(kDomainColumns) + ", k.sealed_key FROM " + s + ".domains d JOIN " + s +
+                        ".keys k ON k.domain = d.name ORDER BY d.name, k.id");
+  if (!rows) return rows.error();
+  std::vector<KeyMaterial> keys;
+  keys.reserve(static_cast<std::size_t>(rows->rows()));
+  for (int row = 0; row < rows->rows(); ++row) {
+    SelectorInfo info = selector_from_row(*rows, row);
+    const std::string domain(rows->text(row, 0));
+    auto pem = kek_.open(rows->bytes(row, 13), domain, info.selector);
+    if (!pem) {
+      return make_error(ErrorCode::invalid, "cannot decrypt the private key of " + domain + " selector " +
+                                                info.selector + " with kek_file: " + pem.error().message);
+    }
+    keys.emplace_back(domain, std::move(info), std::move(*pem));
+  }
+  return keys;
 }
 
 Result<void> PostgresKeyStore::transition(

@@ -23,10 +23,14 @@
 #include <vector>
 
 #include "keystore/key_store.hpp"
+#include "keystore/key_transfer.hpp"
 
 namespace dkr::keystore {
 
 struct DomainMetadata;  // keys.json contents; internal
+struct DomainEntry;     // one loaded domain; internal (domain_loader.hpp)
+template <class Entry>
+class DomainSnapshot;  // internal (domain_snapshot.hpp)
 
 struct DirectoryKeyStoreOptions {
   std::filesystem::path path;
@@ -53,23 +57,9 @@ struct LoadProblem {
 };
 std::string to_string(const LoadProblem& problem);
 
-struct ImportedKey {
-  std::string domain;
-  std::string selector;
-  std::string source;  // file the key came from
-};
-struct SkippedEntry {
-  std::string entry;  // "SigningTable:3: *@*.example.com" or similar
-  std::string reason;
-};
-struct ImportReport {
-  std::vector<ImportedKey> imported;
-  std::vector<SkippedEntry> skipped;
-};
-
 class DirectoryKeyStore final : public KeyStore {
  public:
-  struct Snapshot;  // immutable; defined in the implementation
+  using Snapshot = DomainSnapshot<DomainEntry>;  // immutable
 
   // Creates the directory (0700) when missing. Domains with broken files are left out and listed
   // in problems(); open fails only when the directory itself is unusable.
@@ -91,12 +81,16 @@ class DirectoryKeyStore final : public KeyStore {
   // Re-reads only these domains (what KeyStoreWatcher uses for changes inside domain folders).
   Result<void> reload_domains(const std::vector<std::string>& domains);
 
-  // Imports a private key (PKCS#8 or traditional RSA PEM) as an active selector; the domain's
+  // Stores a private key (PEM) under info.selector with info's state and timestamps; an active key
+  // retires the domain's active key of its algorithm. The domain is created if needed.
+  Result<SelectorInfo> import_key(std::string_view domain, const SelectorInfo& info, std::string_view pem);
+  // Every key with its private PEM, domains and selectors in order (keys export).
+  Result<std::vector<KeyMaterial>> export_keys() const;
+  // Imports a private key file (PKCS#8 or traditional RSA PEM) as an active selector; the domain's
   // previous active key of the same algorithm moves to retiring. The domain is created if needed.
   Result<SelectorInfo> import_pem(std::string_view domain, std::string_view selector,
                                   const std::filesystem::path& pem_path);
-  // OpenDKIM KeyTable ("name domain:selector:/path") + SigningTable ("*@domain name" or
-  // "domain name"): imports the keys the SigningTable uses; anything else is skipped with a reason.
+  // import_opendkim_tables (key_transfer.hpp) into this store.
   Result<ImportReport> import_opendkim(const std::filesystem::path& key_table,
                                        const std::filesystem::path& signing_table);
 

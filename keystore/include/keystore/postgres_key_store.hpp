@@ -35,6 +35,7 @@ namespace dkr::keystore {
 inline constexpr int kPostgresSchemaVersion = 1;
 
 class PgConnection;  // pg_connection.hpp; internal
+struct PgDomain;     // one loaded domain; internal
 
 struct PostgresKeyStoreOptions {
   std::string dsn;  // libpq connection string or URI
@@ -59,8 +60,8 @@ Result<std::size_t> rewrap_postgres_keys(const std::string& dsn, const std::stri
 
 class PostgresKeyStore final : public KeyStore {
  public:
-  struct Snapshot;  // immutable; defined in the implementation
-  struct Sync;      // the keystore thread's state
+  using Snapshot = DomainSnapshot<PgDomain>;  // immutable
+  struct Sync;                                // the keystore thread's state
 
   // Connects, checks the schema version (refused when older or newer than this build), loads
   // every domain and, with options.watch, starts the keystore thread. Refused when keys exist and
@@ -85,6 +86,9 @@ class PostgresKeyStore final : public KeyStore {
   // Stores a private key (PEM) under `selector`; `state` Active retires the previous active key of
   // its algorithm in the same transaction. Used by import-pem and import from another store.
   Result<SelectorInfo> import_key(std::string_view domain, const SelectorInfo& info, std::string_view pem);
+  // Every key with its private PEM, opened with the KEK, domains and selectors in order (keys
+  // export); refused at the first key that does not decrypt, naming it.
+  Result<std::vector<KeyMaterial>> export_keys() const;
 
   // The first full load is done (always true after open()).
   bool ready() const { return true; }

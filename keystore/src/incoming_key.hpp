@@ -1,0 +1,40 @@
+#pragma once
+// Keys entering a store, the same for both key stores: generated ones (add_domain, stage_key) and
+// imported ones (import_key: another store, a bundle, OpenDKIM).
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/result.hpp"
+#include "domain_metadata.hpp"
+#include "keystore/key_store.hpp"
+#include "signer/signing_key.hpp"
+
+namespace dkr::keystore {
+
+struct GeneratedKey {
+  signer::SigningKey key;
+  int bits;
+};
+
+// RSA 2048/3072/4096 or Ed25519; anything else is ErrorCode::invalid. Slow for RSA: call it before
+// taking locks or opening a transaction.
+Result<GeneratedKey> generate_key(const KeyParams& params);
+
+// The new selector `selector` of `generated`, in `state` (Staged or Active) as of `now`.
+SelectorInfo new_selector_info(std::string selector, const GeneratedKey& generated, const KeyParams& params,
+                               KeyState state, std::int64_t now);
+
+struct ParsedImport {
+  SelectorInfo info;  // `wanted` with its selector normalized and algorithm, bits, DNS record from the key
+  signer::SigningKey key;
+};
+// Parses `pem` (ErrorCode::invalid when it is not a usable key) for import as `wanted`.
+Result<ParsedImport> parse_import(const SelectorInfo& wanted, std::string_view pem, signer::KeyPolicy policy);
+
+// Adds an imported selector to `after`, keeping its state and timestamps (created_at 0: now). An
+// active key retires the domain's active key of its algorithm, as activate does. Conflict when the
+// selector exists. Returns the selector as stored.
+Result<SelectorInfo> add_imported(DomainMetadata& after, SelectorInfo info, std::int64_t now);
+
+}  // namespace dkr::keystore
