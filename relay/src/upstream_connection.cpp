@@ -419,12 +419,12 @@ awaitable<UpstreamOutcome> UpstreamConnection::open() {
 
 awaitable<UpstreamOutcome> UpstreamConnection::send_message(const OutboundMessage& message, const bool& abandoned) {
   UpstreamDotStuffer stuffer;
-  if (auto whole = message.content ? message.content->in_memory() : std::optional<std::string_view>("")) {
+  if (auto blocks = message.content ? message.content->in_memory() : std::vector<std::string_view>{}) {
     // Held in memory (at most the spill threshold): one gather write of our fields, the message as
     // it lies in the spool and the terminator, without a stuffed copy of the message.
     std::vector<std::string_view> pieces;
     stuffer.append_pieces(message.prepend, pieces);
-    stuffer.append_pieces(*whole, pieces);
+    for (std::string_view block : *blocks) stuffer.append_pieces(block, pieces);
     stuffer.finish_pieces(pieces);
     if (abandoned) {
       close();
