@@ -1,5 +1,7 @@
 #include "relay/message_spool.hpp"
 
+#include "memory_release.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -44,6 +46,7 @@ MessageSpool::MessageSpool(std::uint64_t memory_threshold, std::filesystem::path
 
 MessageSpool::~MessageSpool() {
   if (fd_ >= 0) ::close(fd_);
+  if (fd_ < 0 && size_ >= large_release_bytes) note_large_release();
 }
 
 void MessageSpool::append_to_memory(std::string_view bytes) {
