@@ -111,7 +111,7 @@ def soak_peak_rss(binary, clients, duration):
     cmd = [sys.executable, os.path.join(HERE, "soak.py"), binary, "--clients", str(clients), "--duration",
            str(duration), "--name", "soak"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration * 4 + 300)
-    m = re.search(r"relay peak RSS \(VmHWM\) ([\d.]+) MiB, RSS at end ([\d.]+) MiB", proc.stdout)
+    m = re.search(r"relay peak RSS \(VmHWM\) ([\d.]+) MiB, RSS at end [\d.]+ MiB, 5 s later ([\d.]+) MiB", proc.stdout)
     if proc.returncode != 0 or not m:
         raise RuntimeError(f"soak failed ({proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
     rate = re.search(r"messages/s ([\d.]+)", proc.stdout)
@@ -376,9 +376,9 @@ def main():
         if args.soak_duration > 0:
             peak, end, soak_rate = soak_peak_rss(args.binary, args.soak_clients, args.soak_duration)
             out(f"soak ({args.soak_clients} clients, {args.soak_duration:.0f} s, 1 KB-1 MB log-uniform): relay peak "
-                f"RSS (VmHWM) {peak:.1f} MiB, RSS at end {end:.1f} MiB, {soak_rate:.1f} msgs/s; "
+                f"RSS (VmHWM) {peak:.1f} MiB, RSS 5 s after the load {end:.1f} MiB, {soak_rate:.1f} msgs/s; "
                 f"load average {load_average()}")
-            table.append((f"soak {args.soak_clients} clients: peak RSS / RSS at end", f"{peak:.1f} / {end:.1f} MiB",
+            table.append((f"soak {args.soak_clients} clients: peak RSS / RSS 5 s after", f"{peak:.1f} / {end:.1f} MiB",
                           "peak <= 96 MiB", load_average()))
         width = max(len(row[0]) for row in table)
         out("summary:")
