@@ -200,6 +200,13 @@ def main():
         hwm = fs.status_kib(pid, "VmHWM")
         rss = fs.status_kib(pid, "VmRSS")
         fds_settled = fs.wait_fds_back(pid, baseline, timeout=30, count=counted)
+        # What the relay keeps once the load is over (it trims freed memory after a quiet second):
+        # the lowest RSS sampled over the next 5 s. A measurement window, not a synchronisation.
+        rss_after = rss
+        quiet_until = time.monotonic() + 5
+        while time.monotonic() < quiet_until:
+            rss_after = min(rss_after, fs.status_kib(pid, "VmRSS"))
+            time.sleep(0.1)
 
         parent.send(("report", key.records()))
         report = parent.recv()
@@ -224,7 +231,8 @@ def main():
         print(f"{n}: verified {report['verified']} of a random sample of {report['sample']} (dkimpy)")
         print(f"{n}: duplicates {duplicates}")
         print(f"{n}: lost (acknowledged, not received) {len(lost)}")
-        print(f"{n}: relay peak RSS (VmHWM) {hwm / 1024:.1f} MiB, RSS at end {rss / 1024:.1f} MiB")
+        print(f"{n}: relay peak RSS (VmHWM) {hwm / 1024:.1f} MiB, RSS at end {rss / 1024:.1f} MiB, "
+              f"5 s later {rss_after / 1024:.1f} MiB")
         print(f"{n}: relay fds (upstream connections aside): baseline {baseline}, at end {fds_end}, "
               f"settled {fds_settled}; peak of all fds {peak_fds}")
         print(f"{n}: messages/s {len(stats.acked) / elapsed:.1f}, MB/s {stats.bytes / elapsed / 1e6:.2f}, "

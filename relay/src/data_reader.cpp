@@ -1,6 +1,7 @@
 #include "relay/data_reader.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace dkr::relay {
 
@@ -28,8 +29,13 @@ void DataReader::end_line(bool bare) {
       fail(DataError::BareLineEnding);
     }
   }
-  put('\r');
-  put('\n');
+  if (error_ == DataError::None && limits_.max_size - size_ >= 2) {  // what two put() calls would do
+    size_ += 2;
+    out_.append("\r\n", 2);
+  } else {
+    put('\r');
+    put('\n');
+  }
   previous_line_bare_ = bare;
   line_length_ = 0;
   dot_first_ = false;
@@ -39,6 +45,10 @@ void DataReader::end_line(bool bare) {
 std::size_t DataReader::feed(std::string_view input, DataSink& sink) {
   std::size_t i = 0;
   const std::size_t n = input.size();
+  const char* const data = input.data();
+  // The next LF at or after i (n: none), kept across runs so that a line full of lone CRs does not
+  // search the rest of the input again for each of them.
+  std::size_t next_lf = 0;
   while (i < n && !done_) {
     char c = input[i];
     if (pending_cr_) {
@@ -78,8 +88,12 @@ std::size_t DataReader::feed(std::string_view input, DataSink& sink) {
       continue;
     }
     // A run of ordinary bytes up to the next CR or LF, copied at once.
-    std::size_t end = i;
-    while (end < n && input[end] != '\r' && input[end] != '\n') ++end;
+    if (next_lf <= i) {  // stale: input[i] is no LF here
+      const void* lf = std::memchr(data + i, '\n', n - i);
+      next_lf = lf ? static_cast<std::size_t>(static_cast<const char*>(lf) - data) : n;
+    }
+    const void* cr = std::memchr(data + i, '\r', next_lf - i);
+    const std::size_t end = cr ? static_cast<std::size_t>(static_cast<const char*>(cr) - data) : next_lf;
     std::size_t run = end - i;
     line_has_content_ = true;
     if (error_ == DataError::None) {

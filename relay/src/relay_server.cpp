@@ -17,6 +17,7 @@
 #include <boost/asio/strand.hpp>
 #include <spdlog/spdlog.h>
 
+#include "memory_release.hpp"
 #include "session_context.hpp"
 #include "smtp_session.hpp"
 
@@ -57,6 +58,8 @@ struct RelayServer::Impl {
     asio::steady_timer retry;
   };
   std::vector<std::unique_ptr<Listener>> listeners;
+  std::unique_ptr<asio::steady_timer> trim_timer;  // memory_release.hpp, on ios[0]
+  void trim_memory();
   std::vector<tcp::endpoint> bound;
   std::vector<std::thread> threads;
   std::atomic<bool> running{false};
@@ -150,6 +153,8 @@ Result<void> RelayServer::Impl::start() {
   for (std::size_t i = 0; i < listeners.size(); ++i) {
     asio::post(listeners[i]->strand, [this, i] { accept(i); });
   }
+  if (!trim_timer) trim_timer = std::make_unique<asio::steady_timer>(*ios.front());
+  trim_memory();
   for (auto& io_ptr : ios) {
     threads.emplace_back([io = io_ptr.get()] {
       while (true) {
@@ -164,6 +169,16 @@ Result<void> RelayServer::Impl::start() {
   }
   running = true;
   return {};
+}
+
+void RelayServer::Impl::trim_memory() {
+  // Once a second at most, and only after a large message was freed: a trim walks the arenas.
+  trim_timer->expires_after(std::chrono::seconds(1));
+  trim_timer->async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    trim_if_released();
+    trim_memory();
+  });
 }
 
 void RelayServer::Impl::accept(std::size_t index) {

@@ -1,5 +1,6 @@
 #include <random>
 #include <string>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -39,6 +40,28 @@ std::string stuff_in_pieces(const std::string& content, std::mt19937& rng) {
   return out;
 }
 
+// The gather-write form: views into the content split at random, joined only here.
+std::string stuff_as_views(const std::string& content, std::mt19937& rng) {
+  UpstreamDotStuffer stuffer;
+  std::vector<std::string_view> views;
+  std::size_t pos = 0;
+  while (pos < content.size()) {
+    std::uniform_int_distribution<std::size_t> piece(0, std::min<std::size_t>(content.size() - pos, 7));
+    const std::size_t n = piece(rng);
+    stuffer.append_pieces(std::string_view(content).substr(pos, n), views);
+    pos += n;
+  }
+  stuffer.finish_pieces(views);
+  std::string out;
+  for (std::string_view view : views) {
+    // Every view points into the content or is one of the stuffer's own few bytes.
+    const bool inside = view.data() >= content.data() && view.data() + view.size() <= content.data() + content.size();
+    CHECK((inside || view == "." || view == "\r\n" || view == ".\r\n"));
+    out += view;
+  }
+  return out;
+}
+
 std::string stuff(const std::string& content) {
   UpstreamDotStuffer stuffer;
   std::string out;
@@ -75,6 +98,7 @@ TEST_SUITE("unit") {
       const std::string expected = reference_stuff(content);
       CHECK(stuff(content) == expected);
       CHECK(stuff_in_pieces(content, rng) == expected);
+      CHECK(stuff_as_views(content, rng) == expected);
     }
   }
 

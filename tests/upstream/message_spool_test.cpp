@@ -47,6 +47,30 @@ TEST_CASE("small messages stay in memory") {
   CHECK(out.empty());
 }
 
+TEST_CASE("a message in memory is kept in blocks that together hold it exactly") {
+  TempDir dir;
+  MessageSpool spool(1'000'000, dir.path);
+  std::string content;
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<std::size_t> piece(0, 70'000);
+  while (content.size() < 900'000) {
+    std::string part(piece(rng), '\0');
+    for (char& c : part) c = static_cast<char>('a' + rng() % 26);
+    REQUIRE(spool.append(part).ok());
+    content += part;
+  }
+  REQUIRE_FALSE(spool.spilled());
+  CHECK(spool.size() == content.size());
+  auto blocks = spool.in_memory();
+  REQUIRE(blocks.has_value());
+  CHECK(blocks->size() > 1);
+  std::string joined;
+  for (std::string_view block : *blocks) joined += block;
+  CHECK(joined == content);
+  CHECK(read_all(spool, 4'096) == content);
+  CHECK(read_all(spool, 100'000) == content);
+}
+
 TEST_CASE("large messages spill to a file that has no name in the spill directory") {
   TempDir dir;
   std::string expected;

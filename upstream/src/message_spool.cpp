@@ -1,5 +1,8 @@
 #include "upstream/message_spool.hpp"
 
+#include "memory_release.hpp"
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -33,6 +36,9 @@ bool write_all(int fd, std::string_view bytes) {
   return true;
 }
 
+constexpr std::size_t first_block = 4 * 1024;
+constexpr std::size_t block_limit = 64 * 1024;
+
 }  // namespace
 
 MessageSpool::MessageSpool(std::uint64_t memory_threshold, std::filesystem::path spill_directory)
@@ -40,10 +46,24 @@ MessageSpool::MessageSpool(std::uint64_t memory_threshold, std::filesystem::path
 
 MessageSpool::~MessageSpool() {
   if (fd_ >= 0) ::close(fd_);
+  if (fd_ < 0 && size_ >= large_release_bytes) note_large_release();
+}
+
+void MessageSpool::append_to_memory(std::string_view bytes) {
+  while (!bytes.empty()) {
+    if (blocks_.empty() || blocks_.back().size() == blocks_.back().capacity()) {
+      const std::size_t capacity = blocks_.empty() ? first_block : std::min(2 * blocks_.back().capacity(), block_limit);
+      blocks_.emplace_back().reserve(std::max(capacity, std::min(bytes.size(), block_limit)));
+    }
+    std::string& block = blocks_.back();
+    const std::size_t n = std::min(bytes.size(), block.capacity() - block.size());
+    block.append(bytes.substr(0, n));
+    bytes.remove_prefix(n);
+  }
 }
 
 Result<void> MessageSpool::append(std::string_view bytes) {
-  if (fd_ < 0 && memory_.size() + bytes.size() > threshold_) {
+  if (fd_ < 0 && size_ + bytes.size() > threshold_) {
     if (dir_.empty()) {  // looked up only now: most messages never spill (it costs a stat)
       std::error_code ec;
       dir_ = std::filesystem::temp_directory_path(ec);
@@ -51,21 +71,28 @@ Result<void> MessageSpool::append(std::string_view bytes) {
     }
     int fd = open_anonymous_file(dir_);
     if (fd < 0) return make_error("cannot create spool file in " + dir_.string() + ": " + std::strerror(errno));
-    if (!write_all(fd, memory_)) {
-      int saved = errno;
-      ::close(fd);
-      return make_error(std::string("cannot write spool file: ") + std::strerror(saved));
+    for (const std::string& block : blocks_) {
+      if (!write_all(fd, block)) {
+        int saved = errno;
+        ::close(fd);
+        return make_error(std::string("cannot write spool file: ") + std::strerror(saved));
+      }
     }
     fd_ = fd;
-    std::string().swap(memory_);
+    std::vector<std::string>().swap(blocks_);
   }
   if (fd_ >= 0) {
     if (!write_all(fd_, bytes)) return make_error(std::string("cannot write spool file: ") + std::strerror(errno));
   } else {
-    memory_.append(bytes);
+    append_to_memory(bytes);
   }
   size_ += bytes.size();
   return {};
+}
+
+std::optional<std::vector<std::string_view>> MessageSpool::in_memory() const {
+  if (fd_ >= 0) return std::nullopt;
+  return std::vector<std::string_view>(blocks_.begin(), blocks_.end());
 }
 
 Result<void> MessageSpool::read(std::uint64_t offset, std::size_t max, std::string& out) const {
@@ -73,7 +100,17 @@ Result<void> MessageSpool::read(std::uint64_t offset, std::size_t max, std::stri
   if (offset >= size_) return {};
   std::size_t count = static_cast<std::size_t>(std::min<std::uint64_t>(max, size_ - offset));
   if (fd_ < 0) {
-    out.assign(memory_, static_cast<std::size_t>(offset), count);
+    out.reserve(count);
+    for (const std::string& block : blocks_) {
+      if (out.size() == count) break;
+      if (offset >= block.size()) {
+        offset -= block.size();
+        continue;
+      }
+      const std::size_t n = std::min(block.size() - static_cast<std::size_t>(offset), count - out.size());
+      out.append(block, static_cast<std::size_t>(offset), n);
+      offset = 0;
+    }
     return {};
   }
   out.resize(count);

@@ -141,6 +141,23 @@ awaitable<UpstreamOutcome> UpstreamConnection::write(std::string_view bytes) {
   co_return ok_outcome();
 }
 
+awaitable<UpstreamOutcome> UpstreamConnection::write(const std::vector<std::string_view>& pieces) {
+  const auto strand = co_await asio::this_coro::executor;
+  std::vector<asio::const_buffer> buffers;
+  buffers.reserve(pieces.size());
+  for (std::string_view piece : pieces) buffers.emplace_back(piece.data(), piece.size());
+  error_code ec;
+  arm(settings_->command_timeout, strand);
+  if (tls_active_) {
+    co_await asio::async_write(stream_, buffers, asio::redirect_error(use_awaitable, ec));
+  } else {
+    co_await asio::async_write(stream_.next_layer(), buffers, asio::redirect_error(use_awaitable, ec));
+  }
+  disarm();
+  if (ec) co_return transport_failure(ec, "while sending");
+  co_return ok_outcome();
+}
+
 awaitable<UpstreamOutcome> UpstreamConnection::read_reply() {
   const auto strand = co_await asio::this_coro::executor;
   UpstreamReplyParser parser;
@@ -402,24 +419,32 @@ awaitable<UpstreamOutcome> UpstreamConnection::open() {
 
 awaitable<UpstreamOutcome> UpstreamConnection::send_message(const OutboundMessage& message, const bool& abandoned) {
   UpstreamDotStuffer stuffer;
+  if (auto blocks = message.content ? message.content->in_memory() : std::vector<std::string_view>{}) {
+    // Held in memory (at most the spill threshold): one gather write of our fields, the message as
+    // it lies in the spool and the terminator, without a stuffed copy of the message.
+    std::vector<std::string_view> pieces;
+    stuffer.append_pieces(message.prepend, pieces);
+    for (std::string_view block : *blocks) stuffer.append_pieces(block, pieces);
+    stuffer.finish_pieces(pieces);
+    if (abandoned) {
+      close();
+      co_return local_failure(451, "4.3.0", "transaction aborted");
+    }
+    UpstreamOutcome sent = co_await write(pieces);
+    if (sent.transport != UpstreamTransport::ok) co_return sent;
+    co_return co_await read_reply();
+  }
   std::string wire;
   std::string chunk;
   stuffer.append(message.prepend, wire);
   std::uint64_t offset = 0;
-  const std::uint64_t total = message.content ? message.content->size() : 0;
-  if (auto whole = message.content ? message.content->in_memory() : std::nullopt) {
-    stuffer.append(*whole, wire);  // at most the spill threshold: one write with the terminator
-    offset = whole->size();
-  }
+  const std::uint64_t total = message.content->size();
   while (offset < total) {
     chunk.clear();
-    if (message.content) {
-      Result<void> read = message.content->read(offset, message_chunk_size, chunk);
-      if (!read) {
-        close();  // without the terminator: the upstream discards the partial message
-        spdlog::error("upstream {}: cannot read spooled message: {}", peer_, read.error().message);
-        co_return local_failure(451, "4.3.0", "cannot read the spooled message");
-      }
+    if (Result<void> read = message.content->read(offset, message_chunk_size, chunk); !read) {
+      close();  // without the terminator: the upstream discards the partial message
+      spdlog::error("upstream {}: cannot read spooled message: {}", peer_, read.error().message);
+      co_return local_failure(451, "4.3.0", "cannot read the spooled message");
     }
     if (chunk.empty()) break;  // checked below
     offset += chunk.size();

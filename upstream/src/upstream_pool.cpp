@@ -91,7 +91,8 @@ void UpstreamPool::give_back(std::shared_ptr<UpstreamConnection> connection) {
     }
   }
   if (surplus) retire(std::move(surplus));
-  asio::post(sweep_strand_, [self = shared_from_this()] { self->schedule_sweep(); });
+  // An armed sweep re-arms itself after running (it then finds this connection under the lock).
+  if (!sweep_scheduled_) asio::post(sweep_strand_, [self = shared_from_this()] { self->schedule_sweep(); });
 }
 
 void UpstreamPool::retire(std::shared_ptr<UpstreamConnection> connection) {

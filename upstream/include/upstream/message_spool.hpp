@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.hpp"
 
@@ -25,16 +26,18 @@ class MessageSpool {
 
   // Reads up to `max` bytes at `offset` into `out` (replacing its contents). Empty at the end.
   Result<void> read(std::uint64_t offset, std::size_t max, std::string& out) const;
-  // The whole content while it is held in memory (not spilled): readers need not copy it.
-  std::optional<std::string_view> in_memory() const {
-    if (fd_ >= 0) return std::nullopt;
-    return std::string_view(memory_);
-  }
+  // The content while it is held in memory (not spilled), as the blocks it lies in: readers need
+  // not copy it.
+  std::optional<std::vector<std::string_view>> in_memory() const;
 
  private:
+  void append_to_memory(std::string_view bytes);
+
   std::uint64_t threshold_;
   std::filesystem::path dir_;
-  std::string memory_;
+  // Blocks of growing capacity up to block_limit: no doubling of one string (up to twice the
+  // message's size held, and a copy per step), and at most one block's capacity unused.
+  std::vector<std::string> blocks_;
   int fd_ = -1;
   std::uint64_t size_ = 0;
 };

@@ -66,6 +66,7 @@ class UpstreamConnection : public std::enable_shared_from_this<UpstreamConnectio
   boost::asio::awaitable<UpstreamOutcome> authenticate();
   boost::asio::awaitable<UpstreamOutcome> read_reply();
   boost::asio::awaitable<UpstreamOutcome> write(std::string_view bytes);
+  boost::asio::awaitable<UpstreamOutcome> write(const std::vector<std::string_view>& pieces);  // gathered
 
   // The deadline closes the socket when it passes; disarm() before looking at the result.
   void arm(std::chrono::milliseconds timeout, const boost::asio::any_io_executor& strand);

@@ -5,6 +5,7 @@
 // would alter the message for an RFC-conforming receiver (and break its DKIM body hash).
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace dkr::relay {
 
@@ -14,6 +15,10 @@ class UpstreamDotStuffer {
   void append(std::string_view content, std::string& out);
   // Appends the end-of-data sequence.
   void finish(std::string& out);
+  // The same without copying, for a gather write: the stuffed form as pieces that are views into
+  // `content` (which must outlive them) and a static "." wherever a dot is doubled.
+  void append_pieces(std::string_view content, std::vector<std::string_view>& pieces);
+  void finish_pieces(std::vector<std::string_view>& pieces);
 
  private:
   bool at_line_start_ = true;

@@ -63,7 +63,9 @@ class UpstreamPool : public std::enable_shared_from_this<UpstreamPool> {
 
   boost::asio::strand<boost::asio::any_io_executor> sweep_strand_;
   boost::asio::steady_timer sweep_timer_;
-  bool sweep_scheduled_ = false;  // on sweep_strand_
+  // Set on sweep_strand_ while the sweep timer is armed; read by give_back() on any thread, so that
+  // returning a connection posts to sweep_strand_ (waking its thread) only when no sweep is due.
+  std::atomic<bool> sweep_scheduled_{false};
 };
 
 }  // namespace dkr::relay
