@@ -390,6 +390,18 @@ class Haraka(Stack):
         return f"Haraka {hv} (node {node}, one worker: smtp.ini nodes unset) + haraka-plugin-dkim {dv} + queue/smtp_forward, relaxed/relaxed"
 
 
+def rsa2048_sign_ms():
+    """One RSA-2048 signature's CPU time now, from `openssl speed` (one process): for reading the
+    CPU per message figures against the one signature every stack must make."""
+    text = subprocess.run(["openssl", "speed", "-seconds", "2", "rsa2048"], capture_output=True, text=True,
+                          timeout=300).stdout
+    for line in text.splitlines():
+        m = re.match(r"\s*rsa\s+2048 bits\s+([\d.]+)s\s", line)
+        if m:
+            return float(m.group(1)) * 1000
+    raise RuntimeError("cannot parse openssl speed output:\n" + text)
+
+
 def write_message(path, size):
     """A plain text message of about `size` bytes from app@bench.example, lines of 76 characters."""
     head = (f"From: App <{SENDER}>\nTo: User <{RECIPIENT}>\nSubject: Your order has shipped\n"
@@ -450,10 +462,41 @@ def proc_cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
-def measure(stack, sink, message_file, count, concurrency):
-    """(msgs/s, cgroup CPU ms/msg, (label, /proc CPU ms/msg of the stack's main process))."""
+def process_snapshot(cgroup):
+    """{pid: (name, own utime+stime, reaped children's cutime+cstime)} of the cgroup's processes."""
+    tick = os.sysconf("SC_CLK_TCK")
+    snap = {}
+    for pid in cgroup.pids():
+        try:
+            text = open(f"/proc/{pid}/stat").read()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1:text.rindex(")")]
+        f = text.rsplit(")", 1)[1].split()
+        snap[pid] = (name, (int(f[11]) + int(f[12])) / tick, (int(f[13]) + int(f[14])) / tick)
+    return snap
+
+
+def breakdown(before, after):
+    """CPU seconds per process name between two snapshots. Processes that started and ended in between
+    are only seen through their parent's reaped-children times: counted as "(exited)"."""
+    by_name = {}
+    for pid, (name, own, _) in after.items():
+        start = before.get(pid)
+        by_name[name] = by_name.get(name, 0.0) + own - (start[1] if start and start[0] == name else 0.0)
+    reaped = sum(c - before[pid][2] for pid, (_, _, c) in after.items() if pid in before)
+    reaped -= sum(own for pid, (_, own, _) in before.items() if pid not in after)  # their time before
+    if reaped > 0:
+        by_name["(exited)"] = reaped
+    return by_name
+
+
+def measure(stack, sink, message_file, count, concurrency, by_process=False):
+    """(msgs/s, cgroup CPU ms/msg, (label, /proc CPU ms/msg of the stack's main process),
+    {process name: CPU ms/msg} when by_process)."""
     before_count = sink.count
     label, pid = stack.main_process()
+    snap0 = process_snapshot(stack.cgroup) if by_process else None
     proc0 = proc_cpu_seconds(pid) if pid else 0.0
     cpu0 = stack.cgroup.cpu_seconds()
     t0 = time.monotonic()
@@ -462,7 +505,9 @@ def measure(stack, sink, message_file, count, concurrency):
     elapsed = time.monotonic() - t0
     cpu = stack.cgroup.cpu_seconds() - cpu0
     proc = (proc_cpu_seconds(pid) - proc0) * 1000 / count if pid else None
-    return count / elapsed, cpu * 1000 / count, (label, proc)
+    parts = ({k: v * 1000 / count for k, v in breakdown(snap0, process_snapshot(stack.cgroup)).items()}
+             if by_process else None)
+    return count / elapsed, cpu * 1000 / count, (label, proc), parts
 
 
 def main():
@@ -476,6 +521,8 @@ def main():
     ap.add_argument("--haraka-dir", default=HARAKA_CACHE)
     ap.add_argument("--workdir", default="/var/cache/dkim-relay-bench/runs",
                     help="each run makes (and removes) a directory here; root-owned, not world-writable")
+    ap.add_argument("--by-process", action="store_true",
+                    help="also print each stack's CPU per message by process name (from /proc)")
     ap.add_argument("--keep", action="store_true", help="keep the temp directory (logs) for inspection")
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -510,6 +557,7 @@ def main():
         out(f"peers bench: {os.cpu_count()} cores, load average {load_average()}; key {DOMAIN} "
             f"s={key.selector} ({bits.strip()}); {args.messages} messages x {args.rounds} rounds per stack "
             f"and size; smtp-source -d -s {args.concurrency}; one smtp-sink per stack")
+        out(f"  one RSA-2048 signature now: {rsa2048_sign_ms():.3f} ms (openssl speed rsa2048, one process)")
         for stack in stacks:
             sink_port = harness.free_port()
             stack.start(sink_port)
@@ -526,12 +574,17 @@ def main():
         for r in range(1, args.rounds + 1):
             for size in sizes:
                 for stack in stacks:
-                    rate, cpu_ms, proc_ms = measure(stack, sinks[stack.name], messages[size], args.messages, args.concurrency)
+                    rate, cpu_ms, proc_ms, parts = measure(stack, sinks[stack.name], messages[size], args.messages,
+                                                           args.concurrency, args.by_process)
                     la = load_average()
                     results.setdefault((stack.name, size), []).append((rate, cpu_ms, la))
                     check = f" ({proc_ms[0]} alone, /proc: {proc_ms[1]:.3f})" if proc_ms[0] else ""
                     out(f"  round {r} {size // 1000:2} KB {stack.name:17} {rate:8.1f} msgs/s {cpu_ms:7.3f} CPU ms/msg"
                         f"{check}  load {la}")
+                    if parts:
+                        top = sorted(parts.items(), key=lambda kv: -kv[1])
+                        out("      by process (ms/msg): " + ", ".join(f"{k} {v:.2f}" for k, v in top if v >= 0.005)
+                            + f"; sum {sum(parts.values()):.2f}")
 
         out()
         out("| stack | size | msgs/s rounds | msgs/s median | CPU ms/msg rounds | CPU ms/msg median "
