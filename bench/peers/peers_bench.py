@@ -329,7 +329,7 @@ message_size_limit = 10240000
         return f"Postfix {version} (store and forward) + {od} milter, relaxed/relaxed"
 
     def stop(self):
-        if os.path.exists(os.path.join(self.etc, "main.cf")):
+        if os.path.exists(os.path.join(getattr(self, "etc", ""), "main.cf")):
             subprocess.run(["postfix", "-c", self.etc, "stop"], capture_output=True, timeout=60)
         super().stop()
 
