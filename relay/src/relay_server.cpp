@@ -17,7 +17,7 @@
 #include <boost/asio/strand.hpp>
 #include <spdlog/spdlog.h>
 
-#include "memory_release.hpp"
+#include "common/memory_release.hpp"
 #include "session_context.hpp"
 #include "smtp_session.hpp"
 

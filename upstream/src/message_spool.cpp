@@ -1,6 +1,6 @@
 #include "upstream/message_spool.hpp"
 
-#include "memory_release.hpp"
+#include "common/memory_release.hpp"
 
 #include <algorithm>
 #include <cerrno>
