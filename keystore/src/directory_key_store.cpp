@@ -347,16 +347,11 @@ Result<SelectorInfo> DirectoryKeyStore::add_domain(std::string_view domain, cons
   transaction.domain = *name;
   transaction.after.domain = *name;
   const std::filesystem::path dir = options_.path / *name;
-  std::string selector;
-  if (params.selector) {
-    auto normalized = normalize_selector(*params.selector);
-    if (!normalized) return normalized.error();
-    selector = std::move(*normalized);
-  } else {
-    auto chosen = next_selector(options_.selector_pattern, now(), [](const std::string&) { return false; });
-    if (!chosen) return chosen.error();
-    selector = std::move(*chosen);
-  }
+  auto wanted = requested_selector(params);
+  if (!wanted) return wanted.error();
+  auto chosen = choose_selector(*wanted, *name, transaction.after, options_.selector_pattern, now());
+  if (!chosen) return chosen.error();
+  const std::string& selector = *chosen;
   const SelectorInfo info = new_selector_info(selector, *generated, params, KeyState::Active, now());
   transaction.after.selectors.push_back(info);
   transaction.new_keys.emplace_back(selector, generated->key.private_pem());
@@ -367,12 +362,8 @@ Result<SelectorInfo> DirectoryKeyStore::add_domain(std::string_view domain, cons
 Result<SelectorInfo> DirectoryKeyStore::stage_key(std::string_view domain, const KeyParams& params) {
   auto name = normalize_domain(domain);
   if (!name) return name.error();
-  std::optional<std::string> wanted;
-  if (params.selector) {
-    auto normalized = normalize_selector(*params.selector);
-    if (!normalized) return normalized.error();
-    wanted = std::move(*normalized);
-  }
+  auto wanted = requested_selector(params);
+  if (!wanted) return wanted.error();
   auto generated = generate_key(params);
   if (!generated) return generated.error();
 
@@ -384,20 +375,14 @@ Result<SelectorInfo> DirectoryKeyStore::stage_key(std::string_view domain, const
   transaction.domain = *name;
   transaction.after = before->value_or(DomainMetadata{*name, {}});
   const std::filesystem::path dir = options_.path / *name;
-  std::string selector;
-  if (wanted) {
-    if (transaction.after.find(*wanted) != nullptr) {
-      return make_error(ErrorCode::conflict, "selector '" + *wanted + "' already exists in domain " + *name);
-    }
-    selector = *wanted;
-  } else {
-    auto chosen = next_selector(options_.selector_pattern, now(), [&](const std::string& candidate) {
-      std::error_code ec;
-      return transaction.after.find(candidate) != nullptr || std::filesystem::exists(key_file_path(dir, candidate), ec);
-    });
-    if (!chosen) return chosen.error();
-    selector = std::move(*chosen);
-  }
+  // A key file without metadata (left by a crash) keeps its name out of the pattern's choice.
+  auto chosen = choose_selector(*wanted, *name, transaction.after, options_.selector_pattern, now(),
+                                [&](const std::string& candidate) {
+                                  std::error_code ec;
+                                  return std::filesystem::exists(key_file_path(dir, candidate), ec);
+                                });
+  if (!chosen) return chosen.error();
+  const std::string& selector = *chosen;
   const SelectorInfo info = new_selector_info(selector, *generated, params, KeyState::Staged, now());
   transaction.after.selectors.push_back(info);
   transaction.new_keys.emplace_back(selector, generated->key.private_pem());

@@ -1,6 +1,7 @@
 #include "incoming_key.hpp"
 
 #include "keystore/domain_name.hpp"
+#include "selector_pattern.hpp"
 
 namespace dkr::keystore {
 
@@ -16,6 +17,28 @@ Result<GeneratedKey> generate_key(const KeyParams& params) {
   auto key = signer::SigningKey::generate(params.algorithm, bits);
   if (!key) return make_error("cannot generate key: " + key.error().message);
   return GeneratedKey{std::move(*key), bits};
+}
+
+Result<std::optional<std::string>> requested_selector(const KeyParams& params) {
+  if (!params.selector) return std::optional<std::string>{};
+  auto normalized = normalize_selector(*params.selector);
+  if (!normalized) return normalized.error();
+  return std::optional<std::string>{std::move(*normalized)};
+}
+
+Result<std::string> choose_selector(const std::optional<std::string>& wanted, std::string_view domain,
+                                    const DomainMetadata& existing, std::string_view pattern, std::int64_t now,
+                                    const std::function<bool(const std::string&)>& also_taken) {
+  if (wanted) {
+    if (existing.find(*wanted) != nullptr) {
+      return make_error(ErrorCode::conflict,
+                        "selector '" + *wanted + "' already exists in domain " + std::string(domain));
+    }
+    return *wanted;
+  }
+  return next_selector(pattern, now, [&](const std::string& candidate) {
+    return existing.find(candidate) != nullptr || (also_taken && also_taken(candidate));
+  });
 }
 
 SelectorInfo new_selector_info(std::string selector, const GeneratedKey& generated, const KeyParams& params,

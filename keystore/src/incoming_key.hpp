@@ -2,6 +2,8 @@
 // Keys entering a store, the same for both key stores: generated ones (add_domain, stage_key) and
 // imported ones (import_key: another store, a bundle, OpenDKIM).
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -20,6 +22,15 @@ struct GeneratedKey {
 // RSA 2048/3072/4096 or Ed25519; anything else is ErrorCode::invalid. Slow for RSA: call it before
 // taking locks or opening a transaction.
 Result<GeneratedKey> generate_key(const KeyParams& params);
+
+// The selector a caller asked for in `params`, normalized; nullopt when it left the choice to us.
+Result<std::optional<std::string>> requested_selector(const KeyParams& params);
+
+// The selector of a new key of `domain`, whose selectors are `existing`: `wanted` (conflict when `existing` has it
+// already), or else the next name of `pattern` that neither `existing` nor `also_taken` (e.g. key files on disk) uses.
+Result<std::string> choose_selector(const std::optional<std::string>& wanted, std::string_view domain,
+                                    const DomainMetadata& existing, std::string_view pattern, std::int64_t now,
+                                    const std::function<bool(const std::string&)>& also_taken = {});
 
 // The new selector `selector` of `generated`, in `state` (Staged or Active) as of `now`.
 SelectorInfo new_selector_info(std::string selector, const GeneratedKey& generated, const KeyParams& params,

@@ -730,12 +730,8 @@ Result<void> PostgresKeyStore::write(const std::string& domain, const Plan& plan
 Result<SelectorInfo> PostgresKeyStore::add_domain(std::string_view domain, const KeyParams& params) {
   auto name = normalize_domain(domain);
   if (!name) return name.error();
-  std::optional<std::string> wanted;
-  if (params.selector) {
-    auto normalized = normalize_selector(*params.selector);
-    if (!normalized) return normalized.error();
-    wanted = std::move(*normalized);
-  }
+  auto wanted = requested_selector(params);
+  if (!wanted) return wanted.error();
   auto generated = generate_key(params);  // slow for RSA: before the transaction
   if (!generated) return generated.error();
   SelectorInfo info;
@@ -743,17 +739,11 @@ Result<SelectorInfo> PostgresKeyStore::add_domain(std::string_view domain, const
     if (context.exists) {
       return make_error(ErrorCode::conflict, "domain " + *name + " already exists; stage a new key for it instead");
     }
-    std::string selector;
-    if (wanted) {
-      selector = *wanted;
-    } else {
-      auto chosen = next_selector(options_.selector_pattern, context.now, [](const std::string&) { return false; });
-      if (!chosen) return chosen.error();
-      selector = std::move(*chosen);
-    }
-    info = new_selector_info(selector, *generated, params, KeyState::Active, context.now);
+    auto selector = choose_selector(*wanted, *name, context.after, options_.selector_pattern, context.now);
+    if (!selector) return selector.error();
+    info = new_selector_info(*selector, *generated, params, KeyState::Active, context.now);
     context.after.selectors.push_back(info);
-    context.new_keys.emplace_back(selector, generated->key.private_pem());
+    context.new_keys.emplace_back(*selector, generated->key.private_pem());
     return true;
   });
   if (!done) return done.error();
@@ -763,32 +753,17 @@ Result<SelectorInfo> PostgresKeyStore::add_domain(std::string_view domain, const
 Result<SelectorInfo> PostgresKeyStore::stage_key(std::string_view domain, const KeyParams& params) {
   auto name = normalize_domain(domain);
   if (!name) return name.error();
-  std::optional<std::string> wanted;
-  if (params.selector) {
-    auto normalized = normalize_selector(*params.selector);
-    if (!normalized) return normalized.error();
-    wanted = std::move(*normalized);
-  }
+  auto wanted = requested_selector(params);
+  if (!wanted) return wanted.error();
   auto generated = generate_key(params);
   if (!generated) return generated.error();
   SelectorInfo info;
   auto done = write(*name, [&](WriteContext& context) -> Result<bool> {
-    std::string selector;
-    if (wanted) {
-      if (context.after.find(*wanted) != nullptr) {
-        return make_error(ErrorCode::conflict, "selector '" + *wanted + "' already exists in domain " + *name);
-      }
-      selector = *wanted;
-    } else {
-      auto chosen = next_selector(options_.selector_pattern, context.now, [&](const std::string& candidate) {
-        return context.after.find(candidate) != nullptr;
-      });
-      if (!chosen) return chosen.error();
-      selector = std::move(*chosen);
-    }
-    info = new_selector_info(selector, *generated, params, KeyState::Staged, context.now);
+    auto selector = choose_selector(*wanted, *name, context.after, options_.selector_pattern, context.now);
+    if (!selector) return selector.error();
+    info = new_selector_info(*selector, *generated, params, KeyState::Staged, context.now);
     context.after.selectors.push_back(info);
-    context.new_keys.emplace_back(selector, generated->key.private_pem());
+    context.new_keys.emplace_back(*selector, generated->key.private_pem());
     return true;
   });
   if (!done) return done.error();
