@@ -12,6 +12,7 @@
 
 #include "cli_args.hpp"
 #include "commands.hpp"
+#include "common/password_hash_format.hpp"
 #include "relay/password_hash.hpp"
 
 namespace dkr::app {
@@ -53,7 +54,7 @@ int run_hash_password(Args args) {
   if (auto text = cli.value("iterations")) {
     try {
       const auto value = std::stoul(*text);
-      if (value < 1000 || value > 10000000) throw std::out_of_range("iterations");
+      if (value < 1000 || value > kMaxPasswordHashIterations) throw std::out_of_range("iterations");
       iterations = static_cast<std::uint32_t>(value);
     } catch (const std::exception&) {
       std::cerr << "dkim-relay hash-password: --iterations: expected a number from 1000 to 10000000\n";

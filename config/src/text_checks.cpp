@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <vector>
 
+#include "common/password_hash_format.hpp"
 #include "config/config.hpp"
 
 namespace dkr::config::detail {
@@ -80,33 +80,12 @@ std::optional<std::string> selector_pattern_check(std::string_view text) {
   return std::nullopt;
 }
 
-// PHC-like "$pbkdf2-sha256$<iterations>$<salt>$<hash>"; salt and hash in (adapted) base64.
+// The one parser AUTH uses too (common/password_hash_format.hpp): a hash that loads is one that can
+// verify.
 std::optional<std::string> password_hash_problem(std::string_view hash) {
   if (hash == kMaskedSecret) return std::nullopt;
-  const std::string expected = "expected \"$pbkdf2-sha256$<iterations>$<base64 salt>$<base64 hash>\"";
-  constexpr std::string_view kPrefix = "$pbkdf2-sha256$";
-  if (!hash.starts_with(kPrefix)) return expected;
-  std::vector<std::string_view> parts;
-  std::string_view rest = hash.substr(kPrefix.size());
-  while (true) {
-    const auto dollar = rest.find('$');
-    parts.push_back(rest.substr(0, dollar));
-    if (dollar == std::string_view::npos) break;
-    rest = rest.substr(dollar + 1);
-  }
-  if (parts.size() != 3) return expected;
-  const auto& iterations = parts[0];
-  if (iterations.empty() || iterations.size() > 9 || iterations.front() == '0' ||
-      !std::all_of(iterations.begin(), iterations.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return expected + " (iterations must be a positive number)";
-  }
-  auto is_b64 = [](std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '.' || c == '=' || c == '-' ||
-             c == '_';
-    });
-  };
-  if (!is_b64(parts[1]) || !is_b64(parts[2])) return expected + " (salt and hash must be base64)";
+  auto parsed = parse_password_hash(hash);
+  if (!parsed) return parsed.error().message;
   return std::nullopt;
 }
 

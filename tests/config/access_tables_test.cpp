@@ -14,7 +14,7 @@ const ConfigError* error_for(const LoadResult& result, const std::string& key) {
   return nullptr;
 }
 
-constexpr const char* kHash = "$pbkdf2-sha256$1000$c2FsdA$aGFzaA";
+constexpr const char* kHash = "$pbkdf2-sha256$1000$c2FsdA$aGFzaGhhc2hoYXNoaGFzaA";
 
 }  // namespace
 

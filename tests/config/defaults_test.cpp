@@ -128,7 +128,7 @@ format = "json"
 
 [[auth.users]]
 name = "app"
-password_hash = "$pbkdf2-sha256$600000$c2FsdA$aGFzaGhhc2g"
+password_hash = "$pbkdf2-sha256$600000$c2FsdA$aGFzaGhhc2hoYXNoaGFzaA"
 domains = ["*"]
 )",
                                    "custom.toml", kNoEnvironment);
@@ -157,7 +157,7 @@ domains = ["*"]
   CHECK(c.log.format == LogFormat::Json);
   REQUIRE(c.auth_users.size() == 1);
   CHECK(c.auth_users[0].name == "app");
-  CHECK(c.auth_users[0].password_hash == "$pbkdf2-sha256$600000$c2FsdA$aGFzaGhhc2g");
+  CHECK(c.auth_users[0].password_hash == "$pbkdf2-sha256$600000$c2FsdA$aGFzaGhhc2hoYXNoaGFzaA");
 }
 
 TEST_CASE("a single canonicalization word means <word>/simple as in the c= tag") {

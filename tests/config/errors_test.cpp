@@ -107,6 +107,26 @@ TEST_CASE("a section that is not a table, and unknown keys in auth users") {
   for (const auto& error : result.errors) CHECK(error.message.find("plaintext-secret") == std::string::npos);
 }
 
+TEST_CASE("a password hash AUTH could never verify is refused at load time") {
+  // config reads the hash with AUTH's own parser (common/password_hash_format.hpp); these loaded
+  // before and then failed every login.
+  const std::string prefix = "[[auth.users]]\nname = \"app\"\ndomains = [\"*\"]\npassword_hash = \"";
+  const std::pair<const char*, const char*> cases[] = {
+      {"$pbkdf2-sha256$1000$c2FsdA$aGFzaA", "the hash must be 16 to 256 bytes"},  // a 4-byte key
+      {"$pbkdf2-sha256$20000000$c2FsdA$aGFzaGhhc2hoYXNoaGFzaA", "iterations must be at most 10000000"},
+      {"$pbkdf2-sha256$1000$c2Fsd-_$aGFzaGhhc2hoYXNoaGFzaA", "salt and hash must be base64"},  // URL-safe
+      {"$pbkdf2-sha256$01000$c2FsdA$aGFzaGhhc2hoYXNoaGFzaA", "iterations must be a positive number"},
+  };
+  for (const auto& wrong : cases) {  // not a structured binding: clang 14 cannot capture one in CAPTURE
+    CAPTURE(wrong.first);
+    auto result = load_config_string(prefix + wrong.first + "\"\n", "auth.toml", kNoEnvironment);
+    check_error(result, "auth.users[0].password_hash", 4, wrong.second);
+  }
+  auto valid =
+      load_config_string(prefix + "$pbkdf2-sha256$1000$c2FsdA$aGFzaGhhc2hoYXNoaGFzaA\"\n", "auth.toml", kNoEnvironment);
+  CHECK_MESSAGE(valid.ok(), test::all_errors(valid));
+}
+
 TEST_CASE("a mistyped upstream password is not echoed") {
   auto result = load_config_string("[upstream]\npassword = 918273645\n", "pw.toml", kNoEnvironment);
   check_error(result, "upstream.password", 2, "expected a string");
@@ -115,8 +135,10 @@ TEST_CASE("a mistyped upstream password is not echoed") {
 
 TEST_CASE("duplicate auth users are refused") {
   const std::string text =
-      "[[auth.users]]\nname = \"app\"\npassword_hash = \"$pbkdf2-sha256$1000$c2FsdA$aGFzaA\"\ndomains = [\"*\"]\n"
-      "[[auth.users]]\nname = \"app\"\npassword_hash = \"$pbkdf2-sha256$1000$c2FsdA$aGFzaA\"\ndomains = [\"*\"]\n";
+      "[[auth.users]]\nname = \"app\"\npassword_hash = \"$pbkdf2-sha256$1000$c2FsdA$aGFzaGhhc2hoYXNoaGFzaA\"\ndomains "
+      "= [\"*\"]\n"
+      "[[auth.users]]\nname = \"app\"\npassword_hash = \"$pbkdf2-sha256$1000$c2FsdA$aGFzaGhhc2hoYXNoaGFzaA\"\ndomains "
+      "= [\"*\"]\n";
   auto result = load_config_string(text, "dup.toml", kNoEnvironment);
   check_error(result, "auth.users[1]", 5, "already defined at line 1");
 }
