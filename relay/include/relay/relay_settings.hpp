@@ -17,6 +17,7 @@ enum class BareLineEndings { Reject, Normalize };      // lone CR or LF inside D
 struct ListenAddress {
   std::string host;        // "127.0.0.1", "::1", "0.0.0.0", "::" (IPv6 without brackets)
   std::uint16_t port = 0;  // 0 = any free port (tests)
+  friend bool operator==(const ListenAddress&, const ListenAddress&) = default;
 };
 
 // What a client may sign: "example.com", "*.example.com" (subdomains only) or "*"; lowercase.
@@ -26,12 +27,14 @@ struct AuthUser {
   std::string name;
   std::string password_hash;  // "$pbkdf2-sha256$<iterations>$<b64salt>$<b64hash>"; secret
   DomainPatterns domains;
+  friend bool operator==(const AuthUser&, const AuthUser&) = default;
 };
 
 // A network client without AUTH, from one of `networks`, may sign only `domains`.
 struct RelayClient {
   std::vector<Cidr> networks;
   DomainPatterns domains;
+  friend bool operator==(const RelayClient&, const RelayClient&) = default;
 };
 
 struct SigningSettings {
@@ -40,6 +43,7 @@ struct SigningSettings {
   std::vector<std::string> headers;   // empty = signer::default_signed_headers()
   std::vector<std::string> oversign;  // empty = signer::default_oversigned_headers()
   std::chrono::seconds expire_after{0};
+  friend bool operator==(const SigningSettings&, const SigningSettings&) = default;
 };
 
 struct RelaySettings {
@@ -88,6 +92,10 @@ struct RelaySettings {
   std::vector<AuthUser> auth_users;
   // First match wins; allowed_networks clients that match none may sign any domain.
   std::vector<RelayClient> clients;
+
+  // Whole-value comparison: tests/app checks that the app's settings from a default config are
+  // RelaySettings{}, so that these defaults and config's cannot drift apart.
+  friend bool operator==(const RelaySettings&, const RelaySettings&) = default;
 
   static std::vector<Cidr> default_allowed_networks() { return {*parse_cidr("127.0.0.0/8"), *parse_cidr("::1/128")}; }
 };
