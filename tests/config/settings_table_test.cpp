@@ -1,5 +1,6 @@
 // config/settings_table.hpp against what operators read: the example file documents exactly its
-// keys, and relay/README.md's limits table names exactly its limit keys, each with its default.
+// keys, and relay/README.md's limits table names exactly its limit keys, each with its default. And
+// against the config fuzzer's dictionary, which should offer every key the loader knows.
 #include <fstream>
 #include <map>
 #include <set>
@@ -89,6 +90,21 @@ bool same_value(const std::string& readme, const std::string& rendered) {
 
 bool same_values(const std::vector<std::string>& readme, const std::vector<std::string>& rendered) {
   return std::equal(readme.begin(), readme.end(), rendered.begin(), rendered.end(), same_value);
+}
+
+// The tokens of a libFuzzer dictionary: each line `"token"` or `name="token"`, '#' comments. The
+// tokens compared here hold no escapes, so they are taken as written.
+std::set<std::string> dictionary_tokens(const std::string& text) {
+  std::set<std::string> tokens;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto first = line.find('"');
+    const auto last = line.rfind('"');
+    if (line.starts_with('#') || first == std::string::npos || last == first) continue;
+    tokens.insert(line.substr(first + 1, last - first - 1));
+  }
+  return tokens;
 }
 
 struct LimitsRow {
@@ -184,5 +200,29 @@ TEST_CASE("relay/README.md's limits table names every limit key with its default
     if (!row.limit) continue;
     CAPTURE(row.key);
     CHECK(in_readme.count(row.key) == 1);
+  }
+}
+
+TEST_CASE("the config fuzzer's dictionary offers every section and key of the table") {
+  const auto tokens = dictionary_tokens(read_file(DKR_CONFIG_FUZZ_DICTIONARY));
+  std::set<std::string> names;
+  for (const auto& row : kRows) {
+    CAPTURE(row.key);
+    const auto dot = row.key.find('.');
+    const std::string section = row.key.substr(0, dot);
+    const std::string name = row.key.substr(dot + 1);
+    CHECK(tokens.count("[" + section + "]") == 1);
+    CHECK(tokens.count(name) == 1);
+    names.insert(name);
+  }
+  // And no word that is not a key: the keys of the arrays of tables ([[auth.users]], [[relay.clients]],
+  // [[admin.tokens]], read in config/src/toml_source.cpp and access_tables.cpp) and TOML's booleans aside.
+  for (const char* other : {"name", "password_hash", "domains", "networks", "token_file", "role", "true", "false"}) {
+    names.insert(other);
+  }
+  for (const auto& token : tokens) {
+    if (token.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") != std::string::npos) continue;
+    CAPTURE(token);
+    CHECK(names.count(token) == 1);
   }
 }
