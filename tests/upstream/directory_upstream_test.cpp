@@ -3,28 +3,20 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
-#include <random>
 #include <sstream>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
+#include "test_support.hpp"
 #include "upstream/directory_upstream.hpp"
 
 using namespace dkr::relay;
+using dkr::upstream_test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("relay-outbox-test-" + std::to_string(rd()));
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 std::string slurp(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
@@ -66,7 +58,7 @@ TEST_SUITE_BEGIN("unit");
 
 TEST_CASE("directory upstream writes the exact message and a JSON envelope, atomically") {
   TempDir dir;
-  auto opened = DirectoryUpstream::open(dir.path / "outbox");
+  auto opened = DirectoryUpstream::open(dir.path() / "outbox");
   REQUIRE(opened.ok());
   auto upstream = *opened;
   const std::string content = "From: alice@example.com\r\n\r\nbody with \xc3\xbc and .dots\r\n";
@@ -95,11 +87,11 @@ TEST_CASE("directory upstream writes the exact message and a JSON envelope, atom
 
 TEST_CASE("directory upstream: an aborted transaction writes nothing and still answers") {
   TempDir dir;
-  auto upstream = DirectoryUpstream::open(dir.path).value();
+  auto upstream = DirectoryUpstream::open(dir.path()).value();
   auto replies = run(*upstream, "From: a@b.example\r\n\r\nx\r\n", true);
   REQUIRE(replies.size() == 3);
   CHECK(replies[2].code == 451);
-  CHECK(fs::is_empty(dir.path));
+  CHECK(fs::is_empty(dir.path()));
 }
 
 TEST_SUITE_END();

@@ -3,22 +3,14 @@
 #include <filesystem>
 #include <random>
 
+#include "test_support.hpp"
 #include "upstream/message_spool.hpp"
 
 using namespace dkr::relay;
+using dkr::upstream_test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("relay-spool-test-" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 std::string read_all(const MessageSpool& spool, std::size_t chunk) {
   std::string all, part;
@@ -36,7 +28,7 @@ TEST_SUITE_BEGIN("unit");
 
 TEST_CASE("small messages stay in memory") {
   TempDir dir;
-  MessageSpool spool(100, dir.path);
+  MessageSpool spool(100, dir.path());
   REQUIRE(spool.append("hello ").ok());
   REQUIRE(spool.append("world").ok());
   CHECK_FALSE(spool.spilled());
@@ -49,7 +41,7 @@ TEST_CASE("small messages stay in memory") {
 
 TEST_CASE("a message in memory is kept in blocks that together hold it exactly") {
   TempDir dir;
-  MessageSpool spool(1'000'000, dir.path);
+  MessageSpool spool(1'000'000, dir.path());
   std::string content;
   std::mt19937 rng(7);
   std::uniform_int_distribution<std::size_t> piece(0, 70'000);
@@ -75,7 +67,7 @@ TEST_CASE("large messages spill to a file that has no name in the spill director
   TempDir dir;
   std::string expected;
   {
-    MessageSpool spool(1000, dir.path);
+    MessageSpool spool(1000, dir.path());
     for (int i = 0; i < 300; ++i) {
       std::string line = "line " + std::to_string(i) + "\r\n";
       REQUIRE(spool.append(line).ok());
@@ -84,9 +76,9 @@ TEST_CASE("large messages spill to a file that has no name in the spill director
     CHECK(spool.spilled());
     CHECK(spool.size() == expected.size());
     CHECK(read_all(spool, 777) == expected);
-    CHECK(fs::is_empty(dir.path));  // O_TMPFILE or unlinked at once
+    CHECK(fs::is_empty(dir.path()));  // O_TMPFILE or unlinked at once
   }
-  CHECK(fs::is_empty(dir.path));
+  CHECK(fs::is_empty(dir.path()));
 }
 
 TEST_CASE("spilling into a missing directory is an error, not a crash") {
