@@ -10,7 +10,6 @@ not by the relay.
 usage: /usr/bin/python3 relay_e2e.py --binary PATH/dkim-relay [SigningTest|OpenRelayTest|ShutdownTest ...]
 """
 import argparse
-import base64
 import json
 import os
 import shutil
@@ -23,44 +22,14 @@ import tempfile
 import time
 import unittest
 
-import dkim
-
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "system"))
+from harness import (captured_names, dkimpy_results, free_port, mail_dkim_signatures, port_open,  # noqa: E402
+                     read_bytes, start_capture_upstream, start_serve, stop_process, txt_record_from_pem, wait_until)
+
 BINARY = None
-PYTHON = "/usr/bin/python3"
 DOMAIN = "example.org"
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(condition, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting for " + what)
-
-
-def port_open(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def txt_record(pem_path, algorithm):
-    """The DNS TXT value for a private key file, computed with the openssl CLI."""
-    der = subprocess.run(["openssl", "pkey", "-in", pem_path, "-pubout", "-outform", "DER"],
-                         check=True, capture_output=True).stdout
-    if algorithm == "ed25519":
-        return "v=DKIM1; k=ed25519; p=" + base64.b64encode(der[-32:]).decode()
-    return "v=DKIM1; k=rsa; p=" + base64.b64encode(der).decode()
 
 
 class RawClient:
@@ -124,21 +93,15 @@ class RelayHarness:
     def _make_keys(self):
         self._keys_cmd("add", DOMAIN, "--algorithm", "rsa-sha256", "--selector", "rsa1")
         self._keys_cmd("rotate", DOMAIN, "--algorithm", "ed25519-sha256", "--selector", "ed1", "--activate", "now")
-        for selector, algorithm in (("rsa1", "rsa"), ("ed1", "ed25519")):
+        for selector in ("rsa1", "ed1"):
             pem = os.path.join(self.keys, DOMAIN, selector + ".pem")
-            self.txt["%s._domainkey.%s" % (selector, DOMAIN)] = txt_record(pem, algorithm)
+            self.txt["%s._domainkey.%s" % (selector, DOMAIN)] = txt_record_from_pem(pem)
         self.txt_file = os.path.join(self.dir, "txt.json")
         with open(self.txt_file, "w") as f:
             json.dump(self.txt, f)
 
     def _start_upstream(self):
-        env = dict(os.environ, PYTHONPATH=HERE, PYTHONDONTWRITEBYTECODE="1")  # no __pycache__ in the source tree
-        with open(os.path.join(self.dir, "upstream.log"), "w") as log:
-            self.procs.append(subprocess.Popen(
-                [PYTHON, "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:%d" % self.upstream_port,
-                 "-c", "upstream_capture.CaptureHandler", self.captured],
-                env=env, stdout=log, stderr=subprocess.STDOUT))
-        wait_until(lambda: port_open(self.upstream_port), what="aiosmtpd upstream")
+        self.procs.append(start_capture_upstream(self.dir, self.upstream_port, self.captured))
 
     def _start_relay(self, unsigned, shutdown_grace, relay_extra):
         self.config = os.path.join(self.dir, "relay.toml")
@@ -176,16 +139,8 @@ enabled = false
 level = "info"
 """ % (self.port, unsigned, shutdown_grace, relay_extra, self.upstream_port, self.keys))
         self.relay_log = os.path.join(self.dir, "relay.log")
-        with open(self.relay_log, "w") as log:
-            self.relay = subprocess.Popen([BINARY, "serve", "--config", self.config], stdout=log,
-                                          stderr=subprocess.STDOUT, cwd=self.dir)
+        self.relay = start_serve(BINARY, self.config, self.dir, self.relay_log, ready=lambda: port_open(self.port))
         self.procs.append(self.relay)
-
-        def ready():
-            if self.relay.poll() is not None:
-                raise AssertionError("dkim-relay serve exited with %s:\n%s" % (self.relay.returncode, self.log()))
-            return port_open(self.port)
-        wait_until(ready, what="dkim-relay serve")
 
     def log(self):
         try:
@@ -195,14 +150,11 @@ level = "info"
             return ""
 
     def captured_messages(self):
-        names = sorted((n for n in os.listdir(self.captured) if n.endswith(".eml")), key=lambda n: int(n[:-4]))
         out = []
-        for name in names:
-            with open(os.path.join(self.captured, name), "rb") as f:
-                content = f.read()
+        for name in captured_names(self.captured):
             with open(os.path.join(self.captured, name[:-4] + ".json")) as f:
                 envelope = json.load(f)
-            out.append((envelope, content))
+            out.append((envelope, read_bytes(os.path.join(self.captured, name))))
         return out
 
     def upstream_senders(self):
@@ -219,34 +171,13 @@ level = "info"
 
     def close(self):
         for proc in reversed(self.procs):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_process(proc)
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def dkimpy_results(message, txt):
-    def dnsfunc(name, timeout=5):
-        if isinstance(name, bytes):
-            name = name.decode()
-        return txt.get(name.rstrip(".").lower(), "").encode()
-    d = dkim.DKIM(message)
-    count = sum(1 for line in message.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
-                if line.lower().startswith(b"dkim-signature:"))
-    return [d.verify(idx=i, dnsfunc=dnsfunc) for i in range(count)]
 
 
 def maildkim_results(h, content):
     """Mail::DKIM's verdict per signature algorithm: {"rsa-sha256": "pass example.org rsa1 ...", ...}."""
-    path = os.path.join(h.dir, "check.eml")
-    with open(path, "wb") as f:
-        f.write(content)
-    perl = subprocess.run(["/usr/bin/perl", os.path.join(HERE, "mail_dkim_verify.pl"), h.txt_file, path],
-                          capture_output=True, text=True)
+    perl = mail_dkim_signatures(content, h.txt, h.dir)
     results = {line.split()[3]: line for line in perl.stdout.splitlines()}
     if sorted(results) != ["ed25519-sha256", "rsa-sha256"]:
         raise AssertionError("Mail::DKIM did not report both signatures: " + perl.stdout + perl.stderr)

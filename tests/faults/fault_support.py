@@ -8,7 +8,6 @@ import os
 import shutil
 import signal
 import smtplib
-import socket
 import subprocess
 import sys
 import tempfile
@@ -130,12 +129,7 @@ def send_from(relay, domain, mid, body_size=0, timeout=30):
     return send(relay.smtp_port, f"app@{domain}", ["user@example.org"], message(domain, mid, body_size), timeout)
 
 
-def port_accepts(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
+port_accepts = harness.port_open  # the name the fault tests and bench/ use
 
 
 class ScriptedUpstream:
@@ -168,13 +162,7 @@ class ScriptedUpstream:
         return sorted(glob.glob(os.path.join(self.dir, "aborted-*")))
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        harness.stop_process(self.proc)
 
     def cleanup(self):
         self.stop()

@@ -12,39 +12,22 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import urllib.error
 import urllib.request
 
+import dkim  # noqa: F401  (the tests use fh.dkim)
 import psycopg2
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-E2E = os.path.join(HERE, "..", "e2e")
-sys.path.insert(0, E2E)
-import dkim  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "system"))
+from harness import (captured_names, dkimpy_verify, mail_dkim_signatures, read_bytes,  # noqa: E402,F401
+                     start_capture_upstream, start_serve, stop_process, txt_record_from_der, wait_until)
 
 from pg_harness import PostgresServer, free_port  # noqa: E402
 
-PYTHON = "/usr/bin/python3"
 SCHEMA = "dkim_relay"
-
-
-def wait_until(condition, timeout=15.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.005)
-    raise AssertionError("timed out waiting for " + what)
-
-
-def port_open(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 class TcpCut:
@@ -150,13 +133,7 @@ class Fleet:
         return result
 
     def _start_upstream(self):
-        env = dict(os.environ, PYTHONPATH=E2E, PYTHONDONTWRITEBYTECODE="1")
-        with open(os.path.join(self.dir, "upstream.log"), "w") as log:
-            self.procs.append(subprocess.Popen(
-                [PYTHON, "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:%d" % self.upstream_port,
-                 "-c", "upstream_capture.CaptureHandler", self.captured],
-                env=env, stdout=log, stderr=subprocess.STDOUT))
-        wait_until(lambda: port_open(self.upstream_port), what="aiosmtpd upstream")
+        self.procs.append(start_capture_upstream(self.dir, self.upstream_port, self.captured))
 
     def _write_config(self, index, poll_interval, proxied):
         relay = {"index": index, "smtp": free_port(), "admin": free_port(),
@@ -226,19 +203,11 @@ level = "info"
 
     def start_relays(self):
         for relay in self.relays:
-            log_path = os.path.join(self.dir, "relay%d.log" % relay["index"])
-            relay["log"] = log_path
-            with open(log_path, "w") as log:
-                relay["proc"] = subprocess.Popen([self.binary, "serve", "--config", relay["config"]], stdout=log,
-                                                 stderr=subprocess.STDOUT, cwd=self.dir, env=relay["env"])
+            relay["log"] = os.path.join(self.dir, "relay%d.log" % relay["index"])
+            relay["proc"] = start_serve(self.binary, relay["config"], self.dir, relay["log"], env=relay["env"],
+                                        ready=lambda relay=relay: self.admin(relay, "GET", "/readyz")[0] == 200,
+                                        what="relay %d /readyz" % relay["index"], timeout=30)
             self.procs.append(relay["proc"])
-        for relay in self.relays:
-            def ready(relay=relay):
-                if relay["proc"].poll() is not None:
-                    raise AssertionError("relay %d exited:\n%s" % (relay["index"], self.log(relay)))
-                status, _ = self.admin(relay, "GET", "/readyz")
-                return status == 200
-            wait_until(ready, timeout=30, what="relay %d /readyz" % relay["index"])
 
     def log(self, relay):
         try:
@@ -299,30 +268,15 @@ level = "info"
             pem = AESGCM(self.kek).decrypt(sealed[:12], sealed[12:], aad)
             der = subprocess.run(["openssl", "pkey", "-pubout", "-outform", "DER"], input=pem, check=True,
                                  capture_output=True).stdout
-            if algorithm == "ed25519-sha256":
-                value = "v=DKIM1; k=ed25519; p=" + base64.b64encode(der[-32:]).decode()
-            else:
-                value = "v=DKIM1; k=rsa; p=" + base64.b64encode(der).decode()
-            txt["%s._domainkey.%s" % (selector, domain)] = value
+            txt["%s._domainkey.%s" % (selector, domain)] = txt_record_from_der(der, algorithm == "ed25519-sha256")
         return txt
 
     def captured_messages(self):
-        names = sorted((n for n in os.listdir(self.captured) if n.endswith(".eml")), key=lambda n: int(n[:-4]))
-        out = []
-        for name in names:
-            with open(os.path.join(self.captured, name), "rb") as f:
-                out.append(f.read())
-        return out
+        return [read_bytes(os.path.join(self.captured, name)) for name in captured_names(self.captured)]
 
     def close(self):
         for proc in reversed(self.procs):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_process(proc)
         for cut in self.cuts.values():
             cut.close()
         if self.pg is not None:
@@ -348,27 +302,14 @@ def signature_selectors(message):
             for part in line.split(":", 1)[1].split(";") if part.strip().startswith("s=")]
 
 
-def verify_dkimpy(message, txt):
-    def dnsfunc(name, timeout=5):
-        if isinstance(name, bytes):
-            name = name.decode()
-        return txt.get(name.rstrip(".").lower(), "").encode()
-    return dkim.DKIM(message).verify(dnsfunc=dnsfunc)
+verify_dkimpy = dkimpy_verify  # every signature of the message passes dkimpy
 
 
 def verify_maildkim(messages, txt, workdir):
     """Mail::DKIM over each message; returns the failures."""
-    # Mail::DKIM's own verdict per signature, one line each: "result domain selector algorithm".
-    keys = os.path.join(workdir, "txt.json")
-    with open(keys, "w") as f:
-        json.dump(txt, f)
     failures = []
     for i, message in enumerate(messages):
-        path = os.path.join(workdir, "check%d.eml" % i)
-        with open(path, "wb") as f:
-            f.write(message)
-        perl = subprocess.run(["/usr/bin/perl", os.path.join(E2E, "mail_dkim_verify.pl"), keys, path],
-                              capture_output=True, text=True)
+        perl = mail_dkim_signatures(message, txt, workdir)
         # Debian 12's Mail::DKIM (1.20230212) has no Ed25519: RSA signatures must pass, an Ed25519 one
         # may only be called unsupported (as in tests/e2e).
         lines = perl.stdout.splitlines()

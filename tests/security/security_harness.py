@@ -2,7 +2,7 @@
 an aiosmtpd upstream that captures what it receives, and independent DKIM verification (dkimpy and
 Mail::DKIM against TXT records built from the key files with the openssl CLI).
 
-The e2e helpers (tests/e2e/relay_e2e.py, upstream_capture.py) are reused, not copied.
+The shared pieces (start-up, the capturing upstream, verification) are tests/system/harness.py's.
 """
 import base64
 import hashlib
@@ -10,18 +10,15 @@ import http.client
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-E2E = os.path.join(os.path.dirname(HERE), "e2e")
-sys.path.insert(0, E2E)
-
-from relay_e2e import RawClient, dkimpy_results, free_port, port_open, txt_record, wait_until  # noqa: E402
-
-PYTHON = "/usr/bin/python3"
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "system"))
+from harness import (captured_names, dkimpy_results, free_port, mail_dkim_signatures, port_open,  # noqa: E402,F401
+                     read_bytes, start_capture_upstream, start_serve, stop_process, txt_record_from_pem, wait_until)
 
 
 def pbkdf2_hash(password, iterations=1000, salt=b"security-tests!!"):
@@ -47,7 +44,7 @@ class Relay:
             for domain in domains:
                 self.keys_cmd("add", domain, "--algorithm", "rsa-sha256", "--selector", "s1")
                 pem = os.path.join(self.keys, domain, "s1.pem")
-                self.txt["s1._domainkey." + domain] = txt_record(pem, "rsa")
+                self.txt["s1._domainkey." + domain] = txt_record_from_pem(pem)
             self.txt_file = os.path.join(self.dir, "txt.json")
             with open(self.txt_file, "w") as f:
                 json.dump(self.txt, f)
@@ -71,26 +68,13 @@ class Relay:
         return result.stdout
 
     def _start_upstream(self):
-        env = dict(os.environ, PYTHONPATH=E2E, PYTHONDONTWRITEBYTECODE="1")
-        with open(os.path.join(self.dir, "upstream.log"), "w") as log:
-            self.procs.append(subprocess.Popen(
-                [PYTHON, "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:%d" % self.upstream_port,
-                 "-c", "upstream_capture.CaptureHandler", self.captured],
-                env=env, stdout=log, stderr=subprocess.STDOUT))
-        wait_until(lambda: port_open(self.upstream_port), what="aiosmtpd upstream")
+        self.procs.append(start_capture_upstream(self.dir, self.upstream_port, self.captured))
 
     def start(self, wait_for_admin=False):
         self.relay_log = os.path.join(self.dir, "relay.log")
-        with open(self.relay_log, "w") as log:
-            self.relay = subprocess.Popen([self.binary, "serve", "--config", self.config], stdout=log,
-                                          stderr=subprocess.STDOUT, cwd=self.dir)
+        self.relay = start_serve(self.binary, self.config, self.dir, self.relay_log,
+                                 ready=lambda: port_open(self.port) and (not wait_for_admin or port_open(self.admin_port)))
         self.procs.append(self.relay)
-
-        def ready():
-            if self.relay.poll() is not None:
-                raise AssertionError("dkim-relay serve exited with %s:\n%s" % (self.relay.returncode, self.log()))
-            return port_open(self.port) and (not wait_for_admin or port_open(self.admin_port))
-        wait_until(ready, what="dkim-relay serve")
         return self
 
     def run_to_exit(self, timeout=20):
@@ -107,12 +91,7 @@ class Relay:
             return ""
 
     def captured_messages(self):
-        names = sorted((n for n in os.listdir(self.captured) if n.endswith(".eml")), key=lambda n: int(n[:-4]))
-        out = []
-        for name in names:
-            with open(os.path.join(self.captured, name), "rb") as f:
-                out.append(f.read())
-        return out
+        return [read_bytes(os.path.join(self.captured, name)) for name in captured_names(self.captured)]
 
     def wait_for_messages(self, count):
         wait_until(lambda: len(self.captured_messages()) >= count, what="%d captured message(s)" % count)
@@ -120,11 +99,7 @@ class Relay:
 
     def mail_dkim(self, content):
         """Mail::DKIM's verdict lines for a message."""
-        path = os.path.join(self.dir, "check.eml")
-        with open(path, "wb") as f:
-            f.write(content)
-        perl = subprocess.run(["/usr/bin/perl", os.path.join(E2E, "mail_dkim_verify.pl"), self.txt_file, path],
-                              capture_output=True, text=True)
+        perl = mail_dkim_signatures(content, self.txt, self.dir)
         return perl.returncode, perl.stdout + perl.stderr
 
     def http(self, method, path, token=None, body=None):
@@ -147,13 +122,7 @@ class Relay:
 
     def close(self):
         for proc in reversed(self.procs):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_process(proc)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

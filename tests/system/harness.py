@@ -1,6 +1,12 @@
-"""Shared plumbing for the system tests: a real dkim-relay process, a real aiosmtpd upstream,
-independent DKIM verification (dkimpy and Mail::DKIM) with TXT records derived by openssl."""
+"""Shared plumbing for the tests that run the real binary (tests/system, e2e, security, pgstore, faults,
+container, ui and bench/): a real dkim-relay process, a real aiosmtpd upstream, independent DKIM
+verification (dkimpy and Mail::DKIM) with TXT records derived by openssl, and the small pieces each of
+them needs (free ports, polling with a deadline, stopping child processes).
+
+Import it the same way everywhere: sys.path.insert(0, os.path.join(ROOT, "tests", "system")), where
+ROOT is the repository's top folder."""
 import base64
+import json
 import os
 import queue
 import shutil
@@ -17,6 +23,8 @@ from aiosmtpd.controller import Controller
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAILDKIM_VERIFIER = os.path.join(HERE, "maildkim_verify.pl")
+E2E_DIR = os.path.join(os.path.dirname(HERE), "e2e")  # upstream_capture.py, mail_dkim_verify.pl
+PYTHON = "/usr/bin/python3"
 
 
 def free_port():
@@ -34,6 +42,74 @@ def wait_for(predicate, timeout=20.0, what="condition"):
             return value
         time.sleep(0.02)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+wait_until = wait_for  # the name the e2e, security and pgstore tests use
+
+
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def stop_process(proc, timeout=10):
+    """SIGTERM, then SIGKILL when it has not exited within `timeout` seconds; reaped either way."""
+    if proc is not None and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def start_serve(binary, config, workdir, log_path, env=None, ready=None, what="dkim-relay serve", timeout=20.0):
+    """`dkim-relay serve` with its output in log_path; returns the process once ready() holds, and
+    fails with the log if the process exits first."""
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([binary, "serve", "--config", config], stdout=log, stderr=subprocess.STDOUT,
+                                cwd=workdir, env=env)
+
+    def started():
+        if proc.poll() is not None:
+            with open(log_path) as f:
+                raise AssertionError("%s exited with %s:\n%s" % (what, proc.returncode, f.read()[-6000:]))
+        return ready is None or ready()
+    try:
+        wait_until(started, timeout=timeout, what=what)
+    except BaseException:
+        stop_process(proc)
+        raise
+    return proc
+
+
+def start_capture_upstream(workdir, port, captured):
+    """aiosmtpd with tests/e2e/upstream_capture.py on 127.0.0.1:port, storing what it receives in
+    `captured` (N.eml, N.json, mail_from.log); returns the process once the port accepts."""
+    env = dict(os.environ, PYTHONPATH=E2E_DIR, PYTHONDONTWRITEBYTECODE="1")  # no __pycache__ in the tree
+    with open(os.path.join(workdir, "upstream.log"), "w") as log:
+        proc = subprocess.Popen([PYTHON, "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:%d" % port,
+                                 "-c", "upstream_capture.CaptureHandler", captured],
+                                env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: port_open(port), what="aiosmtpd upstream")
+    except BaseException:
+        stop_process(proc)
+        raise
+    return proc
+
+
+def captured_names(captured):
+    """The N.eml files upstream_capture has written, in arrival order."""
+    return sorted((n for n in os.listdir(captured) if n.endswith(".eml")), key=lambda n: int(n[:-4]))
+
+
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
 
 
 class Sink:
@@ -132,17 +208,18 @@ class Relay:
         return self.proc.wait(timeout=timeout)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, timeout=30)
 
     def cleanup(self):
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def txt_record_from_der(der, ed25519):
+    """The DNS TXT value for a public key in DER (SubjectPublicKeyInfo) form."""
+    if ed25519:
+        return "v=DKIM1; k=ed25519; p=" + base64.b64encode(der[-32:]).decode()  # the raw 32-byte key
+    return "v=DKIM1; k=rsa; p=" + base64.b64encode(der).decode()
 
 
 def txt_record_from_pem(pem_path):
@@ -151,22 +228,39 @@ def txt_record_from_pem(pem_path):
                          check=True, capture_output=True).stdout
     text = subprocess.run(["openssl", "pkey", "-in", pem_path, "-noout", "-text"],
                           check=True, capture_output=True).stdout.decode()
-    if "ED25519" in text.upper():
-        return "v=DKIM1; k=ed25519; p=" + base64.b64encode(der[-32:]).decode()
-    return "v=DKIM1; k=rsa; p=" + base64.b64encode(der).decode()
+    return txt_record_from_der(der, "ED25519" in text.upper())
 
 
-def dkimpy_verify(message, records):
-    """records: {"sel._domainkey.example.com": "v=DKIM1; ..."}; verifies every signature."""
+def dkimpy_results(message, records):
+    """dkimpy's verdict for each DKIM-Signature of message, in order; records:
+    {"sel._domainkey.example.com": "v=DKIM1; ..."} instead of DNS."""
     def dnsfunc(name, timeout=5):
         name = name.decode() if isinstance(name, bytes) else name
         return records.get(name.rstrip(".").lower(), "").encode()
 
     d = dkim.DKIM(message)
     sigs = [h for h in d.headers if h[0].lower() == b"dkim-signature"]
-    if not sigs:
-        return False
-    return all(d.verify(idx=i, dnsfunc=dnsfunc) for i in range(len(sigs)))
+    return [d.verify(idx=i, dnsfunc=dnsfunc) for i in range(len(sigs))]
+
+
+def dkimpy_verify(message, records):
+    """True when the message has signatures and dkimpy passes every one."""
+    results = dkimpy_results(message, records)
+    return bool(results) and all(results)
+
+
+def mail_dkim_signatures(message, records, workdir):
+    """Mail::DKIM's verdict per signature (tests/e2e/mail_dkim_verify.pl), as the finished process:
+    stdout has one line "result domain selector algorithm (detail)" per signature; returncode is 0
+    when there are signatures and all pass."""
+    keys = os.path.join(workdir, "txt.json")
+    with open(keys, "w") as f:
+        json.dump(records, f)
+    path = os.path.join(workdir, "check.eml")
+    with open(path, "wb") as f:
+        f.write(message)
+    return subprocess.run(["/usr/bin/perl", os.path.join(E2E_DIR, "mail_dkim_verify.pl"), keys, path],
+                          capture_output=True, text=True)
 
 
 def maildkim_verify(messages, records):
