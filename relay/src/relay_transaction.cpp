@@ -84,6 +84,9 @@ void RelayTransaction::start_data(SigningScope scope) {
   reader.emplace(limits);
   signing_rule = scope.rule;
   message.emplace(settings, *context_->keys, std::move(scope));
+  // The upstream's DATA round trip overlaps the client's; a message refused here after all costs
+  // that upstream connection (only closing ends a DATA phase without delivering).
+  if (upstream_) upstream_->prepare_data();
 }
 
 std::optional<RelayTransaction::LocalAnswer> RelayTransaction::end_of_data(std::string_view session_id) {

@@ -1,5 +1,7 @@
 #include "upstream/upstream_connection.hpp"
 
+#include <poll.h>
+
 #include <array>
 #include <string>
 #include <utility>
@@ -474,6 +476,14 @@ awaitable<UpstreamOutcome> UpstreamConnection::send_message(const OutboundMessag
   UpstreamOutcome sent = co_await write(wire);
   if (sent.transport != UpstreamTransport::ok) co_return sent;
   co_return co_await read_reply();
+}
+
+bool UpstreamConnection::peer_spoke_or_closed() const {
+  if (!usable_ || !input_.empty()) return true;
+  pollfd watched{};
+  watched.fd = const_cast<UpstreamConnection*>(this)->stream_.lowest_layer().native_handle();
+  watched.events = POLLIN | POLLRDHUP;
+  return ::poll(&watched, 1, 0) != 0;  // an error counts as spoken: the caller then starts afresh
 }
 
 awaitable<void> UpstreamConnection::quit() {

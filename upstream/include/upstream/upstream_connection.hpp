@@ -48,6 +48,9 @@ class UpstreamConnection : public std::enable_shared_from_this<UpstreamConnectio
   // After a 354: streams prepend + content dot-stuffed, the terminator, and reads the final reply.
   // Checks `abandoned` between chunks so an abort stops before the terminator is ever written.
   boost::asio::awaitable<UpstreamOutcome> send_message(const OutboundMessage& message, const bool& abandoned);
+  // True when the upstream said something unasked or hung up (for instance a 421 timeout while
+  // it waited for the message after 354). Looks without waiting.
+  bool peer_spoke_or_closed() const;
   // Polite goodbye (QUIT, bounded wait), then close.
   boost::asio::awaitable<void> quit();
   // The executor the socket was created with (its io_context does the I/O).

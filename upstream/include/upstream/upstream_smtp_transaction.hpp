@@ -25,7 +25,7 @@ class UpstreamTransactionCore : public std::enable_shared_from_this<UpstreamTran
                           std::shared_ptr<UpstreamPool> pool, std::shared_ptr<UpstreamConnection> connection,
                           bool reused);
 
-  enum class Kind { mail, rcpt, data };
+  enum class Kind { mail, rcpt, open_data, data };
   struct Step {
     Kind kind;
     std::string args;
@@ -46,7 +46,10 @@ class UpstreamTransactionCore : public std::enable_shared_from_this<UpstreamTran
   boost::asio::awaitable<std::optional<UpstreamOutcome>> reconnect(const UpstreamOutcome& dropped);
   bool envelope_batch_ready() const;
   boost::asio::awaitable<void> send_envelope_batch();
+  boost::asio::awaitable<void> open_data();
+  boost::asio::awaitable<std::optional<UpstreamOutcome>> replay_envelope();
   boost::asio::awaitable<UpstreamOutcome> send_data(OutboundMessage message);
+  boost::asio::awaitable<UpstreamOutcome> send_message(OutboundMessage message);
   void reply(ReplyHandler done, SmtpReply reply);
 
   boost::asio::strand<boost::asio::any_io_executor> strand_;
@@ -59,9 +62,11 @@ class UpstreamTransactionCore : public std::enable_shared_from_this<UpstreamTran
   bool working_ = false;
   bool abandoned_ = false;
   bool released_ = false;
-  bool anything_sent_ = false;     // a command went out on this connection for this transaction
-  bool needs_reset_ = false;       // MAIL went out: RSET before the connection is reused
-  bool data_in_progress_ = false;  // DATA went out and no final reply yet: only closing is safe
+  bool anything_sent_ = false;               // a command went out on this connection for this transaction
+  bool needs_reset_ = false;                 // MAIL went out: RSET before the connection is reused
+  bool data_in_progress_ = false;            // DATA went out and no final reply yet: only closing is safe
+  std::vector<std::string> envelope_;        // MAIL and the accepted RCPT lines, for a replay
+  std::optional<UpstreamOutcome> early_go_;  // the reply to a DATA sent by open_data()
 };
 
 class SmtpUpstreamTransaction final : public UpstreamTransaction {
@@ -73,6 +78,7 @@ class SmtpUpstreamTransaction final : public UpstreamTransaction {
 
   void mail_from(std::string args, ReplyHandler done) override;
   void rcpt_to(std::string args, ReplyHandler done) override;
+  void prepare_data() override;
   void data(OutboundMessage message, ReplyHandler done) override;
   void abort() override;
 
