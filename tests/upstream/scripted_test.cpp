@@ -226,7 +226,7 @@ TEST_SUITE("scripted") {
   // (Postfix: smtpd_timeout, 10 s under stress). None of the message went out yet, so the
   // envelope is given again on a fresh connection.
   TEST_CASE("the upstream timed out in an early DATA: the envelope is replayed and the message delivered once") {
-    PythonServer server("scripted_upstream.py", {"--data-timeout", "0.3"});
+    PythonServer server("scripted_upstream.py", {"--data-timeout", "1.5"});
     REQUIRE(server.started());
     TempDir spill;
     Driver d(settings_for(server.port()));
@@ -245,7 +245,7 @@ TEST_SUITE("scripted") {
   }
 
   TEST_CASE("a replayed envelope that the upstream now refuses: 4.4.2 and nothing delivered") {
-    PythonServer server("scripted_upstream.py", {"--data-timeout", "0.3", "--refuse-rcpt-from", "2"});
+    PythonServer server("scripted_upstream.py", {"--data-timeout", "1.5", "--refuse-rcpt-from", "2"});
     REQUIRE(server.started());
     TempDir spill;
     Driver d(settings_for(server.port()));

@@ -198,6 +198,7 @@ awaitable<void> UpstreamTransactionCore::open_data() {
   anything_sent_ = true;
   data_in_progress_ = true;
   early_go_ = co_await connection_->command("DATA");
+  early_go_at_ = std::chrono::steady_clock::now();
   if (early_go_->transport == UpstreamTransport::ok && early_go_->reply.code != 354) data_in_progress_ = false;
 }
 
@@ -242,7 +243,11 @@ awaitable<UpstreamOutcome> UpstreamTransactionCore::send_data(OutboundMessage me
     const bool refused =
         early->transport == UpstreamTransport::ok && early->reply.code != 354 && early->reply.code != 421;
     if (refused) co_return *early;  // the upstream's answer to DATA is the answer to the message
-    if (early->reply.code == 354 && !connection_->peer_spoke_or_closed()) {
+    // Upstreams time out in DATA after seconds (Postfix: 10 s at the least, under stress); a client
+    // that was quicker spares the look (a system call); anything else breaking in between is a
+    // failure like any other connection drop.
+    const bool quick = std::chrono::steady_clock::now() - early_go_at_ < std::chrono::seconds(1);
+    if (early->reply.code == 354 && (quick || !connection_->peer_spoke_or_closed())) {
       co_return co_await send_message(std::move(message));
     }
     if (auto failed = co_await replay_envelope()) co_return *failed;

@@ -3,6 +3,7 @@
 // session; the work happens in a shared core on its own strand, so the session may drop the
 // object at any time (which abandons the transaction like abort(), without calling its handlers).
 #include <utility>  // before Boost 1.74 awaitable.hpp, which uses std::exchange without it
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -67,6 +68,7 @@ class UpstreamTransactionCore : public std::enable_shared_from_this<UpstreamTran
   bool data_in_progress_ = false;            // DATA went out and no final reply yet: only closing is safe
   std::vector<std::string> envelope_;        // MAIL and the accepted RCPT lines, for a replay
   std::optional<UpstreamOutcome> early_go_;  // the reply to a DATA sent by open_data()
+  std::chrono::steady_clock::time_point early_go_at_;
 };
 
 class SmtpUpstreamTransaction final : public UpstreamTransaction {
