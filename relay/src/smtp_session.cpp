@@ -461,7 +461,7 @@ SmtpSession::Step SmtpSession::on_data(const SmtpCommand&) {
     reply(554, "5.5.1", "No valid recipients");  // RFC 2920 §3.1 / RFC 5321 §3.3
     return Step::Continue;
   }
-  txn_->start_data(signing_scope(settings_, auth_user_, remote_));
+  txn_->start_data(signing_scope(settings_, auth_user_, remote_), !refused_locally_);
   reply(354, "", "Start mail input; end with <CRLF>.<CRLF>");
   phase_ = Phase::Data;
   data_started_ = std::chrono::steady_clock::now();
@@ -546,6 +546,7 @@ SmtpSession::Step SmtpSession::finish_data() {
   phase_ = Phase::Command;
   ++messages_;
   if (auto local = txn_->end_of_data(id_text_)) {
+    refused_locally_ = true;
     data_reply(std::move(local->reply), local->reason);
     return Step::Continue;
   }

@@ -133,7 +133,8 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
   std::optional<std::string> auth_user_;
   std::string auth_pending_user_;  // LOGIN: the user name while waiting for the password
   std::uint32_t bad_commands_ = 0;
-  std::uint32_t messages_ = 0;  // transactions that reached the end of DATA
+  std::uint32_t messages_ = 0;    // transactions that reached the end of DATA
+  bool refused_locally_ = false;  // a message was refused here: see RelayTransaction::start_data
   std::uint64_t transaction_counter_ = 0;
   std::shared_ptr<RelayTransaction> txn_;
 };
