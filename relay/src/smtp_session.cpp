@@ -23,7 +23,7 @@ double milliseconds(std::chrono::nanoseconds duration) { return static_cast<doub
 
 }  // namespace
 
-SmtpSession::SmtpSession(std::shared_ptr<SessionContext> context, asio::ip::tcp::socket socket, std::uint64_t id)
+SmtpSession::SmtpSession(std::shared_ptr<SessionContext> context, ClientStream::Socket socket, std::uint64_t id)
     : context_(std::move(context)),
       settings_(context_->settings),
       stream_(std::move(socket)),

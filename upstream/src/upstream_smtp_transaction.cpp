@@ -9,7 +9,6 @@
 namespace dkr::relay {
 
 namespace asio = boost::asio;
-using asio::awaitable;
 
 namespace {
 
@@ -30,8 +29,8 @@ bool is_envelope(UpstreamTransactionCore::Kind kind) {
 
 }  // namespace
 
-UpstreamTransactionCore::UpstreamTransactionCore(asio::strand<asio::any_io_executor> strand,
-                                                 asio::any_io_executor client, std::shared_ptr<UpstreamPool> pool,
+UpstreamTransactionCore::UpstreamTransactionCore(UpstreamStrand strand, asio::any_io_executor client,
+                                                 std::shared_ptr<UpstreamPool> pool,
                                                  std::shared_ptr<UpstreamConnection> connection, bool reused)
     : strand_(std::move(strand)),
       client_(std::move(client)),
@@ -74,7 +73,7 @@ void UpstreamTransactionCore::abandon(bool notify) {
   }
 }
 
-awaitable<void> UpstreamTransactionCore::work() {
+UpstreamTask<void> UpstreamTransactionCore::work() {
   while (!queue_.empty() && !abandoned_) {
     if (envelope_batch_ready()) {
       co_await send_envelope_batch();
@@ -114,7 +113,7 @@ awaitable<void> UpstreamTransactionCore::work() {
   if (abandoned_) co_await release();
 }
 
-awaitable<UpstreamOutcome> UpstreamTransactionCore::send_mail(std::string args) {
+UpstreamTask<UpstreamOutcome> UpstreamTransactionCore::send_mail(std::string args) {
   const bool first_command = !anything_sent_;
   anything_sent_ = true;
   needs_reset_ = true;
@@ -136,11 +135,11 @@ bool UpstreamTransactionCore::pooled_connection_dropped(const UpstreamOutcome& f
 }
 
 // Replaces the dropped connection with a fresh one; if that fails, the outcome for the client.
-awaitable<std::optional<UpstreamOutcome>> UpstreamTransactionCore::reconnect(const UpstreamOutcome& dropped) {
+UpstreamTask<std::optional<UpstreamOutcome>> UpstreamTransactionCore::reconnect(const UpstreamOutcome& dropped) {
   spdlog::info("upstream: pooled connection was dropped ({}), reconnecting", dropped.reply.code);
   connection_->close();
   reused_ = false;
-  auto [fresh, opened] = co_await pool_->open(strand_);
+  auto [fresh, opened] = co_await pool_->open(strand_.get_inner_executor());
   if (!fresh) co_return opened;
   connection_ = std::move(fresh);
   co_return std::nullopt;
@@ -156,7 +155,7 @@ bool UpstreamTransactionCore::envelope_batch_ready() const {
   return true;
 }
 
-awaitable<void> UpstreamTransactionCore::send_envelope_batch() {
+UpstreamTask<void> UpstreamTransactionCore::send_envelope_batch() {
   const bool starts_with_mail = queue_.front().kind == Kind::mail;
   std::vector<std::string> lines;
   in_flight_.clear();
@@ -193,7 +192,7 @@ awaitable<void> UpstreamTransactionCore::send_envelope_batch() {
 }
 
 // DATA goes out while the client is still sending its message; the 354 waits in early_go_.
-awaitable<void> UpstreamTransactionCore::open_data() {
+UpstreamTask<void> UpstreamTransactionCore::open_data() {
   if (released_ || !connection_ || envelope_.size() < 2) co_return;  // data() takes the usual path
   anything_sent_ = true;
   data_in_progress_ = true;
@@ -206,12 +205,12 @@ awaitable<void> UpstreamTransactionCore::open_data() {
 // upstream's timeout while a slow client sent a large message): nothing of the message reached
 // it, so the envelope is given again on a fresh connection. The recipients accepted before must
 // all be accepted again; otherwise the client gets a 4xx and retries the whole message.
-awaitable<std::optional<UpstreamOutcome>> UpstreamTransactionCore::replay_envelope() {
+UpstreamTask<std::optional<UpstreamOutcome>> UpstreamTransactionCore::replay_envelope() {
   spdlog::info("upstream: connection lost while the client sent its message; giving the envelope again");
   connection_->close();
   data_in_progress_ = false;
   reused_ = false;
-  auto [fresh, opened] = co_await pool_->open(strand_);
+  auto [fresh, opened] = co_await pool_->open(strand_.get_inner_executor());
   if (!fresh) co_return opened;
   connection_ = std::move(fresh);
   needs_reset_ = true;
@@ -237,7 +236,7 @@ awaitable<std::optional<UpstreamOutcome>> UpstreamTransactionCore::replay_envelo
   co_return std::nullopt;
 }
 
-awaitable<UpstreamOutcome> UpstreamTransactionCore::send_data(OutboundMessage message) {
+UpstreamTask<UpstreamOutcome> UpstreamTransactionCore::send_data(OutboundMessage message) {
   anything_sent_ = true;
   if (std::optional<UpstreamOutcome> early = std::exchange(early_go_, std::nullopt)) {
     const bool refused =
@@ -264,7 +263,7 @@ awaitable<UpstreamOutcome> UpstreamTransactionCore::send_data(OutboundMessage me
   co_return co_await send_message(std::move(message));
 }
 
-awaitable<UpstreamOutcome> UpstreamTransactionCore::send_message(OutboundMessage message) {
+UpstreamTask<UpstreamOutcome> UpstreamTransactionCore::send_message(OutboundMessage message) {
   UpstreamOutcome final_reply = co_await connection_->send_message(message, abandoned_);
   if (final_reply.transport == UpstreamTransport::ok) {
     data_in_progress_ = false;
@@ -273,7 +272,7 @@ awaitable<UpstreamOutcome> UpstreamTransactionCore::send_message(OutboundMessage
   co_return final_reply;
 }
 
-awaitable<void> UpstreamTransactionCore::release() {
+UpstreamTask<void> UpstreamTransactionCore::release() {
   if (released_) co_return;
   released_ = true;
   std::shared_ptr<UpstreamConnection> connection = std::move(connection_);

@@ -11,18 +11,17 @@
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/strand.hpp>
 
 #include "upstream/upstream.hpp"
 #include "upstream/upstream_connection.hpp"
 #include "upstream/upstream_pool.hpp"
+#include "upstream/upstream_strand.hpp"
 
 namespace dkr::relay {
 
 class UpstreamTransactionCore : public std::enable_shared_from_this<UpstreamTransactionCore> {
  public:
-  UpstreamTransactionCore(boost::asio::strand<boost::asio::any_io_executor> strand, boost::asio::any_io_executor client,
+  UpstreamTransactionCore(UpstreamStrand strand, boost::asio::any_io_executor client,
                           std::shared_ptr<UpstreamPool> pool, std::shared_ptr<UpstreamConnection> connection,
                           bool reused);
 
@@ -37,23 +36,23 @@ class UpstreamTransactionCore : public std::enable_shared_from_this<UpstreamTran
   void enqueue(Step step);
   void abandon(bool notify);
 
-  boost::asio::strand<boost::asio::any_io_executor> strand() const { return strand_; }
+  const UpstreamStrand& strand() const { return strand_; }
 
  private:
-  boost::asio::awaitable<void> work();
-  boost::asio::awaitable<void> release();
-  boost::asio::awaitable<UpstreamOutcome> send_mail(std::string args);
+  UpstreamTask<void> work();
+  UpstreamTask<void> release();
+  UpstreamTask<UpstreamOutcome> send_mail(std::string args);
   bool pooled_connection_dropped(const UpstreamOutcome& first, bool first_command) const;
-  boost::asio::awaitable<std::optional<UpstreamOutcome>> reconnect(const UpstreamOutcome& dropped);
+  UpstreamTask<std::optional<UpstreamOutcome>> reconnect(const UpstreamOutcome& dropped);
   bool envelope_batch_ready() const;
-  boost::asio::awaitable<void> send_envelope_batch();
-  boost::asio::awaitable<void> open_data();
-  boost::asio::awaitable<std::optional<UpstreamOutcome>> replay_envelope();
-  boost::asio::awaitable<UpstreamOutcome> send_data(OutboundMessage message);
-  boost::asio::awaitable<UpstreamOutcome> send_message(OutboundMessage message);
+  UpstreamTask<void> send_envelope_batch();
+  UpstreamTask<void> open_data();
+  UpstreamTask<std::optional<UpstreamOutcome>> replay_envelope();
+  UpstreamTask<UpstreamOutcome> send_data(OutboundMessage message);
+  UpstreamTask<UpstreamOutcome> send_message(OutboundMessage message);
   void reply(ReplyHandler done, SmtpReply reply);
 
-  boost::asio::strand<boost::asio::any_io_executor> strand_;
+  UpstreamStrand strand_;
   boost::asio::any_io_executor client_;
   std::shared_ptr<UpstreamPool> pool_;
   std::shared_ptr<UpstreamConnection> connection_;
