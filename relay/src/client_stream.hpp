@@ -1,12 +1,16 @@
 #pragma once
-// The client connection: plain TCP until STARTTLS, TLS over the same socket afterwards.
+// The client connection: plain TCP until STARTTLS, TLS over the same socket afterwards. The socket
+// carries its strand as a concrete type: through the type-erased any_io_executor each read, write
+// and timer wait allocated a fresh copy of the strand (bench/relay/README.md).
 #include <memory>
 #include <optional>
 #include <utility>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 
 namespace dkr::relay {
@@ -14,10 +18,12 @@ namespace dkr::relay {
 class ClientStream {
  public:
   using tcp = boost::asio::ip::tcp;
+  using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
+  using Socket = boost::asio::basic_stream_socket<tcp, Strand>;
 
-  explicit ClientStream(tcp::socket socket) : plain_(std::move(socket)) {}
+  explicit ClientStream(Socket socket) : plain_(std::move(socket)) {}
 
-  tcp::socket& socket() { return tls_ ? tls_->next_layer() : plain_; }
+  Socket& socket() { return tls_ ? tls_->next_layer() : plain_; }
   bool tls() const { return tls_.has_value(); }
 
   template <class Handler>
@@ -51,13 +57,13 @@ class ClientStream {
   // No TLS close_notify: a client that quit or misbehaved gets no further round trip.
   void close() {
     boost::system::error_code ignored;
-    socket().shutdown(tcp::socket::shutdown_both, ignored);
+    socket().shutdown(Socket::shutdown_both, ignored);
     socket().close(ignored);
   }
 
  private:
-  tcp::socket plain_;
-  std::optional<boost::asio::ssl::stream<tcp::socket>> tls_;
+  Socket plain_;
+  std::optional<boost::asio::ssl::stream<Socket>> tls_;
 };
 
 }  // namespace dkr::relay

@@ -185,7 +185,7 @@ void RelayServer::Impl::accept(std::size_t index) {
   auto& listener = *listeners[index];
   asio::io_context& io = *ios[next_io++ % ios.size()];
   listener.acceptor.async_accept(asio::make_strand(io),
-                                 [this, index](boost::system::error_code ec, tcp::socket socket) {
+                                 [this, index](boost::system::error_code ec, ClientStream::Socket socket) {
                                    auto& l = *listeners[index];
                                    if (!l.acceptor.is_open() || ec == asio::error::operation_aborted) return;
                                    if (ec) {

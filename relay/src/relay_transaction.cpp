@@ -75,7 +75,7 @@ void RelayTransaction::send_rcpt(std::string args, ReplyHandler done) {
                      }));
 }
 
-void RelayTransaction::start_data(SigningScope scope) {
+void RelayTransaction::start_data(SigningScope scope, bool open_upstream_data) {
   const RelaySettings& settings = context_->settings;
   DataLimits limits;
   limits.max_size = settings.max_message_size;
@@ -84,6 +84,7 @@ void RelayTransaction::start_data(SigningScope scope) {
   reader.emplace(limits);
   signing_rule = scope.rule;
   message.emplace(settings, *context_->keys, std::move(scope));
+  if (upstream_ && open_upstream_data) upstream_->prepare_data();
 }
 
 std::optional<RelayTransaction::LocalAnswer> RelayTransaction::end_of_data(std::string_view session_id) {

@@ -42,8 +42,11 @@ class RelayTransaction : public std::enable_shared_from_this<RelayTransaction> {
   // Passes RCPT on (opening the upstream transaction first when there is none); `done` gets the
   // reply for the client, already checked().
   void rcpt(std::string args, ReplyHandler done);
-  // DATA accepted: the reader and the message (signing decided within `scope`) start empty.
-  void start_data(SigningScope scope);
+  // DATA accepted: the reader and the message (signing decided within `scope`) start empty. With
+  // `open_upstream_data` the upstream's DATA round trip overlaps the client's message; a message
+  // then refused here costs that upstream connection (only closing ends a DATA phase without a
+  // delivery), so sessions stop doing it after one such refusal.
+  void start_data(SigningScope scope, bool open_upstream_data);
   // A local answer after the final dot: the message is refused (or failed) here, with a reason
   // for the log line.
   struct LocalAnswer {

@@ -23,7 +23,7 @@ double milliseconds(std::chrono::nanoseconds duration) { return static_cast<doub
 
 }  // namespace
 
-SmtpSession::SmtpSession(std::shared_ptr<SessionContext> context, asio::ip::tcp::socket socket, std::uint64_t id)
+SmtpSession::SmtpSession(std::shared_ptr<SessionContext> context, ClientStream::Socket socket, std::uint64_t id)
     : context_(std::move(context)),
       settings_(context_->settings),
       stream_(std::move(socket)),
@@ -461,7 +461,7 @@ SmtpSession::Step SmtpSession::on_data(const SmtpCommand&) {
     reply(554, "5.5.1", "No valid recipients");  // RFC 2920 §3.1 / RFC 5321 §3.3
     return Step::Continue;
   }
-  txn_->start_data(signing_scope(settings_, auth_user_, remote_));
+  txn_->start_data(signing_scope(settings_, auth_user_, remote_), !refused_locally_);
   reply(354, "", "Start mail input; end with <CRLF>.<CRLF>");
   phase_ = Phase::Data;
   data_started_ = std::chrono::steady_clock::now();
@@ -546,6 +546,7 @@ SmtpSession::Step SmtpSession::finish_data() {
   phase_ = Phase::Command;
   ++messages_;
   if (auto local = txn_->end_of_data(id_text_)) {
+    refused_locally_ = true;
     data_reply(std::move(local->reply), local->reason);
     return Step::Continue;
   }

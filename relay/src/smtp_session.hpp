@@ -16,7 +16,7 @@
 #include <string>
 
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/basic_waitable_timer.hpp>
 
 #include "client_stream.hpp"
 #include "relay/smtp_command.hpp"
@@ -28,7 +28,7 @@ namespace dkr::relay {
 class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
  public:
   // A connection over the total or per-IP limit gets 421 at once and is closed.
-  SmtpSession(std::shared_ptr<SessionContext> context, boost::asio::ip::tcp::socket socket, std::uint64_t id);
+  SmtpSession(std::shared_ptr<SessionContext> context, ClientStream::Socket socket, std::uint64_t id);
   ~SmtpSession();
   SmtpSession(const SmtpSession&) = delete;
   SmtpSession& operator=(const SmtpSession&) = delete;
@@ -97,8 +97,11 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
   std::shared_ptr<SessionContext> context_;
   const RelaySettings& settings_;
   ClientStream stream_;
-  boost::asio::steady_timer timer_;
-  boost::asio::steady_timer auth_delay_;  // AUTH failure back-off before a check
+  using Timer =
+      boost::asio::basic_waitable_timer<std::chrono::steady_clock, boost::asio::wait_traits<std::chrono::steady_clock>,
+                                        ClientStream::Strand>;
+  Timer timer_;
+  Timer auth_delay_;  // AUTH failure back-off before a check
   std::uint64_t id_;
   std::string id_text_;
   bool admitted_;
@@ -133,7 +136,8 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
   std::optional<std::string> auth_user_;
   std::string auth_pending_user_;  // LOGIN: the user name while waiting for the password
   std::uint32_t bad_commands_ = 0;
-  std::uint32_t messages_ = 0;  // transactions that reached the end of DATA
+  std::uint32_t messages_ = 0;    // transactions that reached the end of DATA
+  bool refused_locally_ = false;  // a message was refused here: see RelayTransaction::start_data
   std::uint64_t transaction_counter_ = 0;
   std::shared_ptr<RelayTransaction> txn_;
 };

@@ -3,6 +3,7 @@ relay's delivery order gives the proof: a second, complete message is sent on an
 afterwards, and when it has arrived the first must not have. Both a small message (held in memory)
 and a large one (spilled to a file) are dropped, once with FIN and once with RST, and the relay's
 descriptors (sockets, spool files; its upstream pool aside) return to their baseline."""
+import os
 import socket
 import struct
 import sys
@@ -75,7 +76,10 @@ try:
         ids = fs.message_ids(upstream.messages())
         r.check(follower in ids, f"{name}: the follower arrived")
         r.check(dropped not in ids, f"{name}: the dropped message never reached the upstream")
-        r.check(upstream.aborted() == [], f"{name}: the upstream saw no half-sent DATA: {upstream.aborted()}")
+        # The relay opens the upstream's DATA phase when its client's DATA is accepted; a client that
+        # vanishes then costs that connection, closed before a single byte of the message went out.
+        half_sent = [p for p in upstream.aborted() if os.path.getsize(p) > 0]
+        r.check(half_sent == [], f"{name}: the upstream saw no byte of a half-sent message: {half_sent}")
 
     received = upstream.messages()
     r.check(len(received) == upstream_count, f"upstream has {len(received)} messages, expected {upstream_count}")

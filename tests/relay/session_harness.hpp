@@ -128,6 +128,7 @@ class RecordingUpstream : public relay::Upstream {
 
   std::atomic<int> begins{0};
   std::atomic<int> aborts{0};
+  std::atomic<int> data_prepared{0};
   mutable std::mutex mutex;
   std::vector<RecordedMessage> delivered;
 
@@ -144,6 +145,7 @@ class RecordingUpstream : public relay::Upstream {
       if (r.code / 100 == 2) message_.rcpt_to.push_back(args);
       post(r, done);
     }
+    void prepare_data() override { ++owner_->data_prepared; }
     void data(relay::OutboundMessage message, relay::ReplyHandler done) override {
       auto r = owner_->data_reply();
       if (r.code / 100 == 2 && !aborted_) {

@@ -221,6 +221,20 @@ TEST_CASE("bare LF in content: rejected by default, normalised when configured")
   }
 }
 
+TEST_CASE("the upstream's DATA opens with the client's, until this session has a message refused here") {
+  Relay relay;
+  Client client(relay.port);
+  hello(client);
+  CHECK(send_message(client, "From: alice@example.com\r\n\r\none\r\n").starts_with("250"));
+  CHECK(relay.upstream->data_prepared == 1);
+  CHECK(send_message(client, "From: alice@example.com\r\n\r\nbare\nLF\r\n").starts_with("550 5.6.0"));
+  CHECK(relay.upstream->data_prepared == 2);
+  // Each further refusal would cost an upstream connection: the session stops opening early.
+  CHECK(send_message(client, "From: alice@example.com\r\n\r\nthree\r\n").starts_with("250"));
+  CHECK(relay.upstream->data_prepared == 2);
+  CHECK(relay.upstream->message_count() == 2);
+}
+
 TEST_CASE("relay permission: a client outside allowed_networks gets 550 5.7.1 at RCPT") {
   auto settings = test_settings();
   settings.allowed_networks = {*dkr::parse_cidr("127.0.0.1/32")};

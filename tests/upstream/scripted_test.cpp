@@ -184,4 +184,83 @@ TEST_SUITE("scripted") {
     }
   }
 
+  // The relay opens the upstream's DATA phase when its client's DATA is accepted (prepare_data),
+  // so the message goes out the moment it is signed.
+  TEST_CASE("DATA opened early: the message follows on the same connection") {
+    PythonServer server("scripted_upstream.py", {});
+    REQUIRE(server.started());
+    TempDir spill;
+    Driver d(settings_for(server.port()));
+    auto begun = d.begin();
+    REQUIRE(begun.transaction);
+    auto& t = *begun.transaction;
+    CHECK(d.mail(t, "<s@example.com>").code == 250);
+    CHECK(d.rcpt(t, "<r@example.org>").code == 250);
+    t.prepare_data();
+    REQUIRE(d.run_until([&] { return std::filesystem::exists(server.dir() / "data-command-1"); }));
+    CHECK(d.data(t, small_message(spill)).code == 250);
+    CHECK(server.connections() == 1);
+    CHECK_FALSE(std::filesystem::exists(server.dir() / "data-command-2"));
+    CHECK(read_file(server.dir() / "msg-0001.eml") == "Received: by relay\r\nSubject: t\r\n\r\nbody\r\n");
+    CHECK(d.run_until([&] { return d.upstream().idle_connections() == 1; }));
+  }
+
+  TEST_CASE("DATA opened early and then aborted: the connection is closed before any message") {
+    PythonServer server("scripted_upstream.py", {});
+    REQUIRE(server.started());
+    Driver d(settings_for(server.port()));
+    auto begun = d.begin();
+    REQUIRE(begun.transaction);
+    auto& t = *begun.transaction;
+    CHECK(d.mail(t, "<s@example.com>").code == 250);
+    CHECK(d.rcpt(t, "<r@example.org>").code == 250);
+    t.prepare_data();
+    REQUIRE(d.run_until([&] { return std::filesystem::exists(server.dir() / "data-command-1"); }));
+    t.abort();
+    CHECK(d.run_until([&] { return std::filesystem::exists(server.dir() / "aborted-1"); }));
+    CHECK_FALSE(read_file(server.dir() / "msg-0001.eml").has_value());
+    CHECK(d.upstream().idle_connections() == 0);
+  }
+
+  // A slow client sending a large message can outlast the upstream's own timeout in DATA
+  // (Postfix: smtpd_timeout, 10 s under stress). None of the message went out yet, so the
+  // envelope is given again on a fresh connection.
+  TEST_CASE("the upstream timed out in an early DATA: the envelope is replayed and the message delivered once") {
+    PythonServer server("scripted_upstream.py", {"--data-timeout", "1.5"});
+    REQUIRE(server.started());
+    TempDir spill;
+    Driver d(settings_for(server.port()));
+    auto begun = d.begin();
+    REQUIRE(begun.transaction);
+    auto& t = *begun.transaction;
+    CHECK(d.mail(t, "<s@example.com>").code == 250);
+    CHECK(d.rcpt(t, "<r@example.org>").code == 250);
+    CHECK(d.rcpt(t, "<r2@example.org>").code == 250);
+    t.prepare_data();
+    REQUIRE(d.run_until([&] { return std::filesystem::exists(server.dir() / "data-timeout-1"); }));
+    CHECK(d.data(t, small_message(spill)).code == 250);
+    CHECK(server.connections() == 2);
+    CHECK(read_file(server.dir() / "msg-0001.eml") == "Received: by relay\r\nSubject: t\r\n\r\nbody\r\n");
+    CHECK_FALSE(read_file(server.dir() / "msg-0002.eml").has_value());
+  }
+
+  TEST_CASE("a replayed envelope that the upstream now refuses: 4.4.2 and nothing delivered") {
+    PythonServer server("scripted_upstream.py", {"--data-timeout", "1.5", "--refuse-rcpt-from", "2"});
+    REQUIRE(server.started());
+    TempDir spill;
+    Driver d(settings_for(server.port()));
+    auto begun = d.begin();
+    REQUIRE(begun.transaction);
+    auto& t = *begun.transaction;
+    CHECK(d.mail(t, "<s@example.com>").code == 250);
+    CHECK(d.rcpt(t, "<r@example.org>").code == 250);
+    t.prepare_data();
+    REQUIRE(d.run_until([&] { return std::filesystem::exists(server.dir() / "data-timeout-1"); }));
+    const SmtpReply reply = d.data(t, small_message(spill));
+    CHECK(reply.code == 451);
+    CHECK(starts_with(text_of(reply), "4.4.2 upstream connection lost during DATA"));
+    CHECK(server.connections() == 2);
+    CHECK_FALSE(read_file(server.dir() / "msg-0001.eml").has_value());
+  }
+
 }  // TEST_SUITE

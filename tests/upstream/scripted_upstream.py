@@ -6,6 +6,10 @@ answer), pause-in-data (after the first data bytes write `data-started` and stop
 the file `resume` exists; then read on and write `aborted-N` if the client closed before the
 terminator), and for normal mode --after-message close|421 drops the connection after each
 accepted message, like an upstream expiring idle connections; --no-ehlo refuses EHLO.
+--data-timeout S: after 354, a client that sends nothing for S seconds gets Postfix's
+"421 4.4.2 ... Error: timeout exceeded" and the connection is closed (`data-timeout-N` records it).
+--refuse-rcpt-from N: RCPT is refused with 550 on the N-th connection and later ones.
+Each DATA command received is recorded as `data-command-N`.
 Accepted messages go to msg-NNNN.eml; `connections` counts connections that sent EHLO/HELO.
 """
 import argparse
@@ -64,8 +68,7 @@ class Server:
                 verb = line[:4].upper()
                 if verb in (b"EHLO", b"HELO"):
                     if not counted:
-                        counted = True
-                        self.count_connection()
+                        counted = self.count_connection()
                     if verb == b"EHLO" and self.args.no_ehlo:
                         conn.sendall(b"502 5.5.1 EHLO not implemented\r\n")
                         continue
@@ -73,6 +76,8 @@ class Server:
                         conn.sendall(b"250-scripted.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
                     else:
                         conn.sendall(b"250 scripted.test\r\n")
+                elif verb == b"RCPT" and self.args.refuse_rcpt_from and counted >= self.args.refuse_rcpt_from:
+                    conn.sendall(b"550 5.1.1 scripted.test: recipient refused\r\n")
                 elif verb in (b"MAIL", b"RCPT", b"RSET", b"NOOP"):
                     conn.sendall(b"250 2.0.0 Ok\r\n")
                 elif verb == b"QUIT":
@@ -80,6 +85,11 @@ class Server:
                     return
                 elif verb == b"DATA":
                     conn.sendall(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                    with self.lock:
+                        self.data_commands = getattr(self, "data_commands", 0) + 1
+                        write_atomically(self.path("data-command-%d" % self.data_commands), b"")
+                    if self.args.data_timeout and not self.data_arrives(conn):
+                        return
                     if not self.data(conn, reader):
                         return
                 else:
@@ -88,13 +98,30 @@ class Server:
             reader.close()
             conn.close()
 
+    def data_arrives(self, conn):
+        """The upstream's own timeout in DATA (Postfix: smtpd_timeout), not a test synchronisation."""
+        conn.settimeout(self.args.data_timeout)
+        try:
+            if conn.recv(1, socket.MSG_PEEK):
+                conn.settimeout(None)
+                return True
+        except socket.timeout:
+            conn.sendall(b"421 4.4.2 scripted.test Error: timeout exceeded\r\n")
+            with self.lock:
+                self.timeouts = getattr(self, "timeouts", 0) + 1
+                write_atomically(self.path("data-timeout-%d" % self.timeouts), b"")
+        return False
+
     def data(self, conn, reader):
         """Returns whether the session goes on."""
         mode = self.args.mode
         lines = []
         first = True
         while True:
-            line = reader.readline()
+            try:
+                line = reader.readline()
+            except ConnectionResetError:  # closed with our 354 unread: the end, like EOF
+                line = b""
             if first:
                 first = False
                 if mode == "drop-in-data":
@@ -133,6 +160,8 @@ def main():
                                  "pause-in-data"])
     parser.add_argument("--after-message", choices=["close", "421"])
     parser.add_argument("--no-ehlo", action="store_true", help="answer EHLO with 502 (HELO only)")
+    parser.add_argument("--data-timeout", type=float, default=0.0)
+    parser.add_argument("--refuse-rcpt-from", type=int, default=0)
     args = parser.parse_args()
     server = Server(args)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

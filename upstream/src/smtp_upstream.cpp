@@ -1,5 +1,6 @@
 #include "upstream/smtp_upstream.hpp"
 
+#include <stdexcept>
 #include <utility>
 
 #include <boost/asio/co_spawn.hpp>
@@ -38,13 +39,13 @@ Result<std::shared_ptr<asio::ssl::context>> make_tls_context(const SmtpUpstreamS
   return tls;
 }
 
-asio::awaitable<void> start_transaction(std::shared_ptr<UpstreamPool> pool, asio::strand<asio::any_io_executor> strand,
-                                        asio::any_io_executor client, Upstream::BeginHandler done) {
+UpstreamTask<void> start_transaction(std::shared_ptr<UpstreamPool> pool, UpstreamStrand strand,
+                                     asio::any_io_executor client, Upstream::BeginHandler done) {
   std::shared_ptr<UpstreamConnection> connection = pool->take_idle(client);
   const bool reused = connection != nullptr;
   SmtpReply ready = make_reply(250, "2.0.0", "upstream ready");
   if (!connection) {
-    auto [fresh, opened] = co_await pool->open(strand);
+    auto [fresh, opened] = co_await pool->open(strand.get_inner_executor());
     if (!fresh) {
       asio::post(client, [done = std::move(done), reply = std::move(opened.reply)]() mutable {
         done(nullptr, std::move(reply));
@@ -62,6 +63,12 @@ asio::awaitable<void> start_transaction(std::shared_ptr<UpstreamPool> pool, asio
 
 }  // namespace
 
+asio::io_context& io_context_of(const asio::any_io_executor& executor) {
+  if (const auto* strand = executor.target<UpstreamStrand>()) return strand->get_inner_executor().context();
+  if (const auto* io = executor.target<UpstreamIo>()) return io->context();
+  throw std::logic_error("the upstream needs an io_context's executor or a strand of one");
+}
+
 Result<std::unique_ptr<SmtpUpstream>> SmtpUpstream::create(asio::any_io_executor io, SmtpUpstreamSettings settings) {
   Result<std::shared_ptr<asio::ssl::context>> tls = make_tls_context(settings);
   if (!tls) return tls.error();
@@ -78,7 +85,7 @@ void SmtpUpstream::begin(asio::any_io_executor executor, BeginHandler done) {
   // The upstream half of a transaction runs beside the client's session, on its io_context: an
   // upstream reply then resumes the session without waking a thread of another io_context
   // (bench/relay: that hand-off per command was a large share of the relay's cost per message).
-  auto strand = asio::make_strand(executor);
+  UpstreamStrand strand = asio::make_strand(io_context_of(executor));
   asio::co_spawn(strand, start_transaction(pool_, strand, std::move(executor), std::move(done)), rethrow);
 }
 

@@ -1,5 +1,7 @@
 #include "upstream/upstream_connection.hpp"
 
+#include <poll.h>
+
 #include <array>
 #include <string>
 #include <utility>
@@ -10,7 +12,6 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -24,8 +25,6 @@
 namespace dkr::relay {
 
 namespace asio = boost::asio;
-using asio::awaitable;
-using asio::use_awaitable;
 using boost::system::error_code;
 
 namespace {
@@ -78,7 +77,7 @@ UpstreamOutcome setup_refused(const SmtpReply& upstream, std::string_view step, 
 
 }  // namespace
 
-UpstreamConnection::UpstreamConnection(asio::any_io_executor io, std::shared_ptr<const SmtpUpstreamSettings> settings,
+UpstreamConnection::UpstreamConnection(UpstreamIo io, std::shared_ptr<const SmtpUpstreamSettings> settings,
                                        std::shared_ptr<asio::ssl::context> tls)
     : io_(io),
       settings_(std::move(settings)),
@@ -88,7 +87,7 @@ UpstreamConnection::UpstreamConnection(asio::any_io_executor io, std::shared_ptr
       deadline_(io),
       peer_(settings_->host + ":" + std::to_string(settings_->port)) {}
 
-void UpstreamConnection::arm(std::chrono::milliseconds timeout, const asio::any_io_executor& strand) {
+void UpstreamConnection::arm(std::chrono::milliseconds timeout, const UpstreamStrand& strand) {
   timed_out_ = false;
   const std::uint64_t generation = ++deadline_generation_;
   deadline_.expires_after(timeout);
@@ -127,21 +126,21 @@ UpstreamOutcome UpstreamConnection::transport_failure(const error_code& ec, std:
   return local_failure(451, "4.4.2", "upstream connection failed " + std::string(doing) + ": " + ec.message());
 }
 
-awaitable<UpstreamOutcome> UpstreamConnection::write(std::string_view bytes) {
+UpstreamTask<UpstreamOutcome> UpstreamConnection::write(std::string_view bytes) {
   const auto strand = co_await asio::this_coro::executor;
   error_code ec;
   arm(settings_->command_timeout, strand);
   if (tls_active_) {
-    co_await asio::async_write(stream_, asio::buffer(bytes), asio::redirect_error(use_awaitable, ec));
+    co_await asio::async_write(stream_, asio::buffer(bytes), asio::redirect_error(use_upstream_task, ec));
   } else {
-    co_await asio::async_write(stream_.next_layer(), asio::buffer(bytes), asio::redirect_error(use_awaitable, ec));
+    co_await asio::async_write(stream_.next_layer(), asio::buffer(bytes), asio::redirect_error(use_upstream_task, ec));
   }
   disarm();
   if (ec) co_return transport_failure(ec, "while sending");
   co_return ok_outcome();
 }
 
-awaitable<UpstreamOutcome> UpstreamConnection::write(const std::vector<std::string_view>& pieces) {
+UpstreamTask<UpstreamOutcome> UpstreamConnection::write(const std::vector<std::string_view>& pieces) {
   const auto strand = co_await asio::this_coro::executor;
   std::vector<asio::const_buffer> buffers;
   buffers.reserve(pieces.size());
@@ -149,16 +148,16 @@ awaitable<UpstreamOutcome> UpstreamConnection::write(const std::vector<std::stri
   error_code ec;
   arm(settings_->command_timeout, strand);
   if (tls_active_) {
-    co_await asio::async_write(stream_, buffers, asio::redirect_error(use_awaitable, ec));
+    co_await asio::async_write(stream_, buffers, asio::redirect_error(use_upstream_task, ec));
   } else {
-    co_await asio::async_write(stream_.next_layer(), buffers, asio::redirect_error(use_awaitable, ec));
+    co_await asio::async_write(stream_.next_layer(), buffers, asio::redirect_error(use_upstream_task, ec));
   }
   disarm();
   if (ec) co_return transport_failure(ec, "while sending");
   co_return ok_outcome();
 }
 
-awaitable<UpstreamOutcome> UpstreamConnection::read_reply() {
+UpstreamTask<UpstreamOutcome> UpstreamConnection::read_reply() {
   const auto strand = co_await asio::this_coro::executor;
   UpstreamReplyParser parser;
   std::array<char, 4096> buffer;
@@ -185,9 +184,10 @@ awaitable<UpstreamOutcome> UpstreamConnection::read_reply() {
     error_code ec;
     std::size_t n = 0;
     if (tls_active_) {
-      n = co_await stream_.async_read_some(asio::buffer(buffer), asio::redirect_error(use_awaitable, ec));
+      n = co_await stream_.async_read_some(asio::buffer(buffer), asio::redirect_error(use_upstream_task, ec));
     } else {
-      n = co_await stream_.next_layer().async_read_some(asio::buffer(buffer), asio::redirect_error(use_awaitable, ec));
+      n = co_await stream_.next_layer().async_read_some(asio::buffer(buffer),
+                                                        asio::redirect_error(use_upstream_task, ec));
     }
     if (ec) {
       disarm();
@@ -197,7 +197,7 @@ awaitable<UpstreamOutcome> UpstreamConnection::read_reply() {
   }
 }
 
-awaitable<UpstreamOutcome> UpstreamConnection::command(std::string line, bool secret) {
+UpstreamTask<UpstreamOutcome> UpstreamConnection::command(std::string line, bool secret) {
   if (!usable_) {
     co_return local_failure(451, "4.4.2", "connection to upstream lost", UpstreamTransport::closed);
   }
@@ -213,7 +213,7 @@ awaitable<UpstreamOutcome> UpstreamConnection::command(std::string line, bool se
   co_return co_await read_reply();
 }
 
-awaitable<std::vector<UpstreamOutcome>> UpstreamConnection::pipelined(const std::vector<std::string>& lines) {
+UpstreamTask<std::vector<UpstreamOutcome>> UpstreamConnection::pipelined(const std::vector<std::string>& lines) {
   std::vector<UpstreamOutcome> outcomes;
   outcomes.reserve(lines.size());
   auto fail_rest = [&](const UpstreamOutcome& failure) {
@@ -245,14 +245,14 @@ awaitable<std::vector<UpstreamOutcome>> UpstreamConnection::pipelined(const std:
   co_return outcomes;
 }
 
-awaitable<UpstreamOutcome> UpstreamConnection::connect() {
+UpstreamTask<UpstreamOutcome> UpstreamConnection::connect() {
   const auto strand = co_await asio::this_coro::executor;
   error_code ec;
   arm(settings_->connect_timeout, strand);
   auto endpoints = co_await resolver_.async_resolve(settings_->host, std::to_string(settings_->port),
-                                                    asio::redirect_error(use_awaitable, ec));
+                                                    asio::redirect_error(use_upstream_task, ec));
   if (!ec) {
-    co_await asio::async_connect(stream_.lowest_layer(), endpoints, asio::redirect_error(use_awaitable, ec));
+    co_await asio::async_connect(stream_.lowest_layer(), endpoints, asio::redirect_error(use_upstream_task, ec));
   }
   disarm();
   if (ec) {
@@ -271,7 +271,7 @@ awaitable<UpstreamOutcome> UpstreamConnection::connect() {
   co_return ok_outcome();
 }
 
-awaitable<UpstreamOutcome> UpstreamConnection::hello() {
+UpstreamTask<UpstreamOutcome> UpstreamConnection::hello() {
   UpstreamOutcome ehlo = co_await command("EHLO " + settings_->helo_name);
   if (ehlo.transport != UpstreamTransport::ok) co_return ehlo;
   if (ehlo.reply.code == 250) {
@@ -287,7 +287,7 @@ awaitable<UpstreamOutcome> UpstreamConnection::hello() {
   co_return helo;
 }
 
-awaitable<UpstreamOutcome> UpstreamConnection::start_tls() {
+UpstreamTask<UpstreamOutcome> UpstreamConnection::start_tls() {
   const auto strand = co_await asio::this_coro::executor;
   UpstreamOutcome go = co_await command("STARTTLS");
   if (go.transport != UpstreamTransport::ok) co_return go;
@@ -319,7 +319,7 @@ awaitable<UpstreamOutcome> UpstreamConnection::start_tls() {
 
   error_code ec;
   arm(settings_->command_timeout, strand);
-  co_await stream_.async_handshake(asio::ssl::stream_base::client, asio::redirect_error(use_awaitable, ec));
+  co_await stream_.async_handshake(asio::ssl::stream_base::client, asio::redirect_error(use_upstream_task, ec));
   disarm();
   if (ec) {
     if (timed_out_) co_return transport_failure(ec, "during the TLS handshake");
@@ -336,7 +336,7 @@ awaitable<UpstreamOutcome> UpstreamConnection::start_tls() {
   co_return go;
 }
 
-awaitable<UpstreamOutcome> UpstreamConnection::authenticate() {
+UpstreamTask<UpstreamOutcome> UpstreamConnection::authenticate() {
   if (!tls_active_ && settings_->starttls != StartTlsPolicy::None) {
     close();
     co_return local_failure(451, "4.7.0", "refusing to send upstream credentials without TLS");
@@ -371,7 +371,7 @@ awaitable<UpstreamOutcome> UpstreamConnection::authenticate() {
   co_return result;
 }
 
-awaitable<UpstreamOutcome> UpstreamConnection::open() {
+UpstreamTask<UpstreamOutcome> UpstreamConnection::open() {
   UpstreamOutcome step = co_await connect();
   if (step.transport != UpstreamTransport::ok) co_return step;
 
@@ -417,7 +417,7 @@ awaitable<UpstreamOutcome> UpstreamConnection::open() {
   co_return ok_outcome(make_reply(250, "2.0.0", "upstream ready"));
 }
 
-awaitable<UpstreamOutcome> UpstreamConnection::send_message(const OutboundMessage& message, const bool& abandoned) {
+UpstreamTask<UpstreamOutcome> UpstreamConnection::send_message(const OutboundMessage& message, const bool& abandoned) {
   UpstreamDotStuffer stuffer;
   if (auto blocks = message.content ? message.content->in_memory() : std::vector<std::string_view>{}) {
     // Held in memory (at most the spill threshold): one gather write of our fields, the message as
@@ -476,7 +476,15 @@ awaitable<UpstreamOutcome> UpstreamConnection::send_message(const OutboundMessag
   co_return co_await read_reply();
 }
 
-awaitable<void> UpstreamConnection::quit() {
+bool UpstreamConnection::peer_spoke_or_closed() const {
+  if (!usable_ || !input_.empty()) return true;
+  pollfd watched{};
+  watched.fd = const_cast<UpstreamConnection*>(this)->stream_.lowest_layer().native_handle();
+  watched.events = POLLIN | POLLRDHUP;
+  return ::poll(&watched, 1, 0) != 0;  // an error counts as spoken: the caller then starts afresh
+}
+
+UpstreamTask<void> UpstreamConnection::quit() {
   if (usable_) (void)co_await command("QUIT");
   close();
 }

@@ -17,7 +17,7 @@ void rethrow(std::exception_ptr e) {
   if (e) std::rethrow_exception(e);
 }
 
-asio::awaitable<void> say_goodbye(std::shared_ptr<UpstreamConnection> connection) { co_await connection->quit(); }
+UpstreamTask<void> say_goodbye(std::shared_ptr<UpstreamConnection> connection) { co_await connection->quit(); }
 
 }  // namespace
 
@@ -28,9 +28,8 @@ UpstreamPool::UpstreamPool(asio::any_io_executor io, std::shared_ptr<const SmtpU
       sweep_strand_(asio::make_strand(io)),
       sweep_timer_(sweep_strand_) {}
 
-asio::awaitable<std::pair<std::shared_ptr<UpstreamConnection>, UpstreamOutcome>> UpstreamPool::open(
-    asio::any_io_executor io) {
-  auto connection = std::make_shared<UpstreamConnection>(std::move(io), settings_, tls_);
+UpstreamTask<std::pair<std::shared_ptr<UpstreamConnection>, UpstreamOutcome>> UpstreamPool::open(UpstreamIo io) {
+  auto connection = std::make_shared<UpstreamConnection>(io, settings_, tls_);
   UpstreamOutcome opened = co_await connection->open();
   // Reached means the upstream answered at all; its refusals are not a readiness problem.
   reachable_.store(opened.transport == UpstreamTransport::ok);
@@ -82,7 +81,7 @@ void UpstreamPool::give_back(std::shared_ptr<UpstreamConnection> connection) {
     if (shut_down_ || settings_->pool_size == 0) {
       surplus = std::move(connection);
     } else {
-      const asio::execution_context* context = context_of(connection->executor());
+      const asio::execution_context* context = &connection->executor().context();
       idle_.push_back(Idle{std::move(connection), context, std::chrono::steady_clock::now()});
       if (idle_.size() > settings_->pool_size) {
         surplus = std::move(idle_.front().connection);

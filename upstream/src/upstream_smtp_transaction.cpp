@@ -9,7 +9,6 @@
 namespace dkr::relay {
 
 namespace asio = boost::asio;
-using asio::awaitable;
 
 namespace {
 
@@ -24,10 +23,14 @@ bool safe_arguments(const std::string& args) {
   return args.find_first_of(std::string_view("\r\n\0", 3)) == std::string::npos;
 }
 
+bool is_envelope(UpstreamTransactionCore::Kind kind) {
+  return kind == UpstreamTransactionCore::Kind::mail || kind == UpstreamTransactionCore::Kind::rcpt;
+}
+
 }  // namespace
 
-UpstreamTransactionCore::UpstreamTransactionCore(asio::strand<asio::any_io_executor> strand,
-                                                 asio::any_io_executor client, std::shared_ptr<UpstreamPool> pool,
+UpstreamTransactionCore::UpstreamTransactionCore(UpstreamStrand strand, asio::any_io_executor client,
+                                                 std::shared_ptr<UpstreamPool> pool,
                                                  std::shared_ptr<UpstreamConnection> connection, bool reused)
     : strand_(std::move(strand)),
       client_(std::move(client)),
@@ -70,7 +73,7 @@ void UpstreamTransactionCore::abandon(bool notify) {
   }
 }
 
-awaitable<void> UpstreamTransactionCore::work() {
+UpstreamTask<void> UpstreamTransactionCore::work() {
   while (!queue_.empty() && !abandoned_) {
     if (envelope_batch_ready()) {
       co_await send_envelope_batch();
@@ -78,6 +81,10 @@ awaitable<void> UpstreamTransactionCore::work() {
     }
     Step step = std::move(queue_.front());
     queue_.pop_front();
+    if (step.kind == Kind::open_data) {
+      co_await open_data();
+      continue;
+    }
     in_flight_.clear();
     in_flight_.push_back(std::move(step.done));
     UpstreamOutcome outcome;
@@ -90,6 +97,9 @@ awaitable<void> UpstreamTransactionCore::work() {
     } else if (step.kind == Kind::rcpt) {
       anything_sent_ = true;
       outcome = co_await connection_->command("RCPT TO:" + step.args);
+      if (outcome.transport == UpstreamTransport::ok && outcome.reply.positive()) {
+        envelope_.push_back("RCPT TO:" + step.args);
+      }
     } else {
       outcome = co_await send_data(std::move(step.message));
     }
@@ -103,7 +113,7 @@ awaitable<void> UpstreamTransactionCore::work() {
   if (abandoned_) co_await release();
 }
 
-awaitable<UpstreamOutcome> UpstreamTransactionCore::send_mail(std::string args) {
+UpstreamTask<UpstreamOutcome> UpstreamTransactionCore::send_mail(std::string args) {
   const bool first_command = !anything_sent_;
   anything_sent_ = true;
   needs_reset_ = true;
@@ -112,6 +122,7 @@ awaitable<UpstreamOutcome> UpstreamTransactionCore::send_mail(std::string args) 
     if (auto failed = co_await reconnect(outcome)) co_return *failed;
     if (!abandoned_) outcome = co_await connection_->command("MAIL FROM:" + args);
   }
+  envelope_.assign({"MAIL FROM:" + args});
   co_return outcome;
 }
 
@@ -124,11 +135,11 @@ bool UpstreamTransactionCore::pooled_connection_dropped(const UpstreamOutcome& f
 }
 
 // Replaces the dropped connection with a fresh one; if that fails, the outcome for the client.
-awaitable<std::optional<UpstreamOutcome>> UpstreamTransactionCore::reconnect(const UpstreamOutcome& dropped) {
+UpstreamTask<std::optional<UpstreamOutcome>> UpstreamTransactionCore::reconnect(const UpstreamOutcome& dropped) {
   spdlog::info("upstream: pooled connection was dropped ({}), reconnecting", dropped.reply.code);
   connection_->close();
   reused_ = false;
-  auto [fresh, opened] = co_await pool_->open(strand_);
+  auto [fresh, opened] = co_await pool_->open(strand_.get_inner_executor());
   if (!fresh) co_return opened;
   connection_ = std::move(fresh);
   co_return std::nullopt;
@@ -139,17 +150,17 @@ awaitable<std::optional<UpstreamOutcome>> UpstreamTransactionCore::reconnect(con
 bool UpstreamTransactionCore::envelope_batch_ready() const {
   if (released_ || !connection_ || !connection_->extensions().pipelining || queue_.size() < 2) return false;
   for (std::size_t i = 0; i < 2; ++i) {
-    if (queue_[i].kind == Kind::data || !safe_arguments(queue_[i].args)) return false;
+    if (!is_envelope(queue_[i].kind) || !safe_arguments(queue_[i].args)) return false;
   }
   return true;
 }
 
-awaitable<void> UpstreamTransactionCore::send_envelope_batch() {
+UpstreamTask<void> UpstreamTransactionCore::send_envelope_batch() {
   const bool starts_with_mail = queue_.front().kind == Kind::mail;
   std::vector<std::string> lines;
   in_flight_.clear();
   // Replies go back in order, so the batch stops at the first step the single path must handle.
-  while (!queue_.empty() && queue_.front().kind != Kind::data && safe_arguments(queue_.front().args)) {
+  while (!queue_.empty() && is_envelope(queue_.front().kind) && safe_arguments(queue_.front().args)) {
     Step step = std::move(queue_.front());
     queue_.pop_front();
     lines.push_back((step.kind == Kind::mail ? "MAIL FROM:" : "RCPT TO:") + step.args);
@@ -169,6 +180,10 @@ awaitable<void> UpstreamTransactionCore::send_envelope_batch() {
         outcomes[i] = co_await connection_->command(lines[i]);
     }
   }
+  for (std::size_t i = 0; i < lines.size() && i < outcomes.size(); ++i) {
+    if (i == 0 && starts_with_mail) envelope_.clear();
+    if (outcomes[i].transport == UpstreamTransport::ok && outcomes[i].reply.positive()) envelope_.push_back(lines[i]);
+  }
   std::vector<ReplyHandler> handlers = std::move(in_flight_);  // empty if abandon() answered already
   in_flight_.clear();
   for (std::size_t i = 0; i < handlers.size() && i < outcomes.size(); ++i) {
@@ -176,8 +191,67 @@ awaitable<void> UpstreamTransactionCore::send_envelope_batch() {
   }
 }
 
-awaitable<UpstreamOutcome> UpstreamTransactionCore::send_data(OutboundMessage message) {
+// DATA goes out while the client is still sending its message; the 354 waits in early_go_.
+UpstreamTask<void> UpstreamTransactionCore::open_data() {
+  if (released_ || !connection_ || envelope_.size() < 2) co_return;  // data() takes the usual path
   anything_sent_ = true;
+  data_in_progress_ = true;
+  early_go_ = co_await connection_->command("DATA");
+  early_go_at_ = std::chrono::steady_clock::now();
+  if (early_go_->transport == UpstreamTransport::ok && early_go_->reply.code != 354) data_in_progress_ = false;
+}
+
+// The connection that waited in DATA failed or spoke before any of the message went out (an
+// upstream's timeout while a slow client sent a large message): nothing of the message reached
+// it, so the envelope is given again on a fresh connection. The recipients accepted before must
+// all be accepted again; otherwise the client gets a 4xx and retries the whole message.
+UpstreamTask<std::optional<UpstreamOutcome>> UpstreamTransactionCore::replay_envelope() {
+  spdlog::info("upstream: connection lost while the client sent its message; giving the envelope again");
+  connection_->close();
+  data_in_progress_ = false;
+  reused_ = false;
+  auto [fresh, opened] = co_await pool_->open(strand_.get_inner_executor());
+  if (!fresh) co_return opened;
+  connection_ = std::move(fresh);
+  needs_reset_ = true;
+  std::vector<UpstreamOutcome> outcomes;
+  if (connection_->extensions().pipelining) {
+    outcomes = co_await connection_->pipelined(envelope_);
+  } else {
+    for (const std::string& line : envelope_) {
+      outcomes.push_back(co_await connection_->command(line));
+      if (!outcomes.back().reply.positive() || abandoned_) break;
+    }
+  }
+  for (const UpstreamOutcome& outcome : outcomes) {
+    if (outcome.transport != UpstreamTransport::ok) co_return outcome;
+    if (!outcome.reply.positive()) {
+      const std::string said = std::to_string(outcome.reply.code) + " " +
+                               (outcome.reply.lines.empty() ? std::string() : outcome.reply.lines.front());
+      co_return UpstreamOutcome{
+          make_reply(451, "4.4.2", "upstream connection lost during DATA and the envelope was refused again: " + said),
+          UpstreamTransport::ok};
+    }
+  }
+  co_return std::nullopt;
+}
+
+UpstreamTask<UpstreamOutcome> UpstreamTransactionCore::send_data(OutboundMessage message) {
+  anything_sent_ = true;
+  if (std::optional<UpstreamOutcome> early = std::exchange(early_go_, std::nullopt)) {
+    const bool refused =
+        early->transport == UpstreamTransport::ok && early->reply.code != 354 && early->reply.code != 421;
+    if (refused) co_return *early;  // the upstream's answer to DATA is the answer to the message
+    // Upstreams time out in DATA after seconds (Postfix: 10 s at the least, under stress); a client
+    // that was quicker spares the look (a system call); anything else breaking in between is a
+    // failure like any other connection drop.
+    const bool quick = std::chrono::steady_clock::now() - early_go_at_ < std::chrono::seconds(1);
+    if (early->reply.code == 354 && (quick || !connection_->peer_spoke_or_closed())) {
+      co_return co_await send_message(std::move(message));
+    }
+    if (auto failed = co_await replay_envelope()) co_return *failed;
+    if (abandoned_) co_return UpstreamOutcome{aborted_reply(), UpstreamTransport::ok};
+  }
   data_in_progress_ = true;
   UpstreamOutcome go = co_await connection_->command("DATA");
   if (go.transport != UpstreamTransport::ok) co_return go;
@@ -186,6 +260,10 @@ awaitable<UpstreamOutcome> UpstreamTransactionCore::send_data(OutboundMessage me
     co_return go;
   }
   if (abandoned_) co_return go;  // abandon() closed the connection
+  co_return co_await send_message(std::move(message));
+}
+
+UpstreamTask<UpstreamOutcome> UpstreamTransactionCore::send_message(OutboundMessage message) {
   UpstreamOutcome final_reply = co_await connection_->send_message(message, abandoned_);
   if (final_reply.transport == UpstreamTransport::ok) {
     data_in_progress_ = false;
@@ -194,7 +272,7 @@ awaitable<UpstreamOutcome> UpstreamTransactionCore::send_data(OutboundMessage me
   co_return final_reply;
 }
 
-awaitable<void> UpstreamTransactionCore::release() {
+UpstreamTask<void> UpstreamTransactionCore::release() {
   if (released_) co_return;
   released_ = true;
   std::shared_ptr<UpstreamConnection> connection = std::move(connection_);
@@ -231,6 +309,8 @@ void SmtpUpstreamTransaction::mail_from(std::string args, ReplyHandler done) {
 void SmtpUpstreamTransaction::rcpt_to(std::string args, ReplyHandler done) {
   enqueue({UpstreamTransactionCore::Kind::rcpt, std::move(args), {}, std::move(done)});
 }
+
+void SmtpUpstreamTransaction::prepare_data() { enqueue({UpstreamTransactionCore::Kind::open_data, {}, {}, {}}); }
 
 void SmtpUpstreamTransaction::data(OutboundMessage message, ReplyHandler done) {
   enqueue({UpstreamTransactionCore::Kind::data, {}, std::move(message), std::move(done)});

@@ -29,6 +29,10 @@ class UpstreamTransaction {
   // Arguments exactly as the client sent them after "MAIL FROM:" / "RCPT TO:" (address and params).
   virtual void mail_from(std::string args, ReplyHandler done) = 0;
   virtual void rcpt_to(std::string args, ReplyHandler done) = 0;
+  // The client's DATA was accepted (after at least one recipient): an upstream may open its own
+  // DATA phase now, so that the message goes out as soon as it is signed instead of one round
+  // trip later. Nothing is delivered until data(); abort() still delivers nothing.
+  virtual void prepare_data() {}
   // Sends the message (dot-stuffed on the wire) and returns the upstream's final reply. A reply
   // of 2xx means the upstream accepted responsibility; anything else is relayed to the client.
   virtual void data(OutboundMessage message, ReplyHandler done) = 0;

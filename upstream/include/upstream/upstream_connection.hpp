@@ -10,17 +10,16 @@
 #include <string_view>
 #include <vector>
 
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/basic_waitable_timer.hpp>
 
 #include "upstream/smtp_reply.hpp"
 #include "upstream/upstream.hpp"
 #include "upstream/upstream_extensions.hpp"
 #include "upstream/upstream_settings.hpp"
+#include "upstream/upstream_strand.hpp"
 
 namespace dkr::relay {
 
@@ -34,24 +33,27 @@ struct UpstreamOutcome {
 
 class UpstreamConnection : public std::enable_shared_from_this<UpstreamConnection> {
  public:
-  UpstreamConnection(boost::asio::any_io_executor io, std::shared_ptr<const SmtpUpstreamSettings> settings,
+  UpstreamConnection(UpstreamIo io, std::shared_ptr<const SmtpUpstreamSettings> settings,
                      std::shared_ptr<boost::asio::ssl::context> tls);
 
   // Connect, greeting, EHLO (or HELO), STARTTLS and AUTH as the settings say. A 2xx reply means
   // ready for MAIL; anything else is what to tell the client.
-  boost::asio::awaitable<UpstreamOutcome> open();
+  UpstreamTask<UpstreamOutcome> open();
   // Sends one command line (no CRLF) and reads its reply. `secret` keeps it out of the logs.
-  boost::asio::awaitable<UpstreamOutcome> command(std::string line, bool secret = false);
+  UpstreamTask<UpstreamOutcome> command(std::string line, bool secret = false);
   // RFC 2920: sends several command lines in one write and reads their replies in order. Only for
   // an upstream that offers PIPELINING. After a transport failure the remaining lines all get it.
-  boost::asio::awaitable<std::vector<UpstreamOutcome>> pipelined(const std::vector<std::string>& lines);
+  UpstreamTask<std::vector<UpstreamOutcome>> pipelined(const std::vector<std::string>& lines);
   // After a 354: streams prepend + content dot-stuffed, the terminator, and reads the final reply.
   // Checks `abandoned` between chunks so an abort stops before the terminator is ever written.
-  boost::asio::awaitable<UpstreamOutcome> send_message(const OutboundMessage& message, const bool& abandoned);
+  UpstreamTask<UpstreamOutcome> send_message(const OutboundMessage& message, const bool& abandoned);
+  // True when the upstream said something unasked or hung up (for instance a 421 timeout while
+  // it waited for the message after 354). Looks without waiting.
+  bool peer_spoke_or_closed() const;
   // Polite goodbye (QUIT, bounded wait), then close.
-  boost::asio::awaitable<void> quit();
+  UpstreamTask<void> quit();
   // The executor the socket was created with (its io_context does the I/O).
-  const boost::asio::any_io_executor& executor() const { return io_; }
+  const UpstreamIo& executor() const { return io_; }
   // Closes at once; pending operations complete with errors and the connection is unusable.
   void close();
 
@@ -60,25 +62,27 @@ class UpstreamConnection : public std::enable_shared_from_this<UpstreamConnectio
   const UpstreamExtensions& extensions() const { return extensions_; }
 
  private:
-  boost::asio::awaitable<UpstreamOutcome> connect();
-  boost::asio::awaitable<UpstreamOutcome> hello();
-  boost::asio::awaitable<UpstreamOutcome> start_tls();
-  boost::asio::awaitable<UpstreamOutcome> authenticate();
-  boost::asio::awaitable<UpstreamOutcome> read_reply();
-  boost::asio::awaitable<UpstreamOutcome> write(std::string_view bytes);
-  boost::asio::awaitable<UpstreamOutcome> write(const std::vector<std::string_view>& pieces);  // gathered
+  UpstreamTask<UpstreamOutcome> connect();
+  UpstreamTask<UpstreamOutcome> hello();
+  UpstreamTask<UpstreamOutcome> start_tls();
+  UpstreamTask<UpstreamOutcome> authenticate();
+  UpstreamTask<UpstreamOutcome> read_reply();
+  UpstreamTask<UpstreamOutcome> write(std::string_view bytes);
+  UpstreamTask<UpstreamOutcome> write(const std::vector<std::string_view>& pieces);  // gathered
 
   // The deadline closes the socket when it passes; disarm() before looking at the result.
-  void arm(std::chrono::milliseconds timeout, const boost::asio::any_io_executor& strand);
+  void arm(std::chrono::milliseconds timeout, const UpstreamStrand& strand);
   void disarm();
   UpstreamOutcome transport_failure(const boost::system::error_code& ec, std::string_view doing);
 
-  boost::asio::any_io_executor io_;
+  UpstreamIo io_;
   std::shared_ptr<const SmtpUpstreamSettings> settings_;
   std::shared_ptr<boost::asio::ssl::context> tls_;
-  boost::asio::ip::tcp::resolver resolver_;
-  boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream_;
-  boost::asio::steady_timer deadline_;
+  boost::asio::ip::basic_resolver<boost::asio::ip::tcp, UpstreamIo> resolver_;
+  boost::asio::ssl::stream<boost::asio::basic_stream_socket<boost::asio::ip::tcp, UpstreamIo>> stream_;
+  boost::asio::basic_waitable_timer<std::chrono::steady_clock, boost::asio::wait_traits<std::chrono::steady_clock>,
+                                    UpstreamIo>
+      deadline_;
   std::uint64_t deadline_generation_ = 0;
   bool timed_out_ = false;
   bool usable_ = false;

@@ -9,7 +9,6 @@
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -25,9 +24,9 @@ class UpstreamPool : public std::enable_shared_from_this<UpstreamPool> {
   UpstreamPool(boost::asio::any_io_executor io, std::shared_ptr<const SmtpUpstreamSettings> settings,
                std::shared_ptr<boost::asio::ssl::context> tls);
 
-  // A fresh connection on `io` (the caller's), ready for MAIL, or nullptr and the reply for the client.
-  boost::asio::awaitable<std::pair<std::shared_ptr<UpstreamConnection>, UpstreamOutcome>> open(
-      boost::asio::any_io_executor io);
+  // A fresh connection on `io` (the caller's io_context), ready for MAIL, or nullptr and the reply
+  // for the client.
+  UpstreamTask<std::pair<std::shared_ptr<UpstreamConnection>, UpstreamOutcome>> open(UpstreamIo io);
   // An idle connection that has not expired, or nullptr; one whose socket lives on the io_context
   // of `io` if there is one (its I/O then stays on the caller's thread).
   std::shared_ptr<UpstreamConnection> take_idle(const boost::asio::any_io_executor& io);
