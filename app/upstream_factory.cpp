@@ -5,25 +5,25 @@
 
 namespace dkr::app {
 
-Result<std::shared_ptr<relay::Upstream>> make_upstream(const config::Config& config, boost::asio::io_context& io) {
+Result<std::shared_ptr<upstream::Upstream>> make_upstream(const config::Config& config, boost::asio::io_context& io) {
   const auto& u = config.upstream;
   if (u.type == config::UpstreamType::Directory) {
-    auto dir = relay::DirectoryUpstream::open(u.directory);
+    auto dir = upstream::DirectoryUpstream::open(u.directory);
     if (!dir) return make_error("upstream.directory: " + dir.error().message);
-    return std::shared_ptr<relay::Upstream>(std::move(dir).value());
+    return std::shared_ptr<upstream::Upstream>(std::move(dir).value());
   }
-  relay::SmtpUpstreamSettings s;
+  upstream::SmtpUpstreamSettings s;
   s.host = u.host;
   s.port = u.port;
   switch (u.starttls) {
     case config::StartTls::None:
-      s.starttls = relay::StartTlsPolicy::None;
+      s.starttls = upstream::StartTlsPolicy::None;
       break;
     case config::StartTls::Opportunistic:
-      s.starttls = relay::StartTlsPolicy::Opportunistic;
+      s.starttls = upstream::StartTlsPolicy::Opportunistic;
       break;
     case config::StartTls::Required:
-      s.starttls = relay::StartTlsPolicy::Required;
+      s.starttls = upstream::StartTlsPolicy::Required;
       break;
   }
   s.ca_file = u.ca_file;
@@ -34,9 +34,9 @@ Result<std::shared_ptr<relay::Upstream>> make_upstream(const config::Config& con
   s.connect_timeout = u.connect_timeout;
   s.command_timeout = u.command_timeout;
   s.pool_size = u.pool_size;
-  auto smtp = relay::SmtpUpstream::create(io.get_executor(), s);
+  auto smtp = upstream::SmtpUpstream::create(io.get_executor(), s);
   if (!smtp) return make_error("upstream: " + smtp.error().message);
-  return std::shared_ptr<relay::Upstream>(std::move(smtp).value());
+  return std::shared_ptr<upstream::Upstream>(std::move(smtp).value());
 }
 
 }  // namespace dkr::app

@@ -9,6 +9,6 @@
 
 namespace dkr::app {
 
-Result<std::shared_ptr<relay::Upstream>> make_upstream(const config::Config& config, boost::asio::io_context& io);
+Result<std::shared_ptr<upstream::Upstream>> make_upstream(const config::Config& config, boost::asio::io_context& io);
 
 }  // namespace dkr::app

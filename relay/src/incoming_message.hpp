@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "relay/data_reader.hpp"
-#include "upstream/message_spool.hpp"
+#include "relay/upstream_vocabulary.hpp"
 #include "signer/message_signer.hpp"
 #include "signing_plan.hpp"
 

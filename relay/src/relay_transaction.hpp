@@ -23,7 +23,7 @@
 #include "relay/signing_authorization.hpp"
 #include "relay/smtp_command.hpp"
 #include "session_context.hpp"
-#include "upstream/upstream.hpp"
+#include "relay/upstream_vocabulary.hpp"
 
 namespace dkr::relay {
 

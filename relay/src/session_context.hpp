@@ -13,7 +13,7 @@
 #include "keystore/key_store.hpp"
 #include "relay/relay_metrics.hpp"
 #include "relay/relay_settings.hpp"
-#include "upstream/upstream.hpp"
+#include "relay/upstream_vocabulary.hpp"
 #include "stress_mode.hpp"
 
 namespace dkr::relay {

@@ -9,7 +9,7 @@
 #include "keystore/key_store.hpp"
 #include "relay/relay_settings.hpp"
 #include "relay/signing_authorization.hpp"
-#include "upstream/smtp_reply.hpp"
+#include "relay/upstream_vocabulary.hpp"
 #include "signer/message_signer.hpp"
 
 namespace dkr::relay {

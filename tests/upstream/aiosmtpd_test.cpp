@@ -11,9 +11,9 @@
 #include "test_support.hpp"
 
 using namespace dkr::upstream_test;
-using dkr::relay::OutboundMessage;
-using dkr::relay::SmtpReply;
-using dkr::relay::StartTlsPolicy;
+using dkr::upstream::OutboundMessage;
+using dkr::upstream::SmtpReply;
+using dkr::upstream::StartTlsPolicy;
 
 namespace {
 

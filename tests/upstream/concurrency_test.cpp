@@ -10,9 +10,9 @@
 
 using namespace dkr::upstream_test;
 namespace asio = boost::asio;
-using dkr::relay::OutboundMessage;
-using dkr::relay::SmtpReply;
-using dkr::relay::UpstreamTransaction;
+using dkr::upstream::OutboundMessage;
+using dkr::upstream::SmtpReply;
+using dkr::upstream::UpstreamTransaction;
 
 namespace {
 
@@ -25,7 +25,7 @@ struct Tally {
 // One client transaction driven by callbacks, as the inbound session does.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(asio::io_context& io, dkr::relay::Upstream& upstream, Tally& tally, int n, const TempDir& spill)
+  Session(asio::io_context& io, dkr::upstream::Upstream& upstream, Tally& tally, int n, const TempDir& spill)
       : strand_(asio::make_strand(io)),
         upstream_(upstream),
         tally_(tally),
@@ -66,7 +66,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   asio::strand<asio::io_context::executor_type> strand_;
-  dkr::relay::Upstream& upstream_;
+  dkr::upstream::Upstream& upstream_;
   Tally& tally_;
   int n_;
   OutboundMessage message_;
@@ -83,9 +83,9 @@ TEST_SUITE("aiosmtpd") {
     asio::io_context io;
     auto settings = settings_for(server.port());
     settings.pool_size = 2;
-    auto created = dkr::relay::SmtpUpstream::create(io.get_executor(), settings);
+    auto created = dkr::upstream::SmtpUpstream::create(io.get_executor(), settings);
     REQUIRE(created.ok());
-    std::unique_ptr<dkr::relay::SmtpUpstream> upstream = std::move(created.value());
+    std::unique_ptr<dkr::upstream::SmtpUpstream> upstream = std::move(created.value());
     Tally tally;
     constexpr int sessions = 12;
     for (int round = 0; round < 2; ++round) {  // the second round finds pooled connections

@@ -12,7 +12,7 @@
 #include "test_support.hpp"
 #include "upstream/directory_upstream.hpp"
 
-using namespace dkr::relay;
+using namespace dkr::upstream;
 using dkr::upstream_test::TempDir;
 namespace fs = std::filesystem;
 

@@ -6,7 +6,7 @@
 
 #include "upstream/upstream_dot_stuffer.hpp"
 
-using dkr::relay::UpstreamDotStuffer;
+using dkr::upstream::UpstreamDotStuffer;
 
 namespace {
 

@@ -2,8 +2,8 @@
 
 #include "upstream/upstream_extensions.hpp"
 
-using dkr::relay::parse_ehlo_reply;
-using dkr::relay::SmtpReply;
+using dkr::upstream::parse_ehlo_reply;
+using dkr::upstream::SmtpReply;
 
 TEST_SUITE("unit") {
   TEST_CASE("EHLO keywords") {

@@ -6,7 +6,7 @@
 #include "test_support.hpp"
 #include "upstream/message_spool.hpp"
 
-using namespace dkr::relay;
+using namespace dkr::upstream;
 using dkr::upstream_test::TempDir;
 namespace fs = std::filesystem;
 

@@ -5,8 +5,8 @@
 
 #include "upstream/upstream_reply_parser.hpp"
 
-using dkr::relay::SmtpReply;
-using dkr::relay::UpstreamReplyParser;
+using dkr::upstream::SmtpReply;
+using dkr::upstream::UpstreamReplyParser;
 using State = UpstreamReplyParser::State;
 
 namespace {

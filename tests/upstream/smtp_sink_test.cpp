@@ -7,8 +7,8 @@
 #include "test_support.hpp"
 
 using namespace dkr::upstream_test;
-using dkr::relay::OutboundMessage;
-using dkr::relay::SmtpReply;
+using dkr::upstream::OutboundMessage;
+using dkr::upstream::SmtpReply;
 
 namespace {
 

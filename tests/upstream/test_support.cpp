@@ -221,17 +221,17 @@ PythonServer::PythonServer(const std::string& script, std::vector<std::string> e
   started_ = wait_until([&] { return port_accepts(port_) || !process_->running(); }, 10s) && process_->running();
 }
 
-std::shared_ptr<relay::MessageSpool> make_spool(const std::string& content, const fs::path& spill_dir,
-                                                std::uint64_t threshold) {
-  auto spool = std::make_shared<relay::MessageSpool>(threshold, spill_dir);
+std::shared_ptr<upstream::MessageSpool> make_spool(const std::string& content, const fs::path& spill_dir,
+                                                   std::uint64_t threshold) {
+  auto spool = std::make_shared<upstream::MessageSpool>(threshold, spill_dir);
   for (std::size_t pos = 0; pos < content.size(); pos += 100000) {
     if (!spool->append(std::string_view(content).substr(pos, 100000))) throw std::runtime_error("spool append");
   }
   return spool;
 }
 
-Driver::Driver(relay::SmtpUpstreamSettings settings) : client_(boost::asio::make_strand(io_)) {
-  auto created = relay::SmtpUpstream::create(io_.get_executor(), std::move(settings));
+Driver::Driver(upstream::SmtpUpstreamSettings settings) : client_(boost::asio::make_strand(io_)) {
+  auto created = upstream::SmtpUpstream::create(io_.get_executor(), std::move(settings));
   if (!created) throw std::runtime_error(created.error().message);
   upstream_ = std::move(created.value());
 }
@@ -255,7 +255,7 @@ bool Driver::run_until(const std::function<bool()>& condition, std::chrono::mill
 Driver::Begun Driver::begin() {
   std::optional<Begun> begun;
   bool on_client = true;
-  upstream_->begin(client_, [&](std::unique_ptr<relay::UpstreamTransaction> t, relay::SmtpReply r) {
+  upstream_->begin(client_, [&](std::unique_ptr<upstream::UpstreamTransaction> t, upstream::SmtpReply r) {
     on_client = client_.running_in_this_thread();
     begun = Begun{std::move(t), std::move(r)};
   });
@@ -264,51 +264,51 @@ Driver::Begun Driver::begin() {
   return std::move(*begun);
 }
 
-relay::ReplyHandler Driver::recorder(std::shared_ptr<Awaited> into) {
-  return [this, into](relay::SmtpReply reply) {
+upstream::ReplyHandler Driver::recorder(std::shared_ptr<Awaited> into) {
+  return [this, into](upstream::SmtpReply reply) {
     if (!client_.running_in_this_thread()) into->on_client_executor = false;
     ++into->calls;
     into->reply = std::move(reply);
   };
 }
 
-relay::SmtpReply Driver::wait(const std::shared_ptr<Awaited>& awaited, std::chrono::milliseconds timeout) {
+upstream::SmtpReply Driver::wait(const std::shared_ptr<Awaited>& awaited, std::chrono::milliseconds timeout) {
   REQUIRE(run_until([&] { return awaited->reply.has_value(); }, timeout));
   CHECK(awaited->on_client_executor);
   CHECK(awaited->calls == 1);
   return *awaited->reply;
 }
 
-relay::SmtpReply Driver::mail(relay::UpstreamTransaction& t, std::string args) {
+upstream::SmtpReply Driver::mail(upstream::UpstreamTransaction& t, std::string args) {
   auto awaited = std::make_shared<Awaited>();
   t.mail_from(std::move(args), recorder(awaited));
   return wait(awaited);
 }
 
-relay::SmtpReply Driver::rcpt(relay::UpstreamTransaction& t, std::string args) {
+upstream::SmtpReply Driver::rcpt(upstream::UpstreamTransaction& t, std::string args) {
   auto awaited = std::make_shared<Awaited>();
   t.rcpt_to(std::move(args), recorder(awaited));
   return wait(awaited);
 }
 
-relay::SmtpReply Driver::data(relay::UpstreamTransaction& t, relay::OutboundMessage message) {
+upstream::SmtpReply Driver::data(upstream::UpstreamTransaction& t, upstream::OutboundMessage message) {
   auto awaited = std::make_shared<Awaited>();
   t.data(std::move(message), recorder(awaited));
   return wait(awaited, 30s);
 }
 
-relay::SmtpUpstreamSettings settings_for(std::uint16_t port) {
-  relay::SmtpUpstreamSettings s;
+upstream::SmtpUpstreamSettings settings_for(std::uint16_t port) {
+  upstream::SmtpUpstreamSettings s;
   s.host = "127.0.0.1";
   s.port = port;
-  s.starttls = relay::StartTlsPolicy::Opportunistic;
+  s.starttls = upstream::StartTlsPolicy::Opportunistic;
   s.helo_name = "relay.test";
   s.connect_timeout = 5s;
   s.command_timeout = 10s;
   return s;
 }
 
-std::string text_of(const relay::SmtpReply& reply) {
+std::string text_of(const upstream::SmtpReply& reply) {
   std::string out;
   for (const auto& line : reply.lines) {
     if (!out.empty()) out += '\n';

@@ -82,44 +82,44 @@ class PythonServer {
   bool started_ = false;
 };
 
-std::shared_ptr<relay::MessageSpool> make_spool(const std::string& content, const fs::path& spill_dir,
-                                                std::uint64_t threshold = 1 << 20);
+std::shared_ptr<upstream::MessageSpool> make_spool(const std::string& content, const fs::path& spill_dir,
+                                                   std::uint64_t threshold = 1 << 20);
 
 // Drives SmtpUpstream on a single-threaded io_context; handlers must arrive on `client`.
 class Driver {
  public:
-  explicit Driver(relay::SmtpUpstreamSettings settings);
+  explicit Driver(upstream::SmtpUpstreamSettings settings);
   ~Driver();
-  relay::SmtpUpstream& upstream() { return *upstream_; }
+  upstream::SmtpUpstream& upstream() { return *upstream_; }
   boost::asio::io_context& io() { return io_; }
   // Runs the io_context until `condition` holds or `timeout` passes.
   bool run_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 10s);
 
   struct Begun {
-    std::unique_ptr<relay::UpstreamTransaction> transaction;
-    relay::SmtpReply reply;
+    std::unique_ptr<upstream::UpstreamTransaction> transaction;
+    upstream::SmtpReply reply;
   };
   Begun begin();
-  relay::SmtpReply mail(relay::UpstreamTransaction& t, std::string args);
-  relay::SmtpReply rcpt(relay::UpstreamTransaction& t, std::string args);
-  relay::SmtpReply data(relay::UpstreamTransaction& t, relay::OutboundMessage message);
+  upstream::SmtpReply mail(upstream::UpstreamTransaction& t, std::string args);
+  upstream::SmtpReply rcpt(upstream::UpstreamTransaction& t, std::string args);
+  upstream::SmtpReply data(upstream::UpstreamTransaction& t, upstream::OutboundMessage message);
 
   // A handler that records its reply, checks the executor and counts invocations.
   struct Awaited {
-    std::optional<relay::SmtpReply> reply;
+    std::optional<upstream::SmtpReply> reply;
     int calls = 0;
     bool on_client_executor = true;
   };
-  relay::ReplyHandler recorder(std::shared_ptr<Awaited> into);
-  relay::SmtpReply wait(const std::shared_ptr<Awaited>& awaited, std::chrono::milliseconds timeout = 10s);
+  upstream::ReplyHandler recorder(std::shared_ptr<Awaited> into);
+  upstream::SmtpReply wait(const std::shared_ptr<Awaited>& awaited, std::chrono::milliseconds timeout = 10s);
 
  private:
   boost::asio::io_context io_;
   boost::asio::strand<boost::asio::io_context::executor_type> client_;
-  std::unique_ptr<relay::SmtpUpstream> upstream_;  // destroyed before the io_context
+  std::unique_ptr<upstream::SmtpUpstream> upstream_;  // destroyed before the io_context
 };
 
-relay::SmtpUpstreamSettings settings_for(std::uint16_t port);
-std::string text_of(const relay::SmtpReply& reply);  // all lines joined by '\n'
+upstream::SmtpUpstreamSettings settings_for(std::uint16_t port);
+std::string text_of(const upstream::SmtpReply& reply);  // all lines joined by '\n'
 
 }  // namespace dkr::upstream_test

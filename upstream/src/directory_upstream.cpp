@@ -17,7 +17,7 @@
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
-namespace dkr::relay {
+namespace dkr::upstream {
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
@@ -197,4 +197,4 @@ void DirectoryUpstream::begin(asio::any_io_executor executor, BeginHandler done)
   });
 }
 
-}  // namespace dkr::relay
+}  // namespace dkr::upstream

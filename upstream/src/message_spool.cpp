@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-namespace dkr::relay {
+namespace dkr::upstream {
 
 namespace {
 
@@ -127,4 +127,4 @@ Result<void> MessageSpool::read(std::uint64_t offset, std::size_t max, std::stri
   return {};
 }
 
-}  // namespace dkr::relay
+}  // namespace dkr::upstream

@@ -1,6 +1,6 @@
 #include "upstream/smtp_reply.hpp"
 
-namespace dkr::relay {
+namespace dkr::upstream {
 
 std::string SmtpReply::wire() const {
   std::string code_text = std::to_string(code);
@@ -22,4 +22,4 @@ SmtpReply make_reply(int code, std::string enhanced, std::string text) {
   return reply;
 }
 
-}  // namespace dkr::relay
+}  // namespace dkr::upstream

@@ -12,7 +12,7 @@
 #include "upstream/upstream_pool.hpp"
 #include "upstream/upstream_smtp_transaction.hpp"
 
-namespace dkr::relay {
+namespace dkr::upstream {
 
 namespace asio = boost::asio;
 
@@ -94,4 +94,4 @@ bool SmtpUpstream::reachable() const { return pool_->reachable(); }
 void SmtpUpstream::release_idle() { pool_->release_idle(); }
 std::size_t SmtpUpstream::idle_connections() const { return pool_->idle_count(); }
 
-}  // namespace dkr::relay
+}  // namespace dkr::upstream

@@ -22,7 +22,7 @@
 #include "upstream/upstream_dot_stuffer.hpp"
 #include "upstream/upstream_reply_parser.hpp"
 
-namespace dkr::relay {
+namespace dkr::upstream {
 
 namespace asio = boost::asio;
 using boost::system::error_code;
@@ -489,4 +489,4 @@ UpstreamTask<void> UpstreamConnection::quit() {
   close();
 }
 
-}  // namespace dkr::relay
+}  // namespace dkr::upstream

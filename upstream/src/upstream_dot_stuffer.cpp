@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-namespace dkr::relay {
+namespace dkr::upstream {
 
 namespace {
 
@@ -73,4 +73,4 @@ void UpstreamDotStuffer::finish(std::string& out) {
   empty_ = true;
 }
 
-}  // namespace dkr::relay
+}  // namespace dkr::upstream

@@ -5,7 +5,7 @@
 #include <cctype>
 #include <charconv>
 
-namespace dkr::relay {
+namespace dkr::upstream {
 
 namespace {
 
@@ -68,4 +68,4 @@ UpstreamExtensions parse_ehlo_reply(const SmtpReply& ehlo) {
   return ext;
 }
 
-}  // namespace dkr::relay
+}  // namespace dkr::upstream

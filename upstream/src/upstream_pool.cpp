@@ -7,7 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
-namespace dkr::relay {
+namespace dkr::upstream {
 
 namespace asio = boost::asio;
 
@@ -156,4 +156,4 @@ std::size_t UpstreamPool::idle_count() const {
   return idle_.size();
 }
 
-}  // namespace dkr::relay
+}  // namespace dkr::upstream

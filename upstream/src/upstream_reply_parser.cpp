@@ -2,7 +2,7 @@
 
 #include <utility>
 
-namespace dkr::relay {
+namespace dkr::upstream {
 
 namespace {
 
@@ -65,4 +65,4 @@ SmtpReply UpstreamReplyParser::take() {
   return out;
 }
 
-}  // namespace dkr::relay
+}  // namespace dkr::upstream

@@ -6,7 +6,7 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
-namespace dkr::relay {
+namespace dkr::upstream {
 
 namespace asio = boost::asio;
 
@@ -320,4 +320,4 @@ void SmtpUpstreamTransaction::abort() {
   asio::post(core_->strand(), [core = core_] { core->abandon(true); });
 }
 
-}  // namespace dkr::relay
+}  // namespace dkr::upstream

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <variant>
 
-#include "upstream/smtp_reply.hpp"
+#include "relay/upstream_vocabulary.hpp"
 
 namespace dkr::relay {
 

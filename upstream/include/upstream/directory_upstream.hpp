@@ -17,7 +17,7 @@
 #include "upstream/upstream.hpp"
 #include "common/result.hpp"
 
-namespace dkr::relay {
+namespace dkr::upstream {
 
 class DirectoryUpstream : public Upstream, public std::enable_shared_from_this<DirectoryUpstream> {
  public:
@@ -42,4 +42,4 @@ class DirectoryUpstream : public Upstream, public std::enable_shared_from_this<D
   boost::asio::thread_pool pool_;
 };
 
-}  // namespace dkr::relay
+}  // namespace dkr::upstream

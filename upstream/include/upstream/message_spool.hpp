@@ -11,7 +11,7 @@
 
 #include "common/result.hpp"
 
-namespace dkr::relay {
+namespace dkr::upstream {
 
 class MessageSpool {
  public:
@@ -42,4 +42,4 @@ class MessageSpool {
   std::uint64_t size_ = 0;
 };
 
-}  // namespace dkr::relay
+}  // namespace dkr::upstream

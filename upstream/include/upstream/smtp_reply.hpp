@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-namespace dkr::relay {
+namespace dkr::upstream {
 
 struct SmtpReply {
   int code = 0;                    // 250, 451, ...
@@ -17,4 +17,4 @@ struct SmtpReply {
 
 SmtpReply make_reply(int code, std::string enhanced, std::string text);  // "4.4.1 text"
 
-}  // namespace dkr::relay
+}  // namespace dkr::upstream

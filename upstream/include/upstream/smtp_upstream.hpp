@@ -10,7 +10,7 @@
 #include "upstream/upstream_settings.hpp"
 #include "common/result.hpp"
 
-namespace dkr::relay {
+namespace dkr::upstream {
 
 class UpstreamPool;
 
@@ -37,4 +37,4 @@ class SmtpUpstream final : public Upstream {
   std::shared_ptr<UpstreamPool> pool_;
 };
 
-}  // namespace dkr::relay
+}  // namespace dkr::upstream

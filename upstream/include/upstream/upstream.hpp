@@ -14,7 +14,7 @@
 #include "upstream/message_spool.hpp"
 #include "upstream/smtp_reply.hpp"
 
-namespace dkr::relay {
+namespace dkr::upstream {
 
 using ReplyHandler = std::function<void(SmtpReply)>;
 
@@ -58,4 +58,4 @@ class Upstream {
   virtual void release_idle() {}
 };
 
-}  // namespace dkr::relay
+}  // namespace dkr::upstream

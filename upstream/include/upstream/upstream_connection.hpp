@@ -21,7 +21,7 @@
 #include "upstream/upstream_settings.hpp"
 #include "upstream/upstream_strand.hpp"
 
-namespace dkr::relay {
+namespace dkr::upstream {
 
 // How an exchange ended at the transport level. Unless `ok`, `reply` is made up locally (4xx).
 enum class UpstreamTransport { ok, closed, timed_out, failed };
@@ -92,4 +92,4 @@ class UpstreamConnection : public std::enable_shared_from_this<UpstreamConnectio
   std::string peer_;  // for logs
 };
 
-}  // namespace dkr::relay
+}  // namespace dkr::upstream

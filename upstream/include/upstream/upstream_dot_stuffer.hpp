@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-namespace dkr::relay {
+namespace dkr::upstream {
 
 class UpstreamDotStuffer {
  public:
@@ -26,4 +26,4 @@ class UpstreamDotStuffer {
   bool empty_ = true;
 };
 
-}  // namespace dkr::relay
+}  // namespace dkr::upstream

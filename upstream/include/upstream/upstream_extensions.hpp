@@ -8,7 +8,7 @@
 
 #include "upstream/smtp_reply.hpp"
 
-namespace dkr::relay {
+namespace dkr::upstream {
 
 struct UpstreamExtensions {
   bool pipelining = false;
@@ -24,4 +24,4 @@ struct UpstreamExtensions {
 // `ehlo` is a 250 reply to EHLO: its first line is the greeting, the others are keywords.
 UpstreamExtensions parse_ehlo_reply(const SmtpReply& ehlo);
 
-}  // namespace dkr::relay
+}  // namespace dkr::upstream

@@ -16,7 +16,7 @@
 #include "upstream/upstream_connection.hpp"
 #include "upstream/upstream_settings.hpp"
 
-namespace dkr::relay {
+namespace dkr::upstream {
 
 class UpstreamPool : public std::enable_shared_from_this<UpstreamPool> {
  public:
@@ -67,4 +67,4 @@ class UpstreamPool : public std::enable_shared_from_this<UpstreamPool> {
   std::atomic<bool> sweep_scheduled_{false};
 };
 
-}  // namespace dkr::relay
+}  // namespace dkr::upstream

@@ -7,7 +7,7 @@
 
 #include "upstream/smtp_reply.hpp"
 
-namespace dkr::relay {
+namespace dkr::upstream {
 
 class UpstreamReplyParser {
  public:
@@ -34,4 +34,4 @@ class UpstreamReplyParser {
   std::string problem_;
 };
 
-}  // namespace dkr::relay
+}  // namespace dkr::upstream

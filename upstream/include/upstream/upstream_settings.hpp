@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-namespace dkr::relay {
+namespace dkr::upstream {
 
 enum class StartTlsPolicy {
   None,           // never use STARTTLS (AUTH is then allowed in clear text: an explicit choice)
@@ -30,4 +30,4 @@ struct SmtpUpstreamSettings {
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(30)};      // then QUIT
 };
 
-}  // namespace dkr::relay
+}  // namespace dkr::upstream

@@ -17,7 +17,7 @@
 #include "upstream/upstream_pool.hpp"
 #include "upstream/upstream_strand.hpp"
 
-namespace dkr::relay {
+namespace dkr::upstream {
 
 class UpstreamTransactionCore : public std::enable_shared_from_this<UpstreamTransactionCore> {
  public:
@@ -88,4 +88,4 @@ class SmtpUpstreamTransaction final : public UpstreamTransaction {
   std::shared_ptr<UpstreamTransactionCore> core_;
 };
 
-}  // namespace dkr::relay
+}  // namespace dkr::upstream

@@ -11,7 +11,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-namespace dkr::relay {
+namespace dkr::upstream {
 
 using UpstreamIo = boost::asio::io_context::executor_type;
 using UpstreamStrand = boost::asio::strand<UpstreamIo>;
@@ -23,4 +23,4 @@ inline constexpr boost::asio::use_awaitable_t<UpstreamStrand> use_upstream_task{
 // Anything else is a programming error (std::logic_error).
 boost::asio::io_context& io_context_of(const boost::asio::any_io_executor& executor);
 
-}  // namespace dkr::relay
+}  // namespace dkr::upstream
