@@ -269,6 +269,7 @@ def main():
     parser.add_argument("--idle", type=int, default=1000)
     parser.add_argument("--bench-signer", default="")
     parser.add_argument("--strace-messages", type=int, default=2000, help="2 KB messages counted by strace -c")
+    parser.add_argument("--latency-rounds", type=int, default=3, help="alternating relay/direct latency rounds")
     parser.add_argument("--soak-clients", type=int, default=200)
     parser.add_argument("--soak-duration", type=float, default=60.0, help="0: no soak")
     args = parser.parse_args()
@@ -349,16 +350,26 @@ def main():
             table.append((f"{label}: syscalls per message (strace -c -f)", f"{per_message:.1f}", "", load_average()))
 
         rate = peak_2k / 2
-        lat_relay, fail_relay, achieved_relay = asyncio.run(fixed_rate_latencies(relay.smtp_port, rate, args.seconds))
-        lat_direct, fail_direct, achieved_direct = asyncio.run(fixed_rate_latencies(sink.port, rate, args.seconds))
-        r50, r99 = percentiles(lat_relay)
-        d50, d99 = percentiles(lat_direct)
-        out(f"latency at half of the 2 KB peak ({rate:.0f} msgs/s offered; achieved {achieved_relay:.0f} via relay, "
-            f"{achieved_direct:.0f} direct; {len(fail_relay)} + {len(fail_direct)} refused): relay p50 {r50:.2f} ms "
-            f"p99 {r99:.2f} ms, direct p50 {d50:.2f} ms p99 {d99:.2f} ms, added p50 {r50 - d50:.2f} ms "
-            f"p99 {r99 - d99:.2f} ms; load average {load_average()}")
-        table.append((f"2 KB: added latency p50 / p99 at {rate:.0f} msgs/s (half the peak)",
-                      f"{r50 - d50:.2f} / {r99 - d99:.2f} ms", "p99 <= 3 ms", load_average()))
+        # One round's p99 rests on its slowest 1 %, which a shared 2-core machine moves by several
+        # milliseconds from round to round: rounds alternate relay and direct, and the median counts.
+        # The generator's first round in a process runs slow (seen as p50 2-4x the later rounds'):
+        # a short round against the sink alone warms it and is not counted.
+        asyncio.run(fixed_rate_latencies(sink.port, rate, 2.0))
+        added = []
+        for n in range(args.latency_rounds):
+            lat_relay, fail_relay, achieved_relay = asyncio.run(fixed_rate_latencies(relay.smtp_port, rate, args.seconds))
+            lat_direct, fail_direct, achieved_direct = asyncio.run(fixed_rate_latencies(sink.port, rate, args.seconds))
+            r50, r99 = percentiles(lat_relay)
+            d50, d99 = percentiles(lat_direct)
+            added.append((r50 - d50, r99 - d99))
+            out(f"latency round {n + 1} at half of the 2 KB peak ({rate:.0f} msgs/s offered; achieved "
+                f"{achieved_relay:.0f} via relay, {achieved_direct:.0f} direct; {len(fail_relay)} + {len(fail_direct)} "
+                f"refused): relay p50 {r50:.2f} ms p99 {r99:.2f} ms, direct p50 {d50:.2f} ms p99 {d99:.2f} ms, added "
+                f"p50 {r50 - d50:.2f} ms p99 {r99 - d99:.2f} ms; load average {load_average()}")
+        a50 = statistics.median(a for a, _ in added)
+        a99 = statistics.median(b for _, b in added)
+        table.append((f"2 KB: added latency p50 / p99 at {rate:.0f} msgs/s (half the peak), median of "
+                      f"{args.latency_rounds} rounds", f"{a50:.2f} / {a99:.2f} ms", "p99 <= 3 ms", load_average()))
         relay.cleanup()
 
         relay, _ = start_relay(args.binary, sink.port, 4, keys_from=keys_saved)
