@@ -35,6 +35,19 @@ SmtpReply begin_failure(Driver& d) {
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 
+// MAIL and the recipients accepted, then prepare_data(); returns once the server wrote `marker`.
+std::unique_ptr<dkr::upstream::UpstreamTransaction> with_data_opened(Driver& d, const PythonServer& server,
+                                                                     std::initializer_list<const char*> recipients,
+                                                                     const char* marker) {
+  auto begun = d.begin();
+  REQUIRE(begun.transaction);
+  CHECK(d.mail(*begun.transaction, "<s@example.com>").code == 250);
+  for (const char* recipient : recipients) CHECK(d.rcpt(*begun.transaction, recipient).code == 250);
+  begun.transaction->prepare_data();
+  REQUIRE(d.run_until([&] { return std::filesystem::exists(server.dir() / marker); }));
+  return std::move(begun.transaction);
+}
+
 }  // namespace
 
 TEST_SUITE("scripted") {
@@ -191,14 +204,8 @@ TEST_SUITE("scripted") {
     REQUIRE(server.started());
     TempDir spill;
     Driver d(settings_for(server.port()));
-    auto begun = d.begin();
-    REQUIRE(begun.transaction);
-    auto& t = *begun.transaction;
-    CHECK(d.mail(t, "<s@example.com>").code == 250);
-    CHECK(d.rcpt(t, "<r@example.org>").code == 250);
-    t.prepare_data();
-    REQUIRE(d.run_until([&] { return std::filesystem::exists(server.dir() / "data-command-1"); }));
-    CHECK(d.data(t, small_message(spill)).code == 250);
+    auto t = with_data_opened(d, server, {"<r@example.org>"}, "data-command-1");
+    CHECK(d.data(*t, small_message(spill)).code == 250);
     CHECK(server.connections() == 1);
     CHECK_FALSE(std::filesystem::exists(server.dir() / "data-command-2"));
     CHECK(read_file(server.dir() / "msg-0001.eml") == "Received: by relay\r\nSubject: t\r\n\r\nbody\r\n");
@@ -209,14 +216,8 @@ TEST_SUITE("scripted") {
     PythonServer server("scripted_upstream.py", {});
     REQUIRE(server.started());
     Driver d(settings_for(server.port()));
-    auto begun = d.begin();
-    REQUIRE(begun.transaction);
-    auto& t = *begun.transaction;
-    CHECK(d.mail(t, "<s@example.com>").code == 250);
-    CHECK(d.rcpt(t, "<r@example.org>").code == 250);
-    t.prepare_data();
-    REQUIRE(d.run_until([&] { return std::filesystem::exists(server.dir() / "data-command-1"); }));
-    t.abort();
+    auto t = with_data_opened(d, server, {"<r@example.org>"}, "data-command-1");
+    t->abort();
     CHECK(d.run_until([&] { return std::filesystem::exists(server.dir() / "aborted-1"); }));
     CHECK_FALSE(read_file(server.dir() / "msg-0001.eml").has_value());
     CHECK(d.upstream().idle_connections() == 0);
@@ -230,15 +231,8 @@ TEST_SUITE("scripted") {
     REQUIRE(server.started());
     TempDir spill;
     Driver d(settings_for(server.port()));
-    auto begun = d.begin();
-    REQUIRE(begun.transaction);
-    auto& t = *begun.transaction;
-    CHECK(d.mail(t, "<s@example.com>").code == 250);
-    CHECK(d.rcpt(t, "<r@example.org>").code == 250);
-    CHECK(d.rcpt(t, "<r2@example.org>").code == 250);
-    t.prepare_data();
-    REQUIRE(d.run_until([&] { return std::filesystem::exists(server.dir() / "data-timeout-1"); }));
-    CHECK(d.data(t, small_message(spill)).code == 250);
+    auto t = with_data_opened(d, server, {"<r@example.org>", "<r2@example.org>"}, "data-timeout-1");
+    CHECK(d.data(*t, small_message(spill)).code == 250);
     CHECK(server.connections() == 2);
     CHECK(read_file(server.dir() / "msg-0001.eml") == "Received: by relay\r\nSubject: t\r\n\r\nbody\r\n");
     CHECK_FALSE(read_file(server.dir() / "msg-0002.eml").has_value());
@@ -249,14 +243,8 @@ TEST_SUITE("scripted") {
     REQUIRE(server.started());
     TempDir spill;
     Driver d(settings_for(server.port()));
-    auto begun = d.begin();
-    REQUIRE(begun.transaction);
-    auto& t = *begun.transaction;
-    CHECK(d.mail(t, "<s@example.com>").code == 250);
-    CHECK(d.rcpt(t, "<r@example.org>").code == 250);
-    t.prepare_data();
-    REQUIRE(d.run_until([&] { return std::filesystem::exists(server.dir() / "data-timeout-1"); }));
-    const SmtpReply reply = d.data(t, small_message(spill));
+    auto t = with_data_opened(d, server, {"<r@example.org>"}, "data-timeout-1");
+    const SmtpReply reply = d.data(*t, small_message(spill));
     CHECK(reply.code == 451);
     CHECK(starts_with(text_of(reply), "4.4.2 upstream connection lost during DATA"));
     CHECK(server.connections() == 2);
