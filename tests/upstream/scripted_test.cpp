@@ -197,6 +197,24 @@ TEST_SUITE("scripted") {
     }
   }
 
+  TEST_CASE("an upstream answering DATA with 250 has not taken the message: 4.5.0, never a 2xx") {
+    PythonServer server("scripted_upstream.py", {"--mode", "data250"});
+    REQUIRE(server.started());
+    TempDir spill;
+    Driver d(settings_for(server.port()));
+    for (const bool early : {false, true}) {
+      CAPTURE(early);
+      auto begun = d.begin();
+      REQUIRE(begun.transaction);
+      CHECK(d.mail(*begun.transaction, "<s@example.com>").code == 250);
+      CHECK(d.rcpt(*begun.transaction, "<r@example.org>").code == 250);
+      if (early) begun.transaction->prepare_data();
+      const SmtpReply reply = d.data(*begun.transaction, small_message(spill));
+      CHECK(reply.code == 451);
+      CHECK(starts_with(text_of(reply), "4.5.0 upstream answered DATA with 250"));
+    }
+  }
+
   // The relay opens the upstream's DATA phase when its client's DATA is accepted (prepare_data),
   // so the message goes out the moment it is signed.
   TEST_CASE("DATA opened early: the message follows on the same connection") {

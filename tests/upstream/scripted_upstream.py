@@ -8,6 +8,7 @@ terminator), and for normal mode --after-message close|421 drops the connection 
 accepted message, like an upstream expiring idle connections; --no-ehlo refuses EHLO.
 --data-timeout S: after 354, a client that sends nothing for S seconds gets Postfix's
 "421 4.4.2 ... Error: timeout exceeded" and the connection is closed (`data-timeout-N` records it).
+Mode data250 answers DATA with 250 instead of 354 (a broken upstream).
 --refuse-rcpt-from N: RCPT is refused with 550 on the N-th connection and later ones.
 Each DATA command received is recorded as `data-command-N`.
 Accepted messages go to msg-NNNN.eml; `connections` counts connections that sent EHLO/HELO.
@@ -83,6 +84,8 @@ class Server:
                 elif verb == b"QUIT":
                     conn.sendall(b"221 2.0.0 Bye\r\n")
                     return
+                elif verb == b"DATA" and mode == "data250":
+                    conn.sendall(b"250 2.0.0 scripted.test: DATA taken as done\r\n")
                 elif verb == b"DATA":
                     conn.sendall(b"354 End data with <CR><LF>.<CR><LF>\r\n")
                     with self.lock:
@@ -157,7 +160,7 @@ def main():
     parser.add_argument("--dir", required=True)
     parser.add_argument("--mode", default="normal",
                         choices=["normal", "greet421", "stall", "drop-in-data", "stall-after-data",
-                                 "pause-in-data"])
+                                 "pause-in-data", "data250"])
     parser.add_argument("--after-message", choices=["close", "421"])
     parser.add_argument("--no-ehlo", action="store_true", help="answer EHLO with 502 (HELO only)")
     parser.add_argument("--data-timeout", type=float, default=0.0)

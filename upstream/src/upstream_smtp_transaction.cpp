@@ -23,6 +23,17 @@ bool safe_arguments(const std::string& args) {
   return args.find_first_of(std::string_view("\r\n\0", 3)) == std::string::npos;
 }
 
+// Only 354 lets the message go; a 2xx or 3xx other than that would pass on to the client as if the
+// upstream had taken a message it never saw.
+UpstreamOutcome go_ahead(UpstreamOutcome reply_to_data) {
+  if (reply_to_data.transport != UpstreamTransport::ok || reply_to_data.reply.code == 354 ||
+      !reply_to_data.reply.positive()) {
+    return reply_to_data;
+  }
+  return {make_reply(451, "4.5.0", "upstream answered DATA with " + std::to_string(reply_to_data.reply.code)),
+          UpstreamTransport::failed};
+}
+
 bool is_envelope(UpstreamTransactionCore::Kind kind) {
   return kind == UpstreamTransactionCore::Kind::mail || kind == UpstreamTransactionCore::Kind::rcpt;
 }
@@ -196,7 +207,7 @@ UpstreamTask<void> UpstreamTransactionCore::open_data() {
   if (released_ || !connection_ || envelope_.size() < 2) co_return;  // data() takes the usual path
   anything_sent_ = true;
   data_in_progress_ = true;
-  early_go_ = co_await connection_->command("DATA");
+  early_go_ = go_ahead(co_await connection_->command("DATA"));
   early_go_at_ = std::chrono::steady_clock::now();
   if (early_go_->transport == UpstreamTransport::ok && early_go_->reply.code != 354) data_in_progress_ = false;
 }
@@ -253,7 +264,7 @@ UpstreamTask<UpstreamOutcome> UpstreamTransactionCore::send_data(OutboundMessage
     if (abandoned_) co_return UpstreamOutcome{aborted_reply(), UpstreamTransport::ok};
   }
   data_in_progress_ = true;
-  UpstreamOutcome go = co_await connection_->command("DATA");
+  UpstreamOutcome go = go_ahead(co_await connection_->command("DATA"));
   if (go.transport != UpstreamTransport::ok) co_return go;
   if (go.reply.code != 354) {
     data_in_progress_ = false;  // refused: the transaction stays open upstream
