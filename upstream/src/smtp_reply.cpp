@@ -15,6 +15,10 @@ std::string SmtpReply::wire() const {
   return out;
 }
 
+std::string SmtpReply::first_line() const {
+  return std::to_string(code) + " " + (lines.empty() ? std::string() : lines.front());
+}
+
 SmtpReply make_reply(int code, std::string enhanced, std::string text) {
   SmtpReply reply;
   reply.code = code;

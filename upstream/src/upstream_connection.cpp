@@ -63,15 +63,11 @@ void wipe(std::string& secret) {
   secret.clear();
 }
 
-std::string first_line(const SmtpReply& reply) {
-  return std::to_string(reply.code) + " " + (reply.lines.empty() ? std::string() : reply.lines.front());
-}
-
 // Setup failures are the relay's problem (configuration, upstream policy), not the message's:
 // the client gets a transient reply so it keeps the message queued.
 UpstreamOutcome setup_refused(const SmtpReply& upstream, std::string_view step, std::string enhanced = "4.4.0") {
   if (upstream.transient()) return ok_outcome(upstream);
-  return {make_reply(451, std::move(enhanced), "upstream refused " + std::string(step) + ": " + first_line(upstream)),
+  return {make_reply(451, std::move(enhanced), "upstream refused " + std::string(step) + ": " + upstream.first_line()),
           UpstreamTransport::ok};
 }
 
@@ -170,7 +166,7 @@ UpstreamTask<UpstreamOutcome> UpstreamConnection::read_reply() {
       if (parser.state() == UpstreamReplyParser::State::complete) {
         disarm();
         SmtpReply reply = parser.take();
-        spdlog::debug("upstream {}: < {}", peer_, first_line(reply));
+        spdlog::debug("upstream {}: < {}", peer_, reply.first_line());
         if (reply.code == 421) usable_ = false;  // the upstream is closing the channel
         co_return ok_outcome(std::move(reply));
       }
@@ -241,6 +237,17 @@ UpstreamTask<std::vector<UpstreamOutcome>> UpstreamConnection::pipelined(const s
       break;
     }
     outcomes.push_back(std::move(reply));
+  }
+  co_return outcomes;
+}
+
+UpstreamTask<std::vector<UpstreamOutcome>> UpstreamConnection::commands(const std::vector<std::string>& lines,
+                                                                        const bool& abandoned) {
+  if (extensions_.pipelining) co_return co_await pipelined(lines);
+  std::vector<UpstreamOutcome> outcomes;
+  for (const std::string& line : lines) {
+    if (abandoned) break;
+    outcomes.push_back(co_await command(line));
   }
   co_return outcomes;
 }

@@ -1,5 +1,6 @@
 #include "upstream/upstream_smtp_transaction.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include <boost/asio/co_spawn.hpp>
@@ -184,11 +185,10 @@ UpstreamTask<void> UpstreamTransactionCore::send_envelope_batch() {
   if (starts_with_mail && pooled_connection_dropped(outcomes.front(), first_command)) {
     if (auto failed = co_await reconnect(outcomes.front())) {
       outcomes.assign(lines.size(), *failed);
-    } else if (!abandoned_ && connection_->extensions().pipelining) {
-      outcomes = co_await connection_->pipelined(lines);
-    } else {
-      for (std::size_t i = 0; i < lines.size() && !abandoned_; ++i)
-        outcomes[i] = co_await connection_->command(lines[i]);
+    } else if (!abandoned_) {
+      // The fresh connection may not pipeline; lines not sent (abandoned) keep the dropped outcome.
+      std::vector<UpstreamOutcome> again = co_await connection_->commands(lines, abandoned_);
+      std::move(again.begin(), again.end(), outcomes.begin());
     }
   }
   for (std::size_t i = 0; i < lines.size() && i < outcomes.size(); ++i) {
@@ -225,23 +225,14 @@ UpstreamTask<std::optional<UpstreamOutcome>> UpstreamTransactionCore::replay_env
   if (!fresh) co_return opened;
   connection_ = std::move(fresh);
   needs_reset_ = true;
-  std::vector<UpstreamOutcome> outcomes;
-  if (connection_->extensions().pipelining) {
-    outcomes = co_await connection_->pipelined(envelope_);
-  } else {
-    for (const std::string& line : envelope_) {
-      outcomes.push_back(co_await connection_->command(line));
-      if (!outcomes.back().reply.positive() || abandoned_) break;
-    }
-  }
+  const std::vector<UpstreamOutcome> outcomes = co_await connection_->commands(envelope_, abandoned_);
   for (const UpstreamOutcome& outcome : outcomes) {
     if (outcome.transport != UpstreamTransport::ok) co_return outcome;
     if (!outcome.reply.positive()) {
-      const std::string said = std::to_string(outcome.reply.code) + " " +
-                               (outcome.reply.lines.empty() ? std::string() : outcome.reply.lines.front());
-      co_return UpstreamOutcome{
-          make_reply(451, "4.4.2", "upstream connection lost during DATA and the envelope was refused again: " + said),
-          UpstreamTransport::ok};
+      co_return UpstreamOutcome{make_reply(451, "4.4.2",
+                                           "upstream connection lost during DATA and the envelope was refused again: " +
+                                               outcome.reply.first_line()),
+                                UpstreamTransport::ok};
     }
   }
   co_return std::nullopt;

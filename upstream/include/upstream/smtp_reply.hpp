@@ -13,6 +13,8 @@ struct SmtpReply {
   bool permanent() const { return code >= 500; }
   // Wire form: "250-first\r\n250 last\r\n"
   std::string wire() const;
+  // "250 first line", for logs and for replies that quote the upstream.
+  std::string first_line() const;
 };
 
 SmtpReply make_reply(int code, std::string enhanced, std::string text);  // "4.4.1 text"

@@ -44,6 +44,9 @@ class UpstreamConnection : public std::enable_shared_from_this<UpstreamConnectio
   // RFC 2920: sends several command lines in one write and reads their replies in order. Only for
   // an upstream that offers PIPELINING. After a transport failure the remaining lines all get it.
   UpstreamTask<std::vector<UpstreamOutcome>> pipelined(const std::vector<std::string>& lines);
+  // The same lines as pipelined() when the upstream offers PIPELINING, else one command at a time
+  // (stopping, with fewer outcomes than lines, once `abandoned` is set).
+  UpstreamTask<std::vector<UpstreamOutcome>> commands(const std::vector<std::string>& lines, const bool& abandoned);
   // After a 354: streams prepend + content dot-stuffed, the terminator, and reads the final reply.
   // Checks `abandoned` between chunks so an abort stops before the terminator is ever written.
   UpstreamTask<UpstreamOutcome> send_message(const OutboundMessage& message, const bool& abandoned);
