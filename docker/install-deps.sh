@@ -7,16 +7,18 @@
 set -euo pipefail
 
 # The image's HEALTHCHECK uses bash, not curl. libpq5: the PostgreSQL keystore.
-runtime=(libssl3 libspdlog1.10 libfmt9 libc-ares2 libtomlplusplus3 libpq5 ca-certificates)
+runtime=(libssl3 libspdlog1.10 libfmt9 libc-ares2 libtomlplusplus3 libpq5 libldns3 libp11-kit0 libsystemd0 ca-certificates)
 build=(build-essential cmake ninja-build pkg-config git
        libboost-dev libssl-dev libspdlog-dev libfmt-dev libtomlplusplus-dev doctest-dev
-       nlohmann-json3-dev libc-ares-dev libpq-dev)
+       nlohmann-json3-dev libc-ares-dev libpq-dev libldns-dev libp11-kit-dev libsystemd-dev)
 test=(python3 python3-dkim python3-dnspython python3-aiosmtpd python3-prometheus-client
       libmail-dkim-perl swaks postfix dnsmasq-base opendkim-tools openssl curl iproute2 procps
       clang clang-format libclang-rt-14-dev
       podman runc catatonit debootstrap podman-compose uidmap slirp4netns fuse-overlayfs python3-yaml
       chromium chromium-driver python3-selenium
-      postgresql python3-psycopg2 python3-cryptography)
+      postgresql python3-psycopg2 python3-cryptography
+      bind9 bind9-utils bind9-dnsutils ldnsutils softhsm2 p11-kit p11-kit-modules
+      prometheus lintian systemd ccache)
 
 case "${1:-}" in
   --runtime) wanted=("${runtime[@]}") ;;
