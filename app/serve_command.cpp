@@ -29,6 +29,7 @@
 #include "relay/relay_server.hpp"
 #include "runtime_settings.hpp"
 #include "secret_files.hpp"
+#include "service_notifier.hpp"
 #include "signer/message_signer.hpp"
 #include "upstream_factory.hpp"
 
@@ -254,6 +255,7 @@ int run_serve(Args args) {
   }
 
   print_banner(cfg, opened, token, server.listening(), admin_server ? admin_server->port() : 0, core_dumps);
+  service_notifier::ready();
 
   boost::asio::signal_set signals(control, SIGTERM, SIGINT, SIGHUP);
   std::thread stopper;  // drains the relay while this thread keeps the control loop running
@@ -261,16 +263,19 @@ int run_serve(Args args) {
                                                                              int signal) {
     if (ec) return;
     if (signal == SIGHUP) {
+      service_notifier::reloading();
       auto reloaded = store->reload();
       if (reloaded)
         spdlog::info("SIGHUP: keystore reloaded");
       else
         spdlog::error("SIGHUP: keystore reload: {}", reloaded.error().message);
+      service_notifier::ready();
       signals.async_wait(on_signal);
       return;
     }
     spdlog::info("signal {}: stopping (grace {} ms)", signal, cfg.relay.shutdown_grace.count());
     if (stopper.joinable()) return;  // a second signal while draining: keep draining
+    service_notifier::stopping();
     stopper = std::thread([&] {
       server.stop(cfg.relay.shutdown_grace);
       boost::asio::post(control, [&] {
