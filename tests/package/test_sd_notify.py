@@ -12,7 +12,7 @@ import tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "system"))
 import harness  # noqa: E402
 
-binary = sys.argv[1]
+binary = os.path.abspath(sys.argv[1])
 r = harness.Results("package.sd_notify")
 work = tempfile.mkdtemp(prefix="dkr-notify-")
 smtp_port, admin_port = harness.free_port(), harness.free_port()
