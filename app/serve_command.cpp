@@ -255,7 +255,6 @@ int run_serve(Args args) {
   }
 
   print_banner(cfg, opened, token, server.listening(), admin_server ? admin_server->port() : 0, core_dumps);
-  service_notifier::ready();
 
   boost::asio::signal_set signals(control, SIGTERM, SIGINT, SIGHUP);
   std::thread stopper;  // drains the relay while this thread keeps the control loop running
@@ -287,6 +286,9 @@ int run_serve(Args args) {
     });
   };
   signals.async_wait(on_signal);
+  // Only now: systemd may send SIGHUP (reload) or SIGTERM as soon as it reads READY=1, and before
+  // the signal set exists their default action would kill the relay.
+  service_notifier::ready();
   control.run();
   if (stopper.joinable()) stopper.join();
   spdlog::info("stopped");
