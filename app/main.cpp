@@ -5,6 +5,7 @@
 
 #include "commands.hpp"
 #include "terminal_text.hpp"
+#include "version_text.hpp"
 
 namespace {
 
@@ -30,7 +31,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (!args.empty() && args[0] == "--version") {
-    std::cout << "dkim-relay " << DKIM_RELAY_VERSION << "\n";
+    std::cout << dkr::app::version_text();
     return 0;
   }
   const std::string_view command = args.empty() ? "serve" : args[0];

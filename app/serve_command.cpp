@@ -29,6 +29,7 @@
 #include "relay/relay_server.hpp"
 #include "runtime_settings.hpp"
 #include "secret_files.hpp"
+#include "service_notifier.hpp"
 #include "signer/message_signer.hpp"
 #include "upstream_factory.hpp"
 
@@ -261,16 +262,19 @@ int run_serve(Args args) {
                                                                              int signal) {
     if (ec) return;
     if (signal == SIGHUP) {
+      service_notifier::reloading();
       auto reloaded = store->reload();
       if (reloaded)
         spdlog::info("SIGHUP: keystore reloaded");
       else
         spdlog::error("SIGHUP: keystore reload: {}", reloaded.error().message);
+      service_notifier::ready();
       signals.async_wait(on_signal);
       return;
     }
     spdlog::info("signal {}: stopping (grace {} ms)", signal, cfg.relay.shutdown_grace.count());
     if (stopper.joinable()) return;  // a second signal while draining: keep draining
+    service_notifier::stopping();
     stopper = std::thread([&] {
       server.stop(cfg.relay.shutdown_grace);
       boost::asio::post(control, [&] {
@@ -282,6 +286,9 @@ int run_serve(Args args) {
     });
   };
   signals.async_wait(on_signal);
+  // Only now: systemd may send SIGHUP (reload) or SIGTERM as soon as it reads READY=1, and before
+  // the signal set exists their default action would kill the relay.
+  service_notifier::ready();
   control.run();
   if (stopper.joinable()) stopper.join();
   spdlog::info("stopped");

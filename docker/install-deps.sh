@@ -8,10 +8,12 @@ set -euo pipefail
 
 # The image's HEALTHCHECK uses bash, not curl. libpq5: the PostgreSQL keystore.
 runtime=(libssl3 libspdlog1.10 libfmt9 libc-ares2 libtomlplusplus3 libpq5 libldns3 libp11-kit0 libsystemd0 ca-certificates)
-build=(build-essential cmake ninja-build pkg-config git
+# Only what compiling the relay needs (README command 1 and the image's build stage): git and the
+# test tools are in the test list.
+build=(build-essential cmake ninja-build pkg-config
        libboost-dev libssl-dev libspdlog-dev libfmt-dev libtomlplusplus-dev doctest-dev
        nlohmann-json3-dev libc-ares-dev libpq-dev libldns-dev libp11-kit-dev libsystemd-dev)
-test=(python3 python3-dkim python3-dnspython python3-aiosmtpd python3-prometheus-client
+test=(git python3 python3-dkim python3-dnspython python3-aiosmtpd python3-prometheus-client
       libmail-dkim-perl swaks postfix dnsmasq-base opendkim-tools openssl curl iproute2 procps
       clang clang-format libclang-rt-14-dev
       podman runc catatonit debootstrap podman-compose uidmap slirp4netns fuse-overlayfs python3-yaml
