@@ -95,6 +95,7 @@ admin::AdminSettings admin_settings(const config::Config& config, std::string to
   s.max_body_size = static_cast<std::size_t>(a.max_body_size);
   s.max_connections = a.max_connections;
   s.read_timeout = a.idle_timeout;
+  if (config.metrics.enabled) s.metrics_listen = config.metrics.listen.to_string();
   return s;
 }
 

@@ -19,6 +19,8 @@ admin::TokenRole role_of(config::AdminRole role) {
       return admin::TokenRole::Rotate;
     case config::AdminRole::Admin:
       return admin::TokenRole::Admin;
+    case config::AdminRole::Metrics:
+      return admin::TokenRole::Metrics;
   }
   return admin::TokenRole::Read;
 }

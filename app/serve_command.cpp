@@ -26,6 +26,7 @@
 #include "keystore_backend.hpp"
 #include "logging_setup.hpp"
 #include "open_file_limit.hpp"
+#include "ops_metrics.hpp"
 #include "relay/relay_server.hpp"
 #include "runtime_settings.hpp"
 #include "secret_files.hpp"
@@ -221,8 +222,9 @@ int run_serve(Args args) {
   std::unique_ptr<admin::AdminServer> admin_server;
   if (cfg.admin.enabled) {
     admin::AdminHooks hooks;
-    hooks.relay_metrics = [&metrics, fleet = opened.postgres] {
-      return metrics.render_prometheus() + (fleet != nullptr ? fleet->render_metrics() : std::string());
+    hooks.relay_metrics = [&metrics, fleet = opened.postgres,
+                           ops = std::make_shared<OpsMetrics>(served_certificates(cfg))] {
+      return metrics.render_prometheus() + (fleet != nullptr ? fleet->render_metrics() : std::string()) + ops->render();
     };
     if (opened.postgres != nullptr) {
       hooks.keystore_ready = [fleet = opened.postgres] { return fleet->ready(); };
@@ -243,6 +245,11 @@ int run_serve(Args args) {
       server.stop(std::chrono::milliseconds(0));
       return 1;
     }
+  }
+
+  if (cfg.metrics.enabled && !cfg.admin.enabled) {
+    spdlog::warn(
+        "metrics.enabled: the metrics listener is part of the admin API, which admin.enabled = false turns off");
   }
 
   std::unique_ptr<keystore::KeyStoreWatcher> watcher;

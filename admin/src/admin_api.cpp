@@ -160,10 +160,11 @@ void AdminApi::handle(const Route& route, std::string_view body, Done done, cons
     }
     switch (route.endpoint) {
       case Endpoint::Healthz:
+      case Endpoint::Livez:
         response = healthz();
         break;
       case Endpoint::Readyz:
-        response = readyz();
+        response = readyz(false);
         break;
       case Endpoint::Metrics:
         response = metrics(scope);
@@ -209,7 +210,32 @@ void AdminApi::handle(const Route& route, std::string_view body, Done done, cons
 
 ApiResponse AdminApi::healthz() const { return json_response(200, {{"status", "ok"}}); }
 
-ApiResponse AdminApi::readyz() const {
+void AdminApi::handle_open(const Route& route, Done done) {
+  const EndpointSpec& spec = endpoint_spec(route.endpoint);
+  if (!spec.on_metrics_listener) return done(error_response(404, "no such endpoint"));
+  if (!route.query.empty())
+    return done(error_response(400, "unknown query parameter '" + route.query.begin()->first + "'"));
+  ApiResponse response;
+  try {
+    switch (route.endpoint) {
+      case Endpoint::Readyz:
+        response = readyz(true);
+        break;
+      case Endpoint::Metrics:
+        response = metrics(TokenScope::full_admin("metrics-listener"));
+        break;
+      default:
+        response = healthz();
+        break;
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("admin: request failed: {}", e.what());
+    response = error_response(500, "internal error");
+  }
+  done(std::move(response));
+}
+
+ApiResponse AdminApi::readyz(bool minimal) const {
   json checks = json::object();
   bool ready = true;
   try {
@@ -228,6 +254,8 @@ ApiResponse AdminApi::readyz() const {
     checks["upstream"] = reachable ? "ok" : "unreachable";
     ready = ready && reachable;
   }
+  // Unauthenticated probes get the verdict only: check details can name hosts and errors.
+  if (minimal) return json_response(ready ? 200 : 503, {{"status", ready ? "ready" : "not_ready"}});
   return json_response(ready ? 200 : 503, {{"status", ready ? "ready" : "not_ready"}, {"checks", checks}});
 }
 

@@ -28,18 +28,18 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-Result<tcp::endpoint> parse_listen(const std::string& listen) {
+Result<tcp::endpoint> parse_listen(const std::string& listen, std::string_view what = "admin") {
   const auto colon = listen.rfind(':');
-  if (colon == std::string::npos) return make_error("admin listen address '" + listen + "' has no port");
+  if (colon == std::string::npos) return make_error(std::string(what) + " listen address '" + listen + "' has no port");
   std::string host = listen.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(host, ec);
-  if (ec) return make_error("admin listen address '" + listen + "' is not an IP address");
+  if (ec) return make_error(std::string(what) + " listen address '" + listen + "' is not an IP address");
   const std::string port_text = listen.substr(colon + 1);
   if (port_text.empty() || port_text.size() > 5 || port_text.find_first_not_of("0123456789") != std::string::npos ||
       std::stoi(port_text) > 65535) {
-    return make_error("admin listen address '" + listen + "' has a bad port");
+    return make_error(std::string(what) + " listen address '" + listen + "' has a bad port");
   }
   return tcp::endpoint(address, static_cast<unsigned short>(std::stoi(port_text)));
 }
@@ -63,7 +63,8 @@ struct AdminServer::Impl : std::enable_shared_from_this<AdminServer::Impl>, Sess
         settings(std::move(settings_in)),
         hooks(std::move(hooks_in)),
         tokens(all_tokens(settings)),
-        acceptor(asio::make_strand(io)) {}
+        acceptor(asio::make_strand(io)),
+        metrics_acceptor(asio::make_strand(io)) {}
 
   static std::vector<ScopedToken> all_tokens(const AdminSettings& settings) {
     std::vector<ScopedToken> all = settings.tokens;
@@ -108,6 +109,13 @@ struct AdminServer::Impl : std::enable_shared_from_this<AdminServer::Impl>, Sess
     if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return make_error("admin listen on " + settings.listen + ": " + ec.message());
     bound_port = acceptor.local_endpoint(ec).port();
+    if (!settings.metrics_listen.empty()) {
+      auto opened = open_metrics_listener();
+      if (!opened) {
+        acceptor.close(ec);
+        return opened.error();
+      }
+    }
 
     worker = std::make_unique<asio::thread_pool>(1);
     api = std::make_unique<AdminApi>(store, resolver, hooks, counters, settings.per_domain_metrics);
@@ -122,7 +130,81 @@ struct AdminServer::Impl : std::enable_shared_from_this<AdminServer::Impl>, Sess
 
     spdlog::info("admin API listening on {}:{}{}", endpoint->address().to_string(), bound_port, tls ? " (TLS)" : "");
     asio::post(acceptor.get_executor(), [self = shared_from_this()] { self->accept(); });
+    if (metrics_acceptor.is_open()) {
+      spdlog::info("metrics listener (/metrics, /livez, /readyz; no token) on {}", settings.metrics_listen);
+      asio::post(metrics_acceptor.get_executor(), [self = shared_from_this()] { self->accept_metrics(); });
+    }
     return {};
+  }
+
+  Result<void> open_metrics_listener() {
+    auto endpoint = parse_listen(settings.metrics_listen, "metrics");
+    if (!endpoint) return endpoint.error();
+    boost::system::error_code ec;
+    metrics_acceptor.open(endpoint->protocol(), ec);
+    if (!ec) metrics_acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) metrics_acceptor.bind(*endpoint, ec);
+    if (!ec) metrics_acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return make_error("metrics listen on " + settings.metrics_listen + ": " + ec.message());
+    metrics_bound_port = metrics_acceptor.local_endpoint(ec).port();
+    return {};
+  }
+
+  // The [metrics] listener: plain HTTP, no token, only the rows marked on_metrics_listener.
+  struct OpenHost final : SessionHost {
+    explicit OpenHost(std::shared_ptr<Impl> impl) : impl(std::move(impl)) {}
+    const AdminSettings& session_settings() const override { return impl->settings; }
+    void dispatch(http::request<http::string_body>&& request, const std::string& peer,
+                  std::function<void(ApiResponse)> reply) override {
+      const std::string method(request.method_string());
+      const std::string target(request.target());
+      auto finish = [impl = impl, method, target, peer, reply = std::move(reply)](ApiResponse response) {
+        impl->counters.count_request(response.status);
+        spdlog::debug("metrics listener: peer={} {} {} -> {}", peer, printable(method), printable(target),
+                      response.status);
+        reply(std::move(response));
+      };
+      auto routed = match_route(method, target);
+      const auto* route = std::get_if<Route>(&routed);
+      if (route == nullptr || !endpoint_spec(route->endpoint).on_metrics_listener) {
+        return finish(error_response(404, "no such endpoint on the metrics listener"));
+      }
+      impl->api->handle_open(*route, std::move(finish));
+    }
+    std::shared_ptr<Impl> impl;
+  };
+
+  void accept_metrics() {
+    metrics_acceptor.async_accept(
+        asio::make_strand(io), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+          if (self->stopped || ec == asio::error::operation_aborted) return;
+          if (ec) {
+            spdlog::warn("metrics accept: {}", ec.message());
+            auto backoff = std::make_shared<asio::steady_timer>(self->metrics_acceptor.get_executor(),
+                                                                std::chrono::milliseconds(100));
+            backoff->async_wait([self, backoff](beast::error_code) {
+              if (!self->stopped) self->accept_metrics();
+            });
+            return;
+          }
+          self->track(std::make_shared<PlainSession>(std::move(socket), std::make_shared<OpenHost>(self)));
+          self->accept_metrics();
+        });
+  }
+
+  // Sessions of both listeners count against admin.max_connections, and stop() closes them all.
+  void track(const std::shared_ptr<SessionBase>& session) {
+    {
+      std::lock_guard lock(sessions_mutex);
+      std::erase_if(sessions, [](const std::weak_ptr<SessionBase>& s) { return s.expired(); });
+      if (sessions.size() >= settings.max_connections) {
+        spdlog::warn("admin: metrics connection refused: {} connections open (admin.max_connections)", sessions.size());
+        session->close();
+        return;
+      }
+      sessions.push_back(session);
+    }
+    session->run();
   }
 
   void accept() {
@@ -176,7 +258,11 @@ struct AdminServer::Impl : std::enable_shared_from_this<AdminServer::Impl>, Sess
                 std::function<void(ApiResponse)> reply) override {
     const std::string method(request.method_string());
     const std::string target(request.target());
-    const bool mutating = method != "GET" && method != "HEAD";
+    auto routed = match_route(method, target);
+    const Route* matched = std::get_if<Route>(&routed);
+    // The endpoint table says what changes state; an unmatched request is judged by its method.
+    const bool mutating =
+        matched != nullptr ? endpoint_spec(matched->endpoint).mutates : (method != "GET" && method != "HEAD");
     const auto if_none_match = request[http::field::if_none_match];
     if (auto console = console_response(method, target, std::string_view(if_none_match.data(), if_none_match.size()))) {
       counters.count_request(console->status);
@@ -184,7 +270,7 @@ struct AdminServer::Impl : std::enable_shared_from_this<AdminServer::Impl>, Sess
     }
 
     std::string who = "-";
-    bool authorized = is_public_path(target);
+    bool authorized = matched != nullptr && endpoint_spec(matched->endpoint).access == Access::Public;
     const TokenScope* scope = nullptr;
     if (!authorized) {
       const auto header = request[http::field::authorization];
@@ -214,7 +300,6 @@ struct AdminServer::Impl : std::enable_shared_from_this<AdminServer::Impl>, Sess
       response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"dkim-relay-admin\"");
       return finish(std::move(response));
     }
-    auto routed = match_route(method, target);
     if (const auto* error = std::get_if<RouteError>(&routed)) {
       ApiResponse response = error_response(error->status, error->message);
       if (!error->allow.empty()) {
@@ -242,6 +327,10 @@ struct AdminServer::Impl : std::enable_shared_from_this<AdminServer::Impl>, Sess
       boost::system::error_code ignored;
       self->acceptor.close(ignored);
     });
+    asio::post(metrics_acceptor.get_executor(), [self = shared_from_this()] {
+      boost::system::error_code ignored;
+      self->metrics_acceptor.close(ignored);
+    });
     if (poller) poller->stop();
     if (resolver) resolver->shutdown();
     std::vector<std::shared_ptr<SessionBase>> open;
@@ -268,7 +357,9 @@ struct AdminServer::Impl : std::enable_shared_from_this<AdminServer::Impl>, Sess
   std::unique_ptr<DnsActivationPoller> poller;
   std::optional<asio::ssl::context> tls;
   tcp::acceptor acceptor;
+  tcp::acceptor metrics_acceptor;
   std::atomic<unsigned short> bound_port{0};
+  std::atomic<unsigned short> metrics_bound_port{0};
   std::atomic<bool> stopped{false};
   std::mutex sessions_mutex;
   std::vector<std::weak_ptr<SessionBase>> sessions;
@@ -284,5 +375,7 @@ Result<void> AdminServer::start() { return impl_->start(); }
 void AdminServer::stop() { impl_->stop(); }
 
 unsigned short AdminServer::port() const { return impl_->bound_port; }
+
+unsigned short AdminServer::metrics_port() const { return impl_->metrics_bound_port; }
 
 }  // namespace dkr::admin

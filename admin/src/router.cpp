@@ -1,5 +1,6 @@
 #include "admin/router.hpp"
 
+#include <algorithm>
 #include <optional>
 
 namespace dkr::admin {
@@ -38,22 +39,22 @@ struct Pattern {
   std::vector<std::pair<std::string_view, Endpoint>> methods;
 };
 
+std::vector<std::string_view> split(std::string_view text, char separator);
+
+// The endpoint table's rows grouped by path, in table order.
+std::vector<Pattern> build_patterns() {
+  std::vector<Pattern> patterns;
+  for (const EndpointSpec& spec : endpoint_table()) {
+    const auto parts = split(spec.path.substr(1), '/');
+    auto same = std::find_if(patterns.begin(), patterns.end(), [&](const Pattern& p) { return p.parts == parts; });
+    if (same == patterns.end()) same = patterns.insert(patterns.end(), Pattern{parts, {}});
+    same->methods.emplace_back(spec.method, spec.endpoint);
+  }
+  return patterns;
+}
+
 const std::vector<Pattern>& patterns() {
-  static const std::vector<Pattern> kPatterns = {
-      {{"healthz"}, {{"GET", Endpoint::Healthz}}},
-      {{"readyz"}, {{"GET", Endpoint::Readyz}}},
-      {{"metrics"}, {{"GET", Endpoint::Metrics}}},
-      {{"v1", "token"}, {{"GET", Endpoint::Token}}},
-      {{"v1", "domains"}, {{"GET", Endpoint::ListDomains}, {"POST", Endpoint::AddDomain}}},
-      {{"v1", "domains", "{domain}"}, {{"GET", Endpoint::GetDomain}, {"DELETE", Endpoint::RemoveDomain}}},
-      {{"v1", "domains", "{domain}", "rotate"}, {{"POST", Endpoint::Rotate}}},
-      {{"v1", "domains", "{domain}", "dns"}, {{"GET", Endpoint::DomainDns}}},
-      {{"v1", "domains", "{domain}", "readiness"}, {{"GET", Endpoint::DomainReadiness}}},
-      {{"v1", "domains", "{domain}", "keys", "{selector}"}, {{"DELETE", Endpoint::RemoveKey}}},
-      {{"v1", "domains", "{domain}", "keys", "{selector}", "activate"}, {{"POST", Endpoint::ActivateKey}}},
-      {{"v1", "domains", "{domain}", "keys", "{selector}", "retire"}, {{"POST", Endpoint::RetireKey}}},
-      {{"v1", "domains", "{domain}", "keys", "{selector}", "revoke"}, {{"POST", Endpoint::RevokeKey}}},
-  };
+  static const std::vector<Pattern> kPatterns = build_patterns();
   return kPatterns;
 }
 
@@ -127,20 +128,12 @@ std::variant<Route, RouteError> match_route(std::string_view method, std::string
   return RouteError{404, "no such endpoint", {}};
 }
 
-bool is_keystore_endpoint(Endpoint endpoint) {
-  switch (endpoint) {
-    case Endpoint::Healthz:
-    case Endpoint::Readyz:
-    case Endpoint::Metrics:
-      return false;
-    default:
-      return true;
-  }
-}
+bool is_keystore_endpoint(Endpoint endpoint) { return endpoint_spec(endpoint).runs_on == RunsOn::Worker; }
 
 bool is_public_path(std::string_view target) {
-  const std::string_view path = target.substr(0, target.find('?'));
-  return path == "/healthz";
+  const auto routed = match_route("GET", target);
+  const auto* route = std::get_if<Route>(&routed);
+  return route != nullptr && endpoint_spec(route->endpoint).access == Access::Public;
 }
 
 }  // namespace dkr::admin

@@ -26,10 +26,15 @@ ApiResponse forbidden(const TokenScope& scope, std::string_view what) {
       403, "token '" + scope.name + "' (role " + std::string(to_string(scope.role)) + ") may not " + std::string(what));
 }
 
+int role_rank(TokenRole role) { return static_cast<int>(role) + 1; }
+int access_rank(Access access) { return static_cast<int>(access); }  // Public 0, Metrics 1, ...
+
 }  // namespace
 
 std::string_view to_string(TokenRole role) {
   switch (role) {
+    case TokenRole::Metrics:
+      return "metrics";
     case TokenRole::Read:
       return "read";
     case TokenRole::Rotate:
@@ -47,36 +52,20 @@ bool TokenScope::covers(std::string_view domain) const {
   });
 }
 
+bool TokenScope::unscoped() const { return std::find(domains.begin(), domains.end(), "*") != domains.end(); }
+
 std::optional<ApiResponse> TokenScope::refusal(const Route& route) const {
-  switch (route.endpoint) {
-    case Endpoint::Healthz:
-    case Endpoint::Readyz:
-    case Endpoint::Metrics:
-    case Endpoint::ListDomains:
-    case Endpoint::Token:
-      return std::nullopt;  // answered within the scope
-    case Endpoint::AddDomain:
-      if (role != TokenRole::Admin) return forbidden(*this, "add domains");
-      return std::nullopt;
-    case Endpoint::GetDomain:
-    case Endpoint::DomainDns:
-    case Endpoint::DomainReadiness:
-      if (!covers(route.domain)) return hidden(route);
-      return std::nullopt;
-    case Endpoint::RemoveDomain:
-      if (!covers(route.domain)) return hidden(route);
-      if (role != TokenRole::Admin) return forbidden(*this, "remove domains");
-      return std::nullopt;
-    case Endpoint::Rotate:
-    case Endpoint::ActivateKey:
-    case Endpoint::RetireKey:
-    case Endpoint::RevokeKey:
-    case Endpoint::RemoveKey:
-      if (!covers(route.domain)) return hidden(route);
-      if (role == TokenRole::Read) return forbidden(*this, "change keys");
-      return std::nullopt;
+  const EndpointSpec& spec = endpoint_spec(route.endpoint);
+  // A domain outside the scope is hidden before the role is looked at: a 403 would confirm it exists.
+  if (spec.scope == DomainScope::PathDomain && !covers(route.domain)) return hidden(route);
+  if (spec.access != Access::Public && role_rank(role) < access_rank(spec.access)) {
+    return forbidden(*this, spec.forbidden);
   }
-  return hidden(route);
+  if (spec.scope == DomainScope::Unscoped && !unscoped()) {
+    return error_response(403, "token '" + name + "' is scoped to domains and may not " + std::string(spec.forbidden) +
+                                   ": fleet-wide answers need a token for \"*\"");
+  }
+  return std::nullopt;
 }
 
 TokenTable::TokenTable(const std::vector<ScopedToken>& tokens) {

@@ -36,8 +36,10 @@ inline constexpr NameTable<LogLevel, 7> kLogLevelNames{{
     {LogLevel::Off, "off"},
 }};
 inline constexpr NameTable<LogFormat, 2> kLogFormatNames{{{LogFormat::Text, "text"}, {LogFormat::Json, "json"}}};
-inline constexpr NameTable<AdminRole, 3> kAdminRoleNames{
-    {{AdminRole::Read, "read"}, {AdminRole::Rotate, "rotate"}, {AdminRole::Admin, "admin"}}};
+inline constexpr NameTable<AdminRole, 4> kAdminRoleNames{{{AdminRole::Read, "read"},
+                                                          {AdminRole::Rotate, "rotate"},
+                                                          {AdminRole::Admin, "admin"},
+                                                          {AdminRole::Metrics, "metrics"}}};
 
 template <class E, std::size_t N>
 std::optional<E> parse_name(const NameTable<E, N>& table, std::string_view text) {

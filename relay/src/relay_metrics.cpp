@@ -66,8 +66,8 @@ void RelayMetrics::stress_mode(bool on) {
 
 std::string RelayMetrics::render_prometheus() const {
   PrometheusText out;
-  out.family("dkim_relay_connections", "gauge", "Inbound SMTP connections currently open.");
-  out.sample_signed("dkim_relay_connections", {}, connections_current_.load(relaxed));
+  out.family("dkim_relay_connections_open", "gauge", "Inbound SMTP connections currently open.");
+  out.sample_signed("dkim_relay_connections_open", {}, connections_current_.load(relaxed));
   out.family("dkim_relay_connections_total", "counter", "Inbound SMTP connections accepted.");
   out.sample("dkim_relay_connections_total", {}, connections_total_.load(relaxed));
   out.family("dkim_relay_stress_mode", "gauge", "1 while stress mode (short timeouts) is on.");

@@ -171,7 +171,7 @@ TEST_CASE_FIXTURE(ApiFixture, "health, readiness and metrics") {
   const Reply metrics = call("GET", "/metrics");
   CHECK(metrics.status == 200);
   CHECK(metrics.raw.content_type.rfind("text/plain", 0) == 0);
-  CHECK(metrics.raw.body.find("dkim_keystore_domains 0\n") != std::string::npos);
+  CHECK(metrics.raw.body.find("dkim_relay_keystore_domains 0\n") != std::string::npos);
 }
 
 TEST_CASE("readiness follows the upstream hook") {

@@ -31,16 +31,16 @@ TEST_CASE("metrics count domains and keys by state") {
   counters.count_request(401);
 
   const std::string text = render_metrics(domains, counters, false);
-  CHECK(has_line(text, "dkim_keystore_domains 2"));
-  CHECK(has_line(text, "dkim_keystore_keys{state=\"active\"} 2"));
-  CHECK(has_line(text, "dkim_keystore_keys{state=\"staged\"} 1"));
-  CHECK(has_line(text, "dkim_keystore_keys{state=\"retiring\"} 1"));
-  CHECK(has_line(text, "dkim_keystore_keys{state=\"revoked\"} 1"));
-  CHECK(has_line(text, "dkim_admin_requests_total{code=\"200\"} 2"));
-  CHECK(has_line(text, "dkim_admin_requests_total{code=\"401\"} 1"));
-  CHECK(text.find("dkim_keystore_domain_keys") == std::string::npos);
+  CHECK(has_line(text, "dkim_relay_keystore_domains 2"));
+  CHECK(has_line(text, "dkim_relay_keystore_keys{state=\"active\"} 2"));
+  CHECK(has_line(text, "dkim_relay_keystore_keys{state=\"staged\"} 1"));
+  CHECK(has_line(text, "dkim_relay_keystore_keys{state=\"retiring\"} 1"));
+  CHECK(has_line(text, "dkim_relay_keystore_keys{state=\"revoked\"} 1"));
+  CHECK(has_line(text, "dkim_relay_admin_requests_total{code=\"200\"} 2"));
+  CHECK(has_line(text, "dkim_relay_admin_requests_total{code=\"401\"} 1"));
+  CHECK(text.find("dkim_relay_keystore_domain_keys") == std::string::npos);
 
   const std::string per_domain = render_metrics(domains, counters, true);
-  CHECK(has_line(per_domain, "dkim_keystore_domain_keys{domain=\"a.example\",state=\"staged\"} 1"));
-  CHECK(has_line(per_domain, "dkim_keystore_domain_keys{domain=\"b\\\"x.example\",state=\"revoked\"} 1"));
+  CHECK(has_line(per_domain, "dkim_relay_keystore_domain_keys{domain=\"a.example\",state=\"staged\"} 1"));
+  CHECK(has_line(per_domain, "dkim_relay_keystore_domain_keys{domain=\"b\\\"x.example\",state=\"revoked\"} 1"));
 }

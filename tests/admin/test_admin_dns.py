@@ -144,7 +144,7 @@ class DnsStatusTest(unittest.TestCase):
         def unpublished_checks():
             status, _, text = self.server.request("GET", "/metrics")
             for line in text.splitlines():
-                if line.startswith('dkim_admin_dns_checks_total{result="unpublished"}'):
+                if line.startswith('dkim_relay_admin_dns_checks_total{result="unpublished"}'):
                     return float(line.split()[-1])
             return 0.0
         wait_until(lambda: unpublished_checks() >= 1, 10, "a DNS check of the staged key")
@@ -155,7 +155,7 @@ class DnsStatusTest(unittest.TestCase):
         self.assertEqual(self.key_state("auto.test", "old"), "retiring")
         self.assertNotEqual(old["dns"]["value"], new["dns"]["value"])
         status, _, text = self.server.request("GET", "/metrics")
-        self.assertIn("dkim_admin_dns_activations_total 1\n", text)
+        self.assertIn("dkim_relay_admin_dns_activations_total 1\n", text)
         wait_until(lambda: "activated selector new for auto.test" in self.server.log(), 5, "the activation log")
 
     def key_state(self, domain, selector):

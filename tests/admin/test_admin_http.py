@@ -175,8 +175,8 @@ class LifecycleTest(unittest.TestCase):
         self.assertEqual([k["selector"] for k in body["selectors"]], ["first"])
 
         after = metrics()
-        self.assertEqual(after[("dkim_keystore_domains", ())], before[("dkim_keystore_domains", ())] + 1)
-        active = ("dkim_keystore_keys", (("state", "active"),))
+        self.assertEqual(after[("dkim_relay_keystore_domains", ())], before[("dkim_relay_keystore_domains", ())] + 1)
+        active = ("dkim_relay_keystore_keys", (("state", "active"),))
         self.assertEqual(after[active], before[active] + 1)
 
         status, _, body = call("DELETE", "/v1/domains/crud.example")
@@ -186,7 +186,7 @@ class LifecycleTest(unittest.TestCase):
         self.assertEqual(status, 200)
         status, _, _ = call("GET", "/v1/domains/crud.example")
         self.assertEqual(status, 404)
-        self.assertEqual(metrics()[("dkim_keystore_domains", ())], before[("dkim_keystore_domains", ())])
+        self.assertEqual(metrics()[("dkim_relay_keystore_domains", ())], before[("dkim_relay_keystore_domains", ())])
 
     def test_rotation_and_every_transition(self):
         d = "life.example"
@@ -199,14 +199,14 @@ class LifecycleTest(unittest.TestCase):
         self.assertEqual(body["dns"]["name"], "k2._domainkey.%s" % d)
         self.assertEqual(key_state(d, "k1"), "retiring")
 
-        staged_before = metrics()[("dkim_keystore_keys", (("state", "staged"),))]
+        staged_before = metrics()[("dkim_relay_keystore_keys", (("state", "staged"),))]
         status, _, body = call("POST", "/v1/domains/%s/rotate" % d,
                                {"activate": "after_dns", "selector": "k3", "algorithm": "ed25519-sha256"})
         self.assertEqual(status, 202)
         self.assertEqual(body["key"]["state"], "staged")
         self.assertTrue(body["key"]["activate_after_dns"])
         self.assertTrue(body["dns"]["value"].startswith("v=DKIM1; k=ed25519; p="))
-        self.assertEqual(metrics()[("dkim_keystore_keys", (("state", "staged"),))], staged_before + 1)
+        self.assertEqual(metrics()[("dkim_relay_keystore_keys", (("state", "staged"),))], staged_before + 1)
 
         # staged -> retire is refused; staged -> active
         self.assertEqual(call("POST", "/v1/domains/%s/keys/k3/retire" % d)[0], 409)
@@ -312,7 +312,7 @@ class OpenApiTest(unittest.TestCase):
                 method_match = re.match(r"^    (get|post|delete|put|patch):\s*$", line)
                 if method_match and path:
                     operations.append((method_match.group(1).upper(), path))
-        self.assertEqual(len(operations), 16)
+        self.assertEqual(len(operations), 17)
         for method, path in operations:
             concrete = path.replace("{domain}", "nowhere.example").replace("{selector}", "s1")
             with self.subTest(method=method, path=path):
@@ -338,14 +338,14 @@ class OperationsTest(unittest.TestCase):
 
     def test_metrics_parse_and_count_requests(self):
         before = metrics()
-        unauthorized = ("dkim_admin_requests_total", (("code", "401"),))
+        unauthorized = ("dkim_relay_admin_requests_total", (("code", "401"),))
         call("GET", "/v1/domains", token="nope")
         call("GET", "/v1/domains", token="nope")
         after = metrics()
         self.assertEqual(after.get(unauthorized, 0), before.get(unauthorized, 0) + 2)
         self.assertEqual(after[("dkim_relay_test_up", ())], 1)
         for state in ["staged", "active", "retiring", "revoked"]:
-            self.assertIn(("dkim_keystore_keys", (("state", state),)), after)
+            self.assertIn(("dkim_relay_keystore_keys", (("state", state),)), after)
 
     def test_keep_alive_serves_several_requests(self):
         connection = keep_alive_connection(SERVER.port)

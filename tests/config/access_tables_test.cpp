@@ -82,7 +82,8 @@ TEST_CASE("[[admin.tokens]]: role names, duplicate names") {
       "[[admin.tokens]]\nname = \"b\"\ntoken_file = \"/u\"\ndomains = [\"*\"]\nrole = \"read\"\n",
       "t.toml", kNoEnvironment);
   REQUIRE(error_for(bad, "admin.tokens[0].role") != nullptr);
-  CHECK(error_for(bad, "admin.tokens[0].role")->message.find("\"read\", \"rotate\" or \"admin\"") != std::string::npos);
+  CHECK(error_for(bad, "admin.tokens[0].role")->message.find("\"read\", \"rotate\", \"admin\" or \"metrics\"") !=
+        std::string::npos);
   REQUIRE(error_for(bad, "admin.tokens[2]") != nullptr);
   CHECK(error_for(bad, "admin.tokens[2]")->message.find("already defined at line 6") != std::string::npos);
 }

@@ -152,10 +152,11 @@ try:
 
         ports = {}
         for n in relays:
-            ports[n] = (harness.free_port(), harness.free_port())
+            ports[n] = (harness.free_port(), harness.free_port(), harness.free_port())
             name = f"{prefix}-{n}"
             extra = dict(upstream, DKIM_RELAY_RELAY_LISTEN=f"127.0.0.1:{ports[n][0]}",
-                         DKIM_RELAY_ADMIN_LISTEN=f"127.0.0.1:{ports[n][1]}")
+                         DKIM_RELAY_ADMIN_LISTEN=f"127.0.0.1:{ports[n][1]}",
+                         DKIM_RELAY_METRICS_LISTEN=f"127.0.0.1:{ports[n][2]}")
             containers.append(name)
             podman("run", "-d", "--name", name, *container_args(services[n], extra), ph.IMAGE)
         for n in relays:

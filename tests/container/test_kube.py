@@ -2,11 +2,15 @@
 MTA container and local volumes filled in, runs as a pod: the app container (swaks) sends to
 127.0.0.1:2525 in the pod, the relay signs and forwards to the MTA container (aiosmtpd) on the
 pod's loopback, which drops the message into a host directory; the host verifies it with dkimpy and
-Mail::DKIM against `dkim-relay keys dns` from the relay container. The liveness probe becomes
-the container's healthcheck and passes; the readiness probe's command passes."""
+Mail::DKIM against `dkim-relay keys dns` from the relay container. The shipped probes are httpGet
+on the [metrics] listener (no token); the test publishes that port on the host's loopback and GETs
+/livez and /readyz as the kubelet would. podman turns an httpGet probe into a curl command, and the
+image has no curl, so here the liveness probe is the image's own plain-HTTP healthcheck instead,
+which passes."""
 import os
 import tempfile
 import time
+import urllib.request
 
 import yaml
 
@@ -44,6 +48,16 @@ env["DKIM_RELAY_UPSTREAM_HOST"]["value"] = "127.0.0.1"
 env["DKIM_RELAY_UPSTREAM_PORT"]["value"] = "2500"
 env["DKIM_RELAY_UPSTREAM_STARTTLS"]["value"] = "none"
 env["DKIM_RELAY_KEYSTORE_DEMO_DOMAIN"]["value"] = "example.com"
+# The shipped probes: httpGet on the metrics listener's port, which the relay listens on beyond loopback.
+ports = {p["name"]: p for p in relay["ports"]}
+r.check(relay["livenessProbe"]["httpGet"] == {"path": "/livez", "port": "metrics"}, "liveness probe is httpGet /livez")
+r.check(relay["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}, "readiness is httpGet /readyz")
+r.check(env["DKIM_RELAY_METRICS_LISTEN"]["value"] == "0.0.0.0:%d" % ports["metrics"]["containerPort"],
+        "the metrics listener is on the probes' port")
+probe_port = harness.free_port()
+ports["metrics"].update({"hostPort": probe_port, "hostIP": "127.0.0.1"})
+relay["livenessProbe"] = {"exec": {"command": ["dkim-relay-healthcheck", "/livez"]}, "periodSeconds": 10}
+relay.pop("readinessProbe")
 app = containers["app"]
 app["image"] = ph.PEER_IMAGE
 # The app retries until the relay answers, as an application does when its sidecar starts later.
@@ -87,7 +101,10 @@ try:
     status = podman("inspect", relay_container, "--format", "{{.State.Health.Status}}").stdout.strip()
     r.check(status == "healthy", f"health status: {status}")
     ready = podman("exec", relay_container, "dkim-relay-healthcheck", "/readyz", check=False)
-    r.check(ready.returncode == 0, f"readiness probe command passes: {ready.stderr}")
+    r.check(ready.returncode == 0, f"readiness through the healthcheck script passes: {ready.stderr}")
+    for path in ("/livez", "/readyz"):  # what the kubelet's httpGet does: no token
+        with urllib.request.urlopen(f"http://127.0.0.1:{probe_port}{path}", timeout=10) as response:
+            r.check(response.status == 200, f"httpGet {path} on the metrics port answers 200")
     r.check(podman("exec", relay_container, "id", "-u").stdout.strip() == "10001", "relay runs as uid 10001")
     r.check(podman("exec", relay_container, "touch", "/etc/x", check=False).returncode != 0,
             "readOnlyRootFilesystem holds")

@@ -70,7 +70,7 @@ TEST_CASE("Prometheus exposition is well-formed and counts what happened") {
   metrics.signing_latency(20s);
 
   auto samples = parse_exposition(metrics.render_prometheus());
-  CHECK(samples.at("dkim_relay_connections") == 1);
+  CHECK(samples.at("dkim_relay_connections_open") == 1);
   CHECK(samples.at("dkim_relay_connections_total") == 2);
   CHECK(samples.at("dkim_relay_transactions_total{result=\"accepted\"}") == 2);
   CHECK(samples.at("dkim_relay_transactions_total{result=\"tempfailed\"}") == 1);

@@ -17,7 +17,8 @@ import unittest
 import security_harness as h
 
 BINARY = None
-TOKENS = {"main": "m" * 40, "alpha-rotate": "r" * 40, "alpha-read": "e" * 40, "alpha-admin": "a" * 40}
+TOKENS = {"main": "m" * 40, "alpha-rotate": "r" * 40, "alpha-read": "e" * 40, "alpha-admin": "a" * 40,
+          "scraper": "s" * 40}
 
 CONFIG = """
 [relay]
@@ -52,6 +53,12 @@ name = "alpha-admin"
 token_file = "{dir}/alpha-admin.token"
 domains = ["alpha.test", "*.alpha.test"]
 role = "admin"
+
+[[admin.tokens]]
+name = "scraper"
+token_file = "{dir}/scraper.token"
+domains = ["*"]
+role = "metrics"
 """
 
 
@@ -137,13 +144,26 @@ class AdminScopesTest(unittest.TestCase):
         self.assertEqual(self.api("alpha-admin", "DELETE", "/v1/domains/new.alpha.test?force=true")[0], 200)
         self.assertIsNone(self.selectors_on_disk("new.alpha.test"))
 
-    def test_metrics_hide_other_domains(self):
-        status, text = self.api("alpha-read", "GET", "/metrics")
-        self.assertEqual(status, 200)
-        self.assertIn('domain="alpha.test"', text)
-        self.assertNotIn("beta.test", text)
+    def test_metrics_need_an_unscoped_token(self):
+        # Issue 24 item 9: fleet-wide counters are not for a tenant's token, whatever its role.
+        for token in ("alpha-read", "alpha-rotate", "alpha-admin"):
+            status, text = self.api(token, "GET", "/metrics")
+            self.assertEqual(status, 403, token)
+            self.assertNotIn("dkim_relay_", str(text))
+            self.assertNotIn("beta.test", str(text))
         status, text = self.api("main", "GET", "/metrics")
+        self.assertEqual(status, 200)
         self.assertIn('domain="beta.test"', text)
+
+    def test_metrics_role_only_scrapes(self):
+        status, text = self.api("scraper", "GET", "/metrics")
+        self.assertEqual(status, 200)
+        self.assertIn("dkim_relay_messages_signed_total", text)
+        self.assertEqual(self.api("scraper", "GET", "/readyz")[0], 200)
+        self.assertEqual(self.api("scraper", "GET", "/v1/token")[1]["role"], "metrics")
+        self.assertEqual(self.api("scraper", "GET", "/v1/domains")[0], 403)
+        self.assertEqual(self.api("scraper", "GET", "/v1/domains/alpha.test")[0], 403)
+        self.assertEqual(self.api("scraper", "POST", "/v1/domains/alpha.test/rotate", {"activate": "now"})[0], 403)
 
     def test_audit_log_names_the_token(self):
         self.api("alpha-read", "POST", "/v1/domains/alpha.test/rotate", {"activate": "now"})

@@ -29,10 +29,13 @@ class AdminApi {
   // `scope`: what the caller's token may see and do; without it, everything.
   void handle(const Route& route, std::string_view body, Done done, const TokenScope& scope);
   void handle(const Route& route, std::string_view body, Done done);
+  // The [metrics] listener's requests, without a token: only endpoints marked on_metrics_listener in
+  // the endpoint table (others 404); /readyz says only ready or not.
+  void handle_open(const Route& route, Done done);
 
  private:
   ApiResponse healthz() const;
-  ApiResponse readyz() const;
+  ApiResponse readyz(bool minimal) const;
   ApiResponse metrics(const TokenScope& scope) const;
   ApiResponse list_domains(const TokenScope& scope) const;
   ApiResponse add_domain(std::string_view body, const TokenScope& scope);

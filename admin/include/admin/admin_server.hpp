@@ -24,6 +24,8 @@ class AdminServer {
   void stop();
   // The bound port (useful with port 0); 0 before start().
   unsigned short port() const;
+  // The [metrics] listener's bound port; 0 when there is none.
+  unsigned short metrics_port() const;
 
  private:
   struct Impl;

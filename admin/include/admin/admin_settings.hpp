@@ -25,6 +25,9 @@ struct AdminSettings {
   std::size_t max_header_size = 8 * 1024;
   std::chrono::milliseconds read_timeout{30000};  // a request must arrive within it (the idle timeout)
   std::size_t max_connections = 64;               // connections beyond it are closed at once
+  // [metrics] listen: a second, plain-HTTP listener serving the endpoint table's on_metrics_listener
+  // rows (/metrics, /livez, /readyz, /healthz) without a token; empty: none.
+  std::string metrics_listen;
 };
 
 // What the admin API needs from the relay, as plain callbacks. Any may be left empty.

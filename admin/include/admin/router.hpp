@@ -6,25 +6,9 @@
 #include <variant>
 #include <vector>
 
-namespace dkr::admin {
+#include "admin/endpoint_table.hpp"
 
-enum class Endpoint {
-  Healthz,
-  Readyz,
-  Metrics,
-  ListDomains,
-  AddDomain,
-  GetDomain,
-  RemoveDomain,
-  Rotate,
-  DomainDns,
-  DomainReadiness,
-  ActivateKey,
-  RetireKey,
-  RevokeKey,
-  RemoveKey,
-  Token,  // GET /v1/token: the caller's own token scope
-};
+namespace dkr::admin {
 
 struct Route {
   Endpoint endpoint = Endpoint::Healthz;
@@ -41,9 +25,9 @@ struct RouteError {
 
 std::variant<Route, RouteError> match_route(std::string_view method, std::string_view target);
 
-// Endpoints that run under /v1 and may touch the key store (and so are run off the I/O thread).
+// From the endpoint table: whether it runs on the admin worker thread (it may touch the key store).
 bool is_keystore_endpoint(Endpoint endpoint);
-// Only GET /healthz is served without a token.
+// Whether GET on `target` reaches an endpoint that needs no token (Access::Public).
 bool is_public_path(std::string_view target);
 
 }  // namespace dkr::admin

@@ -13,9 +13,10 @@
 
 namespace dkr::admin {
 
-// read: look only; rotate: also stage, activate, retire, revoke and delete keys; admin: also add
-// and remove domains.
-enum class TokenRole { Read, Rotate, Admin };
+// metrics: only /metrics and /readyz (a scraper's token); read: also look at domains and keys;
+// rotate: also stage, activate, retire, revoke and delete keys; admin: also add and remove domains.
+// What each endpoint needs is in admin/endpoint_table.hpp.
+enum class TokenRole { Metrics, Read, Rotate, Admin };
 std::string_view to_string(TokenRole role);
 
 struct TokenScope {
@@ -25,6 +26,8 @@ struct TokenScope {
 
   // `domain` as a client sent it (U-label or A-label, any case).
   bool covers(std::string_view domain) const;
+  // Whether the token sees the whole fleet (its domains include "*"): fleet-wide counters are for it only.
+  bool unscoped() const;
   // The 403/404 that refuses `route` before it runs, or nullopt. An AddDomain body's domain is
   // checked by the endpoint itself.
   std::optional<ApiResponse> refusal(const Route& route) const;

@@ -61,6 +61,9 @@ class PrometheusText {
   void sample_signed(std::string_view name, Labels labels, std::int64_t value) {
     line(name, labels, std::to_string(value));
   }
+  void sample_double(std::string_view name, Labels labels, double value) {
+    line(name, labels, prometheus_number(value));
+  }
 
   // A whole histogram family: `cumulative` has one count per bound plus the +Inf bucket, which is
   // also written as _count so that the two always agree.

@@ -109,7 +109,7 @@ struct KeystoreConfig {
   friend bool operator==(const KeystoreConfig&, const KeystoreConfig&) = default;
 };
 
-enum class AdminRole { Read, Rotate, Admin };
+enum class AdminRole { Read, Rotate, Admin, Metrics };
 std::string_view to_string(AdminRole value);
 
 // [[admin.tokens]]: a bearer token limited to some domains and a role.
@@ -132,6 +132,11 @@ struct LogConfig {
   friend bool operator==(const LogConfig&, const LogConfig&) = default;
 };
 
+struct MetricsConfig {
+  DKR_METRICS_SETTINGS(DKR_SETTING_MEMBER)
+  friend bool operator==(const MetricsConfig&, const MetricsConfig&) = default;
+};
+
 struct AuthUser {
   std::string name;
   // "$pbkdf2-sha256$<iterations>$<b64salt>$<b64hash>". Secret: never log it. The masked value
@@ -149,6 +154,7 @@ struct Config {
   KeystoreConfig keystore;
   AdminConfig admin;
   LogConfig log;
+  MetricsConfig metrics;
   std::vector<AuthUser> auth_users;
   friend bool operator==(const Config&, const Config&) = default;
 };

@@ -182,9 +182,15 @@
   X(log, format, "format", LogFormat, LogFormat::Text, plain, \
     "text for people, json for log collectors.", one_of, kLogFormatNames)
 
+#define DKR_METRICS_SETTINGS(X) \
+  X(metrics, enabled, "enabled", bool, false, plain, \
+    "A listener for /metrics, /livez and /readyz without a token (probes, Prometheus).", boolean) \
+  X(metrics, listen, "listen", Endpoint, (Endpoint{"127.0.0.1", 9464}), plain, \
+    "Address of the metrics listener; plain HTTP, no token: loopback unless scrapers need more.", endpoint)
+
 #define DKR_SETTINGS(X) \
   DKR_RELAY_SETTINGS(X) DKR_UPSTREAM_SETTINGS(X) DKR_SIGNING_SETTINGS(X) DKR_KEYSTORE_SETTINGS(X) \
-  DKR_ADMIN_SETTINGS(X) DKR_LOG_SETTINGS(X)
+  DKR_ADMIN_SETTINGS(X) DKR_LOG_SETTINGS(X) DKR_METRICS_SETTINGS(X)
 
 // The member declaration of a row, for the structs in config.hpp.
 #define DKR_SETTING_MEMBER(section, member, key, type, default_value, ...) type member = default_value;
