@@ -15,6 +15,12 @@
 
 namespace dkr::admin {
 
+// How keys are shown: with their next scheduled step as of `now`.
+struct KeyView {
+  const AdminHooks* hooks = nullptr;
+  std::int64_t now = 0;
+};
+
 class AdminApi {
  public:
   using Done = std::function<void(ApiResponse)>;
@@ -31,6 +37,7 @@ class AdminApi {
   void handle(const Route& route, std::string_view body, Done done);
 
  private:
+  KeyView view() const;
   ApiResponse healthz() const;
   ApiResponse readyz() const;
   ApiResponse metrics(const TokenScope& scope) const;

@@ -132,6 +132,15 @@ struct LogConfig {
   friend bool operator==(const LogConfig&, const LogConfig&) = default;
 };
 
+// The TTL the rotation policy check assumes for key records (rotation.retire_after must cover it).
+inline constexpr std::chrono::seconds kRotationDnsTtl{300};
+
+// [rotation]: the key rotation schedule (lifecycle/).
+struct RotationConfig {
+  DKR_ROTATION_SETTINGS(DKR_SETTING_MEMBER)
+  friend bool operator==(const RotationConfig&, const RotationConfig&) = default;
+};
+
 struct AuthUser {
   std::string name;
   // "$pbkdf2-sha256$<iterations>$<b64salt>$<b64hash>". Secret: never log it. The masked value
@@ -149,6 +158,7 @@ struct Config {
   KeystoreConfig keystore;
   AdminConfig admin;
   LogConfig log;
+  RotationConfig rotation;
   std::vector<AuthUser> auth_users;
   friend bool operator==(const Config&, const Config&) = default;
 };
