@@ -16,6 +16,7 @@
 #include "keystore/key_envelope.hpp"
 #include "keystore/postgres_key_store.hpp"
 #include "key_transfer_command.hpp"
+#include "lifecycle/key_lifecycle.hpp"
 #include "keystore_backend.hpp"
 #include "terminal_text.hpp"
 
@@ -30,7 +31,12 @@ constexpr std::string_view kUsage = R"(usage: dkim-relay keys [--keystore DIR | 
 commands:
   add DOMAIN [--algorithm rsa-sha256|ed25519-sha256] [--bits N] [--selector S]
   list
-  rotate DOMAIN [--algorithm A] [--bits N] [--selector S] [--activate now|later]
+  rotate DOMAIN [--algorithm A] [--bits N] [--selector S] [--activate now|later] [--emergency]
+                                             a new key for each algorithm the domain signs with, of
+                                             the same size (or only --algorithm's); --emergency
+                                             revokes the active key(s) at once: until the new key's
+                                             record is in DNS and `serve` activates it, the domain's
+                                             mail follows relay.unsigned
   activate DOMAIN SELECTOR
   retire DOMAIN SELECTOR
   revoke DOMAIN SELECTOR
@@ -217,6 +223,7 @@ int run_keys(Args args) {
     holder = std::shared_ptr<keystore::KeyStore>(std::move(*opened));
   }
   keystore::KeyStore& store = *holder;
+  lifecycle::KeyLifecycle keys(store);
 
   auto report = [](const Result<void>& result, std::string_view done) {
     if (!result) return failure(result.error().message);
@@ -233,34 +240,51 @@ int run_keys(Args args) {
     if (postgres != nullptr) problems = postgres->problems();
     return list_keys(store, problems);
   }
-  if (command == "add" || command == "rotate") {
+  if (command == "add") {
     const std::string& domain = words[1];
-    auto created = command == "add" ? store.add_domain(domain, params) : store.stage_key(domain, params);
+    auto created = keys.add_domain(domain, params);
     if (!created) return failure(created.error().message);
     const auto name = store.domain(domain);
     const std::string& canonical = name ? name->domain : domain;
-    if (command == "rotate" && activation == "now") {
-      if (auto activated = store.activate(canonical, created->selector); !activated) {
-        return failure("staged " + created->selector + " but could not activate it: " + activated.error().message);
-      }
-      created->state = keystore::KeyState::Active;
-    }
     std::cout << canonical << ": selector " << created->selector << " " << keystore::to_string(created->state)
               << "; publish:\n"
               << keystore::zone_file_txt_line(canonical, created->selector, created->dns_record) << "\n";
-    if (created->state == keystore::KeyState::Staged) {
-      std::cout << "then: dkim-relay keys activate " << canonical << " " << created->selector << "\n";
+    return 0;
+  }
+  if (command == "rotate") {
+    lifecycle::RotateOptions options;
+    if (cli.value("algorithm")) options.algorithm = params.algorithm;
+    if (cli.value("bits")) options.bits = params.bits;
+    options.selector = params.selector;
+    options.emergency = cli.flag("emergency");
+    // CLI default: staged for the operator to activate ("later"); an emergency rotation's key
+    // activates by itself once `serve` sees it in DNS.
+    options.activation = activation == "now" ? lifecycle::Activation::Now : lifecycle::Activation::Manual;
+    auto rotated = keys.rotate(words[1], options);
+    if (!rotated) return failure(rotated.error().message);
+    for (const auto& revoked : rotated->revoked) {
+      std::cout << rotated->domain << ": revoked " << revoked << " (emergency); until the new key is in DNS, mail "
+                << "from " << rotated->domain << " follows relay.unsigned\n";
+    }
+    for (const auto& key : rotated->keys) {
+      std::cout << rotated->domain << ": selector " << key.selector << " " << keystore::to_string(key.state) << " ("
+                << signer::to_string(key.algorithm) << ", " << key.bits << " bits); publish:\n"
+                << keystore::zone_file_txt_line(rotated->domain, key.selector, key.dns_record) << "\n";
+      if (key.state == keystore::KeyState::Staged) {
+        std::cout << (key.activate_after_dns ? "serve activates it once DNS serves this record; or: " : "then: ")
+                  << "dkim-relay keys activate " << rotated->domain << " " << key.selector << "\n";
+      }
     }
     return 0;
   }
   if (command == "activate") {
-    return report(store.activate(words[1], words[2]), "activated " + words[2]);
+    return report(keys.activate_forced(words[1], words[2]), "activated " + words[2]);
   }
-  if (command == "retire") return report(store.retire(words[1], words[2]), "retired " + words[2]);
-  if (command == "revoke") return report(store.revoke(words[1], words[2]), "revoked " + words[2]);
-  if (command == "remove") return report(store.remove_key(words[1], words[2]), "removed " + words[2]);
+  if (command == "retire") return report(keys.retire(words[1], words[2]), "retired " + words[2]);
+  if (command == "revoke") return report(keys.revoke(words[1], words[2]), "revoked " + words[2]);
+  if (command == "remove") return report(keys.remove_key(words[1], words[2]), "removed " + words[2]);
   if (command == "remove-domain") {
-    return report(store.remove_domain(words[1], cli.flag("force")), "removed " + words[1]);
+    return report(keys.remove_domain(words[1], cli.flag("force")), "removed " + words[1]);
   }
   if (command == "dns") {
     auto info = store.domain(words[1]);

@@ -99,4 +99,17 @@ admin::AdminSettings admin_settings(const config::Config& config, std::string to
   return s;
 }
 
+lifecycle::RotationPolicy rotation_policy(const config::Config& config) {
+  using std::chrono::duration_cast;
+  using std::chrono::seconds;
+  const auto& r = config.rotation;
+  lifecycle::RotationPolicy policy;
+  policy.enabled = r.enabled;
+  policy.interval = duration_cast<seconds>(r.interval);
+  policy.retire_after = duration_cast<seconds>(r.retire_after);
+  policy.delete_after = duration_cast<seconds>(r.delete_after);
+  policy.dns_timeout = duration_cast<seconds>(r.dns_timeout);
+  return policy;
+}
+
 }  // namespace dkr::app

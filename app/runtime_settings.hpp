@@ -4,6 +4,7 @@
 #include "admin/admin_settings.hpp"
 #include "config/config.hpp"
 #include "keystore/directory_key_store.hpp"
+#include "lifecycle/rotation_policy.hpp"
 #include "relay/relay_settings.hpp"
 #include "common/result.hpp"
 
@@ -12,5 +13,6 @@ namespace dkr::app {
 Result<relay::RelaySettings> relay_settings(const config::Config& config);
 keystore::DirectoryKeyStoreOptions keystore_options(const config::Config& config);
 admin::AdminSettings admin_settings(const config::Config& config, std::string token);
+lifecycle::RotationPolicy rotation_policy(const config::Config& config);
 
 }  // namespace dkr::app

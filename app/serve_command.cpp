@@ -23,7 +23,11 @@
 #include "keystore/directory_key_store.hpp"
 #include "keystore/dns_record.hpp"
 #include "keystore/key_store_watcher.hpp"
+#include "key_publication_dns.hpp"
 #include "keystore_backend.hpp"
+#include "lifecycle/rotation_loop.hpp"
+#include "lifecycle/rotation_scheduler.hpp"
+#include "rotation_leader.hpp"
 #include "logging_setup.hpp"
 #include "open_file_limit.hpp"
 #include "ops_metrics.hpp"
@@ -219,12 +223,35 @@ int run_serve(Args args) {
     return 1;
   }
 
+  // The rotation schedule (and activation after DNS proof) runs here, admin API or not.
+  auto probe = make_key_publication_probe(cfg);
+  if (!probe) {
+    spdlog::critical("DNS resolver for key checks: {}", probe.error().message);
+    server.stop(std::chrono::milliseconds(0));
+    return 1;
+  }
+  const lifecycle::RotationPolicy policy = rotation_policy(cfg);
+  if (cfg.rotation.interval < std::chrono::hours(24)) {
+    spdlog::warn("rotation.interval is {}s, under 1 day (rotation.allow_short_intervals): for tests and demos only",
+                 policy.interval.count());
+  }
+  lifecycle::RotationScheduler scheduler(*store, **probe, policy);
+  lifecycle::RotationLoop rotation_loop(scheduler, rotation_check_interval(cfg), rotation_leadership(opened));
+  rotation_loop.start();
+
   std::unique_ptr<admin::AdminServer> admin_server;
   if (cfg.admin.enabled) {
     admin::AdminHooks hooks;
-    hooks.relay_metrics = [&metrics, fleet = opened.postgres,
+    hooks.relay_metrics = [&metrics, &scheduler, store, fleet = opened.postgres,
                            ops = std::make_shared<OpsMetrics>(served_certificates(cfg))] {
-      return metrics.render_prometheus() + (fleet != nullptr ? fleet->render_metrics() : std::string()) + ops->render();
+      return metrics.render_prometheus() + (fleet != nullptr ? fleet->render_metrics() : std::string()) +
+             lifecycle::render_rotation_metrics(store->list(), scheduler.policy(), scheduler.now(),
+                                                scheduler.rotations_done(), scheduler.rotations_failed()) +
+             ops->render();
+    };
+    hooks.rotation_policy = policy;
+    hooks.dns_wait = [&scheduler](const std::string& domain, const std::string& selector) {
+      return scheduler.dns_wait(domain, selector);
     };
     if (opened.postgres != nullptr) {
       hooks.keystore_ready = [fleet = opened.postgres] { return fleet->ready(); };
@@ -284,6 +311,7 @@ int run_serve(Args args) {
     service_notifier::stopping();
     stopper = std::thread([&] {
       server.stop(cfg.relay.shutdown_grace);
+      rotation_loop.stop();
       boost::asio::post(control, [&] {
         watcher.reset();
         if (admin_server) admin_server->stop();

@@ -13,6 +13,8 @@
 #include "admin/readiness.hpp"
 #include "keystore/dns_record.hpp"
 #include "common/ascii.hpp"
+#include "lifecycle/key_lifecycle.hpp"
+#include "lifecycle/rotation_policy.hpp"
 
 namespace dkr::admin {
 namespace {
@@ -30,22 +32,50 @@ json dns_json(const std::string& domain, const keystore::SelectorInfo& info) {
           {"zone_line", keystore::zone_file_txt_line(domain, info.selector, info.dns_record)}};
 }
 
-json selector_json(const std::string& domain, const keystore::SelectorInfo& info) {
-  return {{"selector", info.selector},
-          {"algorithm", algorithm_name(info.algorithm)},
-          {"bits", info.bits},
-          {"state", state_name(info.state)},
-          {"created_at", timestamp(info.created_at)},
-          {"activated_at", timestamp(info.activated_at)},
-          {"retired_at", timestamp(info.retired_at)},
-          {"revoked_at", timestamp(info.revoked_at)},
-          {"activate_after_dns", info.activate_after_dns},
-          {"dns", dns_json(domain, info)}};
+// What the key's lifecycle shows beside its stored state: age, next scheduled step and when, the
+// Postmark-style "safe to remove from DNS", and for a staged key what DNS served at the last check.
+
+void add_schedule(const KeyView& key_view, json& out, const std::string& domain, const keystore::SelectorInfo& info) {
+  if (key_view.hooks == nullptr) return;
+  const lifecycle::KeySchedule s = lifecycle::schedule_of(info, key_view.hooks->rotation_policy, key_view.now);
+  out["age_seconds"] = s.age_seconds;
+  out["next_step"] = s.next_step == lifecycle::KeyStep::None ? json(nullptr) : json(lifecycle::to_string(s.next_step));
+  out["next_step_at"] = timestamp(s.next_step_at);
+  out["safe_to_remove_from_dns"] = s.safe_to_remove_from_dns;
+  out["dns_timeout"] = s.dns_timeout;
+  if (info.state == KeyState::Staged && info.activate_after_dns) {
+    json status = {
+        {"status", "pending"}, {"reason", "not checked yet"}, {"found", json::array()}, {"checked_at", nullptr}};
+    if (key_view.hooks->dns_wait) {
+      if (auto wait = key_view.hooks->dns_wait(domain, info.selector)) {
+        status = {{"status", wait->status},
+                  {"reason", wait->reason},
+                  {"found", wait->found},
+                  {"checked_at", timestamp(wait->checked_at)}};
+      }
+    }
+    out["dns_status"] = std::move(status);
+  }
 }
 
-json domain_json(const keystore::DomainInfo& info) {
+json selector_json(const KeyView& view, const std::string& domain, const keystore::SelectorInfo& info) {
+  json out = {{"selector", info.selector},
+              {"algorithm", algorithm_name(info.algorithm)},
+              {"bits", info.bits},
+              {"state", state_name(info.state)},
+              {"created_at", timestamp(info.created_at)},
+              {"activated_at", timestamp(info.activated_at)},
+              {"retired_at", timestamp(info.retired_at)},
+              {"revoked_at", timestamp(info.revoked_at)},
+              {"activate_after_dns", info.activate_after_dns},
+              {"dns", dns_json(domain, info)}};
+  add_schedule(view, out, domain, info);
+  return out;
+}
+
+json domain_json(const KeyView& view, const keystore::DomainInfo& info) {
   json selectors = json::array();
-  for (const auto& selector : info.selectors) selectors.push_back(selector_json(info.domain, selector));
+  for (const auto& selector : info.selectors) selectors.push_back(selector_json(view, info.domain, selector));
   return {{"domain", info.domain}, {"selectors", std::move(selectors)}};
 }
 
@@ -138,6 +168,8 @@ std::optional<ApiResponse> refused_transition(keystore::KeyAction action, const 
 }
 
 }  // namespace
+
+KeyView AdminApi::view() const { return {&hooks_, hooks_.clock ? hooks_.clock() : lifecycle::system_clock_seconds()}; }
 
 AdminApi::AdminApi(keystore::KeyStore& store, std::shared_ptr<DnsTxtResolver> resolver, AdminHooks hooks,
                    AdminCounters& counters, bool per_domain_metrics)
@@ -279,7 +311,7 @@ ApiResponse AdminApi::metrics(const TokenScope& scope) const {
 
 ApiResponse AdminApi::list_domains(const TokenScope& scope) const {
   json domains = json::array();
-  for (const auto& info : visible_domains(scope)) domains.push_back(domain_json(info));
+  for (const auto& info : visible_domains(scope)) domains.push_back(domain_json(view(), info));
   return json_response(200, {{"domains", std::move(domains)}});
 }
 
@@ -296,13 +328,13 @@ ApiResponse AdminApi::add_domain(std::string_view body, const TokenScope& scope)
   params.algorithm = request->algorithm.value_or(signer::Algorithm::RsaSha256);
   params.bits = request->bits.value_or(params.algorithm == signer::Algorithm::Ed25519Sha256 ? 256 : 2048);
   params.selector = request->selector;
-  auto created = store_.add_domain(request->domain, params);
+  auto created = lifecycle::KeyLifecycle(store_).add_domain(request->domain, params);
   if (!created) return store_error(created.error());
 
   auto info = store_.domain(request->domain);
   if (!info) return store_error(info.error());
-  json body_json = domain_json(*info);
-  body_json["key"] = selector_json(info->domain, *created);
+  json body_json = domain_json(view(), *info);
+  body_json["key"] = selector_json(view(), info->domain, *created);
   body_json["dns"] = dns_json(info->domain, *created);
   ApiResponse response = json_response(201, body_json);
   response.headers.emplace_back("Location", "/v1/domains/" + info->domain);
@@ -313,7 +345,7 @@ ApiResponse AdminApi::get_domain(const Route& route) const {
   ApiResponse failure;
   const auto info = lookup_domain(store_, route.domain, failure);
   if (!info) return failure;
-  return json_response(200, domain_json(*info));
+  return json_response(200, domain_json(view(), *info));
 }
 
 ApiResponse AdminApi::remove_domain(const Route& route) {
@@ -326,7 +358,8 @@ ApiResponse AdminApi::remove_domain(const Route& route) {
     return error_response(409, "domain '" + info->domain + "' has an active key (selector '" + active->selector +
                                    "'); retire it first or pass ?force=true");
   }
-  if (auto removed = store_.remove_domain(info->domain, *force); !removed) return store_error(removed.error());
+  if (auto removed = lifecycle::KeyLifecycle(store_).remove_domain(info->domain, *force); !removed)
+    return store_error(removed.error());
   return json_response(200, {{"deleted", info->domain}});
 }
 
@@ -336,47 +369,38 @@ ApiResponse AdminApi::rotate(const Route& route, std::string_view body) {
   ApiResponse failure;
   const auto info = lookup_domain(store_, route.domain, failure);
   if (!info) return failure;
-
-  // Without explicit parameters the new key repeats the active key's (or the newest key's).
-  const keystore::SelectorInfo* model = active_key(*info);
-  if (model == nullptr && !info->selectors.empty()) model = &info->selectors.back();
-  keystore::KeyParams params;
-  params.algorithm = request->algorithm.value_or(model ? model->algorithm : signer::Algorithm::RsaSha256);
-  const bool same_algorithm = model != nullptr && model->algorithm == params.algorithm;
-  const int default_bits =
-      params.algorithm == signer::Algorithm::Ed25519Sha256 ? 256 : (same_algorithm ? model->bits : 2048);
-  params.bits = request->bits.value_or(default_bits);
-  if (auto ok = check_bits(params.algorithm, params.bits); !ok) return error_response(400, ok.error().message);
-  params.selector = request->selector;
+  if (request->bits) {
+    // Without an explicit algorithm the bits are checked against the algorithm(s) rotated.
+    const keystore::SelectorInfo* model = active_key(*info);
+    const auto algorithm =
+        request->algorithm.value_or(model != nullptr ? model->algorithm : signer::Algorithm::RsaSha256);
+    if (auto ok = check_bits(algorithm, *request->bits); !ok) return error_response(400, ok.error().message);
+  }
   if (request->selector && find_selector(*info, *request->selector) != nullptr) {
     return error_response(409, "selector '" + *request->selector + "' already exists in '" + info->domain + "'");
   }
-  params.activate_after_dns = request->activate == Activation::AfterDns;
+  // The lifecycle decides what a rotation keeps (every algorithm the domain signs with, and its
+  // size), exactly as `keys rotate` does.
+  lifecycle::RotateOptions options;
+  options.algorithm = request->algorithm;
+  options.bits = request->bits;
+  options.selector = request->selector;
+  options.activation =
+      request->activate == Activation::Now ? lifecycle::Activation::Now : lifecycle::Activation::AfterDns;
+  options.emergency = request->emergency;
+  auto rotated = lifecycle::KeyLifecycle(store_).rotate(info->domain, options);
+  if (!rotated) return store_error(rotated.error());
+  if (rotated->keys.empty()) return error_response(500, "rotation created no key");
 
-  auto staged = store_.stage_key(info->domain, params);
-  if (!staged) return store_error(staged.error());
-
-  json retiring = json::array();
-  if (request->activate == Activation::Now) {
-    if (auto activated = store_.activate(info->domain, staged->selector); !activated) {
-      ApiResponse response = store_error(activated.error());
-      spdlog::warn("admin: staged {} for {} but could not activate it: {}", staged->selector, info->domain,
-                   activated.error().message);
-      return response;
-    }
-    for (const auto& entry : info->selectors) {
-      if (entry.state == KeyState::Active && entry.algorithm == params.algorithm) retiring.push_back(entry.selector);
-    }
+  json keys = json::array();
+  for (const auto& key : rotated->keys) keys.push_back(selector_json(view(), rotated->domain, key));
+  const auto& first = rotated->keys.front();
+  json body_json = {{"domain", rotated->domain},     {"key", selector_json(view(), rotated->domain, first)},
+                    {"keys", std::move(keys)},       {"dns", dns_json(rotated->domain, first)},
+                    {"retiring", rotated->retiring}, {"revoked", rotated->revoked}};
+  if (request->emergency) {
+    body_json["unsigned_until_dns"] = request->activate != Activation::Now;
   }
-
-  auto after = store_.domain(info->domain);
-  if (!after) return store_error(after.error());
-  const keystore::SelectorInfo* key = find_selector(*after, staged->selector);
-  const keystore::SelectorInfo& shown = key != nullptr ? *key : *staged;
-  json body_json = {{"domain", after->domain},
-                    {"key", selector_json(after->domain, shown)},
-                    {"dns", dns_json(after->domain, shown)},
-                    {"retiring", std::move(retiring)}};
   return json_response(request->activate == Activation::Now ? 201 : 202, body_json);
 }
 
@@ -392,25 +416,26 @@ ApiResponse AdminApi::key_action(const Route& route, std::string_view body) {
                                                               : keystore::KeyAction::Revoke;
   if (auto refused = refused_transition(action, *key, info->domain)) return std::move(*refused);
 
+  lifecycle::KeyLifecycle keys(store_);
   Result<void> done;
   switch (route.endpoint) {
     case Endpoint::ActivateKey:
-      done = store_.activate(info->domain, key->selector);
+      done = keys.activate_forced(info->domain, key->selector);
       break;
     case Endpoint::RetireKey:
-      done = store_.retire(info->domain, key->selector);
+      done = keys.retire(info->domain, key->selector);
       break;
     default:
-      done = store_.revoke(info->domain, key->selector);
+      done = keys.revoke(info->domain, key->selector);
       break;
   }
   if (!done) return store_error(done.error());
 
   auto after = store_.domain(info->domain);
   if (!after) return store_error(after.error());
-  json body_json = domain_json(*after);
+  json body_json = domain_json(view(), *after);
   if (const auto* changed = find_selector(*after, key->selector)) {
-    body_json["key"] = selector_json(after->domain, *changed);
+    body_json["key"] = selector_json(view(), after->domain, *changed);
   }
   return json_response(200, body_json);
 }
@@ -423,7 +448,8 @@ ApiResponse AdminApi::remove_key(const Route& route, std::string_view body) {
   const keystore::SelectorInfo* key = find_selector(*info, route.selector);
   if (key == nullptr) return error_response(404, "unknown selector '" + route.selector + "' in '" + info->domain + "'");
   if (auto refused = refused_transition(keystore::KeyAction::Remove, *key, info->domain)) return std::move(*refused);
-  if (auto removed = store_.remove_key(info->domain, key->selector); !removed) return store_error(removed.error());
+  if (auto removed = lifecycle::KeyLifecycle(store_).remove_key(info->domain, key->selector); !removed)
+    return store_error(removed.error());
   return json_response(200, {{"domain", info->domain}, {"deleted", key->selector}});
 }
 

@@ -15,7 +15,6 @@
 
 #include "admin/admin_api.hpp"
 #include "admin/bearer_auth.hpp"
-#include "admin/dns_activation_poller.hpp"
 #include "console_assets.hpp"
 #include "http_session.hpp"
 
@@ -119,14 +118,6 @@ struct AdminServer::Impl : std::enable_shared_from_this<AdminServer::Impl>, Sess
 
     worker = std::make_unique<asio::thread_pool>(1);
     api = std::make_unique<AdminApi>(store, resolver, hooks, counters, settings.per_domain_metrics);
-    poller = std::make_unique<DnsActivationPoller>(
-        io, store, resolver, settings.dns_check_interval,
-        // weak: the poller is owned by this object
-        [weak = weak_from_this()](std::function<void()> job) {
-          if (auto self = weak.lock()) asio::post(*self->worker, std::move(job));
-        },
-        counters, hooks.runs_periodic_jobs);
-    poller->start();
 
     spdlog::info("admin API listening on {}:{}{}", endpoint->address().to_string(), bound_port, tls ? " (TLS)" : "");
     asio::post(acceptor.get_executor(), [self = shared_from_this()] { self->accept(); });
@@ -331,7 +322,6 @@ struct AdminServer::Impl : std::enable_shared_from_this<AdminServer::Impl>, Sess
       boost::system::error_code ignored;
       self->metrics_acceptor.close(ignored);
     });
-    if (poller) poller->stop();
     if (resolver) resolver->shutdown();
     std::vector<std::shared_ptr<SessionBase>> open;
     {
@@ -354,7 +344,6 @@ struct AdminServer::Impl : std::enable_shared_from_this<AdminServer::Impl>, Sess
   std::shared_ptr<DnsTxtResolver> resolver;
   std::unique_ptr<AdminApi> api;
   std::unique_ptr<asio::thread_pool> worker;
-  std::unique_ptr<DnsActivationPoller> poller;
   std::optional<asio::ssl::context> tls;
   tcp::acceptor acceptor;
   tcp::acceptor metrics_acceptor;

@@ -111,11 +111,13 @@ Result<RotateRequest> parse_rotate(std::string_view body) {
   if (auto ok = check_fields(*object, {{"activate", FieldType::String, true},
                                        {"algorithm", FieldType::String},
                                        {"bits", FieldType::Integer},
-                                       {"selector", FieldType::String}});
+                                       {"selector", FieldType::String},
+                                       {"emergency", FieldType::Boolean}});
       !ok) {
     return ok.error();
   }
   RotateRequest request;
+  if (object->contains("emergency")) request.emergency = object->at("emergency").get<bool>();
   const std::string activate = object->at("activate").get<std::string>();
   if (activate == "now") {
     request.activate = Activation::Now;

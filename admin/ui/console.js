@@ -256,7 +256,7 @@ function renderSelectorTable(domain, rows, key) {
   const table = element('table', { class: 'selectors' });
   table.append(element('caption', { text: 'Keys of ' + domain.domain }));
   const head = element('tr');
-  for (const title of ['Selector', 'State', 'Algorithm', 'Created', 'Activated', 'DNS status', 'Actions']) {
+  for (const title of ['Selector', 'State', 'Algorithm', 'Created', 'Activated', 'Schedule', 'DNS status', 'Actions']) {
     head.append(element('th', { scope: 'col', text: title }));
   }
   table.append(element('thead', {}, head));
@@ -272,6 +272,11 @@ function renderSelectorTable(domain, rows, key) {
     if (row && word === 'Pending validation') cell.append(element('span', { class: 'detail', text: row.detail }));
     if (selector.activate_after_dns && selector.state === 'staged') {
       cell.append(element('span', { class: 'detail', text: 'activates when DNS serves it' }));
+      const wait = selector.dns_status;
+      if (wait && wait.checked_at) {
+        cell.append(element('span', { class: 'detail', 'data-role': 'scheduler-dns',
+          text: 'scheduler: ' + wait.status + (wait.reason ? ' (' + wait.reason + ')' : '') }));
+      }
     }
     const alg = selector.algorithm === 'ed25519-sha256' ? 'Ed25519' : 'RSA ' + selector.bits;
     body.append(element('tr', { 'data-selector': selector.selector },
@@ -280,11 +285,33 @@ function renderSelectorTable(domain, rows, key) {
       element('td', { text: alg }),
       element('td', { text: formatTime(selector.created_at) }),
       element('td', { text: formatTime(selector.activated_at) }),
+      renderSchedule(selector),
       cell,
       element('td', { class: 'key-actions' }, ...keyButtons(domain.domain, selector, key))));
   }
   table.append(body);
   return table;
+}
+
+// Age, the next scheduled step and when ([rotation]), and Postmark's "safe to remove from DNS".
+const STEP_WORDS = { activate_when_dns_serves_it: 'activates when DNS serves it', rotate: 'rotation',
+  revoke: 'revocation', delete: 'deletion' };
+function renderSchedule(selector) {
+  const cell = element('td', { class: 'schedule', 'data-selector': selector.selector });
+  if (typeof selector.age_seconds === 'number') {
+    cell.append(element('span', { text: 'age ' + Math.floor(selector.age_seconds / 86400) + ' d' }));
+  }
+  if (selector.next_step) {
+    const when = selector.next_step_at ? ' at ' + formatTime(selector.next_step_at) : '';
+    cell.append(element('span', { class: 'detail', 'data-role': 'next-step',
+      text: 'next: ' + (STEP_WORDS[selector.next_step] || selector.next_step) + when }));
+  }
+  if (selector.dns_timeout) cell.append(element('span', { class: 'badge badge-error', text: 'DNS overdue' }));
+  if (selector.safe_to_remove_from_dns) {
+    cell.append(element('span', { class: 'badge badge-published', 'data-role': 'safe-to-remove',
+      text: 'safe to remove from DNS' }));
+  }
+  return cell;
 }
 
 function keyButtons(domain, selector, domainKey) {

@@ -123,6 +123,32 @@ void check_postgres_keystore(LoadState& state) {
   }
 }
 
+std::string seconds_text(std::chrono::milliseconds value) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(value).count()) + "s";
+}
+
+// A policy that cannot work. `dns_ttl`: how long resolvers may cache the old record (the TTL the
+// key records are published with); a retiring key must stay in DNS at least that long after the
+// switch, plus one check interval for the switch to be noticed.
+void check_rotation_policy(LoadState& state, std::chrono::seconds dns_ttl) {
+  const auto& rotation = state.config.rotation;
+  const std::chrono::milliseconds floor = dns_ttl + state.config.admin.dns_check_interval;
+  if (rotation.retire_after < floor) {
+    state.diagnostics().error(state.origin_of("rotation.retire_after"),
+                              "is " + seconds_text(rotation.retire_after) + ", shorter than the DNS TTL (" +
+                                  seconds_text(dns_ttl) + ") plus admin.dns_check_interval (" +
+                                  seconds_text(state.config.admin.dns_check_interval) +
+                                  "): verifiers could still hold the old key's record when it is revoked; "
+                                  "make it at least " +
+                                  seconds_text(floor));
+  }
+  if (rotation.interval < std::chrono::hours(24) && !rotation.allow_short_intervals) {
+    state.diagnostics().error(state.origin_of("rotation.interval"),
+                              "is " + seconds_text(rotation.interval) +
+                                  ", under 1 day; set rotation.allow_short_intervals = true for tests and demos");
+  }
+}
+
 }  // namespace
 
 Origin LoadState::origin_of(std::string_view dotted_key) const {
@@ -138,6 +164,8 @@ void run_consistency_checks(LoadState& state) {
   check_admin_plaintext(state);
   read_password_file(state);
   check_postgres_keystore(state);
+  // Tests and demos (allow_short_intervals) publish their records with TTLs of a second or so.
+  check_rotation_policy(state, state.config.rotation.allow_short_intervals ? std::chrono::seconds(0) : kRotationDnsTtl);
 }
 
 }  // namespace dkr::config::detail

@@ -305,7 +305,8 @@ const std::vector<Field>& fields() {
 
 const std::vector<std::string_view>& section_names() {
   static const std::vector<std::string_view> names{"relay", "upstream", "signing", "keystore",
-                                                   "admin", "log",      "metrics"};
+                                                   "admin", "log",      "metrics",
+                                                   "rotation"};
   return names;
 }
 

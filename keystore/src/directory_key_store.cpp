@@ -374,6 +374,9 @@ Result<SelectorInfo> DirectoryKeyStore::stage_key(std::string_view domain, const
   Transaction transaction;
   transaction.domain = *name;
   transaction.after = before->value_or(DomainMetadata{*name, {}});
+  if (params.unless_staged) {
+    if (auto free = check_unless_staged(transaction.after, params.algorithm); !free) return free.error();
+  }
   const std::filesystem::path dir = options_.path / *name;
   // A key file without metadata (left by a crash) keeps its name out of the pattern's choice.
   auto chosen = choose_selector(*wanted, *name, transaction.after, options_.selector_pattern, now(),
@@ -436,6 +439,23 @@ Result<void> DirectoryKeyStore::remove_key(std::string_view domain, std::string_
         removed.push_back(s);
         return true;
       });
+}
+
+Result<bool> DirectoryKeyStore::step_if(std::string_view domain, std::string_view selector, KeyAction action,
+                                        KeyState from) {
+  bool changed = false;
+  auto done = transition(domain, selector,
+                         [&](DomainMetadata& m, const std::string& s, std::int64_t time,
+                             std::vector<std::string>& removed_keys) -> Result<bool> {
+                           bool removed = false;
+                           auto applied = apply_step_if(m, s, action, from, time, removed);
+                           if (!applied) return applied.error();
+                           if (removed) removed_keys.push_back(s);
+                           changed = *applied;
+                           return applied;
+                         });
+  if (!done) return done.error().code == ErrorCode::not_found ? Result<bool>(false) : Result<bool>(done.error());
+  return changed;
 }
 
 Result<void> DirectoryKeyStore::remove_domain(std::string_view domain, bool force) {

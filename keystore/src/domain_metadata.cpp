@@ -189,4 +189,34 @@ Result<void> apply_remove(DomainMetadata& metadata, std::string_view selector) {
   return {};
 }
 
+Result<bool> apply_step_if(DomainMetadata& metadata, std::string_view selector, KeyAction action, KeyState from,
+                           std::int64_t now, bool& removed) {
+  removed = false;
+  const SelectorInfo* info = metadata.find(selector);
+  if (info == nullptr || info->state != from) return false;
+  switch (action) {
+    case KeyAction::Activate:
+      return apply_activate(metadata, selector, now);
+    case KeyAction::Retire:
+      return apply_retire(metadata, selector, now);
+    case KeyAction::Revoke:
+      return apply_revoke(metadata, selector, now);
+    case KeyAction::Remove:
+      if (auto done = apply_remove(metadata, selector); !done) return done.error();
+      removed = true;
+      return true;
+  }
+  return false;
+}
+
+Result<void> check_unless_staged(const DomainMetadata& metadata, signer::Algorithm algorithm) {
+  for (const SelectorInfo& info : metadata.selectors) {
+    if (info.state == KeyState::Staged && info.algorithm == algorithm) {
+      return make_error(ErrorCode::conflict, "domain " + metadata.domain + " already has staged " +
+                                                 std::string(signer::to_string(algorithm)) + " key " + info.selector);
+    }
+  }
+  return {};
+}
+
 }  // namespace dkr::keystore

@@ -35,5 +35,11 @@ Result<bool> apply_activate(DomainMetadata& metadata, std::string_view selector,
 Result<bool> apply_retire(DomainMetadata& metadata, std::string_view selector, std::int64_t now);
 Result<bool> apply_revoke(DomainMetadata& metadata, std::string_view selector, std::int64_t now);
 Result<void> apply_remove(DomainMetadata& metadata, std::string_view selector);
+// KeyStore::step_if on metadata: false (nothing changed) when the key is gone or no longer in
+// `from`; `removed` is set when a Remove took the key out (its PEM file or row goes too).
+Result<bool> apply_step_if(DomainMetadata& metadata, std::string_view selector, KeyAction action, KeyState from,
+                           std::int64_t now, bool& removed);
+// KeyParams::unless_staged: conflict when a staged key of `algorithm` exists.
+Result<void> check_unless_staged(const DomainMetadata& metadata, signer::Algorithm algorithm);
 
 }  // namespace dkr::keystore

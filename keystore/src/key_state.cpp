@@ -48,4 +48,31 @@ Result<bool> lifecycle_step(KeyAction action, KeyState state, std::string_view k
   return true;
 }
 
+Result<bool> KeyStore::step_if(std::string_view domain, std::string_view selector, KeyAction action, KeyState from) {
+  auto info = this->domain(domain);
+  if (!info) return info.error().code == ErrorCode::not_found ? Result<bool>(false) : Result<bool>(info.error());
+  for (const auto& key : info->selectors) {
+    if (key.selector != selector) continue;
+    if (key.state != from) return false;
+    Result<void> done;
+    switch (action) {
+      case KeyAction::Activate:
+        done = activate(info->domain, selector);
+        break;
+      case KeyAction::Retire:
+        done = retire(info->domain, selector);
+        break;
+      case KeyAction::Revoke:
+        done = revoke(info->domain, selector);
+        break;
+      case KeyAction::Remove:
+        done = remove_key(info->domain, selector);
+        break;
+    }
+    if (!done) return done.error();
+    return true;
+  }
+  return false;
+}
+
 }  // namespace dkr::keystore

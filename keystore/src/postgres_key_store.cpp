@@ -759,6 +759,9 @@ Result<SelectorInfo> PostgresKeyStore::stage_key(std::string_view domain, const 
   if (!generated) return generated.error();
   SelectorInfo info;
   auto done = write(*name, [&](WriteContext& context) -> Result<bool> {
+    if (params.unless_staged) {
+      if (auto free = check_unless_staged(context.after, params.algorithm); !free) return free.error();
+    }
     auto selector = choose_selector(*wanted, *name, context.after, options_.selector_pattern, context.now);
     if (!selector) return selector.error();
     info = new_selector_info(*selector, *generated, params, KeyState::Staged, context.now);
@@ -854,6 +857,26 @@ Result<void> PostgresKeyStore::remove_key(std::string_view domain, std::string_v
     context.removed.push_back(*wanted);
     return true;
   });
+}
+
+Result<bool> PostgresKeyStore::step_if(std::string_view domain, std::string_view selector, KeyAction action,
+                                       KeyState from) {
+  auto name = normalize_domain(domain);
+  if (!name) return name.error();
+  auto wanted = normalize_selector(selector);
+  if (!wanted) return wanted.error();
+  bool changed = false;
+  auto done = write(*name, [&](WriteContext& context) -> Result<bool> {
+    if (!context.exists) return false;
+    bool removed = false;
+    auto applied = apply_step_if(context.after, *wanted, action, from, context.now, removed);
+    if (!applied) return applied.error();
+    if (removed) context.removed.push_back(*wanted);
+    changed = *applied;
+    return applied;
+  });
+  if (!done) return done.error();
+  return changed;
 }
 
 Result<void> PostgresKeyStore::remove_domain(std::string_view domain, bool force) {

@@ -194,3 +194,56 @@ TEST_CASE("readiness follows the upstream hook") {
   CHECK(metrics.size() > 10);
   CHECK(metrics.substr(metrics.size() - 11) == "relay_up 1\n");
 }
+
+TEST_CASE("the domain JSON shows each key's age, next scheduled step and 'safe to remove from DNS'") {
+  testing::FakeKeyStore store;
+  AdminCounters counters;
+  AdminHooks hooks;
+  std::int64_t now = 0;
+  hooks.clock = [&now] { return now; };
+  hooks.rotation_policy.enabled = true;
+  hooks.rotation_policy.interval = std::chrono::seconds(1000);
+  hooks.dns_wait = [](const std::string&, const std::string& selector) -> std::optional<dkr::lifecycle::DnsWait> {
+    if (selector != "b") return std::nullopt;
+    return dkr::lifecycle::DnsWait{"error", "DNS serves a different DKIM key", {"v=DKIM1; p=other"}, 42};
+  };
+  AdminApi api(store, nullptr, hooks, counters, false);
+  auto call = [&](std::string_view method, std::string_view target, std::string_view body) {
+    std::optional<ApiResponse> answer;
+    api.handle(std::get<Route>(match_route(method, target)), body, [&](ApiResponse r) { answer = std::move(r); });
+    REQUIRE(answer.has_value());
+    return std::make_pair(answer->status, json::parse(answer->body));
+  };
+  REQUIRE(call("POST", "/v1/domains", R"({"domain":"s.example","selector":"a"})").first == 201);
+  auto [status, rotated] = call("POST", "/v1/domains/s.example/rotate", R"({"activate":"after_dns","selector":"b"})");
+  REQUIRE(status == 202);
+  const std::int64_t created = rotated["key"]["created_at"].get<std::int64_t>();
+  now = created + 30;
+  auto [get_status, body] = call("GET", "/v1/domains/s.example", "");
+  REQUIRE(get_status == 200);
+  for (const auto& key : body["selectors"]) {
+    CHECK(key["age_seconds"] == now - key["created_at"].get<std::int64_t>());
+    if (key["selector"] == "a") {
+      CHECK(key["next_step"] == "rotate");
+      CHECK(key["next_step_at"] == key["activated_at"].get<std::int64_t>() + 1000);
+      CHECK(key["safe_to_remove_from_dns"] == false);
+    } else {
+      CHECK(key["next_step"] == "activate_when_dns_serves_it");
+      CHECK(key["next_step_at"].is_null());
+      CHECK(key["dns_status"]["status"] == "error");
+      CHECK(key["dns_status"]["reason"] == "DNS serves a different DKIM key");
+    }
+  }
+}
+
+TEST_CASE_FIXTURE(ApiFixture, "emergency rotation through the API revokes the active key at once") {
+  REQUIRE(call("POST", "/v1/domains", R"({"domain":"x.example","selector":"leaked"})").status == 201);
+  const Reply rotated = call("POST", "/v1/domains/x.example/rotate", R"({"activate":"after_dns","emergency":true})");
+  REQUIRE(rotated.status == 202);
+  CHECK(rotated.body["revoked"] == json::array({"leaked"}));
+  CHECK(rotated.body["unsigned_until_dns"] == true);
+  CHECK(rotated.body["key"]["state"] == "staged");
+  CHECK(rotated.body["key"]["activate_after_dns"] == true);
+  CHECK(state_of("x.example", "leaked") == "revoked");
+  CHECK(call("POST", "/v1/domains/x.example/rotate", R"({"activate":"now","emergency":"yes"})").status == 400);
+}

@@ -1,5 +1,6 @@
-"""DNS tests of the admin API: /v1/domains/{d}/dns and activation after DNS, against a dnsmasq the
-test starts on loopback (and a UDP socket that never answers, for timeouts).
+"""DNS tests of the admin API: /v1/domains/{d}/dns against a dnsmasq the test starts on loopback
+(and a UDP socket that never answers, for timeouts). Activation after DNS is the rotation
+scheduler's (tests/system/test_rotation_schedule.py).
 
 usage: test_admin_dns.py <path to admin_test_server>
 """
@@ -131,32 +132,6 @@ class DnsStatusTest(unittest.TestCase):
         # The other zones' records are not taken for this one's.
         self.assertNotEqual(pending["dns"]["value"], published["dns"]["value"])
         self.assertNotEqual(nodata["dns"]["value"], mismatch["dns"]["value"])
-
-    def test_activation_after_dns(self):
-        old = create(self.server, "auto.test", selector="old")
-        status, _, body = self.server.request("POST", "/v1/domains/auto.test/rotate",
-                                              {"activate": "after_dns", "selector": "new"})
-        self.assertEqual(status, 202, body)
-        new = body["key"]
-        self.assertEqual(new["state"], "staged")
-
-        # The poller looks at least once and leaves the key staged while DNS has nothing.
-        def unpublished_checks():
-            status, _, text = self.server.request("GET", "/metrics")
-            for line in text.splitlines():
-                if line.startswith('dkim_relay_admin_dns_checks_total{result="unpublished"}'):
-                    return float(line.split()[-1])
-            return 0.0
-        wait_until(lambda: unpublished_checks() >= 1, 10, "a DNS check of the staged key")
-        self.assertEqual(self.key_state("auto.test", "new"), "staged")
-
-        self.dns.start(txt={"new._domainkey.auto.test": [new["dns"]["strings"]]})
-        wait_until(lambda: self.key_state("auto.test", "new") == "active", 10, "activation after DNS")
-        self.assertEqual(self.key_state("auto.test", "old"), "retiring")
-        self.assertNotEqual(old["dns"]["value"], new["dns"]["value"])
-        status, _, text = self.server.request("GET", "/metrics")
-        self.assertIn("dkim_relay_admin_dns_activations_total 1\n", text)
-        wait_until(lambda: "activated selector new for auto.test" in self.server.log(), 5, "the activation log")
 
     def key_state(self, domain, selector):
         status, _, body = self.server.request("GET", "/v1/domains/" + domain)

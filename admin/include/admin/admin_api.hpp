@@ -15,6 +15,12 @@
 
 namespace dkr::admin {
 
+// How keys are shown: with their next scheduled step as of `now`.
+struct KeyView {
+  const AdminHooks* hooks = nullptr;
+  std::int64_t now = 0;
+};
+
 class AdminApi {
  public:
   using Done = std::function<void(ApiResponse)>;
@@ -34,6 +40,7 @@ class AdminApi {
   void handle_open(const Route& route, Done done);
 
  private:
+  KeyView view() const;
   ApiResponse healthz() const;
   ApiResponse readyz(bool minimal) const;
   ApiResponse metrics(const TokenScope& scope) const;

@@ -17,9 +17,10 @@ class AdminServer {
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;
 
-  // Binds settings.listen, loads TLS material, starts accepting and the DNS activation poller.
+  // Binds settings.listen, loads TLS material, starts accepting. (After-DNS activation is the
+  // rotation scheduler's job, lifecycle/, run by serve whether or not this API is on.)
   Result<void> start();
-  // Stops accepting, closes open connections and stops the poller; waits for running key store
+  // Stops accepting, closes open connections and waits for running key store
   // calls to finish. Idempotent. The io_context must keep running until its handlers drain.
   void stop();
   // The bound port (useful with port 0); 0 before start().

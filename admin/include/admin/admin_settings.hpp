@@ -4,10 +4,13 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "admin/token_scope.hpp"
+#include "lifecycle/rotation_policy.hpp"
+#include "lifecycle/rotation_scheduler.hpp"
 
 namespace dkr::admin {
 
@@ -37,6 +40,10 @@ struct AdminHooks {
   std::function<bool()> keystore_ready;        // part of /readyz: a shared keystore has done its first load
   // A fleet shares one keystore: periodic jobs (activate after DNS) run only where this is true.
   std::function<bool()> runs_periodic_jobs;
+  // What the rotation scheduler's last DNS check found for a staged key (empty: nothing known here).
+  std::function<std::optional<lifecycle::DnsWait>(const std::string& domain, const std::string& selector)> dns_wait;
+  std::function<std::int64_t()> clock;        // unix seconds; the system clock when empty
+  lifecycle::RotationPolicy rotation_policy;  // for each key's next scheduled step
 };
 
 }  // namespace dkr::admin

@@ -23,6 +23,7 @@ struct RotateRequest {
   std::optional<int> bits;
   std::optional<std::string> selector;
   Activation activate = Activation::AfterDns;
+  bool emergency = false;  // revoke the active key(s) at once
 };
 
 Result<AddDomainRequest> parse_add_domain(std::string_view body);

@@ -137,6 +137,15 @@ struct MetricsConfig {
   friend bool operator==(const MetricsConfig&, const MetricsConfig&) = default;
 };
 
+// The TTL the rotation policy check assumes for key records (rotation.retire_after must cover it).
+inline constexpr std::chrono::seconds kRotationDnsTtl{300};
+
+// [rotation]: the key rotation schedule (lifecycle/).
+struct RotationConfig {
+  DKR_ROTATION_SETTINGS(DKR_SETTING_MEMBER)
+  friend bool operator==(const RotationConfig&, const RotationConfig&) = default;
+};
+
 struct AuthUser {
   std::string name;
   // "$pbkdf2-sha256$<iterations>$<b64salt>$<b64hash>". Secret: never log it. The masked value
@@ -155,6 +164,7 @@ struct Config {
   AdminConfig admin;
   LogConfig log;
   MetricsConfig metrics;
+  RotationConfig rotation;
   std::vector<AuthUser> auth_users;
   friend bool operator==(const Config&, const Config&) = default;
 };

@@ -188,9 +188,24 @@
   X(metrics, listen, "listen", Endpoint, (Endpoint{"127.0.0.1", 9464}), plain, \
     "Address of the metrics listener; plain HTTP, no token: loopback unless scrapers need more.", endpoint)
 
+#define DKR_ROTATION_SETTINGS(X) \
+  X(rotation, enabled, "enabled", bool, false, plain, \
+    "Rotate every domain's keys on a schedule (activation only after DNS proof).", boolean) \
+  X(rotation, interval, "interval", milliseconds, std::chrono::hours(90 * 24), plain, \
+    "An active key is replaced this long after it became active.", duration, std::chrono::seconds(1)) \
+  X(rotation, retire_after, "retire_after", milliseconds, std::chrono::hours(7 * 24), plain, \
+    "The replaced key stays published, retiring, this long; then it is revoked.", duration, std::chrono::seconds(1)) \
+  X(rotation, delete_after, "delete_after", milliseconds, std::chrono::hours(30 * 24), plain, \
+    "A revoked key (p= empty) stays this long; then its private key and record are deleted.", duration, \
+    std::chrono::seconds(1)) \
+  X(rotation, dns_timeout, "dns_timeout", milliseconds, std::chrono::hours(72), plain, \
+    "A staged key whose record DNS has not served by then is an alert.", duration, std::chrono::seconds(1)) \
+  X(rotation, allow_short_intervals, "allow_short_intervals", bool, false, plain, \
+    "Allow interval under 1 day, and retire_after without the 300s DNS TTL (tests, demos; warned).", boolean)
+
 #define DKR_SETTINGS(X) \
   DKR_RELAY_SETTINGS(X) DKR_UPSTREAM_SETTINGS(X) DKR_SIGNING_SETTINGS(X) DKR_KEYSTORE_SETTINGS(X) \
-  DKR_ADMIN_SETTINGS(X) DKR_LOG_SETTINGS(X) DKR_METRICS_SETTINGS(X)
+  DKR_ADMIN_SETTINGS(X) DKR_LOG_SETTINGS(X) DKR_METRICS_SETTINGS(X) DKR_ROTATION_SETTINGS(X)
 
 // The member declaration of a row, for the structs in config.hpp.
 #define DKR_SETTING_MEMBER(section, member, key, type, default_value, ...) type member = default_value;

@@ -77,6 +77,7 @@ class DirectoryKeyStore final : public KeyStore {
   Result<void> retire(std::string_view domain, std::string_view selector) override;
   Result<void> revoke(std::string_view domain, std::string_view selector) override;
   Result<void> remove_key(std::string_view domain, std::string_view selector) override;
+  Result<bool> step_if(std::string_view domain, std::string_view selector, KeyAction action, KeyState from) override;
   Result<void> reload() override;
   // Re-reads only these domains (what KeyStoreWatcher uses for changes inside domain folders).
   Result<void> reload_domains(const std::vector<std::string>& domains);

@@ -62,6 +62,9 @@ struct KeyParams {
   int bits = 2048;
   std::optional<std::string> selector;  // generated from the configured pattern when unset
   bool activate_after_dns = false;
+  // Guard for schedulers: refuse (ErrorCode::conflict) when the domain already holds a staged key
+  // of this algorithm, checked inside the write, so two replicas cannot both stage a rotation.
+  bool unless_staged = false;
 };
 
 class KeyStore {
@@ -90,6 +93,13 @@ class KeyStore {
   virtual Result<void> revoke(std::string_view domain, std::string_view selector) = 0;
   // Deletes a selector's key; refused while active.
   virtual Result<void> remove_key(std::string_view domain, std::string_view selector) = 0;
+
+  // A guarded step (lifecycle scheduler): applies `action` (Activate, Revoke or Remove) only while
+  // the key is still in state `from`, in one write. True when this call changed the key; false when
+  // the key has left `from` or is gone (another replica or an operator got there first), so that a
+  // step decided from an old reading never runs twice. The stores override it atomically; this
+  // default (read, check, act) is for test doubles.
+  virtual Result<bool> step_if(std::string_view domain, std::string_view selector, KeyAction action, KeyState from);
 
   // Re-reads the backing store (SIGHUP / file change). Domains whose files are broken keep their
   // previous state and are reported in the error; others are updated.

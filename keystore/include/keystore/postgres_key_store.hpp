@@ -80,6 +80,7 @@ class PostgresKeyStore final : public KeyStore {
   Result<void> retire(std::string_view domain, std::string_view selector) override;
   Result<void> revoke(std::string_view domain, std::string_view selector) override;
   Result<void> remove_key(std::string_view domain, std::string_view selector) override;
+  Result<bool> step_if(std::string_view domain, std::string_view selector, KeyAction action, KeyState from) override;
   // Asks the keystore thread for a full resync (without it: resyncs now on the caller's thread).
   Result<void> reload() override;
 

@@ -1,0 +1,87 @@
+#pragma once
+// One round of the rotation schedule over every domain, decided from the stored state and its
+// timestamps alone, each step applied with the store's guarded transitions (KeyStore::step_if,
+// KeyParams::unless_staged): a step decided twice (two leaders for a moment, a clock jump, a round
+// repeated after a crash) changes the store once. A leader that dies mid-step leaves nothing half
+// done, since each step is one store write; the next round (here or on the successor) redoes
+// whatever was not written.
+//
+// Steps, for each domain:
+// - a staged key marked activate_after_dns is activated only when DNS serves its exact public key;
+//   otherwise it stays staged and its DNS status (pending/error and why) is kept for the API;
+// - with the policy enabled: an active key older than interval, with no staged key of its
+//   algorithm, gets a successor of the same algorithm and size, staged for activation after DNS;
+//   a retiring key is revoked retire_after after it retired; a revoked key is deleted
+//   delete_after after it was revoked.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "keystore/key_store.hpp"
+#include "lifecycle/key_lifecycle.hpp"
+#include "lifecycle/key_publication_probe.hpp"
+#include "lifecycle/rotation_policy.hpp"
+
+namespace dkr::lifecycle {
+
+using Clock = std::function<std::int64_t()>;  // unix seconds
+std::int64_t system_clock_seconds();
+
+// Why a staged key waits: what the last DNS check found.
+struct DnsWait {
+  std::string status;  // "pending" (nothing published yet) or "error" (another key, or the lookup failed)
+  std::string reason;
+  std::vector<std::string> found;
+  std::int64_t checked_at = 0;
+};
+
+struct RoundReport {
+  int staged = 0;
+  int activated = 0;
+  int revoked = 0;
+  int deleted = 0;
+  int waiting = 0;
+  int failed = 0;
+};
+
+class RotationScheduler {
+ public:
+  RotationScheduler(keystore::KeyStore& store, KeyPublicationProbe& probe, RotationPolicy policy, Clock clock = {});
+
+  RoundReport run_round();
+
+  const RotationPolicy& policy() const { return policy_; }
+  std::int64_t now() const { return clock_(); }
+  std::optional<DnsWait> dns_wait(const std::string& domain, const std::string& selector) const;
+  std::uint64_t rotations_done() const { return done_.load(); }
+  std::uint64_t rotations_failed() const { return failed_.load(); }
+
+ private:
+  void run_domain(const keystore::DomainInfo& domain, std::int64_t now, RoundReport& report,
+                  std::map<std::pair<std::string, std::string>, DnsWait>& waits);
+
+  keystore::KeyStore& store_;
+  KeyLifecycle lifecycle_;
+  KeyPublicationProbe& probe_;
+  RotationPolicy policy_;
+  Clock clock_;
+  mutable std::mutex waits_mutex_;
+  std::map<std::pair<std::string, std::string>, DnsWait> waits_;
+  std::atomic<std::uint64_t> done_{0};
+  std::atomic<std::uint64_t> failed_{0};
+};
+
+// dkim_relay_rotations_total{result}, dkim_relay_keys_past_interval,
+// dkim_relay_oldest_active_key_age_seconds, dkim_relay_keys_waiting_for_dns and
+// dkim_relay_keys_dns_timeout, as Prometheus text; without a domain label (bounded). The gauges
+// come from the store (the same on every replica), the counter from this replica's rounds.
+std::string render_rotation_metrics(const std::vector<keystore::DomainInfo>& domains, const RotationPolicy& policy,
+                                    std::int64_t now, std::uint64_t done, std::uint64_t failed);
+
+}  // namespace dkr::lifecycle

@@ -1,0 +1,179 @@
+#include "lifecycle/rotation_scheduler.hpp"
+
+#include <chrono>
+
+#include <spdlog/spdlog.h>
+
+namespace dkr::lifecycle {
+namespace {
+
+using keystore::KeyAction;
+using keystore::KeyState;
+
+}  // namespace
+
+std::int64_t system_clock_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+RotationScheduler::RotationScheduler(keystore::KeyStore& store, KeyPublicationProbe& probe, RotationPolicy policy,
+                                     Clock clock)
+    : store_(store),
+      lifecycle_(store),
+      probe_(probe),
+      policy_(policy),
+      clock_(clock ? std::move(clock) : Clock(system_clock_seconds)) {}
+
+std::optional<DnsWait> RotationScheduler::dns_wait(const std::string& domain, const std::string& selector) const {
+  std::lock_guard lock(waits_mutex_);
+  const auto found = waits_.find({domain, selector});
+  if (found == waits_.end()) return std::nullopt;
+  return found->second;
+}
+
+RoundReport RotationScheduler::run_round() {
+  RoundReport report;
+  const std::int64_t now = clock_();
+  std::map<std::pair<std::string, std::string>, DnsWait> waits;
+  for (const auto& domain : store_.list()) run_domain(domain, now, report, waits);
+  std::lock_guard lock(waits_mutex_);
+  waits_ = std::move(waits);
+  return report;
+}
+
+void RotationScheduler::run_domain(const keystore::DomainInfo& domain, std::int64_t now, RoundReport& report,
+                                   std::map<std::pair<std::string, std::string>, DnsWait>& waits) {
+  const std::string& name = domain.domain;
+  auto failed = [&](std::string_view step, const std::string& selector, const Error& error) {
+    // conflict: another replica or an operator changed the domain first; the next round re-decides.
+    if (error.code == ErrorCode::conflict) {
+      spdlog::debug("lifecycle: {} {} of {} skipped: {}", step, selector, name, error.message);
+      return;
+    }
+    ++report.failed;
+    spdlog::warn("lifecycle: {} {} of {} failed, retried next round: {}", step, selector, name, error.message);
+  };
+
+  // 1. Staged keys waiting for DNS: activation on proof only.
+  for (const auto& key : domain.selectors) {
+    if (key.state != KeyState::Staged || !key.activate_after_dns) continue;
+    ProbeResult seen;
+    auto activated = lifecycle_.activate_if_proven(name, key, probe_, &seen);
+    if (seen.outcome != ProbeResult::Outcome::Proven) {
+      ++report.waiting;
+      DnsWait wait;
+      wait.status = seen.outcome == ProbeResult::Outcome::Missing ? "pending" : "error";
+      wait.reason = seen.detail;
+      wait.found = seen.found;
+      wait.checked_at = now;
+      spdlog::info("lifecycle: {} of {} stays staged: DNS {}: {}", key.selector, name, to_string(seen.outcome),
+                   seen.detail);
+      waits[{name, key.selector}] = std::move(wait);
+      continue;
+    }
+    if (!activated) {
+      ++failed_;
+      failed("activate", key.selector, activated.error());
+      continue;
+    }
+    if (*activated) {
+      ++report.activated;
+      ++done_;
+    }
+  }
+  if (!policy_.enabled) return;
+
+  // 2. Rotation due: per algorithm, the active key past interval and no successor staged.
+  for (const auto& key : domain.selectors) {
+    if (key.state != KeyState::Active || key.activated_at + policy_.interval.count() > now) continue;
+    bool successor = false;
+    for (const auto& other : domain.selectors) {
+      successor = successor || (other.state == KeyState::Staged && other.algorithm == key.algorithm);
+    }
+    if (successor) continue;
+    keystore::KeyParams params;
+    params.algorithm = key.algorithm;
+    params.bits = key.bits;
+    params.activate_after_dns = true;
+    params.unless_staged = true;  // the guard: a second leader's identical decision is refused
+    auto staged = store_.stage_key(name, params);
+    if (!staged) {
+      if (staged.error().code != ErrorCode::conflict) ++failed_;
+      failed("rotate", key.selector, staged.error());
+      continue;
+    }
+    ++report.staged;
+    spdlog::info(
+        "lifecycle audit: rotation of {}: staged {} key {} to replace {} (active since {}); publish {}._domainkey.{} "
+        "TXT \"{}\"",
+        name, signer::to_string(staged->algorithm), staged->selector, key.selector, key.activated_at, staged->selector,
+        name, staged->dns_record);
+  }
+
+  // 3. Retiring -> revoked -> deleted.
+  for (const auto& key : domain.selectors) {
+    if (key.state == KeyState::Retiring && key.retired_at + policy_.retire_after.count() <= now) {
+      auto changed = store_.step_if(name, key.selector, KeyAction::Revoke, KeyState::Retiring);
+      if (!changed) {
+        failed("revoke", key.selector, changed.error());
+      } else if (*changed) {
+        ++report.revoked;
+        spdlog::info("lifecycle audit: revoked {} of {} (retiring since {}); its record now is \"v=DKIM1; p=\"",
+                     key.selector, name, key.retired_at);
+      }
+    } else if (key.state == KeyState::Revoked && key.revoked_at + policy_.delete_after.count() <= now) {
+      auto changed = store_.step_if(name, key.selector, KeyAction::Remove, KeyState::Revoked);
+      if (!changed) {
+        failed("delete", key.selector, changed.error());
+      } else if (*changed) {
+        ++report.deleted;
+        spdlog::info("lifecycle audit: deleted {} of {} (revoked since {}); remove {}._domainkey.{} from DNS",
+                     key.selector, name, key.revoked_at, key.selector, name);
+      }
+    }
+  }
+}
+
+std::string render_rotation_metrics(const std::vector<keystore::DomainInfo>& domains, const RotationPolicy& policy,
+                                    std::int64_t now, std::uint64_t done, std::uint64_t failed) {
+  std::uint64_t past_interval = 0;
+  std::uint64_t waiting = 0;
+  std::uint64_t timed_out = 0;
+  std::int64_t oldest = 0;
+  for (const auto& domain : domains) {
+    for (const auto& key : domain.selectors) {
+      const KeySchedule s = schedule_of(key, policy, now);
+      if (key.state == KeyState::Active && key.activated_at > 0 && now > key.activated_at) {
+        oldest = std::max(oldest, now - key.activated_at);
+      }
+      past_interval += s.past_interval ? 1 : 0;
+      waiting += key.state == KeyState::Staged && key.activate_after_dns ? 1 : 0;
+      timed_out += s.dns_timeout ? 1 : 0;
+    }
+  }
+  std::string out;
+  out +=
+      "# HELP dkim_relay_rotations_total Key rotations completed (new key activated after DNS proof) or failed "
+      "by this replica's scheduler.\n# TYPE dkim_relay_rotations_total counter\n";
+  out += "dkim_relay_rotations_total{result=\"done\"} " + std::to_string(done) + "\n";
+  out += "dkim_relay_rotations_total{result=\"failed\"} " + std::to_string(failed) + "\n";
+  out +=
+      "# HELP dkim_relay_keys_past_interval Active keys older than rotation.interval.\n"
+      "# TYPE dkim_relay_keys_past_interval gauge\n";
+  out += "dkim_relay_keys_past_interval " + std::to_string(past_interval) + "\n";
+  out +=
+      "# HELP dkim_relay_oldest_active_key_age_seconds Age of the oldest active key since its activation.\n"
+      "# TYPE dkim_relay_oldest_active_key_age_seconds gauge\n";
+  out += "dkim_relay_oldest_active_key_age_seconds " + std::to_string(oldest) + "\n";
+  out +=
+      "# HELP dkim_relay_keys_waiting_for_dns Staged keys that activate once DNS serves them.\n"
+      "# TYPE dkim_relay_keys_waiting_for_dns gauge\n";
+  out += "dkim_relay_keys_waiting_for_dns " + std::to_string(waiting) + "\n";
+  out +=
+      "# HELP dkim_relay_keys_dns_timeout Staged keys not seen in DNS within rotation.dns_timeout.\n"
+      "# TYPE dkim_relay_keys_dns_timeout gauge\n";
+  out += "dkim_relay_keys_dns_timeout " + std::to_string(timed_out) + "\n";
+  return out;
+}
+
+}  // namespace dkr::lifecycle
