@@ -32,7 +32,7 @@ podman run --rm --name "$name" --network=host "${listen[@]}" -e "PORT=$port" -v 
   bash -c '
 started=$(date +%s.%N)
 TIMEFORMAT="build: %R s wall, %U s user, %S s sys"
-time ( '"$build"' ) >/tmp/build.log 2>&1 || { tail -30 /tmp/build.log; exit 1; }
+time ( ( '"$build"' ) >/tmp/build.log 2>&1 ) || { tail -30 /tmp/build.log; exit 1; }
 ./build/release/app/dkim-relay >/tmp/relay.log 2>&1 &
 until [ "$(timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT && head -c 3 <&3" 2>/dev/null)" = 220 ]; do
   kill -0 $! 2>/dev/null || { cat /tmp/relay.log; exit 1; }
