@@ -9,6 +9,7 @@ const REFRESH_MS = 3000;
 
 // Which actions each token role may run (issue 12's scoped tokens).
 const ROLE_ACTIONS = {
+  metrics: [], // scrapes /metrics only: the console shows it nothing
   read: [],
   rotate: ['rotate', 'activate', 'retire', 'revoke', 'remove-key'],
   admin: ['add', 'remove-domain', 'rotate', 'activate', 'retire', 'revoke', 'remove-key'],

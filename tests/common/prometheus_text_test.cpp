@@ -67,3 +67,12 @@ TEST_CASE("moving the text out leaves an independent string") {
   const std::string text = std::move(out).text();
   CHECK(text == "up 1\n");
 }
+
+TEST_CASE("gauge values that are not whole numbers are written as plain decimals") {
+  PrometheusText out;
+  out.sample_double("process_cpu_seconds_total", {}, 1.25);
+  out.sample_double("not_after_seconds", {{"listener", "smtp"}}, 1798761600);
+  CHECK(out.text() ==
+        "process_cpu_seconds_total 1.25\n"
+        "not_after_seconds{listener=\"smtp\"} 1798761600\n");
+}

@@ -37,10 +37,13 @@ void check_route(std::string_view method, std::string_view target, std::string_v
     return;
   }
   const auto& route = std::get<dkr::admin::Route>(matched);
-  // /healthz is the only unauthenticated path; nothing else may be routed as public.
+  // Only the probes (/healthz, /livez) are unauthenticated; nothing else may be routed as public.
   if (dkr::admin::is_public_path(target)) {
-    check(route.endpoint == dkr::admin::Endpoint::Healthz, "a public path routed to an endpoint other than healthz",
-          input);
+    check(route.endpoint == dkr::admin::Endpoint::Healthz || route.endpoint == dkr::admin::Endpoint::Livez,
+          "a public path routed to an endpoint other than healthz or livez", input);
+    check(dkr::admin::endpoint_spec(route.endpoint).access == dkr::admin::Access::Public &&
+              !dkr::admin::endpoint_spec(route.endpoint).mutates,
+          "a public path routed to an endpoint that needs a token or changes state", input);
   }
   (void)dkr::admin::is_keystore_endpoint(route.endpoint);
 }

@@ -2,8 +2,8 @@
 """Issue 25 item 4: docs/grafana/dkim-relay.json is valid JSON with well-formed panels, and it and
 docs/prometheus/alerts.yaml use only series the relay exports: those of a live scrape of the real
 relay, plus the ones docs/prometheus/series.yaml lists as present only under a condition (PostgreSQL
-keystore, per-domain metrics, rotation scheduler, DNS publishing). series.yaml's `always` series and
-the live scrape agree both ways, so the list cannot drift from the code.
+keystore, per-domain metrics, rotation scheduler, DNS publishing). Every scraped family is listed with
+its type, and every `always` series is scraped, so the list cannot drift from the code.
 
 usage: /usr/bin/python3 test_dashboard.py PATH/dkim-relay
 """
@@ -117,9 +117,6 @@ for name, kind in scraped.items():
     check(name not in listed or listed[name]["type"] == kind, "%s is a %s as listed" % (name, kind))
 for name in always:
     check(name in scraped, "series.yaml says %s is always exported; the live scrape has no such family" % name)
-for name in set(listed) - always:
-    check(name not in scraped, "%s is listed as conditional (%s) but this relay exports it" %
-          (name, listed[name]["when"]))
 
 print("ops.dashboard: %d expressions, %d series used, %d failed" % (len(exprs), len(used), len(failures)))
 sys.exit(1 if failures else 0)

@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import ops_harness
 from ops_harness import h
@@ -69,9 +70,13 @@ try:
     open_fds = len(os.listdir("/proc/%d/fd" % pid))
     check(abs(samples.get("process_open_fds", -100) - open_fds) <= 3, "process_open_fds %s near %d" %
           (samples.get("process_open_fds"), open_fds))
-    started = os.stat("/proc/%d" % pid).st_mtime  # the proc dir appears at fork
-    check(abs(samples.get("process_start_time_seconds", 0) - started) < 5, "process_start_time_seconds %s near %s" %
+    # Start time as ps(1) computes it: boot time plus the process's start in clock ticks since boot.
+    btime = next(int(line.split()[1]) for line in open("/proc/stat") if line.startswith("btime "))
+    ticks = int(open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[19])
+    started = btime + ticks / os.sysconf("SC_CLK_TCK")
+    check(abs(samples.get("process_start_time_seconds", 0) - started) < 1, "process_start_time_seconds %s is %s" %
           (samples.get("process_start_time_seconds"), started))
+    check(0 <= time.time() - started < 120, "the relay started within the test: %s" % started)
     rss_kb = next(int(line.split()[1]) for line in open("/proc/%d/status" % pid) if line.startswith("VmRSS:"))
     check(0.5 < samples.get("process_resident_memory_bytes", 0) / (rss_kb * 1024) < 2,
           "process_resident_memory_bytes near VmRSS %d kB" % rss_kb)
