@@ -111,7 +111,8 @@ Result<bool> KeyLifecycle::activate_if_proven(std::string_view domain, const Sel
   }
   auto changed = store_.step_if(domain, key.selector, keystore::KeyAction::Activate, KeyState::Staged);
   if (changed && *changed) {
-    spdlog::info("lifecycle audit: activated {} for {} after DNS served its public key", key.selector, domain);
+    spdlog::info("lifecycle audit: activated {} for {} after DNS served its public key (staged since {})", key.selector,
+                 domain, key.created_at);
   }
   return changed;
 }

@@ -132,6 +132,39 @@ TEST_CASE("two replicas changing one domain at the same moment: one wins, the ot
   CHECK(active_rows(sql, schema, "race.example") == 1);
 }
 
+TEST_CASE("the scheduler's guarded steps: a stale replica's stage, activation or revocation changes nothing") {
+  const std::string schema = fresh_schema();
+  auto a = open_store(options_for(schema));
+  auto b = open_store(options_for(schema));
+  REQUIRE(a->add_domain("guard.example", ed25519("first")));
+  KeyParams scheduled = ed25519();
+  scheduled.unless_staged = true;
+  scheduled.activate_after_dns = true;
+  auto staged = a->stage_key("guard.example", scheduled);
+  REQUIRE(staged);
+  auto again = b->stage_key("guard.example", scheduled);  // B decided from a reading without A's key
+  REQUIRE_FALSE(again);
+  CHECK(again.error().code == ErrorCode::conflict);
+
+  auto activated = a->step_if("guard.example", staged->selector, KeyAction::Activate, KeyState::Staged);
+  REQUIRE(activated);
+  CHECK(*activated);
+  auto twice = b->step_if("guard.example", staged->selector, KeyAction::Activate, KeyState::Staged);
+  REQUIRE(twice);
+  CHECK_FALSE(*twice);
+  auto revoked = b->step_if("guard.example", "first", KeyAction::Revoke, KeyState::Retiring);
+  REQUIRE(revoked);
+  CHECK(*revoked);
+  CHECK_FALSE(*a->step_if("guard.example", "first", KeyAction::Revoke, KeyState::Retiring));
+  // Not retiring any more: a stale "revoke" of the active key is refused by the guard, not applied.
+  CHECK_FALSE(*a->step_if("guard.example", staged->selector, KeyAction::Revoke, KeyState::Retiring));
+  CHECK(*a->step_if("guard.example", "first", KeyAction::Remove, KeyState::Revoked));
+  CHECK_FALSE(*b->step_if("guard.example", "first", KeyAction::Remove, KeyState::Revoked));
+  Sql sql;
+  CHECK(sql.run("SELECT count(*) FROM " + schema + ".keys WHERE domain = 'guard.example'") == "1");
+  CHECK(active_rows(sql, schema, "guard.example") == 1);
+}
+
 TEST_CASE("two replicas rotating one domain concurrently never leave two active keys") {
   const std::string schema = fresh_schema();
   auto a = open_store(options_for(schema));
