@@ -5,6 +5,7 @@
 #include "config/config.hpp"
 #include "keystore/directory_key_store.hpp"
 #include "relay/relay_settings.hpp"
+#include "upstream/upstream_settings.hpp"
 #include "common/result.hpp"
 
 namespace dkr::app {
@@ -12,5 +13,7 @@ namespace dkr::app {
 Result<relay::RelaySettings> relay_settings(const config::Config& config);
 keystore::DirectoryKeyStoreOptions keystore_options(const config::Config& config);
 admin::AdminSettings admin_settings(const config::Config& config, std::string token);
+// The SMTP upstream's settings ([upstream] with type = "smtp").
+upstream::SmtpUpstreamSettings upstream_settings(const config::Config& config);
 
 }  // namespace dkr::app

@@ -31,16 +31,18 @@ json dns_json(const std::string& domain, const keystore::SelectorInfo& info) {
 }
 
 json selector_json(const std::string& domain, const keystore::SelectorInfo& info) {
-  return {{"selector", info.selector},
-          {"algorithm", algorithm_name(info.algorithm)},
-          {"bits", info.bits},
-          {"state", state_name(info.state)},
-          {"created_at", timestamp(info.created_at)},
-          {"activated_at", timestamp(info.activated_at)},
-          {"retired_at", timestamp(info.retired_at)},
-          {"revoked_at", timestamp(info.revoked_at)},
-          {"activate_after_dns", info.activate_after_dns},
-          {"dns", dns_json(domain, info)}};
+  json out = {{"selector", info.selector},
+              {"algorithm", algorithm_name(info.algorithm)},
+              {"bits", info.bits},
+              {"state", state_name(info.state)},
+              {"created_at", timestamp(info.created_at)},
+              {"activated_at", timestamp(info.activated_at)},
+              {"retired_at", timestamp(info.retired_at)},
+              {"revoked_at", timestamp(info.revoked_at)},
+              {"activate_after_dns", info.activate_after_dns},
+              {"dns", dns_json(domain, info)}};
+  if (!info.refused.empty()) out["refused"] = info.refused;  // and dns.value is empty: nothing to publish
+  return out;
 }
 
 json domain_json(const keystore::DomainInfo& info) {
@@ -83,8 +85,16 @@ int status_for(ErrorCode code) {
 
 ApiResponse store_error(const Error& error) {
   const int status = status_for(error.code);
-  if (status >= 500) spdlog::error("admin: key store error: {}", error.message);
-  return error_response(status, error.message);
+  if (status < 500) return error_response(status, error.message);
+  // The store's text can name the database host and port, paths or a driver's echo of its
+  // connection string: those stay in the relay's log, for the operator, never in a response body.
+  spdlog::error("admin: key store error: {}", error.message);
+  if (status == 503) {
+    return error_response(status,
+                          "the key store is unreachable: keys are not changed; relays keep signing with the keys they "
+                          "hold (details in the relay's log)");
+  }
+  return error_response(status, "internal key store error (details in the relay's log)");
 }
 
 ApiResponse domain_not_found(std::string_view domain) {
@@ -222,6 +232,13 @@ ApiResponse AdminApi::readyz() const {
   } catch (const std::exception& e) {
     checks["keystore"] = std::string("error: ") + e.what();
     ready = false;
+  }
+  if (hooks_.keystore_refusals) {
+    const std::vector<std::string> refused = hooks_.keystore_refusals();
+    if (!refused.empty()) {
+      checks["keystore"] = "refused " + std::to_string(refused.size()) + " key(s)";
+      checks["keystore_refused"] = refused;
+    }
   }
   if (hooks_.upstream_reachable) {
     const bool reachable = hooks_.upstream_reachable();
