@@ -47,8 +47,8 @@ int run_rewrap(std::string_view config_path, std::string_view old_kek_file, std:
     std::cerr << "keys rewrap: " << cfg.error().message << "\n";
     return 2;
   }
-  auto old_kek = keystore::Kek::load(std::string(old_kek_file));
-  auto new_kek = keystore::Kek::load(std::string(new_kek_file));
+  auto old_kek = load_checked_kek("--old-kek", std::string(old_kek_file));
+  auto new_kek = load_checked_kek("--new-kek", std::string(new_kek_file));
   if (!old_kek || !new_kek) {
     std::cerr << "keys rewrap: " << (old_kek ? new_kek.error().message : old_kek.error().message) << "\n";
     return 1;

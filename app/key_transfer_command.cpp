@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "keystore/key_transfer.hpp"
+#include "keystore_backend.hpp"
 #include "signer/signing_key.hpp"
 #include "terminal_text.hpp"
 
@@ -88,7 +89,7 @@ int copy_keys(const std::vector<keystore::KeyMaterial>& keys, const keystore::Ke
 Result<keystore::Kek> bundle_kek(const CliArgs& cli) {
   const auto file = cli.value("kek");
   if (!file) return make_error(ErrorCode::invalid, "a bundle needs --kek KEKFILE (make one with keys new-kek)");
-  return keystore::Kek::load(*file);
+  return load_checked_kek("--kek", *file);
 }
 
 int run_export(const OpenedStore& store, const std::vector<std::string>& words, const CliArgs& cli) {

@@ -80,6 +80,11 @@ std::string format_time(std::int64_t seconds) {
 
 void print_records(std::string_view domain, const keystore::SelectorInfo& info,
                    const std::optional<std::string>& delegation_zone) {
+  if (!info.refused.empty()) {
+    std::cout << "; " << info.selector << " (" << keystore::to_string(info.state)
+              << ") REFUSED, nothing to publish: " << terminal_safe(info.refused) << "\n";
+    return;
+  }
   if (delegation_zone) {
     const auto records = keystore::delegated_records(domain, info.selector, info.dns_record, *delegation_zone);
     std::cout << "; " << info.selector << " (" << keystore::to_string(info.state) << ")\n"

@@ -1,8 +1,14 @@
 #include "keystore_backend.hpp"
 
 #include "runtime_settings.hpp"
+#include "secret_files.hpp"
 
 namespace dkr::app {
+
+Result<keystore::Kek> load_checked_kek(const std::string& key, const std::string& path) {
+  if (auto checked = check_secret_file(key, path); !checked) return checked.error();
+  return keystore::Kek::load(path);
+}
 
 keystore::PostgresKeyStoreOptions postgres_options(const config::Config& config) {
   keystore::PostgresKeyStoreOptions o;
@@ -17,7 +23,7 @@ keystore::PostgresKeyStoreOptions postgres_options(const config::Config& config)
 Result<OpenedKeystore> open_keystore(const config::Config& config, bool watch) {
   OpenedKeystore opened;
   if (config.keystore.type == config::KeystoreType::Postgres) {
-    auto kek = keystore::Kek::load(config.keystore.kek_file);
+    auto kek = load_checked_kek("keystore.kek_file", config.keystore.kek_file);
     if (!kek) return kek.error();
     auto options = postgres_options(config);
     options.watch = watch;

@@ -19,6 +19,11 @@ struct OpenedKeystore {
   std::string description;  // "directory ./data/keys" or "postgres schema dkim_relay"
 };
 
+// Loads a KEK file after the secret-file checks `serve` runs (owner and mode of the final target of
+// a symlink chain), so every command that takes a KEK refuses a 0644 one alike. `key` names where the
+// path came from ("keystore.kek_file", "--kek") for the message.
+Result<keystore::Kek> load_checked_kek(const std::string& key, const std::string& path);
+
 keystore::PostgresKeyStoreOptions postgres_options(const config::Config& config);
 // `watch`: run the PostgreSQL keystore thread (serve); one-shot commands do not.
 Result<OpenedKeystore> open_keystore(const config::Config& config, bool watch);

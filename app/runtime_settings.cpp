@@ -96,6 +96,36 @@ admin::AdminSettings admin_settings(const config::Config& config, std::string to
   s.max_connections = a.max_connections;
   s.read_timeout = a.idle_timeout;
   if (config.metrics.enabled) s.metrics_listen = config.metrics.listen.to_string();
+  s.preauth_timeout = a.preauth_timeout;
+  s.max_connections_per_address = a.max_connections_per_address;
+  s.loopback_reserved_connections = a.loopback_reserved_connections;
+  return s;
+}
+
+upstream::SmtpUpstreamSettings upstream_settings(const config::Config& config) {
+  const auto& u = config.upstream;
+  upstream::SmtpUpstreamSettings s;
+  s.host = u.host;
+  s.port = u.port;
+  switch (u.starttls) {
+    case config::StartTls::None:
+      s.starttls = upstream::StartTlsPolicy::None;
+      break;
+    case config::StartTls::Opportunistic:
+      s.starttls = upstream::StartTlsPolicy::Opportunistic;
+      break;
+    case config::StartTls::Required:
+      s.starttls = upstream::StartTlsPolicy::Required;
+      break;
+  }
+  s.ca_file = u.ca_file;
+  s.verify_hostname = u.verify_hostname;
+  s.username = u.username;
+  s.password = u.password;
+  s.helo_name = config.relay.hostname.empty() ? "localhost" : config.relay.hostname;
+  s.connect_timeout = u.connect_timeout;
+  s.command_timeout = u.command_timeout;
+  s.pool_size = u.pool_size;
   return s;
 }
 

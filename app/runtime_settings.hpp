@@ -6,6 +6,7 @@
 #include "keystore/directory_key_store.hpp"
 #include "lifecycle/rotation_policy.hpp"
 #include "relay/relay_settings.hpp"
+#include "upstream/upstream_settings.hpp"
 #include "common/result.hpp"
 
 namespace dkr::app {
@@ -14,5 +15,7 @@ Result<relay::RelaySettings> relay_settings(const config::Config& config);
 keystore::DirectoryKeyStoreOptions keystore_options(const config::Config& config);
 admin::AdminSettings admin_settings(const config::Config& config, std::string token);
 lifecycle::RotationPolicy rotation_policy(const config::Config& config);
+// The SMTP upstream's settings ([upstream] with type = "smtp").
+upstream::SmtpUpstreamSettings upstream_settings(const config::Config& config);
 
 }  // namespace dkr::app

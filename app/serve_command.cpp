@@ -22,6 +22,7 @@
 #include "core_dumps.hpp"
 #include "keystore/directory_key_store.hpp"
 #include "keystore/dns_record.hpp"
+#include "signing_scope_report.hpp"
 #include "keystore/key_store_watcher.hpp"
 #include "key_publication_dns.hpp"
 #include "keystore_backend.hpp"
@@ -100,6 +101,11 @@ void print_banner(const config::Config& cfg, const OpenedKeystore& opened, const
       if (s.state != keystore::KeyState::Active && s.state != keystore::KeyState::Staged) continue;
       if (shown++ == 0) out << "DNS records to publish:\n";
       if (shown > 10) continue;
+      if (!s.refused.empty()) {
+        out << "  " << s.selector << "._domainkey." << d.domain << ". REFUSED, nothing to publish: " << s.refused
+            << "\n";
+        continue;
+      }
       out << "  " << s.selector << "._domainkey." << d.domain << ". IN TXT \"" << s.dns_record << "\"  ("
           << keystore::to_string(s.state) << ")\n";
     }
@@ -156,13 +162,19 @@ int run_serve(Args args) {
     return 2;
   }
   if (cli.flag("check-config")) {
+    for (const auto& warning : loaded.warnings) std::cerr << "warning: " << warning.to_string() << "\n";
     config::RenderOptions render;
     render.default_signed_headers = signer::default_signed_headers();
     render.default_oversigned_headers = signer::default_oversigned_headers();
     std::cout << config::render_effective_config(cfg, render);
+    std::cout << "\n# Effective signing scope, per source of mail:\n";
+    for (const auto& line : signing_scope_lines(cfg)) std::cout << "#   " << line << "\n";
+    if (auto warning = unscoped_signing_warning(cfg)) std::cerr << "warning: " << *warning << "\n";
     return 0;
   }
   setup_logging(cfg.log);
+  for (const auto& warning : loaded.warnings) spdlog::warn("config: {}", warning.to_string());
+  if (auto warning = unscoped_signing_warning(cfg)) spdlog::warn("config: {}", *warning);
   raise_open_file_limit(cfg.relay.max_connections);
   // A file-size limit (ulimit -f) must fail the spill write with EFBIG, answered 451, rather than
   // kill the relay with every session in it.
@@ -256,6 +268,11 @@ int run_serve(Args args) {
     if (opened.postgres != nullptr) {
       hooks.keystore_ready = [fleet = opened.postgres] { return fleet->ready(); };
       hooks.runs_periodic_jobs = [fleet = opened.postgres] { return fleet->runs_periodic_jobs(); };
+      hooks.keystore_refusals = [fleet = opened.postgres] {
+        std::vector<std::string> refused;
+        for (const auto& problem : fleet->problems()) refused.push_back(keystore::to_string(problem));
+        return refused;
+      };
     }
     hooks.upstream_reachable = [up = *upstream] { return up->reachable(); };
     auto settings = admin_settings(cfg, token.value);

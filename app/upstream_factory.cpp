@@ -1,6 +1,7 @@
 #include "upstream_factory.hpp"
 
 #include "upstream/directory_upstream.hpp"
+#include "runtime_settings.hpp"
 #include "upstream/smtp_upstream.hpp"
 
 namespace dkr::app {
@@ -12,28 +13,7 @@ Result<std::shared_ptr<upstream::Upstream>> make_upstream(const config::Config& 
     if (!dir) return make_error("upstream.directory: " + dir.error().message);
     return std::shared_ptr<upstream::Upstream>(std::move(dir).value());
   }
-  upstream::SmtpUpstreamSettings s;
-  s.host = u.host;
-  s.port = u.port;
-  switch (u.starttls) {
-    case config::StartTls::None:
-      s.starttls = upstream::StartTlsPolicy::None;
-      break;
-    case config::StartTls::Opportunistic:
-      s.starttls = upstream::StartTlsPolicy::Opportunistic;
-      break;
-    case config::StartTls::Required:
-      s.starttls = upstream::StartTlsPolicy::Required;
-      break;
-  }
-  s.ca_file = u.ca_file;
-  s.verify_hostname = u.verify_hostname;
-  s.username = u.username;
-  s.password = u.password;
-  s.helo_name = config.relay.hostname.empty() ? "localhost" : config.relay.hostname;
-  s.connect_timeout = u.connect_timeout;
-  s.command_timeout = u.command_timeout;
-  s.pool_size = u.pool_size;
+  const upstream::SmtpUpstreamSettings s = upstream_settings(config);
   auto smtp = upstream::SmtpUpstream::create(io.get_executor(), s);
   if (!smtp) return make_error("upstream: " + smtp.error().message);
   return std::shared_ptr<upstream::Upstream>(std::move(smtp).value());

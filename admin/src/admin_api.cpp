@@ -69,6 +69,7 @@ json selector_json(const KeyView& view, const std::string& domain, const keystor
               {"revoked_at", timestamp(info.revoked_at)},
               {"activate_after_dns", info.activate_after_dns},
               {"dns", dns_json(domain, info)}};
+  if (!info.refused.empty()) out["refused"] = info.refused;  // and dns.value is empty: nothing to publish
   add_schedule(view, out, domain, info);
   return out;
 }
@@ -113,8 +114,16 @@ int status_for(ErrorCode code) {
 
 ApiResponse store_error(const Error& error) {
   const int status = status_for(error.code);
-  if (status >= 500) spdlog::error("admin: key store error: {}", error.message);
-  return error_response(status, error.message);
+  if (status < 500) return error_response(status, error.message);
+  // The store's text can name the database host and port, paths or a driver's echo of its
+  // connection string: those stay in the relay's log, for the operator, never in a response body.
+  spdlog::error("admin: key store error: {}", error.message);
+  if (status == 503) {
+    return error_response(status,
+                          "the key store is unreachable: keys are not changed; relays keep signing with the keys they "
+                          "hold (details in the relay's log)");
+  }
+  return error_response(status, "internal key store error (details in the relay's log)");
 }
 
 ApiResponse domain_not_found(std::string_view domain) {
@@ -280,6 +289,13 @@ ApiResponse AdminApi::readyz(bool minimal) const {
   } catch (const std::exception& e) {
     checks["keystore"] = std::string("error: ") + e.what();
     ready = false;
+  }
+  if (hooks_.keystore_refusals) {
+    const std::vector<std::string> refused = hooks_.keystore_refusals();
+    if (!refused.empty()) {
+      checks["keystore"] = "refused " + std::to_string(refused.size()) + " key(s)";
+      checks["keystore_refused"] = refused;
+    }
   }
   if (hooks_.upstream_reachable) {
     const bool reachable = hooks_.upstream_reachable();

@@ -15,6 +15,7 @@
 
 #include "admin/admin_api.hpp"
 #include "admin/bearer_auth.hpp"
+#include "connection_admission.hpp"
 #include "console_assets.hpp"
 #include "http_session.hpp"
 
@@ -217,17 +218,19 @@ struct AdminServer::Impl : std::enable_shared_from_this<AdminServer::Impl>, Sess
   }
 
   void start_session(tcp::socket socket) {
-    {
-      std::lock_guard lock(sessions_mutex);
-      std::erase_if(sessions, [](const std::weak_ptr<SessionBase>& s) { return s.expired(); });
-      if (sessions.size() >= settings.max_connections) {
-        // Idle connections must not lock operators out for long: each one ends at read_timeout.
-        spdlog::warn("admin: connection from {} refused: {} connections open (admin.max_connections)", peer_of(socket),
-                     sessions.size());
-        boost::system::error_code ignored;
-        socket.close(ignored);
-        return;
-      }
+    // Idle connections must not lock operators out for long: each one ends at preauth_timeout, one
+    // address holds only so many, and loopback keeps slots of its own (connection_admission.hpp).
+    boost::system::error_code peer_error;
+    const auto peer = socket.remote_endpoint(peer_error);
+    ConnectionAdmission::Refusal refusal;
+    auto ticket =
+        peer_error ? nullptr : admission->admit(peer.address().to_string(), peer.address().is_loopback(), refusal);
+    if (!ticket) {
+      spdlog::warn("admin: connection from {} refused: {}", peer_of(socket),
+                   peer_error ? peer_error.message() : refusal.reason);
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      return;
     }
     std::shared_ptr<SessionBase> session;
     if (tls) {
@@ -240,6 +243,7 @@ struct AdminServer::Impl : std::enable_shared_from_this<AdminServer::Impl>, Sess
       std::erase_if(sessions, [](const std::weak_ptr<SessionBase>& s) { return s.expired(); });
       sessions.push_back(session);
     }
+    session->admission = std::move(ticket);
     session->run();
   }
 
@@ -352,6 +356,8 @@ struct AdminServer::Impl : std::enable_shared_from_this<AdminServer::Impl>, Sess
   std::atomic<bool> stopped{false};
   std::mutex sessions_mutex;
   std::vector<std::weak_ptr<SessionBase>> sessions;
+  std::shared_ptr<ConnectionAdmission> admission = std::make_shared<ConnectionAdmission>(
+      settings.max_connections, settings.max_connections_per_address, settings.loopback_reserved_connections);
 };
 
 AdminServer::AdminServer(asio::io_context& io, keystore::KeyStore& store, AdminSettings settings, AdminHooks hooks)

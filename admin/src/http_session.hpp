@@ -35,6 +35,8 @@ class SessionBase {
   virtual void run() = 0;
   // Thread-safe: closes the connection from its own strand.
   virtual void close() = 0;
+  // The admission slot this connection holds (connection_admission.hpp), freed with the session.
+  std::shared_ptr<void> admission;
 };
 
 template <class Derived>
@@ -53,7 +55,10 @@ class HttpSession : public SessionBase {
     parser_.emplace();
     parser_->body_limit(settings.max_body_size);
     parser_->header_limit(static_cast<std::uint32_t>(settings.max_header_size));
-    boost::beast::get_lowest_layer(derived().stream()).expires_after(settings.read_timeout);
+    // Until a request of this connection was answered with anything but 401, a client has the
+    // shorter pre-auth timeout: idle strangers do not hold admission slots for long.
+    boost::beast::get_lowest_layer(derived().stream())
+        .expires_after(authenticated_ ? settings.read_timeout : settings.preauth_timeout);
     http::async_read(
         derived().stream(), buffer_, *parser_,
         [self = derived().shared_from_this()](boost::beast::error_code ec, std::size_t) { self->on_read(ec); });
@@ -78,6 +83,8 @@ class HttpSession : public SessionBase {
       return derived().do_close();
     }
     Request request = parser_->release();
+    // Every /v1 endpoint needs a token, so one answered with anything but 401 carried a valid one.
+    token_request_ = request.target().starts_with("/v1/") && !request[http::field::authorization].empty();
     const unsigned version = request.version();
     const bool keep_alive = request.keep_alive();
     host_->dispatch(std::move(request), peer_,
@@ -93,6 +100,9 @@ class HttpSession : public SessionBase {
   void write(ApiResponse answer, unsigned version, bool keep_alive) {
     namespace http = boost::beast::http;
     if (closed_) return;
+    // A 401 ends the connection: a client without a valid token gets no further reads on it.
+    if (answer.status == 401) keep_alive = false;
+    if (answer.status != 401 && token_request_) authenticated_ = true;
     response_ = Response{static_cast<http::status>(answer.status), version};
     response_.set(http::field::server, "dkim-relay-admin");
     response_.set(http::field::content_type, answer.content_type);
@@ -133,6 +143,8 @@ class HttpSession : public SessionBase {
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   Response response_;
   bool closed_ = false;
+  bool token_request_ = false;  // the request being answered is a /v1 request with a token
+  bool authenticated_ = false;  // a request of this connection carried a valid token
 };
 
 inline std::string peer_of(const boost::asio::ip::tcp::socket& socket) {

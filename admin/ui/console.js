@@ -282,7 +282,7 @@ function renderSelectorTable(domain, rows, key) {
     const alg = selector.algorithm === 'ed25519-sha256' ? 'Ed25519' : 'RSA ' + selector.bits;
     body.append(element('tr', { 'data-selector': selector.selector },
       element('th', { scope: 'row', text: selector.selector }),
-      element('td', { class: 'state state-' + selector.state, text: selector.state }),
+      element('td', { class: 'state state-' + selector.state, text: selector.refused ? selector.state + ' (refused)' : selector.state }),
       element('td', { text: alg }),
       element('td', { text: formatTime(selector.created_at) }),
       element('td', { text: formatTime(selector.activated_at) }),
@@ -390,6 +390,11 @@ function renderRecords(domain, selector, zone) {
   const box = element('div', { class: 'records', 'data-selector': selector.selector });
   box.append(element('h4', { text: 'DNS records for selector ' + selector.selector }));
   const name = selector.dns.name;
+  if (selector.refused) {
+    // The keystore does not vouch for this row's record: show why, never a value to publish.
+    box.append(element('p', { class: 'error-text', 'data-refused': 'true', text: 'Key refused by the relay: ' + selector.refused }));
+    return box;
+  }
   box.append(copyField('txt-name-' + key, 'TXT record name', name, 'Copy TXT name ' + name));
   box.append(copyField('txt-value-' + key, 'TXT record value', selector.dns.value, 'Copy TXT value for ' + name));
   if (zone) {

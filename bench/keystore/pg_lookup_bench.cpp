@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i < domains; ++i) {
     const std::string name = domain_name(i);
     bench::write_directory_domain(work, name, "s1", pem, record);
-    auto sealed = kek.seal(pem, name, "s1");
+    auto sealed = kek.seal(pem, name, "s1", keystore::sealed_key_binding("ed25519-sha256", 256, record));
     if (!sealed) die(sealed.error().message);
     domain_rows += name + "\n";
     key_rows +=

@@ -13,7 +13,24 @@ namespace dkr::keystore {
 namespace {
 
 constexpr std::string_view kFormat = "dkim-relay-key-bundle";
-constexpr int kVersion = 1;
+// Version 2 binds every key's state, timestamps and public data to its sealed key (version 1 left
+// them editable without the KEK: a revoked key could come back active).
+constexpr int kVersion = 2;
+
+// What a bundle entry's sealed key is bound to besides its domain and selector.
+std::string bundle_binding(const SelectorInfo& info) {
+  std::string bound = "bundle\0";
+  bound += to_string(info.state);
+  for (const std::int64_t time : {info.created_at, info.activated_at, info.retired_at, info.revoked_at}) {
+    bound += '\0';
+    bound += std::to_string(time);
+  }
+  bound += '\0';
+  bound += info.activate_after_dns ? "1" : "0";
+  bound += '\0';
+  bound += sealed_key_binding(signer::to_string(info.algorithm), info.bits, info.dns_record);
+  return bound;
+}
 
 std::string base64(std::string_view bytes) {
   std::string text(4 * ((bytes.size() + 2) / 3) + 1, '\0');
@@ -51,7 +68,7 @@ Result<void> write_key_bundle(const std::filesystem::path& file, const std::vect
   }
   nlohmann::json entries = nlohmann::json::array();
   for (const KeyMaterial& key : keys) {
-    auto sealed = kek.seal(key.pem, key.domain, key.info.selector);
+    auto sealed = kek.seal(key.pem, key.domain, key.info.selector, bundle_binding(key.info));
     if (!sealed) return sealed.error();
     entries.push_back({{"domain", key.domain},
                        {"selector", key.info.selector},
@@ -71,7 +88,9 @@ Result<void> write_key_bundle(const std::filesystem::path& file, const std::vect
       {"version", kVersion},
       {"sealing",
        "AES-256-GCM; sealed_key = base64(nonce(12) || ciphertext || tag(16)); associated data "
-       "\"dkim-relay key v1\\0\" domain \"\\0\" selector"},
+       "\"dkim-relay key v2\\0\" domain \"\\0\" selector \"\\0bundle\\0\" state \"\\0\" created_at \"\\0\" "
+       "activated_at \"\\0\" retired_at \"\\0\" revoked_at \"\\0\" activate_after_dns(0|1) \"\\0\" algorithm "
+       "\"\\0\" bits \"\\0\" dns_record"},
       {"keys", std::move(entries)}};
   return write_file_durably(file, bundle.dump(2) + "\n", 0600);
 }
@@ -89,6 +108,11 @@ Result<std::vector<KeyMaterial>> read_key_bundle(const std::filesystem::path& fi
   if (!bundle.is_object() || bundle.value("format", "") != kFormat) {
     return make_error(ErrorCode::invalid,
                       where + ": not a dkim-relay key bundle (format is not \"" + std::string(kFormat) + "\")");
+  }
+  if (bundle.value("version", 0) == 1) {
+    return make_error(ErrorCode::invalid, where +
+                                              ": bundle version 1 does not authenticate the keys' state and "
+                                              "timestamps; export the keys again with this dkim-relay");
   }
   if (bundle.value("version", 0) != kVersion) {
     return make_error(ErrorCode::invalid, where + ": bundle version " +
@@ -122,11 +146,12 @@ Result<std::vector<KeyMaterial>> read_key_bundle(const std::filesystem::path& fi
       key.info.dns_record = entry.at("dns_record").get<std::string>();
       const auto sealed = unbase64(entry.at("sealed_key").get<std::string>());
       if (!sealed) return make_error(ErrorCode::invalid, where + ": " + name + ": sealed_key is not base64");
-      auto pem = kek.open(*sealed, key.domain, key.info.selector);
+      auto pem = kek.open(*sealed, key.domain, key.info.selector, bundle_binding(key.info));
       if (!pem) {
         return make_error(ErrorCode::invalid, where + ": cannot decrypt the private key of " + key.domain +
                                                   " selector " + key.info.selector + " (" + name +
-                                                  "): is --kek the KEK the bundle was written with? (" +
+                                                  "): is --kek the KEK the bundle was written with, and is the "
+                                                  "entry (state, timestamps, record) as exported? (" +
                                                   pem.error().message + ")");
       }
       key.pem = std::move(*pem);

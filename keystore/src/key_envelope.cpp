@@ -27,6 +27,18 @@ std::string associated_data(std::string_view domain, std::string_view selector) 
   return aad;
 }
 
+std::string associated_data_v2(std::string_view domain, std::string_view selector, std::string_view bound) {
+  // The names hold no NUL; `bound` is last, so it may hold anything.
+  std::string aad = "dkim-relay key v2";
+  aad += '\0';
+  aad += domain;
+  aad += '\0';
+  aad += selector;
+  aad += '\0';
+  aad += bound;
+  return aad;
+}
+
 std::string trim(std::string text) {
   const auto first = text.find_first_not_of(" \t\r\n");
   const auto last = text.find_last_not_of(" \t\r\n");
@@ -45,8 +57,13 @@ Kek Kek::from_bytes(const std::array<unsigned char, kSize>& bytes) {
 }
 
 Result<Kek> Kek::load(const std::filesystem::path& file) {
+  // Kubernetes mounts a Secret as a chain of symlinks (kek -> ..data/kek, ..data -> ..2026_..): the
+  // file read is the chain's final target, opened without following links from there on. Whoever
+  // calls this checks that target's owner and mode (app/secret_files.hpp, which follows links too).
+  std::error_code ec;
+  const std::filesystem::path target = std::filesystem::canonical(file, ec);
   mode_t mode = 0;
-  auto content = read_file(file, &mode);
+  auto content = read_file(ec ? file : target, &mode);
   if (!content) return make_error(ErrorCode::internal, "kek_file " + file.string() + ": " + content.error().message);
   std::string text = trim(std::move(*content));
   std::string decoded(text.size() + 3, '\0');
@@ -84,12 +101,38 @@ Result<void> Kek::create(const std::filesystem::path& file) {
   return written;
 }
 
-Result<std::string> Kek::seal(std::string_view plaintext, std::string_view domain, std::string_view selector) const {
+std::string sealed_key_binding(std::string_view algorithm, int bits, std::string_view dns_record) {
+  std::string bound(algorithm);
+  bound += '\0';
+  bound += std::to_string(bits);
+  bound += '\0';
+  bound += dns_record;
+  return bound;
+}
+
+Result<std::string> Kek::seal(std::string_view plaintext, std::string_view domain, std::string_view selector,
+                              std::string_view bound) const {
+  return seal_with(plaintext, associated_data_v2(domain, selector, bound));
+}
+
+Result<std::string> Kek::open(std::string_view sealed, std::string_view domain, std::string_view selector,
+                              std::string_view bound) const {
+  return open_with(sealed, associated_data_v2(domain, selector, bound));
+}
+
+Result<std::string> Kek::seal_v1(std::string_view plaintext, std::string_view domain, std::string_view selector) const {
+  return seal_with(plaintext, associated_data(domain, selector));
+}
+
+Result<std::string> Kek::open_v1(std::string_view sealed, std::string_view domain, std::string_view selector) const {
+  return open_with(sealed, associated_data(domain, selector));
+}
+
+Result<std::string> Kek::seal_with(std::string_view plaintext, const std::string& aad) const {
   std::string out(kNonceSize + plaintext.size() + kTagSize, '\0');
   auto* bytes = reinterpret_cast<unsigned char*>(out.data());
   if (RAND_bytes(bytes, kNonceSize) != 1) return make_error("RAND_bytes failed");
   CipherContext ctx(EVP_CIPHER_CTX_new(), &EVP_CIPHER_CTX_free);
-  const std::string aad = associated_data(domain, selector);
   int length = 0;
   if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.data(), bytes) != 1 ||
       EVP_EncryptUpdate(ctx.get(), nullptr, &length, reinterpret_cast<const unsigned char*>(aad.data()),
@@ -104,7 +147,7 @@ Result<std::string> Kek::seal(std::string_view plaintext, std::string_view domai
   return out;
 }
 
-Result<std::string> Kek::open(std::string_view sealed, std::string_view domain, std::string_view selector) const {
+Result<std::string> Kek::open_with(std::string_view sealed, const std::string& aad) const {
   if (sealed.size() < kNonceSize + kTagSize) return make_error("sealed key is truncated");
   const auto* bytes = reinterpret_cast<const unsigned char*>(sealed.data());
   const std::size_t size = sealed.size() - kNonceSize - kTagSize;
@@ -112,7 +155,6 @@ Result<std::string> Kek::open(std::string_view sealed, std::string_view domain, 
   std::array<unsigned char, kTagSize> tag{};
   std::copy_n(bytes + kNonceSize + size, kTagSize, tag.begin());
   CipherContext ctx(EVP_CIPHER_CTX_new(), &EVP_CIPHER_CTX_free);
-  const std::string aad = associated_data(domain, selector);
   int length = 0;
   const bool ok = ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.data(), bytes) == 1 &&
                   EVP_DecryptUpdate(ctx.get(), nullptr, &length, reinterpret_cast<const unsigned char*>(aad.data()),
@@ -123,7 +165,8 @@ Result<std::string> Kek::open(std::string_view sealed, std::string_view domain, 
                   EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(plain.data()) + length, &length) == 1;
   if (!ok) {
     OPENSSL_cleanse(plain.data(), plain.size());
-    return make_error("cannot decrypt: wrong KEK, or the key or its domain/selector was altered");
+    return make_error(
+        "cannot decrypt: wrong KEK, or the key, its domain/selector or its DNS record/algorithm/bits was altered");
   }
   return plain;
 }

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "keystore/dsn_redaction.hpp"
+
 namespace dkr::keystore {
 
 std::int64_t PgResult::integer(int row, int column) const {
@@ -28,7 +30,8 @@ Result<std::unique_ptr<PgConnection>> PgConnection::connect(const std::string& d
     std::string message = PQerrorMessage(conn);
     while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
     PQfinish(conn);
-    return make_error(ErrorCode::unavailable, "the keystore database is unreachable: " + message);
+    return make_error(ErrorCode::unavailable,
+                      "the keystore database is unreachable: " + redact_dsn_secrets(message, dsn));
   }
   // Notices (e.g. "schema already exists") are not errors worth a log line each.
   PQsetNoticeProcessor(

@@ -41,13 +41,22 @@ std::int64_t steady_ms() {
 class SealedSlot {
  public:
   SealedSlot(std::int64_t id, SelectorInfo info, std::string pem, std::string error, signer::KeyPolicy policy)
-      : id_(id), info_(std::move(info)), pem_(std::move(pem)), error_(std::move(error)), policy_(policy) {}
+      : id_(id),
+        info_(std::move(info)),
+        pem_(std::move(pem)),
+        open_error_(error),
+        error_(std::move(error)),
+        policy_(policy) {}
   ~SealedSlot() { OPENSSL_cleanse(pem_.data(), pem_.size()); }
   SealedSlot(const SealedSlot&) = delete;
   SealedSlot& operator=(const SealedSlot&) = delete;
 
   std::int64_t id() const { return id_; }
   const std::string& selector() const { return info_.selector; }
+  // The row's public data this slot was opened with: a reload may reuse the slot only for the same.
+  bool same_public_data(const SelectorInfo& info) const {
+    return info.algorithm == info_.algorithm && info.bits == info_.bits && info.dns_record == info_.dns_record;
+  }
   // The parsed key, or null with error() set.
   const std::shared_ptr<const signer::SigningKey>& key() const {
     std::call_once(once_, [this] {
@@ -66,11 +75,14 @@ class SealedSlot {
     return key_;
   }
   const std::string& error() const { return error_; }
+  // Why the sealed key did not open (or its row's public data did not authenticate); empty if it did.
+  const std::string& open_error() const { return open_error_; }
 
  private:
   std::int64_t id_;
   SelectorInfo info_;
   std::string pem_;
+  std::string open_error_;
   mutable std::string error_;
   signer::KeyPolicy policy_;
   mutable std::once_flag once_;
@@ -97,6 +109,36 @@ SelectorInfo selector_from_row(const PgResult& rows, int row) {
   // key's record, which SealedSlot checks keys against.
   info.dns_record = info.state == KeyState::Revoked ? std::string(kRevokedKeyRecord) : std::string(rows.text(row, 12));
   return info;
+}
+
+// The row's public data (record, algorithm, bits) as version 2 sealing binds it.
+std::string binding_of(const SelectorInfo& info, std::string_view record) {
+  return sealed_key_binding(signer::to_string(info.algorithm), info.bits, record);
+}
+
+// Opens a row's sealed key and proves that the row's DNS record, algorithm and bits are the key's:
+// version 2 rows by the associated data, rows sealed before it (version 1) by deriving the record
+// from the key. `record` is the dns_record column (a revoked row's SelectorInfo shows p= instead).
+Result<std::string> open_row_key(const Kek& kek, std::string_view sealed, std::string_view domain,
+                                 const SelectorInfo& info, std::string_view record, signer::KeyPolicy policy) {
+  auto pem = kek.open(sealed, domain, info.selector, binding_of(info, record));
+  if (pem) return pem;
+  auto legacy = kek.open_v1(sealed, domain, info.selector);
+  if (!legacy) return pem.error();
+  auto parsed = signer::SigningKey::from_pem(*legacy, policy);
+  std::string problem;
+  if (!parsed) {
+    problem = parsed.error().message;
+  } else if (parsed->algorithm() != info.algorithm) {
+    problem = "the row's algorithm is not the sealed key's";
+  } else if (parsed->dns_record() != record) {
+    problem = "the row's dns_record is not the sealed key's public key (the row was altered outside dkim-relay)";
+  }
+  if (!problem.empty()) {
+    OPENSSL_cleanse(legacy->data(), legacy->size());
+    return make_error(ErrorCode::invalid, problem);
+  }
+  return legacy;
 }
 
 std::string names_array(const std::vector<std::string>& names) {
@@ -180,6 +222,12 @@ class DomainReader {
  private:
   static constexpr std::size_t kBatch = 2000;
 
+  static bool slot_reused(const std::shared_ptr<const SealedSlot>& slot,
+                          const std::shared_ptr<const PgDomain>& before) {
+    if (!before) return false;
+    return std::find(before->keys.begin(), before->keys.end(), slot) != before->keys.end();
+  }
+
   std::shared_ptr<const PgDomain> build(const PgResult& rows, int begin, int end,
                                         const std::shared_ptr<const PgDomain>& before, bool parse_now, Loaded& out) {
     auto entry = std::make_shared<PgDomain>();
@@ -188,19 +236,21 @@ class DomainReader {
     for (int row = begin; row < end; ++row) {
       if (rows.null(row, 2)) continue;  // a domain without keys
       SelectorInfo info = selector_from_row(rows, row);
-      entry->info.selectors.push_back(info);
       if (info.state == KeyState::Active) entry->has_active = true;
-      if (info.state == KeyState::Revoked) continue;
+      if (info.state == KeyState::Revoked) {
+        entry->info.selectors.push_back(std::move(info));
+        continue;
+      }
       const std::int64_t id = rows.integer(row, 2);
       std::shared_ptr<const SealedSlot> slot;
       if (before) {
         for (const auto& old : before->keys) {
-          if (old->id() == id) slot = old;
+          if (old->id() == id && old->same_public_data(info)) slot = old;
         }
       }
       if (!slot) {
         std::string sealed = rows.bytes(row, 13);
-        auto pem = kek_.open(sealed, entry->info.domain, info.selector);
+        auto pem = open_row_key(kek_, sealed, entry->info.domain, info, info.dns_record, policy_);
         std::string error;
         if (!pem) {
           error = pem.error().message;
@@ -213,6 +263,15 @@ class DomainReader {
           out.problems.push_back(LoadProblem{entry->info.domain, "selector " + info.selector, slot->error()});
         }
       }
+      if (!slot->open_error().empty()) {
+        if (slot_reused(slot, before)) {
+          out.problems.push_back(LoadProblem{entry->info.domain, "selector " + info.selector, slot->open_error()});
+        }
+        // Never show a record the KEK does not vouch for: an operator would publish it.
+        info.refused = "refused: " + slot->open_error();
+        info.dns_record.clear();
+      }
+      entry->info.selectors.push_back(std::move(info));
       entry->keys.push_back(std::move(slot));
     }
     if (parse_now) (void)entry->signing_set();
@@ -677,7 +736,7 @@ Result<void> PostgresKeyStore::write(const std::string& domain, const Plan& plan
                                            PgParam::text(std::to_string(info->revoked_at)),
                                            PgParam::text(info->activate_after_dns ? "true" : "false")};
       if (fresh != context.new_keys.end()) {
-        auto sealed = kek_.seal(fresh->second, domain, info->selector);
+        auto sealed = kek_.seal(fresh->second, domain, info->selector, binding_of(*info, info->dns_record));
         if (!sealed) return fail(sealed.error());
         std::vector<PgParam> params = common;
         params.push_back(PgParam::text(std::string(signer::to_string(info->algorithm))));
@@ -805,7 +864,8 @@ Result<std::vector<KeyMaterial>> PostgresKeyStore::export_keys() const {
   for (int row = 0; row < rows->rows(); ++row) {
     SelectorInfo info = selector_from_row(*rows, row);
     const std::string domain(rows->text(row, 0));
-    auto pem = kek_.open(rows->bytes(row, 13), domain, info.selector);
+    auto pem = open_row_key(kek_, rows->bytes(row, 13), domain, info, rows->text(row, 12),
+                            signer::KeyPolicy{options_.allow_weak_rsa});
     if (!pem) {
       return make_error(ErrorCode::invalid, "cannot decrypt the private key of " + domain + " selector " +
                                                 info.selector + " with kek_file: " + pem.error().message);
@@ -913,15 +973,25 @@ Result<std::size_t> rewrap_postgres_keys(const std::string& dsn, const std::stri
   };
   // FOR UPDATE: a key staged meanwhile by a replica waits for this transaction, then is sealed
   // under whichever KEK that replica holds.
-  auto rows = conn.exec("SELECT id, domain, selector, sealed_key FROM " + s + ".keys ORDER BY id FOR UPDATE");
+  auto rows = conn.exec("SELECT id, domain, selector, sealed_key, algorithm, bits, dns_record FROM " + s +
+                        ".keys ORDER BY id FOR UPDATE");
   if (!rows) return fail(rows.error());
   for (int row = 0; row < rows->rows(); ++row) {
     const std::string domain(rows->text(row, 1));
-    const std::string selector(rows->text(row, 2));
-    auto pem = old_kek.open(rows->bytes(row, 3), domain, selector);
+    SelectorInfo info;
+    info.selector = std::string(rows->text(row, 2));
+    const auto algorithm = signer::parse_algorithm(rows->text(row, 4));
+    if (!algorithm)
+      return fail(make_error(ErrorCode::invalid, "key " + domain + " " + info.selector + ": bad algorithm"));
+    info.algorithm = *algorithm;
+    info.bits = static_cast<int>(rows->integer(row, 5));
+    const std::string record(rows->text(row, 6));
+    // A row sealed before its public data was bound is checked against its key first, so a rewrap
+    // never vouches for an altered record; weak keys are accepted here, they are only moved.
+    auto pem = open_row_key(old_kek, rows->bytes(row, 3), domain, info, record, signer::KeyPolicy{true});
     if (!pem)
-      return fail(make_error(ErrorCode::invalid, "key " + domain + " " + selector + ": " + pem.error().message));
-    auto sealed = new_kek.seal(*pem, domain, selector);
+      return fail(make_error(ErrorCode::invalid, "key " + domain + " " + info.selector + ": " + pem.error().message));
+    auto sealed = new_kek.seal(*pem, domain, info.selector, binding_of(info, record));
     OPENSSL_cleanse(pem->data(), pem->size());
     if (!sealed) return fail(sealed.error());
     auto updated = conn.exec("UPDATE " + s + ".keys SET sealed_key = $2 WHERE id = $1",

@@ -135,33 +135,43 @@ SmtpSession::Step SmtpSession::check_credentials(std::string user, std::string a
     OPENSSL_cleanse(password.data(), password.size());
     asio::post(self->stream_.socket().get_executor(), [self, ok, user = std::move(user)]() mutable {
       if (self->closed_) return;
+      AuthFailureBackoff& backoff = self->context_->auth_backoff;
       if (ok) {
-        self->context_->auth_backoff.succeeded(self->remote_text_);
+        backoff.succeeded(self->remote_text_, user);
         self->auth_user_ = std::move(user);
         self->reply(235, "2.7.0", "Authentication successful");
-      } else {
-        self->auth_failed();
+        self->advance();
+        return;
       }
-      self->advance();
+      // The back-off delays the answer to a failed check, never a check: a correct password is
+      // answered after its one PBKDF2 run, whatever others failed from the same address.
+      const auto delay = backoff.delay_for(self->remote_text_, user);
+      const std::uint32_t failures = backoff.failed(self->remote_text_, user);
+      if (delay.count() == 0) {
+        self->auth_failed(failures);
+        self->advance();
+        return;
+      }
+      self->auth_delay_.expires_after(delay);
+      self->auth_delay_.async_wait([self, failures](boost::system::error_code ec) {
+        if (ec || self->closed_) return;
+        self->auth_failed(failures);
+        self->advance();
+      });
     });
   };
-  // An address that failed before waits first (auth_failure_backoff.hpp): no CPU spent meanwhile.
-  const auto delay = context_->auth_backoff.delay_for(remote_text_);
-  auth_delay_.expires_after(delay);
-  auth_delay_.async_wait([self = shared_from_this(), check = std::move(check)](boost::system::error_code ec) mutable {
-    if (ec || self->closed_) return;
-    const auto standing = self->context_->auth_backoff.standing(self->remote_text_);
-    if (!self->context_->auth_pool || !self->context_->auth_pool->try_post(std::move(check), standing)) {
-      self->reply(454, "4.7.0", "Temporary authentication failure");
-      self->advance();
-    }
-  });
+  // The bounded pool checks strangers and addresses that only failed after those that logged in.
+  const auto standing = context_->auth_backoff.standing(remote_text_);
+  if (!context_->auth_pool || !context_->auth_pool->try_post(std::move(check), standing)) {
+    reply(454, "4.7.0", "Temporary authentication failure");
+    return Step::Continue;
+  }
   return Step::Pending;
 }
 
-void SmtpSession::auth_failed() {
+void SmtpSession::auth_failed(std::uint32_t failures) {
   spdlog::info("smtp session={} client={} authentication failed", id_text_, remote_text_);
-  if (context_->auth_backoff.failed(remote_text_) > settings_.max_bad_commands) {
+  if (failures > settings_.max_bad_commands) {
     reply(421, "4.7.0", context_->hostname + " Too many authentication failures from your address, closing connection");
     phase_ = Phase::Closing;
     return;

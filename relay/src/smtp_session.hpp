@@ -81,7 +81,8 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
   // AUTH: smtp_auth.cpp.
   Step auth_line(std::string_view line);
   Step check_credentials(std::string user, std::string authzid, std::string password);
-  void auth_failed();  // 535, or 421 once the address failed more than max_bad_commands times
+  // 535, or 421 once this user failed from this address more than max_bad_commands times.
+  void auth_failed(std::uint32_t failures);
   bool auth_offered() const;
 
   Step finish_data();
@@ -101,7 +102,7 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
       boost::asio::basic_waitable_timer<std::chrono::steady_clock, boost::asio::wait_traits<std::chrono::steady_clock>,
                                         ClientStream::Strand>;
   Timer timer_;
-  Timer auth_delay_;  // AUTH failure back-off before a check
+  Timer auth_delay_;  // AUTH failure back-off before the 535 of a failed check
   std::uint64_t id_;
   std::string id_text_;
   bool admitted_;

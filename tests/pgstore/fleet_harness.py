@@ -257,14 +257,15 @@ level = "info"
         conn = psycopg2.connect(self.pg.dsn())
         try:
             with conn.cursor() as cur:
-                cur.execute("SELECT domain, selector, algorithm, sealed_key FROM %s.keys" % SCHEMA)
+                cur.execute("SELECT domain, selector, algorithm, sealed_key, bits, dns_record FROM %s.keys" % SCHEMA)
                 rows = cur.fetchall()
         finally:
             conn.close()
         txt = {}
-        for domain, selector, algorithm, sealed in rows:
+        for domain, selector, algorithm, sealed, bits, record in rows:
             sealed = bytes(sealed)
-            aad = b"dkim-relay key v1\0" + domain.encode() + b"\0" + selector.encode()
+            # Version 2: the row's algorithm, bits and DNS record are bound to the sealed key.
+            aad = ("dkim-relay key v2\0%s\0%s\0%s\0%d\0%s" % (domain, selector, algorithm, bits, record)).encode()
             pem = AESGCM(self.kek).decrypt(sealed[:12], sealed[12:], aad)
             der = subprocess.run(["openssl", "pkey", "-pubout", "-outform", "DER"], input=pem, check=True,
                                  capture_output=True).stdout

@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+#include "keystore/key_transfer.hpp"
 #include "pg_fixture.hpp"
 
 namespace dkr::keystore::test {
@@ -224,11 +225,139 @@ TEST_CASE("a wrong KEK is refused at start naming the first key; a tampered key 
   REQUIRE(problems.size() == 1);
   CHECK(problems[0].domain == "b.example");
 
-  sql.run("UPDATE " + schema + ".keys SET sealed_key = (SELECT sealed_key FROM " + schema +
-          ".keys WHERE domain = 'c.example') WHERE domain = 'a.example'");
+  // c's whole key (sealed key, record, algorithm, bits) copied onto a's row: only the associated data
+  // (domain and selector) can tell, so the row must be refused when it is loaded, not at signing.
+  sql.run("UPDATE " + schema +
+          ".keys k SET sealed_key = c.sealed_key, dns_record = c.dns_record, algorithm = "
+          "c.algorithm, bits = c.bits FROM " +
+          schema + ".keys c WHERE c.domain = 'c.example' AND k.domain = 'a.example'");
   auto swapped = open_store(options_for(schema), 1);
   CHECK(swapped->signer_for("a.example") == nullptr);
   CHECK(active_selector(*swapped, "c.example") == "sc");
+  const auto swapped_problems = swapped->problems();
+  CHECK(std::any_of(swapped_problems.begin(), swapped_problems.end(),
+                    [](const LoadProblem& p) { return p.domain == "a.example"; }));
+}
+
+// A database writer without the KEK puts its own public key in dns_record (issue 24 item 1).
+std::string attacker_record(Sql& sql, const std::string& schema) {
+  // Another real key's record: what an attacker holding that key's private half would publish.
+  return sql.run("SELECT dns_record FROM " + schema + ".keys WHERE domain = 'attacker.example'");
+}
+
+TEST_CASE("a dns_record changed in the database is refused at load, never shown, never signs") {
+  const std::string schema = fresh_schema();
+  std::string genuine;
+  {
+    auto store = open_store(options_for(schema), 1);
+    REQUIRE(store->add_domain("victim.example", ed25519("v1")));
+    REQUIRE(store->add_domain("other.example", ed25519("o1")));
+    REQUIRE(store->add_domain("attacker.example", ed25519("x1")));
+    genuine = store->domain("victim.example")->selectors.front().dns_record;
+  }
+  Sql sql;
+  const std::string forged = attacker_record(sql, schema);
+  REQUIRE(forged != genuine);
+  sql.run("UPDATE " + schema + ".keys SET dns_record = '" + forged + "' WHERE domain = 'victim.example'");
+
+  auto store = open_store(options_for(schema), 1);
+  const auto info = store->domain("victim.example");
+  REQUIRE(info);
+  REQUIRE(info->selectors.size() == 1);
+  CHECK(info->selectors[0].dns_record.empty());
+  CHECK(info->selectors[0].refused.find("refused") == 0);
+  CHECK(store->signer_for("victim.example") == nullptr);
+  CHECK(active_selector(*store, "other.example") == "o1");
+  const auto problems = store->problems();
+  REQUIRE(problems.size() == 1);  // at load: before anything tried to sign
+  CHECK(problems[0].domain == "victim.example");
+  // export refuses the row too, rather than carrying the forged record into a bundle
+  CHECK_FALSE(store->export_keys());
+  // and a rewrap does not launder it under a new KEK
+  CHECK_FALSE(rewrap_postgres_keys(test_dsn(), schema, test_kek(1), test_kek(2)));
+}
+
+TEST_CASE("a dns_record changed under a running relay is refused when NOTIFY brings it") {
+  const std::string schema = fresh_schema();
+  auto writer = open_store(options_for(schema));
+  REQUIRE(writer->add_domain("live.example", ed25519("l1")));
+  REQUIRE(writer->add_domain("attacker.example", ed25519("x1")));
+  auto relay = open_store(options_for(schema, /*watch=*/true));
+  REQUIRE(eventually([&] { return relay->connected() && active_selector(*relay, "live.example") == "l1"; }));
+  Sql sql;
+  const std::string forged = attacker_record(sql, schema);
+  sql.run("UPDATE " + schema + ".keys SET dns_record = '" + forged + "' WHERE domain = 'live.example'");
+  sql.run("UPDATE " + schema + ".domains SET version = nextval('" + schema +
+          ".domain_version') WHERE name = 'live.example'");
+  sql.run("NOTIFY " + schema + "_changes, 'live.example'");
+  REQUIRE(eventually([&] { return !relay->problems().empty(); }));
+  CHECK(relay->problems()[0].domain == "live.example");
+  const auto info = relay->domain("live.example");
+  REQUIRE(info);
+  CHECK(info->selectors[0].dns_record.empty());
+  CHECK_FALSE(info->selectors[0].refused.empty());
+  CHECK(relay->signer_for("live.example") == nullptr);
+}
+
+TEST_CASE("rows sealed before the record was bound still load, and a forged record among them is refused") {
+  const std::string schema = fresh_schema();
+  {
+    auto store = open_store(options_for(schema), 1);
+    REQUIRE(store->add_domain("old.example", ed25519("o1")));
+    REQUIRE(store->add_domain("forged.example", ed25519("f1")));
+    REQUIRE(store->add_domain("attacker.example", ed25519("x1")));
+    // Re-seal both as a relay before this change did (version 1 associated data), from the exported keys.
+    auto keys = store->export_keys();
+    REQUIRE(keys);
+    Sql sql;
+    for (const KeyMaterial& key : *keys) {
+      auto sealed = test_kek(1).seal_v1(key.pem, key.domain, key.info.selector);
+      REQUIRE(sealed);
+      std::string hex;
+      for (unsigned char c : *sealed) {
+        static const char* digits = "0123456789abcdef";
+        hex += digits[c >> 4];
+        hex += digits[c & 15];
+      }
+      sql.run("UPDATE " + schema + ".keys SET sealed_key = '\\x" + hex + "' WHERE domain = '" + key.domain + "'");
+    }
+    sql.run("UPDATE " + schema + ".keys SET dns_record = '" + attacker_record(sql, schema) +
+            "' WHERE domain = 'forged.example'");
+  }
+  auto store = open_store(options_for(schema), 1);
+  CHECK(active_selector(*store, "old.example") == "o1");
+  CHECK_FALSE(store->domain("old.example")->selectors[0].dns_record.empty());
+  CHECK(store->signer_for("forged.example") == nullptr);
+  CHECK(store->domain("forged.example")->selectors[0].dns_record.empty());
+  REQUIRE(store->problems().size() == 1);
+  CHECK(store->problems()[0].domain == "forged.example");
+}
+
+TEST_CASE("a stale writer is refused by the row version, even where no unique index would notice") {
+  // Replica A reads the domain; B revokes the retiring key; A then activates that key from its stale
+  // read. Only the version check stops it: one key stays active throughout, so the index never fires.
+  const std::string schema = fresh_schema();
+  auto b = open_store(options_for(schema));
+  REQUIRE(b->add_domain("stale.example", ed25519("old")));
+  REQUIRE(b->stage_key("stale.example", ed25519("new")));
+  REQUIRE(b->activate("stale.example", "new"));  // "old" is retiring now
+  auto options = options_for(schema);
+  bool interleaved = false;
+  Result<void> b_result;
+  options.before_write_hook = [&](std::string_view) {
+    if (interleaved) return;
+    interleaved = true;
+    b_result = b->revoke("stale.example", "old");
+  };
+  auto a = open_store(options);
+  auto a_result = a->activate("stale.example", "old");
+  REQUIRE(interleaved);
+  REQUIRE(b_result);
+  REQUIRE_FALSE(a_result);
+  CHECK(a_result.error().code == ErrorCode::conflict);
+  Sql sql;
+  CHECK(sql.run("SELECT state FROM " + schema + ".keys WHERE domain = 'stale.example' AND selector = 'old'") ==
+        "revoked");
 }
 
 TEST_CASE("rewrap re-encrypts every key under the new KEK in one transaction") {

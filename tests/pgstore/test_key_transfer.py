@@ -27,6 +27,7 @@ import fleet_harness as fh  # noqa: E402
 
 BINARY = None
 AAD_PREFIX = b"dkim-relay key v1\0"
+AAD_V2_PREFIX = b"dkim-relay key v2\0"
 
 
 def txt_of_pem(pem):
@@ -68,8 +69,9 @@ def key_rows(fleet):
     conn = fh.psycopg2.connect(fleet.pg.dsn())
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT id, domain, selector, sealed_key FROM %s.keys ORDER BY id" % fh.SCHEMA)
-            return [(i, d, s, bytes(k)) for i, d, s, k in cur.fetchall()]
+            cur.execute("SELECT id, domain, selector, sealed_key, algorithm, bits, dns_record FROM %s.keys ORDER BY id"
+                        % fh.SCHEMA)
+            return [(i, d, s, bytes(k), "%s\0%d\0%s" % (a, b, r)) for i, d, s, k, a, b, r in cur.fetchall()]
     finally:
         conn.close()
 
@@ -79,8 +81,21 @@ def seal(kek, pem, domain, selector):
     return nonce + fh.AESGCM(kek).encrypt(nonce, pem, AAD_PREFIX + domain.encode() + b"\0" + selector.encode())
 
 
-def unseal(kek, sealed, domain, selector):
-    return fh.AESGCM(kek).decrypt(sealed[:12], sealed[12:], AAD_PREFIX + domain.encode() + b"\0" + selector.encode())
+def unseal(kek, sealed, domain, selector, bound=None):
+    """Opens a sealed key: version 1 associated data without `bound`, version 2 (which binds the row's
+    or bundle entry's public data) with it."""
+    if bound is None:
+        aad = AAD_PREFIX + domain.encode() + b"\0" + selector.encode()
+    else:
+        aad = AAD_V2_PREFIX + domain.encode() + b"\0" + selector.encode() + b"\0" + bound.encode()
+    return fh.AESGCM(kek).decrypt(sealed[:12], sealed[12:], aad)
+
+
+def bundle_bound(e):
+    """What a version 2 bundle entry's sealed key is bound to: its state, timestamps and public data."""
+    return "\0".join(["bundle", e["state"], str(e["created_at"]), str(e["activated_at"]), str(e["retired_at"]),
+                      str(e["revoked_at"]), "1" if e["activate_after_dns"] else "0", e["algorithm"],
+                      str(e["bits"]), e["dns_record"]])
 
 
 def set_sealed_key(fleet, row_id, sealed):
@@ -136,7 +151,7 @@ class TransferTest(OneRelayTest):
         # with the cryptography package, and holds the very keys of the source store.
         self.assertEqual({"%s._domainkey.%s" % (e["selector"], e["domain"]):
                           txt_of_pem(unseal(bundle_kek_bytes, base64.b64decode(e["sealed_key"]), e["domain"],
-                                            e["selector"]))
+                                            e["selector"], bundle_bound(e)))
                           for e in entries}, expected_txt)
         again = f.cli("keys", "--keystore", src, "export", "bundle", bundle, "--kek", bundle_kek, check=False)
         self.assertNotEqual(again.returncode, 0, "an existing bundle is not written over")
@@ -223,7 +238,7 @@ class RewrapTest(OneRelayTest):
         other_kek_file, other_kek = make_kek(f, "other.kek")
         rows = key_rows(f)
         self.assertEqual([r[2] for r in rows], ["r1", "r2", "r3"])
-        pems = {r[0]: unseal(old_kek, r[3], r[1], r[2]) for r in rows}
+        pems = {r[0]: unseal(old_kek, r[3], r[1], r[2], r[4]) for r in rows}
 
         # The last key does not open with the old KEK: the two before it were already re-sealed inside
         # the transaction, and must come back as they were.
@@ -249,9 +264,9 @@ class RewrapTest(OneRelayTest):
         after = key_rows(f)
         self.assertEqual([r[:3] for r in after], [r[:3] for r in rows])
         for row in after:
-            self.assertEqual(unseal(new_kek, row[3], row[1], row[2]), pems[row[0]])
+            self.assertEqual(unseal(new_kek, row[3], row[1], row[2], row[4]), pems[row[0]])
             with self.assertRaises(Exception):
-                unseal(old_kek, row[3], row[1], row[2])
+                unseal(old_kek, row[3], row[1], row[2], row[4])
 
         # A relay still given the old KEK is refused at startup, naming the key.
         started = subprocess.run([BINARY, "serve", "--config", config], capture_output=True, text=True, timeout=60,

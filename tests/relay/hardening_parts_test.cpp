@@ -44,46 +44,53 @@ TEST_CASE("the AUTH pool refuses a job at once when its queue is full, and runs 
   CHECK_FALSE(pool.try_post([] {}));  // stopped
 }
 
-TEST_CASE("AUTH failures from an address double its wait up to the cap; other addresses are not delayed") {
+TEST_CASE("AUTH failures of a user from an address double its wait up to the cap; others are not delayed") {
   AuthFailureBackoff backoff(5000ms);
   const auto t0 = AuthFailureBackoff::Clock::now();
-  CHECK(backoff.delay_for("192.0.2.1", t0) == 0ms);
-  CHECK(backoff.failed("192.0.2.1", t0) == 1);
-  CHECK(backoff.delay_for("192.0.2.1", t0) == 1000ms);
-  backoff.failed("192.0.2.1", t0);
-  CHECK(backoff.delay_for("192.0.2.1", t0) == 2000ms);
-  backoff.failed("192.0.2.1", t0);
-  CHECK(backoff.delay_for("192.0.2.1", t0) == 4000ms);
-  CHECK(backoff.failed("192.0.2.1", t0) == 4);
-  CHECK(backoff.delay_for("192.0.2.1", t0) == 5000ms);  // capped
-  CHECK(backoff.delay_for("192.0.2.2", t0) == 0ms);
+  CHECK(backoff.delay_for("192.0.2.1", "app", t0) == 0ms);
+  CHECK(backoff.failed("192.0.2.1", "app", t0) == 1);
+  CHECK(backoff.delay_for("192.0.2.1", "app", t0) == 1000ms);
+  backoff.failed("192.0.2.1", "app", t0);
+  CHECK(backoff.delay_for("192.0.2.1", "app", t0) == 2000ms);
+  backoff.failed("192.0.2.1", "app", t0);
+  CHECK(backoff.delay_for("192.0.2.1", "app", t0) == 4000ms);
+  CHECK(backoff.failed("192.0.2.1", "app", t0) == 4);
+  CHECK(backoff.delay_for("192.0.2.1", "app", t0) == 5000ms);  // capped
+  CHECK(backoff.delay_for("192.0.2.2", "app", t0) == 0ms);
+  // Another user on the same address (issue 24 item 4: the sidecar's app shares its address).
+  CHECK(backoff.delay_for("192.0.2.1", "billing", t0) == 0ms);
+  CHECK(backoff.failed("192.0.2.1", "billing", t0) == 1);
   // Forgotten after a quiet period (at least 10 minutes).
-  CHECK(backoff.delay_for("192.0.2.1", t0 + 11min) == 0ms);
-  CHECK(backoff.failed("192.0.2.1", t0 + 11min) == 1);
+  CHECK(backoff.delay_for("192.0.2.1", "app", t0 + 11min) == 0ms);
+  CHECK(backoff.failed("192.0.2.1", "app", t0 + 11min) == 1);
 }
 
-TEST_CASE("an address's standing: trusted after a success, suspect after failures only") {
+TEST_CASE("an address's standing: trusted after a success, suspect after failures only; a success clears its user") {
   AuthFailureBackoff backoff(5000ms);
   const auto t0 = AuthFailureBackoff::Clock::now();
   CHECK(backoff.standing("192.0.2.1", t0) == AuthWorkerPool::Standing::Unknown);
-  backoff.failed("192.0.2.1", t0);
+  backoff.failed("192.0.2.1", "app", t0);
+  backoff.failed("192.0.2.1", "other", t0);
   CHECK(backoff.standing("192.0.2.1", t0) == AuthWorkerPool::Standing::Suspect);
-  backoff.succeeded("192.0.2.2", t0);
+  backoff.succeeded("192.0.2.2", "app", t0);
   CHECK(backoff.standing("192.0.2.2", t0) == AuthWorkerPool::Standing::Trusted);
-  CHECK(backoff.delay_for("192.0.2.2", t0) == 0ms);
-  // A success does not wipe failures from a shared address: the wait stays.
-  backoff.succeeded("192.0.2.1", t0);
+  CHECK(backoff.delay_for("192.0.2.2", "app", t0) == 0ms);
+  // A success clears that user's count from that address, and only that one.
+  backoff.succeeded("192.0.2.1", "app", t0);
   CHECK(backoff.standing("192.0.2.1", t0) == AuthWorkerPool::Standing::Trusted);
-  CHECK(backoff.delay_for("192.0.2.1", t0) == 1000ms);
+  CHECK(backoff.delay_for("192.0.2.1", "app", t0) == 0ms);
+  CHECK(backoff.failed("192.0.2.1", "app", t0) == 1);
+  CHECK(backoff.delay_for("192.0.2.1", "other", t0) == 1000ms);
 }
 
 TEST_CASE("the back-off table stays bounded under a flood from many addresses") {
   AuthFailureBackoff backoff(1000ms, 100);
   const auto t0 = AuthFailureBackoff::Clock::now();
-  for (int i = 0; i < 1000; ++i) backoff.failed("10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256), t0);
+  for (int i = 0; i < 1000; ++i)
+    backoff.failed("10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256), "app", t0);
   // No assertion on which entries survive; only that it does not grow without bound (checked via
   // the newest address still being tracked).
-  CHECK(backoff.delay_for("10.0.3.231", t0) == 1000ms);
+  CHECK(backoff.delay_for("10.0.3.231", "app", t0) == 1000ms);
 }
 
 TEST_CASE("stress mode switches on at 75 % of max_connections and off below 50 %") {

@@ -86,6 +86,29 @@ def run(allow):
         relay.cleanup()
 
 
+UNPRIVILEGED = 4242
+
+
+def dumpable_flag(allow):
+    """Issue 24 item 10: PR_SET_DUMPABLE itself, not only RLIMIT_CORE. The kernel makes the /proc/PID
+    files of a process that is not dumpable owned by root; so a relay run as an unprivileged user
+    (setpriv) shows its own uid on /proc/PID/status only when it is dumpable. Checked as a user,
+    because for a relay running as root both owners are root."""
+    label = "dumpable with --allow-core-dumps" if allow else "not dumpable by default"
+    relay = harness.Relay("/usr/bin/setpriv", support.directory_config(),
+                          env=support.with_asan_core_dumps(dict(os.environ)))
+    os.chown(relay.dir, UNPRIVILEGED, UNPRIVILEGED)
+    args = [f"--reuid={UNPRIVILEGED}", f"--regid={UNPRIVILEGED}", "--clear-groups", BINARY, "serve", "--config",
+            relay.config] + (["--allow-core-dumps"] if allow else [])
+    try:
+        relay.start(args)
+        owner = os.stat(f"/proc/{relay.proc.pid}/status").st_uid
+        expected = UNPRIVILEGED if allow else 0
+        results.check(owner == expected, f"{label}: /proc/PID/status owned by uid {owner}, expected {expected}")
+    finally:
+        relay.cleanup()
+
+
 def main():
     # `ulimit -c unlimited` for this process and so for the relay it starts.
     resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
@@ -93,6 +116,8 @@ def main():
         print("core_pattern:", repr(core_pattern()), "suid_dumpable:", f.read().strip(), flush=True)
     run(allow=False)
     run(allow=True)
+    dumpable_flag(allow=False)
+    dumpable_flag(allow=True)
     results.finish()
 
 

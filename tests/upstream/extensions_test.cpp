@@ -33,3 +33,18 @@ TEST_SUITE("unit") {
   }
 
 }  // TEST_SUITE
+
+// Issue 24 item 9: an upstream that does not advertise AUTH rejects MAIL ... AUTH= with 555.
+TEST_CASE("AUTH= is dropped from MAIL FROM for an upstream that does not advertise AUTH") {
+  dkr::upstream::UpstreamExtensions without;
+  dkr::upstream::UpstreamExtensions with;
+  with.auth_mechanisms = {"PLAIN"};
+  using dkr::upstream::for_upstream;
+  CHECK(for_upstream("MAIL FROM:<a@example.com> AUTH=app", without) == "MAIL FROM:<a@example.com>");
+  CHECK(for_upstream("MAIL FROM:<a@example.com> BODY=8BITMIME AUTH=<> SIZE=10", without) ==
+        "MAIL FROM:<a@example.com> BODY=8BITMIME SIZE=10");
+  CHECK(for_upstream("mail from:<a@example.com> auth=x+40y", without) == "mail from:<a@example.com>");
+  CHECK(for_upstream("MAIL FROM:<a@example.com> AUTH=app", with) == "MAIL FROM:<a@example.com> AUTH=app");
+  CHECK(for_upstream("RCPT TO:<AUTH=x@example.com>", without) == "RCPT TO:<AUTH=x@example.com>");
+  CHECK(for_upstream("MAIL FROM:<a@example.com> BODY=7BIT", without) == "MAIL FROM:<a@example.com> BODY=7BIT");
+}

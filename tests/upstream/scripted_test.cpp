@@ -35,6 +35,16 @@ SmtpReply begin_failure(Driver& d) {
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 
+// Files in `dir` whose name starts with `prefix` (the scripted upstream's records).
+int count_files(const std::filesystem::path& dir, const std::string& prefix) {
+  int count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) == 0 && name.find(".tmp") == std::string::npos) ++count;
+  }
+  return count;
+}
+
 // MAIL and the recipients accepted, then prepare_data(); returns once the server wrote `marker`.
 std::unique_ptr<dkr::upstream::UpstreamTransaction> with_data_opened(Driver& d, const PythonServer& server,
                                                                      std::initializer_list<const char*> recipients,
@@ -115,6 +125,49 @@ TEST_SUITE("scripted") {
     CHECK(Clock::now() - start < 3s);
     CHECK(reply.code == 451);
     CHECK(starts_with(text_of(reply), "4.4.2 upstream timed out"));
+    // The message may have been taken: it is never sent again on another connection.
+    CHECK(server.connections() == 1);
+    CHECK(count_files(server.dir(), "data-command-") == 1);
+  }
+
+  // Issue 24 item 10: an upstream that took the message (stored it) and dropped the connection
+  // before its reply. The client cannot know whether the message is queued, so it answers 4xx and
+  // never re-sends it on a new connection: that would be a duplicate delivery. Counted on a fresh
+  // connection, on a pooled one (where a dropped connection is otherwise replaced) and after an
+  // early DATA (whose envelope is otherwise replayed).
+  TEST_CASE("an upstream that takes the message and drops the connection: 4xx, one DATA, one connection") {
+    for (const char* shape : {"fresh", "pooled", "early"}) {
+      CAPTURE(shape);
+      const std::string how(shape);
+      PythonServer server("scripted_upstream.py", {"--mode", "take-and-drop"});
+      REQUIRE(server.started());
+      TempDir spill;
+      Driver d(settings_for(server.port()));
+      std::unique_ptr<dkr::upstream::UpstreamTransaction> t;
+      if (how == "early") {
+        t = with_data_opened(d, server, {"<r@example.org>"}, "data-command-1");
+      } else {
+        if (how == "pooled") {
+          // A transaction abandoned before DATA: RSET, and its connection goes back to the pool.
+          auto warm = d.begin();
+          REQUIRE(warm.transaction);
+          CHECK(d.mail(*warm.transaction, "<s@example.com>").code == 250);
+          warm.transaction.reset();
+          REQUIRE(d.run_until([&] { return d.upstream().idle_connections() == 1; }));
+        }
+        auto begun = d.begin();
+        REQUIRE(begun.transaction);
+        CHECK(d.mail(*begun.transaction, "<s@example.com>").code == 250);
+        CHECK(d.rcpt(*begun.transaction, "<r@example.org>").code == 250);
+        t = std::move(begun.transaction);
+      }
+      const SmtpReply reply = d.data(*t, small_message(spill));
+      // A re-send would have happened before this reply: the counts below are final.
+      CHECK(reply.code / 100 == 4);
+      CHECK(server.connections() == 1);
+      CHECK(count_files(server.dir(), "data-command-") == 1);
+      CHECK(count_files(server.dir(), "msg-") == 1);
+    }
   }
 
   TEST_CASE("connection dropped during DATA is a 4xx") {

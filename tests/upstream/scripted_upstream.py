@@ -9,6 +9,8 @@ accepted message, like an upstream expiring idle connections; --no-ehlo refuses 
 --data-timeout S: after 354, a client that sends nothing for S seconds gets Postfix's
 "421 4.4.2 ... Error: timeout exceeded" and the connection is closed (`data-timeout-N` records it).
 Mode data250 answers DATA with 250 instead of 354 (a broken upstream).
+Mode take-and-drop reads the whole message, stores it (msg-NNNN.eml: it was taken) and closes the
+connection without a reply, as an upstream that crashed after queueing would.
 --refuse-rcpt-from N: RCPT is refused with 550 on the N-th connection and later ones.
 Each DATA command received is recorded as `data-command-N`.
 Accepted messages go to msg-NNNN.eml; `connections` counts connections that sent EHLO/HELO.
@@ -144,6 +146,9 @@ class Server:
             while conn.recv(4096):
                 pass
             return False
+        if mode == "take-and-drop":
+            self.record(b"".join(lines))
+            return False
         number = self.record(b"".join(lines))
         conn.sendall(b"250 2.0.0 Ok: queued as %d\r\n" % number)
         if self.args.after_message == "close":
@@ -160,7 +165,7 @@ def main():
     parser.add_argument("--dir", required=True)
     parser.add_argument("--mode", default="normal",
                         choices=["normal", "greet421", "stall", "drop-in-data", "stall-after-data",
-                                 "pause-in-data", "data250"])
+                                 "pause-in-data", "data250", "take-and-drop"])
     parser.add_argument("--after-message", choices=["close", "421"])
     parser.add_argument("--no-ehlo", action="store_true", help="answer EHLO with 502 (HELO only)")
     parser.add_argument("--data-timeout", type=float, default=0.0)

@@ -1,4 +1,4 @@
-// Against Postfix's smtp-sink (skipped when it is not installed).
+// Against Postfix's smtp-sink (docker/install-deps.sh installs it; without it the tests fail).
 #include <filesystem>
 #include <sys/stat.h>
 
@@ -47,10 +47,8 @@ class SinkServer {
 
 TEST_SUITE("smtp_sink") {
   TEST_CASE("delivery to smtp-sink keeps the message intact") {
-    if (!std::filesystem::exists(smtp_sink)) {
-      MESSAGE("smtp-sink not installed; skipped");
-      return;
-    }
+    // docker/install-deps.sh installs Postfix: without smtp-sink this test fails, never passes empty.
+    REQUIRE_MESSAGE(std::filesystem::exists(smtp_sink), "smtp-sink not installed (docker/install-deps.sh installs it)");
     SinkServer sink({});
     REQUIRE(sink.started());
     TempDir spill;
@@ -88,10 +86,8 @@ TEST_SUITE("smtp_sink") {
   }
 
   TEST_CASE("smtp-sink soft rejections are relayed") {
-    if (!std::filesystem::exists(smtp_sink)) {
-      MESSAGE("smtp-sink not installed; skipped");
-      return;
-    }
+    // docker/install-deps.sh installs Postfix: without smtp-sink this test fails, never passes empty.
+    REQUIRE_MESSAGE(std::filesystem::exists(smtp_sink), "smtp-sink not installed (docker/install-deps.sh installs it)");
     SinkServer sink({"-r", "RCPT"});
     REQUIRE(sink.started());
     Driver d(settings_for(sink.port()));

@@ -200,6 +200,7 @@ UpstreamTask<UpstreamOutcome> UpstreamConnection::command(std::string line, bool
   if (secret) {
     spdlog::debug("upstream {}: > (credentials)", peer_);
   } else {
+    line = for_upstream(std::move(line), extensions_);
     spdlog::debug("upstream {}: > {}", peer_, line);
   }
   line += "\r\n";
@@ -220,7 +221,8 @@ UpstreamTask<std::vector<UpstreamOutcome>> UpstreamConnection::pipelined(const s
     co_return outcomes;
   }
   std::string wire;
-  for (const std::string& line : lines) {
+  for (const std::string& original : lines) {
+    const std::string line = for_upstream(original, extensions_);
     spdlog::debug("upstream {}: > {}", peer_, line);
     wire += line;
     wire += "\r\n";

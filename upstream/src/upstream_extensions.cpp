@@ -68,4 +68,31 @@ UpstreamExtensions parse_ehlo_reply(const SmtpReply& ehlo) {
   return ext;
 }
 
+std::string for_upstream(std::string line, const UpstreamExtensions& extensions) {
+  if (!extensions.auth_mechanisms.empty()) return line;
+  auto upper = [](char c) { return static_cast<char>(std::toupper(static_cast<unsigned char>(c))); };
+  auto starts_with_nocase = [&](std::string_view text, std::string_view prefix) {
+    if (text.size() < prefix.size()) return false;
+    for (std::size_t i = 0; i < prefix.size(); ++i) {
+      if (upper(text[i]) != prefix[i]) return false;
+    }
+    return true;
+  };
+  if (!starts_with_nocase(line, "MAIL FROM:")) return line;
+  // Parameters follow the path, each after one space; a path holds no unquoted space that matters
+  // here because the AUTH= keyword is matched only at a parameter's start.
+  std::size_t at = line.find(' ');
+  while (at != std::string::npos) {
+    const std::size_t next = line.find(' ', at + 1);
+    const std::string_view parameter(line.data() + at + 1, (next == std::string::npos ? line.size() : next) - at - 1);
+    if (starts_with_nocase(parameter, "AUTH=")) {
+      line.erase(at, (next == std::string::npos ? line.size() : next) - at);
+      at = line.find(' ', at);
+      continue;
+    }
+    at = next;
+  }
+  return line;
+}
+
 }  // namespace dkr::upstream

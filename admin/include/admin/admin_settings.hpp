@@ -1,6 +1,7 @@
 #pragma once
 // Plain settings of the admin API, filled by the caller (the app maps its config onto them), so that
-// admin/ depends on neither config/ nor relay/.
+// admin/ depends on neither config/ nor relay/. The defaults repeat config/settings_table.hpp's;
+// tests/app/runtime_settings_test.cpp keeps them equal.
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -26,8 +27,11 @@ struct AdminSettings {
   bool per_domain_metrics = false;  // off by default: a label per domain can explode cardinality
   std::size_t max_body_size = 64 * 1024;
   std::size_t max_header_size = 8 * 1024;
-  std::chrono::milliseconds read_timeout{30000};  // a request must arrive within it (the idle timeout)
-  std::size_t max_connections = 64;               // connections beyond it are closed at once
+  std::chrono::milliseconds read_timeout{60000};     // a request must arrive within it (the idle timeout)
+  std::chrono::milliseconds preauth_timeout{10000};  // the same, until the connection showed a valid token
+  std::size_t max_connections = 64;                  // connections beyond it are closed at once
+  std::size_t max_connections_per_address = 8;
+  std::size_t loopback_reserved_connections = 8;  // of max_connections, only for loopback clients
   // [metrics] listen: a second, plain-HTTP listener serving the endpoint table's on_metrics_listener
   // rows (/metrics, /livez, /readyz, /healthz) without a token; empty: none.
   std::string metrics_listen;
@@ -38,6 +42,9 @@ struct AdminHooks {
   std::function<std::string()> relay_metrics;  // Prometheus text appended to /metrics
   std::function<bool()> upstream_reachable;    // part of /readyz; must not block for long
   std::function<bool()> keystore_ready;        // part of /readyz: a shared keystore has done its first load
+  // Part of /readyz: keys the keystore refused at load ("domain selector: why"), e.g. a row whose DNS
+  // record does not authenticate under the KEK. Shown, not fatal: the other domains still sign.
+  std::function<std::vector<std::string>()> keystore_refusals;
   // A fleet shares one keystore: periodic jobs (activate after DNS) run only where this is true.
   std::function<bool()> runs_periodic_jobs;
   // What the rotation scheduler's last DNS check found for a staged key (empty: nothing known here).

@@ -183,6 +183,8 @@ struct ConfigError {
 struct LoadResult {
   Config config;
   std::vector<ConfigError> errors;  // every problem found, in source order per source
+  // Not errors: the relay starts, and logs each (an inline password in a file others can read).
+  std::vector<ConfigError> warnings;
   bool ok() const { return errors.empty(); }
 };
 

@@ -62,7 +62,7 @@
   X(relay, auth_queue, "auth_queue", std::uint32_t, 16, limit, \
     "AUTH checks waiting for a thread; one more gets 454 4.7.0.", integer, 0, 100000) \
   X(relay, auth_failure_delay_max, "auth_failure_delay_max", milliseconds, std::chrono::seconds(30), limit, \
-    "Cap of the per-address wait after failed AUTH (1s, 2s, 4s...).", duration, milliseconds(0)) \
+    "Cap of the wait after failed AUTH per address and user (1s, 2s, 4s...).", duration, milliseconds(0)) \
   X(relay, command_timeout, "command_timeout", milliseconds, std::chrono::minutes(5), limit, \
     "Waiting for a command inside a transaction.", duration, milliseconds(1)) \
   X(relay, data_timeout, "data_timeout", milliseconds, std::chrono::minutes(5), limit, \
@@ -91,7 +91,8 @@
   X(upstream, host, "host", std::string, "127.0.0.1", plain, "The next hop for type = smtp.", text, non_empty) \
   X(upstream, port, "port", std::uint16_t, 25, plain, "Its port.", integer, 1, 65535) \
   X(upstream, starttls, "starttls", StartTls, StartTls::Opportunistic, plain, \
-    "STARTTLS to the upstream: none, opportunistic or required.", one_of, kStartTlsNames) \
+    "STARTTLS to the upstream: none, opportunistic or required; unset: required unless host is loopback.", \
+    one_of, kStartTlsNames) \
   X(upstream, ca_file, "ca_file", std::string, {}, plain, \
     "PEM CA bundle for the upstream certificate; empty: the system store.", text) \
   X(upstream, verify_hostname, "verify_hostname", bool, true, plain, \
@@ -173,6 +174,12 @@
     "Admin API connections at once; more are closed at accept.", integer, 1, 65535) \
   X(admin, idle_timeout, "idle_timeout", milliseconds, std::chrono::seconds(60), limit, \
     "An admin connection without a complete request is closed after this.", duration, milliseconds(1)) \
+  X(admin, max_connections_per_address, "max_connections_per_address", std::uint32_t, 8, limit, \
+    "Admin API connections from one address; more are closed at accept.", integer, 1, 65535) \
+  X(admin, loopback_reserved_connections, "loopback_reserved_connections", std::uint32_t, 8, limit, \
+    "Of max_connections, the last ones only loopback clients may take.", integer, 0, 65535) \
+  X(admin, preauth_timeout, "preauth_timeout", milliseconds, std::chrono::seconds(10), limit, \
+    "idle_timeout of a connection that has not shown a valid token yet.", duration, milliseconds(1)) \
   X(admin, allow_plaintext, "allow_plaintext", bool, false, limit, \
     "Allow a listen address beyond loopback without TLS.", boolean)
 

@@ -37,6 +37,9 @@ struct SelectorInfo {
   std::int64_t revoked_at = 0;
   bool activate_after_dns = false;  // staged key to activate once its DNS record is seen
   std::string dns_record;           // TXT value to publish ("v=DKIM1; k=rsa; p=..." or "v=DKIM1; p=")
+  // Why the store refuses this key (a shared store's row whose record or key failed authentication
+  // under the KEK); dns_record is then empty, so nobody is told to publish what the row claims.
+  std::string refused;
 };
 
 struct DomainInfo {

@@ -24,4 +24,9 @@ struct UpstreamExtensions {
 // `ehlo` is a 250 reply to EHLO: its first line is the greeting, the others are keywords.
 UpstreamExtensions parse_ehlo_reply(const SmtpReply& ehlo);
 
+// A command line as this upstream may receive it: a MAIL FROM without its AUTH= parameter when the
+// upstream did not advertise AUTH (RFC 4954 §5: the parameter belongs to the extension; Postfix
+// without SASL answers it with 555). Any other line is returned unchanged.
+std::string for_upstream(std::string line, const UpstreamExtensions& extensions);
+
 }  // namespace dkr::upstream

@@ -1,6 +1,7 @@
 #pragma once
 // How to reach the upstream MTA over SMTP. Its own header so that the pool and the connection
-// need not include the SmtpUpstream they serve (the app maps its config onto these).
+// need not include the SmtpUpstream they serve (the app maps its config onto these). The defaults
+// repeat config/settings_table.hpp's; tests/app/runtime_settings_test.cpp keeps them equal.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -24,10 +25,10 @@ struct SmtpUpstreamSettings {
   std::string username;            // empty: no AUTH
   std::string password;
   std::string helo_name = "localhost";
-  std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};   // resolve + TCP connect
-  std::chrono::milliseconds command_timeout{std::chrono::seconds(120)};  // each reply / write
-  std::size_t pool_size = 4;                                             // idle connections kept
-  std::chrono::milliseconds idle_timeout{std::chrono::seconds(30)};      // then QUIT
+  std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};  // resolve + TCP connect
+  std::chrono::milliseconds command_timeout{std::chrono::minutes(5)};   // each reply / write
+  std::size_t pool_size = 4;                                            // idle connections kept
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds(30)};     // then QUIT
 };
 
 }  // namespace dkr::upstream
