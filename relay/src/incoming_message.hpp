@@ -28,6 +28,8 @@ class IncomingMessage : public DataSink {
   // A local failure while receiving (spool write error, oversized header section).
   const std::optional<SmtpReply>& failure() const { return failure_; }
   std::shared_ptr<const MessageSpool> spool() const { return spool_; }
+  // The reader found no line starting with '.': the spool may go upstream without dot-stuffing.
+  void note_no_dot_lines() { spool_->note_no_dot_lines(); }
 
  private:
   void headers_complete();

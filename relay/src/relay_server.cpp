@@ -20,6 +20,7 @@
 #include "common/memory_release.hpp"
 #include "session_context.hpp"
 #include "smtp_session.hpp"
+#include "tls_ticket_keys.hpp"
 
 namespace dkr::relay {
 
@@ -79,6 +80,12 @@ Result<void> RelayServer::Impl::load_tls() {
                      asio::ssl::context::single_dh_use);
     tls->use_certificate_chain_file(s.tls_cert);
     tls->use_private_key_file(s.tls_key, asio::ssl::context::pem);
+    // Returning clients resume with a ticket (no certificate signature, no certificate sent);
+    // the keys rotate hourly as Postfix's do. One ticket per handshake: a client that resumes
+    // uses one per connection and gets a fresh one each time.
+    if (!install_rotating_ticket_keys(tls->native_handle(), std::chrono::hours(1)))
+      return make_error("cannot set up TLS session tickets");
+    SSL_CTX_set_num_tickets(tls->native_handle(), 1);
     context->tls = std::move(tls);
   } catch (const boost::system::system_error& e) {
     return make_error("TLS certificate " + s.tls_cert + " / key " + s.tls_key + ": " + e.what());

@@ -105,6 +105,7 @@ std::optional<RelayTransaction::LocalAnswer> RelayTransaction::end_of_data(std::
       return LocalAnswer{make_reply(550, "5.6.0", "NUL character in message; BINARYMIME is not supported"), "NUL byte"};
   }
   if (const auto& failure = message->failure()) return LocalAnswer{*failure, "local failure"};
+  if (!reader->content_has_dot_line()) message->note_no_dot_lines();
   const SigningPlan& plan = message->finish_plan();
   from_domain = plan.from_domain;
   if (plan.refusal) {

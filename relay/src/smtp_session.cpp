@@ -1,6 +1,7 @@
 #include "smtp_session.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -124,8 +125,13 @@ SmtpSession::Step SmtpSession::step() {
     return Step::Continue;
   }
   if (phase_ == Phase::Data) {
-    auto used = txn_->reader->feed(in_, *txn_->message);
-    in_.erase(0, used);
+    if (const std::string_view fresh = std::exchange(fresh_data_, {}); !fresh.empty()) {
+      const auto used = txn_->reader->feed(fresh, *txn_->message);
+      in_.append(fresh.substr(used));
+    } else {
+      auto used = txn_->reader->feed(in_, *txn_->message);
+      in_.erase(0, used);
+    }
     if (!txn_->reader->done()) return Step::NeedInput;
     return finish_data();
   }
@@ -221,7 +227,14 @@ void SmtpSession::read_more() {
                               return;
                             }
                             self->timed_out_ = false;
-                            if (self->phase_ == Phase::Data) self->data_received_ += n;
+                            if (self->phase_ == Phase::Data) {
+                              self->data_received_ += n;
+                              if (self->in_.empty()) {
+                                self->fresh_data_ = std::string_view(self->read_buffer_.data(), n);
+                                self->advance();
+                                return;
+                              }
+                            }
                             self->in_.append(self->read_buffer_.data(), n);
                             self->advance();
                           });

@@ -114,6 +114,9 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
   std::string out_;
   std::string writing_;
   std::array<char, 16384> read_buffer_{};
+  // DATA bytes just read into read_buffer_ while in_ was empty: parsed where they lie, and only
+  // what the reader leaves (the commands after the final dot) is copied into in_.
+  std::string_view fresh_data_;
   bool discarding_long_line_ = false;
   bool closed_ = false;
   bool timed_out_ = false;

@@ -106,6 +106,32 @@ TEST_SUITE("aiosmtpd") {
     CHECK(d.upstream().reachable());
   }
 
+  TEST_CASE("content marked as free of dot lines goes out as it lies, in memory and spilled") {
+    PythonServer server("recording_upstream.py", {});
+    REQUIRE(server.started());
+    TempDir spill;
+    Driver d(settings_for(server.port()));
+    std::string content = "From: <a@example.com>\r\nSubject: no dot lines\r\n\r\n";
+    for (int i = 0; i < 4000; ++i) content += "line " + std::to_string(i) + ". More. Dots... inside only.\r\n";
+    int n = 0;
+    for (const std::string& body : {content, content + "no final line end."}) {
+      for (std::uint64_t threshold : {std::uint64_t{1} << 24, std::uint64_t{4096}}) {
+        auto begun = d.begin();
+        REQUIRE(begun.transaction);
+        CHECK(d.mail(*begun.transaction, "<s@example.com>").code == 250);
+        CHECK(d.rcpt(*begun.transaction, "<one@example.org>").code == 250);
+        auto spool = make_spool(body, spill.path(), threshold);
+        spool->note_no_dot_lines();
+        OutboundMessage message{prepend, spool};
+        CHECK(spool->spilled() == (threshold == 4096));
+        CHECK(d.data(*begun.transaction, message).code == 250);
+        const auto recorded = message_of(server, ++n);
+        REQUIRE(recorded.has_value());
+        CHECK(*recorded == prepend + body + (body.ends_with("\r\n") ? "" : "\r\n"));
+      }
+    }
+  }
+
   TEST_CASE("per-recipient replies are relayed as they are; DATA refusal too") {
     PythonServer server("recording_upstream.py", {});
     REQUIRE(server.started());
@@ -234,6 +260,25 @@ TEST_SUITE("aiosmtpd") {
       deliver_simple(d, "<tls@example.org>", spill);
     }
     for (int n : {1, 2}) CHECK(envelope_of(server, n)["tls"] == true);
+  }
+
+  TEST_CASE("a new upstream connection resumes the TLS session of the one before it") {
+    const TestPki& pki = test_pki();
+    PythonServer server("recording_upstream.py", {"--cert", pki.good_cert.string(), "--key", pki.good_key.string()});
+    REQUIRE(server.started());
+    TempDir spill;
+    auto settings = settings_for(server.port());
+    settings.host = "localhost";
+    settings.starttls = StartTlsPolicy::Required;
+    settings.ca_file = pki.ca_cert.string();
+    settings.pool_size = 0;  // every message on a connection of its own
+    Driver d(settings);
+    for (int i = 0; i < 3; ++i) deliver_simple(d, "<tls@example.org>", spill);
+    CHECK(server.connections() == 3);
+    CHECK(envelope_of(server, 1)["tls_resumed"] == false);  // nothing to offer yet: a full handshake
+    CHECK(envelope_of(server, 2)["tls_resumed"] == true);
+    CHECK(envelope_of(server, 3)["tls_resumed"] == true);
+    for (int n : {1, 2, 3}) CHECK(envelope_of(server, n)["tls"] == true);
   }
 
   TEST_CASE("STARTTLS verification failures refuse with 4.7.x") {

@@ -102,6 +102,49 @@ TEST_SUITE("unit") {
     }
   }
 
+  TEST_CASE("verbatim content (no line starts with a dot) gives what stuffing would, split anywhere") {
+    std::mt19937 rng(7);
+    const char alphabet[] = {'.', '\r', '\n', 'a', ' '};
+    std::uniform_int_distribution<int> pick(0, sizeof(alphabet) - 1);
+    std::uniform_int_distribution<int> length(0, 60);
+    int tried = 0;
+    for (int round = 0; round < 3000; ++round) {
+      std::string content;
+      const int n = length(rng);
+      for (int i = 0; i < n; ++i) content += alphabet[pick(rng)];
+      if (content.starts_with(".") || content.find("\r\n.") != std::string::npos) continue;  // not the promise
+      ++tried;
+      const std::string expected = reference_stuff("Received: x\r\n" + content);
+      for (bool as_views : {false, true}) {
+        UpstreamDotStuffer stuffer;
+        std::string out;
+        std::vector<std::string_view> views;
+        if (as_views)
+          stuffer.append_pieces("Received: x\r\n", views);
+        else
+          stuffer.append("Received: x\r\n", out);
+        std::size_t pos = 0;
+        while (pos < content.size()) {
+          std::uniform_int_distribution<std::size_t> piece(1, std::min<std::size_t>(content.size() - pos, 7));
+          const std::size_t k = piece(rng);
+          if (as_views)
+            stuffer.append_pieces_verbatim(std::string_view(content).substr(pos, k), views);
+          else
+            stuffer.append_verbatim(std::string_view(content).substr(pos, k), out);
+          pos += k;
+        }
+        if (as_views) {
+          stuffer.finish_pieces(views);
+          for (std::string_view view : views) out += view;
+        } else {
+          stuffer.finish(out);
+        }
+        CHECK(out == expected);
+      }
+    }
+    CHECK(tried > 500);
+  }
+
   TEST_CASE("a stuffer is reusable after finish") {
     UpstreamDotStuffer stuffer;
     std::string out;

@@ -79,6 +79,8 @@ class RecordingHandler:
             "rcpt_tos": envelope.rcpt_tos,
             "connection": server.connection_number,
             "tls": session.ssl is not None,
+            "tls_resumed": bool(session.ssl and session.ssl.get("ssl_object") is not None
+                                and session.ssl["ssl_object"].session_reused),
             "authenticated": bool(session.authenticated),
         }
         write_atomically(base + ".json", json.dumps(meta).encode())

@@ -11,6 +11,7 @@
 
 #include "upstream/upstream_pool.hpp"
 #include "upstream/upstream_smtp_transaction.hpp"
+#include "upstream_tls_sessions.hpp"
 
 namespace dkr::upstream {
 
@@ -25,6 +26,7 @@ void rethrow(std::exception_ptr e) {
 Result<std::shared_ptr<asio::ssl::context>> make_tls_context(const SmtpUpstreamSettings& settings) {
   auto tls = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
   SSL_CTX_set_min_proto_version(tls->native_handle(), TLS1_2_VERSION);
+  enable_upstream_session_reuse(tls->native_handle());
   if (settings.starttls == StartTlsPolicy::None || !settings.verify_certificate) return tls;
   boost::system::error_code ec;
   if (settings.ca_file.empty()) {

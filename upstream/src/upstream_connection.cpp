@@ -21,6 +21,7 @@
 
 #include "upstream/upstream_dot_stuffer.hpp"
 #include "upstream/upstream_reply_parser.hpp"
+#include "upstream_tls_sessions.hpp"
 
 namespace dkr::upstream {
 
@@ -326,6 +327,7 @@ UpstreamTask<UpstreamOutcome> UpstreamConnection::start_tls() {
     stream_.set_verify_mode(asio::ssl::verify_none);
   }
 
+  offer_upstream_session(ssl);
   error_code ec;
   arm(settings_->command_timeout, strand);
   co_await stream_.async_handshake(asio::ssl::stream_base::client, asio::redirect_error(use_upstream_task, ec));
@@ -428,12 +430,19 @@ UpstreamTask<UpstreamOutcome> UpstreamConnection::open() {
 
 UpstreamTask<UpstreamOutcome> UpstreamConnection::send_message(const OutboundMessage& message, const bool& abandoned) {
   UpstreamDotStuffer stuffer;
+  // Content whose writer saw no line starting with '.' needs no stuffing: sent as it lies.
+  const bool verbatim = message.content && message.content->no_dot_lines();
   if (auto blocks = message.content ? message.content->in_memory() : std::vector<std::string_view>{}) {
     // Held in memory (at most the spill threshold): one gather write of our fields, the message as
     // it lies in the spool and the terminator, without a stuffed copy of the message.
     std::vector<std::string_view> pieces;
     stuffer.append_pieces(message.prepend, pieces);
-    for (std::string_view block : *blocks) stuffer.append_pieces(block, pieces);
+    for (std::string_view block : *blocks) {
+      if (verbatim)
+        stuffer.append_pieces_verbatim(block, pieces);
+      else
+        stuffer.append_pieces(block, pieces);
+    }
     stuffer.finish_pieces(pieces);
     if (abandoned) {
       close();
@@ -457,7 +466,10 @@ UpstreamTask<UpstreamOutcome> UpstreamConnection::send_message(const OutboundMes
     }
     if (chunk.empty()) break;  // checked below
     offset += chunk.size();
-    stuffer.append(chunk, wire);
+    if (verbatim)
+      stuffer.append_verbatim(chunk, wire);
+    else
+      stuffer.append(chunk, wire);
     if (wire.size() >= message_chunk_size) {
       if (abandoned) {
         close();

@@ -54,6 +54,24 @@ void UpstreamDotStuffer::append_pieces(std::string_view content, std::vector<std
   after_cr_ = content.back() == '\r';
 }
 
+void UpstreamDotStuffer::take_verbatim(std::string_view content) {
+  empty_ = false;
+  at_line_start_ = content.back() == '\n' && (content.size() >= 2 ? content[content.size() - 2] == '\r' : after_cr_);
+  after_cr_ = content.back() == '\r';
+}
+
+void UpstreamDotStuffer::append_verbatim(std::string_view content, std::string& out) {
+  if (content.empty()) return;
+  out.append(content);
+  take_verbatim(content);
+}
+
+void UpstreamDotStuffer::append_pieces_verbatim(std::string_view content, std::vector<std::string_view>& pieces) {
+  if (content.empty()) return;
+  pieces.push_back(content);
+  take_verbatim(content);
+}
+
 void UpstreamDotStuffer::finish_pieces(std::vector<std::string_view>& pieces) {
   static constexpr std::string_view line_end = "\r\n";
   static constexpr std::string_view terminator = ".\r\n";

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace dkr::relay {
 
@@ -46,11 +47,14 @@ class DataReader {
   bool done() const { return done_; }
   DataError error() const { return error_; }
   std::uint64_t size() const { return size_; }  // unstuffed bytes emitted, or counted until TooBig
+  // Whether a line of the emitted content starts with '.' (sent as ".." by the client). When none
+  // does, the content goes upstream as it is: DATA's dot-stuffing would change nothing.
+  bool content_has_dot_line() const { return content_has_dot_line_; }
 
  private:
   void fail(DataError error);
-  void end_line(bool bare);
-  void put(char c);
+  void end_line(bool bare, std::string_view crlf);
+  void emit(std::string_view bytes);
 
   DataLimits limits_;
   bool done_ = false;
@@ -61,7 +65,8 @@ class DataReader {
   bool dot_first_ = false;           // the current line began with a dot (dropped: stuffing or end)
   bool line_has_content_ = false;    // anything after the leading dot
   bool previous_line_bare_ = false;  // the line before ended with a lone CR or LF
-  std::string out_;                  // emitted bytes of the current feed() call
+  bool content_has_dot_line_ = false;
+  std::vector<std::string_view> pieces_;  // emitted bytes of the current feed() call (views, no copy)
 };
 
 }  // namespace dkr::relay

@@ -29,6 +29,11 @@ class MessageSpool {
   // The content while it is held in memory (not spilled), as the blocks it lies in: readers need
   // not copy it.
   std::optional<std::vector<std::string_view>> in_memory() const;
+  // Set by a writer that knows no line of the content starts with '.' (the relay's DataReader sees
+  // every line): DATA then sends the content as it lies, without scanning it for dots to double.
+  // Unset, the content is scanned.
+  void note_no_dot_lines() { no_dot_lines_ = true; }
+  bool no_dot_lines() const { return no_dot_lines_; }
 
  private:
   void append_to_memory(std::string_view bytes);
@@ -40,6 +45,7 @@ class MessageSpool {
   std::vector<std::string> blocks_;
   int fd_ = -1;
   std::uint64_t size_ = 0;
+  bool no_dot_lines_ = false;
 };
 
 }  // namespace dkr::upstream

@@ -19,8 +19,14 @@ class UpstreamDotStuffer {
   // `content` (which must outlive them) and a static "." wherever a dot is doubled.
   void append_pieces(std::string_view content, std::vector<std::string_view>& pieces);
   void finish_pieces(std::vector<std::string_view>& pieces);
+  // For content in which no line starts with '.' (MessageSpool::no_dot_lines): stuffing would
+  // change nothing, so the content is taken as it is, without a scan; only the line state is kept.
+  void append_verbatim(std::string_view content, std::string& out);
+  void append_pieces_verbatim(std::string_view content, std::vector<std::string_view>& pieces);
 
  private:
+  void take_verbatim(std::string_view content);
+
   bool at_line_start_ = true;
   bool after_cr_ = false;
   bool empty_ = true;

@@ -1,0 +1,115 @@
+"""Large messages at once (not a test): N clients each send one message of SIZE bytes at the same
+moment through the relay (smtp-sink upstream, default spill_threshold of 1 MiB, so they spill to
+disk); printed: accepted (250) and lost, the relay's peak RSS (VmHWM) over the burst, and for each
+message the time from the client's final dot to its reply, beside the same burst sent directly to
+smtp-sink (the upstream's own reply time).
+
+    /usr/bin/python3 bench/relay/big_burst.py BUILD/app/dkim-relay [--clients 50] [--size 10000000]
+"""
+import argparse
+import os
+import socket
+import statistics
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import relay_bench as rb  # noqa: E402
+
+
+def reply(sock, buf):
+    while True:
+        lines = buf[0].split(b"\r\n")
+        for i, line in enumerate(lines[:-1]):
+            if len(line) >= 4 and line[3:4] == b" ":
+                buf[0] = b"\r\n".join(lines[i + 1:])
+                return int(line[:3])
+        data = sock.recv(65536)
+        if not data:
+            raise ConnectionError("closed")
+        buf[0] += data
+
+
+def send_one(port, payload, start, results):
+    try:
+        sock = socket.create_connection(("127.0.0.1", port))
+        buf = [b""]
+        reply(sock, buf)
+        for command, expect in ((b"EHLO burst.test\r\n", 250), (f"MAIL FROM:<{rb.SENDER}>\r\n".encode(), 250),
+                                (b"RCPT TO:<to@example.org>\r\n", 250), (b"DATA\r\n", 354)):
+            sock.sendall(command)
+            code = reply(sock, buf)
+            if code != expect:
+                raise RuntimeError(f"{command!r}: {code}")
+        start.wait()
+        sock.sendall(payload)
+        dot = time.monotonic()
+        sock.sendall(b".\r\n")
+        code = reply(sock, buf)
+        results.append((code, time.monotonic() - dot))
+        sock.sendall(b"QUIT\r\n")
+        sock.close()
+    except Exception as e:  # counted as lost
+        results.append((0, repr(e)))
+
+
+def burst(port, clients, size):
+    head = f"From: <{rb.SENDER}>\r\nTo: <to@example.org>\r\nSubject: burst\r\n\r\n".encode()
+    line = b"y" * 76 + b"\r\n"
+    payload = head + line * ((size - len(head)) // len(line))
+    start = threading.Barrier(clients + 1)
+    results = []
+    threads = [threading.Thread(target=send_one, args=(port, payload, start, results)) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    start.wait()
+    for t in threads:
+        t.join()
+    return results
+
+
+def peak_rss_mib(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def summary(name, results):
+    ok = [r[1] for r in results if r[0] == 250]
+    lost = len(results) - len(ok)
+    if not ok:
+        return f"{name}: 0 accepted, {lost} lost ({results[:3]})"
+    q = statistics.quantiles(ok, n=20) if len(ok) > 1 else [ok[0]] * 19
+    return (f"{name}: {len(ok)} accepted, {lost} lost; final dot to reply: median {1000 * statistics.median(ok):.1f} ms, "
+            f"p95 {1000 * q[18]:.1f} ms, max {1000 * max(ok):.1f} ms")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("binary")
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--size", type=int, default=10_000_000)
+    args = parser.parse_args()
+    sink = rb.SmtpSink()
+    try:
+        direct = burst(sink.port, args.clients, args.size)
+        rb.out(summary("direct to smtp-sink", direct) + f", load {rb.load_average()}")
+        relay, _ = rb.start_relay(os.path.abspath(args.binary), sink.port, 4)
+        try:
+            # The relay refuses messages above its max_message_size (default 25 MB); 10 MB is within.
+            before = peak_rss_mib(relay.proc.pid)
+            through = burst(relay.smtp_port, args.clients, args.size)
+            rb.out(summary("through the relay", through) + f", load {rb.load_average()}")
+            rb.out(f"relay peak RSS (VmHWM): {before:.1f} MiB before the burst, {peak_rss_mib(relay.proc.pid):.1f} MiB "
+                   f"after ({args.clients} x {args.size:,} bytes at once)")
+        finally:
+            relay.cleanup()
+    finally:
+        sink.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,300 @@
+"""TLS as deployed (not a test): STARTTLS with a new connection per message, the relay's CPU per
+message and handshakes/s, with an ECDSA P-256 or an RSA-2048 certificate, with and without session
+resumption, against one RSA-2048 DKIM signature measured in the same run.
+
+    /usr/bin/python3 bench/relay/tls_bench.py BUILD/app/dkim-relay [--messages 2000] [--concurrency 8]
+                     [--size 2000] [--modes ecdsa,ecdsa-resume,rsa,rsa-resume,plain]
+                     [--callgrind 200]
+
+For each mode a fresh relay starts with that certificate (smtp-sink upstream, pooled), the client
+workers (one process each, Python's ssl) each open a connection per message: EHLO, STARTTLS,
+EHLO, MAIL, RCPT, DATA, QUIT; with "-resume" each worker offers the TLS 1.3 ticket of its previous
+connection. Printed per mode: relay CPU per message (utime+stime from /proc, so other load on a
+shared machine disturbs it less than wall time), handshakes/s, the share of connections resumed,
+and the ratio to one RSA-2048 signature (`openssl speed`, same run).
+
+--callgrind N runs each mode again with the relay under callgrind over N connections (after a
+warm-up, counters zeroed) and prints instructions per connection and the inclusive share of the
+TLS handshake (SSL_do_handshake) and of the DKIM signature (EVP_DigestSign*): instruction counts do
+not move with the machine's load.
+"""
+import argparse
+import glob
+import multiprocessing
+import os
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import relay_bench as rb  # noqa: E402
+
+fs = rb.fs
+
+
+def make_certificate(work, kind):
+    key, cert = os.path.join(work, f"{kind}.key"), os.path.join(work, f"{kind}.crt")
+    newkey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"] if kind == "ecdsa" else ["-newkey", "rsa:2048"]
+    subprocess.run(["openssl", "req", "-x509", *newkey, "-nodes", "-keyout", key, "-out", cert, "-days", "2",
+                    "-subj", "/CN=relay.test", "-addext", "subjectAltName=DNS:relay.test"],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+def message(size):
+    head = (f"From: <{rb.SENDER}>\r\nTo: <to@example.org>\r\nSubject: tls bench\r\n\r\n").encode()
+    line = b"x" * 76 + b"\r\n"
+    body = line * max(1, (size - len(head)) // len(line))
+    return head + body
+
+
+class Dialogue:
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+
+    def reply(self):
+        while True:
+            lines = self.buf.split(b"\r\n")
+            for i, line in enumerate(lines[:-1]):
+                if len(line) >= 4 and line[3:4] == b" ":
+                    self.buf = b"\r\n".join(lines[i + 1:])
+                    return int(line[:3])
+            data = self.sock.recv(65536)
+            if not data:
+                raise ConnectionError("closed")
+            self.buf += data
+
+    def command(self, text, expect):
+        self.sock.sendall(text)
+        code = self.reply()
+        if code != expect:
+            raise RuntimeError(f"{text[:20]!r}: {code}")
+
+
+def worker(port, count, size, resume, results):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    payload = message(size) + b".\r\n"
+    session = None
+    reused = 0
+    for _ in range(count):
+        raw = socket.create_connection(("127.0.0.1", port))
+        d = Dialogue(raw)
+        if d.reply() != 220:
+            raise RuntimeError("no greeting")
+        d.command(b"EHLO client.test\r\n", 250)
+        d.command(b"STARTTLS\r\n", 220)
+        tls = ctx.wrap_socket(raw, server_hostname="relay.test", session=session if resume else None)
+        if tls.session_reused:
+            reused += 1
+        d = Dialogue(tls)
+        d.command(b"EHLO client.test\r\n", 250)
+        d.command(f"MAIL FROM:<{rb.SENDER}>\r\n".encode(), 250)
+        d.command(b"RCPT TO:<to@example.org>\r\n", 250)
+        d.command(b"DATA\r\n", 354)
+        d.command(payload, 250)
+        d.command(b"QUIT\r\n", 221)
+        session = tls.session  # the TLS 1.3 ticket arrived after the handshake
+        tls.close()
+    results.put(reused)
+
+
+def plain_worker(port, count, size, _resume, results):
+    payload = message(size) + b".\r\n"
+    for _ in range(count):
+        raw = socket.create_connection(("127.0.0.1", port))
+        d = Dialogue(raw)
+        d.reply()
+        d.command(b"EHLO client.test\r\n", 250)
+        d.command(f"MAIL FROM:<{rb.SENDER}>\r\n".encode(), 250)
+        d.command(b"RCPT TO:<to@example.org>\r\n", 250)
+        d.command(b"DATA\r\n", 354)
+        d.command(payload, 250)
+        d.command(b"QUIT\r\n", 221)
+        raw.close()
+    results.put(0)
+
+
+def drive(port, messages, concurrency, size, mode):
+    target = plain_worker if mode == "plain" else worker
+    results = multiprocessing.Queue()
+    per = max(1, messages // concurrency)
+    procs = [multiprocessing.Process(target=target, args=(port, per, size, mode.endswith("-resume"), results))
+             for _ in range(concurrency)]
+    started = time.monotonic()
+    for p in procs:
+        p.start()
+    reused = sum(results.get(timeout=1800) for _ in procs)
+    for p in procs:
+        p.join()
+        if p.exitcode != 0:
+            raise RuntimeError("a client worker failed")
+    return per * concurrency, time.monotonic() - started, reused
+
+
+def start(binary, sink_port, work, mode, wrapper=None):
+    extra = "max_connections = 5000\nmax_connections_per_ip = 5000\n"
+    if mode != "plain":
+        cert, key = make_certificate(work, mode.split("-")[0])
+        extra += f'tls_cert = "{cert}"\ntls_key = "{key}"\n'
+    relay = rb.harness.Relay(wrapper or binary, fs.relay_config(sink_port, relay_extra=extra,
+                                                                  upstream_extra="pool_size = 4",
+                                                                  upstream_command_timeout="60s"))
+    fs.add_domain(binary, os.path.join(relay.dir, "keys"), rb.DOMAIN)
+    relay.start()
+    return relay
+
+
+def user_system(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def perf_summary(perf_data, mode):
+    """Share of the relay's samples by object (self), and inclusive under the TLS handshake and the
+    DKIM signature (children: the call graph of each sample)."""
+    rows = []
+    text = subprocess.run(["perf", "report", "-i", perf_data, "--no-children", "--sort", "dso", "--stdio", "-g", "none"],
+                          capture_output=True, text=True).stdout
+    objects = [line.strip() for line in text.splitlines() if "%" in line and not line.startswith("#")][:6]
+    rows.append(f"{mode} (perf, self by object): " + "; ".join(" ".join(o.split()) for o in objects))
+    text = subprocess.run(["perf", "report", "-i", perf_data, "--children", "--sort", "symbol", "--stdio", "-g", "none"],
+                          capture_output=True, text=True).stdout
+    wanted = ("SSL_do_handshake", "EVP_DigestSignFinal", "SSL_read", "SSL_write", "SSL_new", "SSL_free",
+              "__x64_sys_sendto", "__x64_sys_recvfrom", "__x64_sys_epoll_wait", "__x64_sys_accept4", "__x64_sys_close")
+    found = []
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 5 and parts[0].endswith("%") and parts[-1] in wanted:
+            found.append(f"{parts[-1]} {parts[0]}")
+    rows.append(f"{mode} (perf, inclusive): " + ", ".join(found))
+    for row in rows:
+        rb.out(row)
+    return rows
+
+
+def inclusive_shares(dump):
+    text = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", dump], capture_output=True,
+                          text=True).stdout
+    total = None
+    found = {}
+    for line in text.splitlines():
+        m = re.match(r"\s*([\d,]+)\s+(?:\([\s\d.]+%\)\s+)?(.*)", line)
+        if not m:
+            continue
+        value = int(m.group(1).replace(",", ""))
+        name = m.group(2)
+        if "PROGRAM TOTALS" in name:
+            total = value
+        for key in ("SSL_do_handshake", "EVP_DigestSignFinal", "SSL_new", "SSL_free", "SSL_read", "SSL_write",
+                    "tls_construct_new_session_ticket", "EVP_DigestUpdate"):
+            if name.endswith(":" + key) or name.split(" ")[0].endswith(":" + key):
+                found[key] = max(found.get(key, 0), value)
+    return total, found
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("binary")
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--size", type=int, default=2000)
+    parser.add_argument("--modes", default="ecdsa,ecdsa-resume,rsa,rsa-resume,plain")
+    parser.add_argument("--callgrind", type=int, default=0, help="connections per mode under callgrind (0: none)")
+    parser.add_argument("--keep-dumps", help="directory to copy the callgrind dumps to (callgrind_annotate them)")
+    parser.add_argument("--skip-cpu", action="store_true", help="only the callgrind runs")
+    parser.add_argument("--perf", action="store_true",
+                        help="perf record -e cpu-clock -g the relay over the timed run: share by object and in the handshake")
+    args = parser.parse_args()
+    binary = os.path.abspath(args.binary)
+    work = tempfile.mkdtemp(prefix="dkr-tls-bench-")
+    sink = rb.SmtpSink()
+    sign_ms = 1.0
+    if not args.skip_cpu:
+        sign_ms = 1000.0 / rb.openssl_rsa2048_signs(1)
+        rb.out(f"one RSA-2048 signature (openssl speed, one core): {sign_ms:.3f} ms, load {rb.load_average()}")
+    rows = []
+    try:
+        for mode in args.modes.split(","):
+            relay = None if args.skip_cpu else start(binary, sink.port, work, mode)
+            try:
+                if relay is None:
+                    raise StopIteration
+                drive(relay.smtp_port, 4 * args.concurrency, args.concurrency, args.size, mode)  # warm-up
+                cpu0 = rb.cpu_seconds(relay.proc.pid)
+                user0, system0 = user_system(relay.proc.pid)
+                recorder = None
+                if args.perf:
+                    perf_data = os.path.join(work, f"perf.{mode}")
+                    recorder = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "2000", "-g", "-o",
+                                                 perf_data, "-p", str(relay.proc.pid)],
+                                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    time.sleep(1)
+                count, elapsed, reused = drive(relay.smtp_port, args.messages, args.concurrency, args.size, mode)
+                cpu = (rb.cpu_seconds(relay.proc.pid) - cpu0) / count * 1000
+                user1, system1 = user_system(relay.proc.pid)
+                rb.out(f"{mode}: user {1000 * (user1 - user0) / count:.3f} ms/msg, "
+                       f"system {1000 * (system1 - system0) / count:.3f} ms/msg")
+                if recorder:
+                    recorder.send_signal(2)
+                    recorder.wait(timeout=120)
+                    rows.extend(perf_summary(perf_data, mode))
+                    if args.keep_dumps:
+                        os.makedirs(args.keep_dumps, exist_ok=True)
+                        shutil.copy(perf_data, os.path.join(args.keep_dumps, f"perf.{mode}"))
+                row = (f"{mode}: relay CPU {cpu:.3f} ms/msg, {count / elapsed:,.0f} connections (handshakes)/s, "
+                       f"{reused} of {count} resumed, load {rb.load_average()}, "
+                       f"{cpu / sign_ms:.2f}x one RSA-2048 signature ({sign_ms:.3f} ms)")
+                rb.out(row)
+                rows.append(row)
+            except StopIteration:
+                pass
+            finally:
+                if relay:
+                    relay.cleanup()
+            if args.callgrind:
+                wrapper = os.path.join(work, "relay-under-callgrind")
+                with open(wrapper, "w") as f:
+                    f.write(f"#!/bin/sh\nexec valgrind --tool=callgrind --callgrind-out-file={work}/cg.%p "
+                            f"--dump-instr=no --collect-jumps=no {binary} \"$@\"\n")
+                os.chmod(wrapper, 0o755)
+                relay = start(binary, sink.port, work, mode, wrapper)
+                try:
+                    pid = relay.proc.pid
+                    drive(relay.smtp_port, 8, 2, args.size, mode)
+                    subprocess.run(["callgrind_control", "-z", str(pid)], check=True, capture_output=True)
+                    count, _, reused = drive(relay.smtp_port, args.callgrind, 2, args.size, mode)
+                    before = set(glob.glob(f"{work}/cg.{pid}*"))
+                    subprocess.run(["callgrind_control", "-d", mode, str(pid)], check=True, capture_output=True)
+                    dump = sorted(set(glob.glob(f"{work}/cg.{pid}*")) - before, key=os.path.getmtime)[-1]
+                    total, found = inclusive_shares(dump)
+                    if args.keep_dumps:
+                        os.makedirs(args.keep_dumps, exist_ok=True)
+                        shutil.copy(dump, os.path.join(args.keep_dumps, f"callgrind.{mode}"))
+                    parts = ", ".join(f"{k} {v / count / 1e6:.2f} M ({100.0 * v / total:.0f} %)"
+                                      for k, v in sorted(found.items(), key=lambda kv: -kv[1]))
+                    row = (f"{mode} (callgrind, {count} connections, {reused} resumed): {total / count / 1e6:.2f} M "
+                           f"instructions per connection; inclusive: {parts}")
+                    rb.out(row)
+                    rows.append(row)
+                finally:
+                    relay.cleanup()
+    finally:
+        sink.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    rb.out("summary:")
+    for row in rows:
+        rb.out("  " + row)
+
+
+if __name__ == "__main__":
+    main()
