@@ -26,6 +26,7 @@
 #include "keystore_backend.hpp"
 #include "logging_setup.hpp"
 #include "open_file_limit.hpp"
+#include "record_publisher_factory.hpp"
 #include "relay/relay_server.hpp"
 #include "runtime_settings.hpp"
 #include "secret_files.hpp"
@@ -144,6 +145,11 @@ int run_serve(Args args) {
     for (const auto& problem : problems) std::cerr << "dkim-relay: " << problem.message << "\n";
     return 2;
   }
+  // The publisher itself is used by the key lifecycle; a TSIG key file it cannot use stops the start.
+  if (auto publisher = make_record_publisher(cfg); !publisher) {
+    std::cerr << "dkim-relay: " << publisher.error().message << "\n";
+    return 2;
+  }
   auto relay_cfg = relay_settings(cfg);
   if (!relay_cfg) {
     std::cerr << "dkim-relay: " << relay_cfg.error().message << "\n";
@@ -157,6 +163,7 @@ int run_serve(Args args) {
     return 0;
   }
   setup_logging(cfg.log);
+  for (const auto& warning : loaded.warnings) spdlog::warn("config: {}", warning.to_string());
   raise_open_file_limit(cfg.relay.max_connections);
   // A file-size limit (ulimit -f) must fail the spill write with EFBIG, answered 451, rather than
   // kill the relay with every session in it.

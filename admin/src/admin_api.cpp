@@ -8,13 +8,18 @@
 
 #include "admin/api_names.hpp"
 #include "admin/api_requests.hpp"
-#include "admin/dkim_record.hpp"
-#include "admin/dns_publication.hpp"
+#include "dns/dkim_record.hpp"
+#include "dns/publication.hpp"
 #include "admin/readiness.hpp"
 #include "keystore/dns_record.hpp"
 #include "common/ascii.hpp"
 
 namespace dkr::admin {
+
+using dns::check_publication;
+using dns::dkim_record_name;
+using dns::PublicationCheck;
+using dns::TxtLookup;
 namespace {
 
 using keystore::KeyState;
@@ -139,7 +144,7 @@ std::optional<ApiResponse> refused_transition(keystore::KeyAction action, const 
 
 }  // namespace
 
-AdminApi::AdminApi(keystore::KeyStore& store, std::shared_ptr<DnsTxtResolver> resolver, AdminHooks hooks,
+AdminApi::AdminApi(keystore::KeyStore& store, std::shared_ptr<dns::Resolver> resolver, AdminHooks hooks,
                    AdminCounters& counters, bool per_domain_metrics)
     : store_(store),
       resolver_(std::move(resolver)),

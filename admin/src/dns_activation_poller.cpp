@@ -8,15 +8,21 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
-#include "admin/dkim_record.hpp"
-#include "admin/dns_publication.hpp"
+#include "dns/dkim_record.hpp"
+#include "dns/publication.hpp"
 
 namespace dkr::admin {
+
+using dns::check_publication;
+using dns::dkim_record_name;
+using dns::PublicationCheck;
+using dns::PublicationStatus;
+using dns::TxtLookup;
 
 namespace asio = boost::asio;
 
 struct DnsActivationPoller::State : std::enable_shared_from_this<DnsActivationPoller::State> {
-  State(asio::io_context& io, keystore::KeyStore& store, std::shared_ptr<DnsTxtResolver> resolver,
+  State(asio::io_context& io, keystore::KeyStore& store, std::shared_ptr<dns::Resolver> resolver,
         std::chrono::milliseconds interval, RunBlocking run_blocking, AdminCounters& counters,
         std::function<bool()> runs_here)
       : strand(asio::make_strand(io)),
@@ -103,7 +109,7 @@ struct DnsActivationPoller::State : std::enable_shared_from_this<DnsActivationPo
   asio::strand<asio::io_context::executor_type> strand;
   asio::steady_timer timer;
   keystore::KeyStore& store;
-  std::shared_ptr<DnsTxtResolver> resolver;
+  std::shared_ptr<dns::Resolver> resolver;
   std::chrono::milliseconds interval;
   RunBlocking run_blocking;
   AdminCounters& counters;
@@ -112,7 +118,7 @@ struct DnsActivationPoller::State : std::enable_shared_from_this<DnsActivationPo
 };
 
 DnsActivationPoller::DnsActivationPoller(asio::io_context& io, keystore::KeyStore& store,
-                                         std::shared_ptr<DnsTxtResolver> resolver, std::chrono::milliseconds interval,
+                                         std::shared_ptr<dns::Resolver> resolver, std::chrono::milliseconds interval,
                                          RunBlocking run_blocking, AdminCounters& counters,
                                          std::function<bool()> runs_here)
     : state_(std::make_shared<State>(io, store, std::move(resolver), interval, std::move(run_blocking), counters,

@@ -123,6 +123,24 @@ void check_postgres_keystore(LoadState& state) {
   }
 }
 
+// type = "rfc2136" needs somewhere to send updates, a zone to put them in, and a key to sign them.
+void check_dns_publish(LoadState& state) {
+  const auto& publish = state.config.dns_publish;
+  if (publish.type != DnsPublishType::Rfc2136) return;
+  const Origin type = state.origin_of("dns.publish.type");
+  if (!publish.server) state.diagnostics().error(type, "is \"rfc2136\" but dns.publish.server is not set");
+  if (publish.zone.empty()) state.diagnostics().error(type, "is \"rfc2136\" but dns.publish.zone is not set");
+  if (publish.tsig_key_file.empty()) {
+    state.diagnostics().error(type,
+                              "is \"rfc2136\" but dns.publish.tsig_key_file is not set; create one with "
+                              "`tsig-keygen -a hmac-sha256 NAME`");
+  }
+  if (publish.selectors.size() < 2) {
+    state.diagnostics().error(state.origin_of("dns.publish.selectors"),
+                              "needs two selectors at least: rotation publishes the next key in the idle one");
+  }
+}
+
 }  // namespace
 
 Origin LoadState::origin_of(std::string_view dotted_key) const {
@@ -138,6 +156,7 @@ void run_consistency_checks(LoadState& state) {
   check_admin_plaintext(state);
   read_password_file(state);
   check_postgres_keystore(state);
+  check_dns_publish(state);
 }
 
 }  // namespace dkr::config::detail

@@ -39,6 +39,9 @@ inline constexpr NameTable<LogFormat, 2> kLogFormatNames{{{LogFormat::Text, "tex
 inline constexpr NameTable<AdminRole, 3> kAdminRoleNames{
     {{AdminRole::Read, "read"}, {AdminRole::Rotate, "rotate"}, {AdminRole::Admin, "admin"}}};
 
+inline constexpr NameTable<DnsPublishType, 2> kDnsPublishTypeNames{
+    {{DnsPublishType::None, "none"}, {DnsPublishType::Rfc2136, "rfc2136"}}};
+
 template <class E, std::size_t N>
 std::optional<E> parse_name(const NameTable<E, N>& table, std::string_view text) {
   for (const auto& [value, name] : table) {

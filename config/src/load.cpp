@@ -21,8 +21,9 @@ LoadResult run(const std::optional<std::string_view>& toml, std::string_view sou
     });
   }
   detail::apply_environment(env, state);
+  detail::merge_legacy_keys(state);
   detail::run_consistency_checks(state);
-  return {std::move(state.config), std::move(state.errors)};
+  return {std::move(state.config), std::move(state.errors), std::move(state.warnings)};
 }
 
 }  // namespace
@@ -33,7 +34,7 @@ LoadResult load_config(const std::filesystem::path& file) { return load_config(f
 
 LoadResult load_config(const std::filesystem::path& file, const Environment& env) {
   auto unreadable = [&](const std::string& why) {
-    LoadResult result{default_config(), {}};
+    LoadResult result{default_config(), {}, {}};
     result.errors.push_back({file.string(), 0, 0, "", "cannot read the config file: " + why});
     return result;
   };

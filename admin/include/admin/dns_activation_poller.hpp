@@ -10,7 +10,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "admin/admin_metrics.hpp"
-#include "admin/dns_txt_resolver.hpp"
+#include "dns/resolver.hpp"
 #include "keystore/key_store.hpp"
 
 namespace dkr::admin {
@@ -20,7 +20,7 @@ class DnsActivationPoller {
   // Runs a blocking key store call off the I/O thread (the server's worker).
   using RunBlocking = std::function<void(std::function<void()>)>;
 
-  DnsActivationPoller(boost::asio::io_context& io, keystore::KeyStore& store, std::shared_ptr<DnsTxtResolver> resolver,
+  DnsActivationPoller(boost::asio::io_context& io, keystore::KeyStore& store, std::shared_ptr<dns::Resolver> resolver,
                       std::chrono::milliseconds interval, RunBlocking run_blocking, AdminCounters& counters,
                       std::function<bool()> runs_here = {});
   ~DnsActivationPoller();
