@@ -1,6 +1,6 @@
 #pragma once
-// lifecycle::KeyPublicationProbe over today's c-ares resolver and DKIM record checks (admin/). The
-// one file that ties the lifecycle to a DNS implementation: repoint it at dns/ when that exists.
+// lifecycle::KeyPublicationProbe over dns/'s c-ares resolver and key proof: the one file that ties
+// the lifecycle to a DNS implementation.
 #include <memory>
 
 #include "common/result.hpp"
@@ -9,12 +9,12 @@
 
 namespace dkr::app {
 
-// Resolver settings come from the config here, in one place (today's admin.dns_resolver and
-// admin.dns_timeout). The probe runs its own I/O thread; probe() blocks the caller until the
+// Resolver settings come from the config here, in one place (dns.resolver and
+// dns.timeout). The probe runs its own I/O thread; probe() blocks the caller until the
 // lookup is answered or times out.
 Result<std::unique_ptr<lifecycle::KeyPublicationProbe>> make_key_publication_probe(const config::Config& config);
 
-// admin.dns_check_interval: how often the rotation schedule runs.
+// dns.check_interval: how often the rotation schedule runs.
 std::chrono::milliseconds rotation_check_interval(const config::Config& config);
 
 }  // namespace dkr::app

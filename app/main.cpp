@@ -19,6 +19,7 @@ usage:
   dkim-relay keys ...                      manage the keystore (see: dkim-relay keys --help)
   dkim-relay db migrate --config FILE      create/upgrade the PostgreSQL keystore schema
   dkim-relay hash-password < password      print a password_hash for [[auth.users]]
+  dkim-relay dns status DOMAIN | publish-check  delegated selectors' CNAMEs and status; publishing check
   dkim-relay --version | --help
 )";
 
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
   if (command == "serve") return dkr::app::run_serve(rest);
   if (command == "db") return dkr::app::run_db(rest);
   if (command == "hash-password") return dkr::app::run_hash_password(rest);
+  if (command == "dns") return dkr::app::run_dns(rest);
   if (command.starts_with("--")) return dkr::app::run_serve(args);  // e.g. dkim-relay --config FILE
   std::cerr << "dkim-relay: unknown command '" << dkr::app::terminal_safe(command) << "'\n" << kHelp;
   return 2;

@@ -88,9 +88,9 @@ admin::AdminSettings admin_settings(const config::Config& config, std::string to
   s.token = std::move(token);
   s.tls_cert = a.tls_cert;
   s.tls_key = a.tls_key;
-  if (a.dns_resolver) s.dns_resolver = a.dns_resolver->to_string();
-  s.dns_timeout = a.dns_timeout;
-  s.dns_check_interval = a.dns_check_interval;
+  if (config.dns.resolver) s.dns_resolver = config.dns.resolver->to_string();
+  s.dns_timeout = config.dns.timeout;
+  s.dns_check_interval = config.dns.check_interval;
   s.per_domain_metrics = a.per_domain_metrics;
   s.max_body_size = static_cast<std::size_t>(a.max_body_size);
   s.max_connections = a.max_connections;

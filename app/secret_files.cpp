@@ -63,6 +63,9 @@ std::vector<Error> check_secret_files(const config::Config& cfg) {
     files.emplace_back("keystore.kek_file", cfg.keystore.kek_file);
     files.emplace_back("keystore.dsn_file", cfg.keystore.dsn_file);
   }
+  if (cfg.dns_publish.type != config::DnsPublishType::None) {
+    files.emplace_back("dns.publish.tsig_key_file", cfg.dns_publish.tsig_key_file);
+  }
   std::vector<Error> problems;
   for (const auto& [key, path] : files) {
     if (auto checked = check_secret_file(key, path); !checked) problems.push_back(checked.error());

@@ -32,6 +32,7 @@
 #include "logging_setup.hpp"
 #include "open_file_limit.hpp"
 #include "ops_metrics.hpp"
+#include "record_publisher_factory.hpp"
 #include "relay/relay_server.hpp"
 #include "runtime_settings.hpp"
 #include "secret_files.hpp"
@@ -154,6 +155,11 @@ int run_serve(Args args) {
   const config::Config& cfg = loaded.config;
   if (const auto problems = check_secret_files(cfg); !problems.empty()) {
     for (const auto& problem : problems) std::cerr << "dkim-relay: " << problem.message << "\n";
+    return 2;
+  }
+  // The publisher itself is used by the key lifecycle; a TSIG key file it cannot use stops the start.
+  if (auto publisher = make_record_publisher(cfg); !publisher) {
+    std::cerr << "dkim-relay: " << publisher.error().message << "\n";
     return 2;
   }
   auto relay_cfg = relay_settings(cfg);

@@ -8,8 +8,8 @@
 
 #include "admin/api_names.hpp"
 #include "admin/api_requests.hpp"
-#include "admin/dkim_record.hpp"
-#include "admin/dns_publication.hpp"
+#include "dns/dkim_record.hpp"
+#include "dns/publication.hpp"
 #include "admin/readiness.hpp"
 #include "keystore/dns_record.hpp"
 #include "common/ascii.hpp"
@@ -17,6 +17,11 @@
 #include "lifecycle/rotation_policy.hpp"
 
 namespace dkr::admin {
+
+using dns::check_publication;
+using dns::dkim_record_name;
+using dns::PublicationCheck;
+using dns::TxtLookup;
 namespace {
 
 using keystore::KeyState;
@@ -180,7 +185,7 @@ std::optional<ApiResponse> refused_transition(keystore::KeyAction action, const 
 
 KeyView AdminApi::view() const { return {&hooks_, hooks_.clock ? hooks_.clock() : lifecycle::system_clock_seconds()}; }
 
-AdminApi::AdminApi(keystore::KeyStore& store, std::shared_ptr<DnsTxtResolver> resolver, AdminHooks hooks,
+AdminApi::AdminApi(keystore::KeyStore& store, std::shared_ptr<dns::Resolver> resolver, AdminHooks hooks,
                    AdminCounters& counters, bool per_domain_metrics)
     : store_(store),
       resolver_(std::move(resolver)),

@@ -98,7 +98,7 @@ struct AdminServer::Impl : std::enable_shared_from_this<AdminServer::Impl>, Sess
       if (ec) return make_error("admin TLS key '" + settings.tls_key + "': " + ec.message());
     }
 
-    auto resolver_or = DnsTxtResolver::create(io, {settings.dns_resolver, settings.dns_timeout});
+    auto resolver_or = dns::Resolver::create(io, {settings.dns_resolver, settings.dns_timeout});
     if (!resolver_or) return resolver_or.error();
     resolver = std::move(*resolver_or);
 
@@ -345,7 +345,7 @@ struct AdminServer::Impl : std::enable_shared_from_this<AdminServer::Impl>, Sess
   AdminHooks hooks;
   AdminCounters counters;
   TokenTable tokens;
-  std::shared_ptr<DnsTxtResolver> resolver;
+  std::shared_ptr<dns::Resolver> resolver;
   std::unique_ptr<AdminApi> api;
   std::unique_ptr<asio::thread_pool> worker;
   std::optional<asio::ssl::context> tls;

@@ -4,11 +4,16 @@
 #include <mutex>
 #include <vector>
 
-#include "admin/dkim_record.hpp"
-#include "admin/dns_publication.hpp"
+#include "dns/dkim_record.hpp"
+#include "dns/publication.hpp"
 #include "common/ascii.hpp"
 
 namespace dkr::admin {
+
+using dns::check_publication;
+using dns::dkim_record_name;
+using dns::PublicationCheck;
+using dns::TxtLookup;
 namespace {
 
 using nlohmann::json;
@@ -167,7 +172,7 @@ bool dkim_aligned(std::string_view signing_domain, std::string_view from_domain,
          from[from.size() - d.size() - 1] == '.';
 }
 
-void check_readiness(const std::shared_ptr<DnsTxtResolver>& resolver, ReadinessQuery query,
+void check_readiness(const std::shared_ptr<dns::Resolver>& resolver, ReadinessQuery query,
                      std::function<void(nlohmann::json)> done) {
   // Three answers arrive on the resolver's thread in any order; the last one answers.
   struct Gather {
@@ -199,7 +204,7 @@ void check_readiness(const std::shared_ptr<DnsTxtResolver>& resolver, ReadinessQ
     callback(std::move(body));
   };
 
-  const auto lookup = [resolver](std::string name, DnsTxtResolver::Callback callback) {
+  const auto lookup = [resolver](std::string name, dns::Resolver::Callback callback) {
     if (!resolver) return callback(TxtLookup{TxtLookup::Outcome::Failed, {}, "no DNS resolver available"});
     resolver->resolve_txt(std::move(name), std::move(callback));
   };

@@ -132,12 +132,12 @@ std::string seconds_text(std::chrono::milliseconds value) {
 // switch, plus one check interval for the switch to be noticed.
 void check_rotation_policy(LoadState& state, std::chrono::seconds dns_ttl) {
   const auto& rotation = state.config.rotation;
-  const std::chrono::milliseconds floor = dns_ttl + state.config.admin.dns_check_interval;
+  const std::chrono::milliseconds floor = dns_ttl + state.config.dns.check_interval;
   if (rotation.retire_after < floor) {
     state.diagnostics().error(state.origin_of("rotation.retire_after"),
                               "is " + seconds_text(rotation.retire_after) + ", shorter than the DNS TTL (" +
-                                  seconds_text(dns_ttl) + ") plus admin.dns_check_interval (" +
-                                  seconds_text(state.config.admin.dns_check_interval) +
+                                  seconds_text(dns_ttl) + ") plus dns.check_interval (" +
+                                  seconds_text(state.config.dns.check_interval) +
                                   "): verifiers could still hold the old key's record when it is revoked; "
                                   "make it at least " +
                                   seconds_text(floor));
@@ -146,6 +146,24 @@ void check_rotation_policy(LoadState& state, std::chrono::seconds dns_ttl) {
     state.diagnostics().error(state.origin_of("rotation.interval"),
                               "is " + seconds_text(rotation.interval) +
                                   ", under 1 day; set rotation.allow_short_intervals = true for tests and demos");
+  }
+}
+
+// type = "rfc2136" needs somewhere to send updates, a zone to put them in, and a key to sign them.
+void check_dns_publish(LoadState& state) {
+  const auto& publish = state.config.dns_publish;
+  if (publish.type != DnsPublishType::Rfc2136) return;
+  const Origin type = state.origin_of("dns.publish.type");
+  if (!publish.server) state.diagnostics().error(type, "is \"rfc2136\" but dns.publish.server is not set");
+  if (publish.zone.empty()) state.diagnostics().error(type, "is \"rfc2136\" but dns.publish.zone is not set");
+  if (publish.tsig_key_file.empty()) {
+    state.diagnostics().error(type,
+                              "is \"rfc2136\" but dns.publish.tsig_key_file is not set; create one with "
+                              "`tsig-keygen -a hmac-sha256 NAME`");
+  }
+  if (publish.selectors.size() < 2) {
+    state.diagnostics().error(state.origin_of("dns.publish.selectors"),
+                              "needs two selectors at least: rotation publishes the next key in the idle one");
   }
 }
 
@@ -166,6 +184,7 @@ void run_consistency_checks(LoadState& state) {
   check_postgres_keystore(state);
   // Tests and demos (allow_short_intervals) publish their records with TTLs of a second or so.
   check_rotation_policy(state, state.config.rotation.allow_short_intervals ? std::chrono::seconds(0) : kRotationDnsTtl);
+  check_dns_publish(state);
 }
 
 }  // namespace dkr::config::detail

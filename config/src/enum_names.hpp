@@ -41,6 +41,9 @@ inline constexpr NameTable<AdminRole, 4> kAdminRoleNames{{{AdminRole::Read, "rea
                                                           {AdminRole::Admin, "admin"},
                                                           {AdminRole::Metrics, "metrics"}}};
 
+inline constexpr NameTable<DnsPublishType, 2> kDnsPublishTypeNames{
+    {{DnsPublishType::None, "none"}, {DnsPublishType::Rfc2136, "rfc2136"}}};
+
 template <class E, std::size_t N>
 std::optional<E> parse_name(const NameTable<E, N>& table, std::string_view text) {
   for (const auto& [value, name] : table) {

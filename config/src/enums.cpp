@@ -11,6 +11,7 @@ std::string_view to_string(Canon value) { return detail::name_of(detail::kCanonN
 std::string_view to_string(LogLevel value) { return detail::name_of(detail::kLogLevelNames, value); }
 std::string_view to_string(LogFormat value) { return detail::name_of(detail::kLogFormatNames, value); }
 std::string_view to_string(AdminRole value) { return detail::name_of(detail::kAdminRoleNames, value); }
+std::string_view to_string(DnsPublishType value) { return detail::name_of(detail::kDnsPublishTypeNames, value); }
 
 namespace detail {
 

@@ -80,6 +80,7 @@ void apply_environment(const Environment& env, LoadState& state) {
     const Field* field = field_for_variable(name);
     if (field == token_env_field) continue;  // applied above
     Origin origin{std::string(kEnvironmentSourceName), 0, 0, name};
+    if (!field && apply_legacy_variable(name, EnvironmentValue(value, origin), origin, state)) continue;
     if (!field) {
       const bool auth = name.starts_with(std::string(kEnvPrefix) + "AUTH_");
       state.diagnostics().error(origin, auth ? "[[auth.users]] can only be set in the config file"

@@ -96,8 +96,9 @@ LoadResult run(const std::optional<std::string_view>& toml, std::string_view sou
     });
   }
   detail::apply_environment(env, state);
+  detail::merge_legacy_keys(state);
   detail::run_consistency_checks(state);
-  std::vector<ConfigError> warnings;
+  std::vector<ConfigError> warnings = std::move(state.warnings);
   apply_upstream_tls_default(state, warnings);
   if (file != nullptr) warn_inline_secrets(*file, state, warnings);
   return {std::move(state.config), std::move(state.errors), std::move(warnings)};

@@ -220,6 +220,31 @@ ValueCodec dns_resolver_field(Get get) {
           }};
 }
 
+// Selector names: DNS labels (letters, digits, '-', not at either end), at least one, none twice.
+template <class Get>
+ValueCodec selector_list_field(Get get) {
+  const auto label = [](const std::string& text) -> std::optional<std::string> {
+    const bool ok = !text.empty() && text.size() <= 63 && text.front() != '-' && text.back() != '-' &&
+                    std::all_of(text.begin(), text.end(),
+                                [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-'; });
+    if (!ok) return std::nullopt;
+    return text;
+  };
+  return {assign_list<std::string>(
+              get, "selector names",
+              parsed_item(label, "expected a selector: a DNS label of letters, digits and '-' like \"dkr1\""),
+              [](const std::vector<std::string>& list, const ValueSource& value) -> std::optional<std::string> {
+                if (list.empty()) return "needs at least one selector";
+                auto sorted = list;
+                std::sort(sorted.begin(), sorted.end());
+                if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
+                  return "lists a selector twice" + got(value);
+                }
+                return std::nullopt;
+              }),
+          render_strings(get, [](const std::string& s) { return s; })};
+}
+
 template <class Get>
 ValueCodec cidr_list_field(Get get) {
   return {assign_list<Cidr>(get, "CIDR strings",
@@ -287,7 +312,7 @@ std::vector<Field> make_fields() {
 // One row of config/settings_table.hpp: its kind's builder with the kind's arguments.
 #define DKR_FIELD(section, member, key, type, default_value, role, doc, kind, ...) \
   fields.push_back(                                                                \
-      make_field(#section, key, SettingRole::role, doc,                            \
+      make_field(section_table(#section), key, SettingRole::role, doc,             \
                  kind##_field(at(&Config::section, &decltype(Config::section)::member) __VA_OPT__(, ) __VA_ARGS__)));
   DKR_SETTINGS(DKR_FIELD)
 #undef DKR_FIELD
@@ -296,7 +321,12 @@ std::vector<Field> make_fields() {
 
 }  // namespace
 
-std::string Field::env_name() const { return std::string(kEnvPrefix) + upper(section) + "_" + upper(key); }
+// [dns.publish] type: DKIM_RELAY_DNS_PUBLISH_TYPE.
+std::string Field::env_name() const {
+  std::string name = std::string(kEnvPrefix) + upper(section) + "_" + upper(key);
+  std::replace(name.begin(), name.end(), '.', '_');
+  return name;
+}
 
 const std::vector<Field>& fields() {
   static const std::vector<Field> all = make_fields();
@@ -304,9 +334,8 @@ const std::vector<Field>& fields() {
 }
 
 const std::vector<std::string_view>& section_names() {
-  static const std::vector<std::string_view> names{"relay", "upstream", "signing", "keystore",
-                                                   "admin", "log",      "metrics",
-                                                   "rotation"};
+  static const std::vector<std::string_view> names{"relay", "upstream", "signing",     "keystore", "admin",
+                                                   "dns",   "dns.publish", "log",    "metrics",  "rotation"};
   return names;
 }
 

@@ -222,6 +222,37 @@ bool apply_table_key(std::string_view section, const toml::key& key, const toml:
   return false;
 }
 
+bool is_section(std::string_view name) {
+  return std::find(section_names().begin(), section_names().end(), name) != section_names().end();
+}
+
+// The keys of one [section]; a sub-table that is a section itself ([dns.publish] in [dns]) recurses.
+void apply_section(const std::string& section, const Origin& section_origin, const toml::node& section_node,
+                   LoadState& state) {
+  const auto* table = section_node.as_table();
+  if (!table) {
+    state.diagnostics().error(section_origin, "expected a table [" + section + "], got " + describe_node(section_node));
+    return;
+  }
+  for (auto&& [key, value] : *table) {
+    const std::string dotted = section + "." + std::string(key.str());
+    const Origin origin = origin_at(state, key.source(), dotted);
+    if (value.is_table() && is_section(dotted)) {
+      apply_section(dotted, origin, value, state);
+      continue;
+    }
+    if (apply_table_key(section, key, value, state)) continue;
+    if (apply_legacy_key(section, key.str(), TomlValue(value, state, dotted), origin, state)) continue;
+    const Field* field = find_field(section, key.str());
+    if (!field) {
+      state.diagnostics().error(origin, "unknown key" + did_you_mean(key.str(), keys_of_section(section)));
+      continue;
+    }
+    state.origins[dotted] = origin;
+    field->assign(state.config, TomlValue(value, state, dotted), origin, state.diagnostics());
+  }
+}
+
 }  // namespace
 
 void apply_toml(std::string_view text, LoadState& state) {
@@ -246,24 +277,7 @@ void apply_toml(std::string_view text, LoadState& state) {
       state.diagnostics().error(section_origin, "unknown section" + did_you_mean(section, sections));
       continue;
     }
-    const auto* table = section_node.as_table();
-    if (!table) {
-      state.diagnostics().error(section_origin,
-                                "expected a table [" + section + "], got " + describe_node(section_node));
-      continue;
-    }
-    for (auto&& [key, value] : *table) {
-      const std::string dotted = section + "." + std::string(key.str());
-      const Origin origin = origin_at(state, key.source(), dotted);
-      if (apply_table_key(section, key, value, state)) continue;
-      const Field* field = find_field(section, key.str());
-      if (!field) {
-        state.diagnostics().error(origin, "unknown key" + did_you_mean(key.str(), keys_of_section(section)));
-        continue;
-      }
-      state.origins[dotted] = origin;
-      field->assign(state.config, TomlValue(value, state, dotted), origin, state.diagnostics());
-    }
+    apply_section(section, section_origin, section_node, state);
   }
 }
 

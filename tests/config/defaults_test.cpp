@@ -71,9 +71,9 @@ TEST_CASE("default_config holds the documented defaults") {
   CHECK(c.admin.token_env.empty());
   CHECK(c.admin.tls_cert.empty());
   CHECK(c.admin.tls_key.empty());
-  CHECK_FALSE(c.admin.dns_resolver.has_value());
-  CHECK(c.admin.dns_timeout == 5s);
-  CHECK(c.admin.dns_check_interval == 60s);
+  CHECK_FALSE(c.dns.resolver.has_value());
+  CHECK(c.dns.timeout == 5s);
+  CHECK(c.dns.check_interval == 60s);
   CHECK_FALSE(c.admin.per_domain_metrics);
   CHECK(c.admin.max_body_size == 64ull * 1024);
 
@@ -119,8 +119,8 @@ canonicalization = "simple/relaxed"
 headers = ["From", "To"]
 expire_after = "7d"
 
-[admin]
-dns_resolver = "9.9.9.9"
+[dns]
+resolver = "9.9.9.9"
 
 [log]
 level = "debug"
@@ -152,7 +152,7 @@ domains = ["*"]
   CHECK(c.signing.canonicalization == Canonicalization{Canon::Simple, Canon::Relaxed});
   CHECK(c.signing.headers == std::vector<std::string>{"From", "To"});
   CHECK(c.signing.expire_after == std::chrono::hours(24 * 7));
-  CHECK(c.admin.dns_resolver == Endpoint{"9.9.9.9", 53});
+  CHECK(c.dns.resolver == Endpoint{"9.9.9.9", 53});
   CHECK(c.log.level == LogLevel::Debug);
   CHECK(c.log.format == LogFormat::Json);
   REQUIRE(c.auth_users.size() == 1);

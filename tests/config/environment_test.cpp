@@ -11,7 +11,7 @@ TEST_CASE("environment overrides win over the file and use the same parsing") {
       {"DKIM_RELAY_RELAY_LISTEN", "0.0.0.0:2525, [::]:2525"},
       {"DKIM_RELAY_RELAY_MAX_RECIPIENTS", "20"},
       {"DKIM_RELAY_KEYSTORE_WATCH", "false"},
-      {"DKIM_RELAY_ADMIN_DNS_CHECK_INTERVAL", "2m"},
+      {"DKIM_RELAY_DNS_CHECK_INTERVAL", "2m"},
       {"DKIM_RELAY_SIGNING_ALGORITHMS", "rsa-sha256,ed25519-sha256"},
       {"DKIM_RELAY_UPSTREAM_PORT", "2526"},
       {"PATH", "/usr/bin"},  // not ours: ignored
@@ -27,7 +27,7 @@ TEST_CASE("environment overrides win over the file and use the same parsing") {
   CHECK(c.relay.listen[1] == Endpoint{"::", 2525});
   CHECK(c.relay.max_recipients == 20);
   CHECK_FALSE(c.keystore.watch);
-  CHECK(c.admin.dns_check_interval == std::chrono::minutes(2));
+  CHECK(c.dns.check_interval == std::chrono::minutes(2));
   CHECK(c.signing.algorithms == std::vector{SigningAlgorithm::RsaSha256, SigningAlgorithm::Ed25519Sha256});
   CHECK(c.upstream.port == 2526);
 }

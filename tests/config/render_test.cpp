@@ -23,7 +23,7 @@ TEST_CASE("rendering the defaults prints the documented values and loads back") 
   CHECK(has_line(text, "type = \"directory\""));
   CHECK(has_line(text, "canonicalization = \"relaxed/relaxed\""));
   CHECK(has_line(text, "headers = []"));
-  CHECK(has_line(text, "dns_resolver = \"\""));
+  CHECK(has_line(text, "resolver = \"\""));
   CHECK(has_line(text, "max_body_size = \"64KiB\""));
   CHECK(has_line(text, "level = \"info\""));
 
@@ -55,7 +55,7 @@ TEST_CASE("a rendered non-default configuration loads back equal, apart from mas
   config.signing.headers = {"From", "Subject"};
   config.signing.expire_after = std::chrono::hours(48);
   config.keystore.demo_domain = "";
-  config.admin.dns_resolver = Endpoint{"::1", 5353};
+  config.dns.resolver = Endpoint{"::1", 5353};
   config.admin.per_domain_metrics = true;
   config.log.format = LogFormat::Json;
   config.auth_users = {{"app", "$pbkdf2-sha256$600000$c2FsdA$aGFzaGhhc2g", {"example.com", "*.example.com"}},
@@ -70,7 +70,7 @@ TEST_CASE("a rendered non-default configuration loads back equal, apart from mas
   CHECK(has_line(text, "password = \"********\""));
   CHECK(has_line(text, "password_hash = \"********\""));
   CHECK(has_line(text, "data_timeout = \"1500ms\""));
-  CHECK(has_line(text, "dns_resolver = \"[::1]:5353\""));
+  CHECK(has_line(text, "resolver = \"[::1]:5353\""));
   CHECK(has_line(text, "spill_directory = \"/var/tmp/dkim \\\"relay\\\"\""));
 
   auto loaded = load_config_string(text, "rendered.toml", kNoEnvironment);

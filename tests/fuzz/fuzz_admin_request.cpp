@@ -11,7 +11,7 @@
 
 #include "admin/api_requests.hpp"
 #include "admin/bearer_auth.hpp"
-#include "admin/dkim_record.hpp"
+#include "dns/dkim_record.hpp"
 #include "admin/json_body.hpp"
 #include "admin/router.hpp"
 #include "fuzz_check.hpp"
@@ -80,7 +80,7 @@ void check_bodies(std::string_view body, std::string_view input) {
 }
 
 void check_dns_text(std::string_view text, std::string_view input) {
-  if (auto key = dkr::admin::dkim_public_key(text)) {
+  if (auto key = dkr::dns::dkim_public_key(text)) {
     check(key->find_first_of(" \t\r\n") == std::string::npos, "dkim_public_key kept whitespace", input);
   }
   if (auto credentials = dkr::admin::bearer_credentials(text)) {

@@ -13,7 +13,12 @@ Raises (the test fails) when named cannot start: a test that needs BIND never si
 As a program it wraps another command, for ctest; the server is described in the environment:
     bind_server.py [--zone NAME[:dynamic]]... -- COMMAND ARGS...
     DKR_TEST_DNS_SERVER=127.0.0.1:PORT  DKR_TEST_TSIG_KEY_FILE=...  DKR_TEST_TSIG_WRONG_KEY_FILE=...
-    DKR_TEST_DNS_ZONES=zone1,zone2
+    DKR_TEST_DNS_ZONES=zone1,zone2  DKR_TEST_BIND_CONTROL=/path/to/control.sock
+
+The wrapped command drives the server through DKR_TEST_BIND_CONTROL, a Unix socket taking one
+request per connection (the request, then end of input; the answer is "ok" or "error" on the first
+line, then text):
+    stop | start | checkzone ZONE | records ZONE | nsupdate ZONE\n<nsupdate lines>
 """
 import os
 import re
@@ -23,6 +28,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import dns.message
@@ -257,6 +263,56 @@ class BindServer:
         return result.returncode == 0, result.stdout + result.stderr
 
 
+def _control(server, request):
+    """One control request of the wrapper mode: (ok, text)."""
+    first, _, rest = request.partition("\n")
+    words = first.split()
+    try:
+        if words == ["stop"]:
+            server.stop()
+            return True, ""
+        if words == ["start"]:
+            server.start()
+            return True, ""
+        if len(words) == 2 and words[0] == "checkzone":
+            return server.check_zone(words[1])
+        if len(words) == 2 and words[0] == "records":
+            records = server.zone_records(words[1])
+            return True, "".join("%s %s %s\n" % (name, rtype, value)
+                                 for (name, rtype), values in sorted(records.items()) for value in values)
+        if len(words) == 2 and words[0] == "nsupdate":
+            server.nsupdate(words[1], [line for line in rest.splitlines() if line.strip()])
+            return True, ""
+        return False, "unknown request %r" % first
+    except Exception as error:  # the test reads it; the server keeps serving
+        return False, str(error)
+
+
+def _serve_control(server, path):
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(4)
+
+    def loop():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                chunks = []
+                while True:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                ok, text = _control(server, b"".join(chunks).decode())
+                conn.sendall((("ok\n" if ok else "error\n") + text).encode())
+
+    threading.Thread(target=loop, daemon=True).start()
+    return listener
+
+
 def main(argv):
     if "--" not in argv:
         print(__doc__, file=sys.stderr)
@@ -276,9 +332,15 @@ def main(argv):
             print("unknown option %s" % options[i], file=sys.stderr)
             return 2
     with BindServer(zones, dynamic=dynamic) as server:
+        control = os.path.join(server.dir, "control.sock")
+        listener = _serve_control(server, control)
         env = dict(os.environ, DKR_TEST_DNS_SERVER=server.address, DKR_TEST_TSIG_KEY_FILE=server.tsig_key_file,
-                   DKR_TEST_TSIG_WRONG_KEY_FILE=server.wrong_key_file, DKR_TEST_DNS_ZONES=",".join(zones))
-        return subprocess.run(command, env=env).returncode
+                   DKR_TEST_TSIG_WRONG_KEY_FILE=server.wrong_key_file, DKR_TEST_DNS_ZONES=",".join(zones),
+                   DKR_TEST_BIND_CONTROL=control)
+        try:
+            return subprocess.run(command, env=env).returncode
+        finally:
+            listener.close()
 
 
 if __name__ == "__main__":

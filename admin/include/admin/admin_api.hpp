@@ -8,7 +8,7 @@
 #include "admin/admin_metrics.hpp"
 #include "admin/admin_settings.hpp"
 #include "admin/api_response.hpp"
-#include "admin/dns_txt_resolver.hpp"
+#include "dns/resolver.hpp"
 #include "admin/router.hpp"
 #include "admin/token_scope.hpp"
 #include "keystore/key_store.hpp"
@@ -26,7 +26,7 @@ class AdminApi {
   using Done = std::function<void(ApiResponse)>;
 
   // `resolver` may be null (then /dns reports every selector as error).
-  AdminApi(keystore::KeyStore& store, std::shared_ptr<DnsTxtResolver> resolver, AdminHooks hooks,
+  AdminApi(keystore::KeyStore& store, std::shared_ptr<dns::Resolver> resolver, AdminHooks hooks,
            AdminCounters& counters, bool per_domain_metrics);
 
   // Answers a routed, authenticated request. Key store calls block (key generation, disk), so the
@@ -56,7 +56,7 @@ class AdminApi {
   void domain_readiness(const Route& route, Done done) const;
 
   keystore::KeyStore& store_;
-  std::shared_ptr<DnsTxtResolver> resolver_;
+  std::shared_ptr<dns::Resolver> resolver_;
   AdminHooks hooks_;
   AdminCounters& counters_;
   bool per_domain_metrics_;

@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "admin/dns_txt_resolver.hpp"
+#include "dns/resolver.hpp"
 #include "common/result.hpp"
 
 namespace dkr::admin {
@@ -39,7 +39,7 @@ struct ReadinessQuery {
 
 // Runs the lookups in parallel and calls `done` once, on the resolver's io_context, with the JSON
 // body of GET /v1/domains/{domain}/readiness.
-void check_readiness(const std::shared_ptr<DnsTxtResolver>& resolver, ReadinessQuery query,
+void check_readiness(const std::shared_ptr<dns::Resolver>& resolver, ReadinessQuery query,
                      std::function<void(nlohmann::json)> done);
 
 }  // namespace dkr::admin

@@ -127,6 +127,26 @@ struct AdminConfig {
   friend bool operator==(const AdminConfig&, const AdminConfig&) = default;
 };
 
+// [dns]: lookups of key records (they used to be admin.dns_resolver, dns_timeout, dns_check_interval).
+struct DnsConfig {
+  DKR_DNS_SETTINGS(DKR_SETTING_MEMBER)
+  friend bool operator==(const DnsConfig&, const DnsConfig&) = default;
+};
+
+enum class DnsPublishType { None, Rfc2136 };
+std::string_view to_string(DnsPublishType value);
+
+// [dns.publish]: where dkim-relay publishes the records of delegated selectors.
+struct DnsPublishConfig {
+  DKR_DNS_PUBLISH_SETTINGS(DKR_SETTING_MEMBER)
+  friend bool operator==(const DnsPublishConfig&, const DnsPublishConfig&) = default;
+};
+
+// The [table] name of a section member of Config: dns_publish is written [dns.publish].
+constexpr std::string_view section_table(std::string_view member) {
+  return member == "dns_publish" ? std::string_view("dns.publish") : member;
+}
+
 struct LogConfig {
   DKR_LOG_SETTINGS(DKR_SETTING_MEMBER)
   friend bool operator==(const LogConfig&, const LogConfig&) = default;
@@ -162,6 +182,8 @@ struct Config {
   SigningConfig signing;
   KeystoreConfig keystore;
   AdminConfig admin;
+  DnsConfig dns;
+  DnsPublishConfig dns_publish;
   LogConfig log;
   MetricsConfig metrics;
   RotationConfig rotation;
@@ -183,7 +205,8 @@ struct ConfigError {
 struct LoadResult {
   Config config;
   std::vector<ConfigError> errors;  // every problem found, in source order per source
-  // Not errors: the relay starts, and logs each (an inline password in a file others can read).
+  // Not errors: the relay starts, and logs each (an inline password in a file others can read; a key
+  // under its old name, admin.dns_timeout for dns.timeout).
   std::vector<ConfigError> warnings;
   bool ok() const { return errors.empty(); }
 };

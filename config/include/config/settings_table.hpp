@@ -160,12 +160,6 @@
     "Variable holding the token instead of token_file; empty: use the file.", text, env_var_name_check) \
   X(admin, tls_cert, "tls_cert", std::string, {}, plain, "PEM certificate for HTTPS; empty: plain HTTP.", text) \
   X(admin, tls_key, "tls_key", std::string, {}, plain, "PEM private key for HTTPS.", text) \
-  X(admin, dns_resolver, "dns_resolver", std::optional<Endpoint>, std::nullopt, plain, \
-    "DNS server for key record checks, ip or ip:port; empty: the system resolver.", dns_resolver) \
-  X(admin, dns_timeout, "dns_timeout", milliseconds, std::chrono::seconds(5), plain, "Timeout of one DNS query.", \
-    duration, milliseconds(1)) \
-  X(admin, dns_check_interval, "dns_check_interval", milliseconds, std::chrono::seconds(60), plain, \
-    "How often staged keys waiting for their DNS record are checked.", duration, std::chrono::seconds(1)) \
   X(admin, per_domain_metrics, "per_domain_metrics", bool, false, plain, \
     "A domain label on signing metrics (one series per domain).", boolean) \
   X(admin, max_body_size, "max_body_size", std::uint64_t, 64ull * 1024, plain, \
@@ -182,6 +176,29 @@
     "idle_timeout of a connection that has not shown a valid token yet.", duration, milliseconds(1)) \
   X(admin, allow_plaintext, "allow_plaintext", bool, false, limit, \
     "Allow a listen address beyond loopback without TLS.", boolean)
+
+#define DKR_DNS_SETTINGS(X) \
+  X(dns, resolver, "resolver", std::optional<Endpoint>, std::nullopt, plain, \
+    "DNS server for key record checks, ip or ip:port; empty: the system resolver.", dns_resolver) \
+  X(dns, timeout, "timeout", milliseconds, std::chrono::seconds(5), plain, "Timeout of one DNS query.", \
+    duration, milliseconds(1)) \
+  X(dns, check_interval, "check_interval", milliseconds, std::chrono::seconds(60), plain, \
+    "How often staged keys waiting for their DNS record are checked.", duration, std::chrono::seconds(1))
+
+/* [dns.publish]: the section member dns_publish is written [dns.publish] (config::section_table). */
+#define DKR_DNS_PUBLISH_SETTINGS(X) \
+  X(dns_publish, type, "type", DnsPublishType, DnsPublishType::None, plain, \
+    "Publishing key records: none, or rfc2136 (DNS UPDATE signed with TSIG).", one_of, kDnsPublishTypeNames) \
+  X(dns_publish, server, "server", std::optional<Endpoint>, std::nullopt, plain, \
+    "Primary server taking the updates, ip or ip:port (port 53 if omitted).", dns_resolver) \
+  X(dns_publish, zone, "zone", std::string, {}, plain, \
+    "The zone our records go in (the delegation zone, e.g. dkim.esp.example).", text, domain_check) \
+  X(dns_publish, tsig_key_file, "tsig_key_file", std::string, {}, plain, \
+    "TSIG key in BIND's key-file format (tsig-keygen), mode 0600 or 0640.", text) \
+  X(dns_publish, ttl, "ttl", std::uint32_t, 300, plain, "TTL in seconds of the records we publish.", \
+    integer, 0, 2147483647) \
+  X(dns_publish, selectors, "selectors", std::vector<std::string>, (std::vector<std::string>{"dkr1", "dkr2"}), \
+    plain, "Selector slots of a delegated domain; rotation alternates between them.", selector_list)
 
 #define DKR_LOG_SETTINGS(X) \
   X(log, level, "level", LogLevel, LogLevel::Info, plain, \
@@ -212,7 +229,8 @@
 
 #define DKR_SETTINGS(X) \
   DKR_RELAY_SETTINGS(X) DKR_UPSTREAM_SETTINGS(X) DKR_SIGNING_SETTINGS(X) DKR_KEYSTORE_SETTINGS(X) \
-  DKR_ADMIN_SETTINGS(X) DKR_LOG_SETTINGS(X) DKR_METRICS_SETTINGS(X) DKR_ROTATION_SETTINGS(X)
+  DKR_ADMIN_SETTINGS(X) DKR_DNS_SETTINGS(X) DKR_DNS_PUBLISH_SETTINGS(X) DKR_LOG_SETTINGS(X) DKR_METRICS_SETTINGS(X) \
+  DKR_ROTATION_SETTINGS(X)
 
 // The member declaration of a row, for the structs in config.hpp.
 #define DKR_SETTING_MEMBER(section, member, key, type, default_value, ...) type member = default_value;

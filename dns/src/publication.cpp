@@ -1,10 +1,10 @@
-#include "admin/dns_publication.hpp"
+#include "dns/publication.hpp"
 
 #include <optional>
 
-#include "admin/dkim_record.hpp"
+#include "dns/dkim_record.hpp"
 
-namespace dkr::admin {
+namespace dkr::dns {
 
 std::string_view to_string(PublicationStatus status) {
   switch (status) {
@@ -47,4 +47,4 @@ PublicationCheck check_publication(const TxtLookup& lookup, std::string_view exp
   return {PublicationStatus::Mismatch, "TXT records at the name are not DKIM key records"};
 }
 
-}  // namespace dkr::admin
+}  // namespace dkr::dns

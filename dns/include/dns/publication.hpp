@@ -3,9 +3,9 @@
 #include <string>
 #include <string_view>
 
-#include "admin/dns_txt_resolver.hpp"
+#include "dns/resolver.hpp"
 
-namespace dkr::admin {
+namespace dkr::dns {
 
 enum class PublicationStatus {
   Published,  // every DKIM record at the name carries our key
@@ -23,4 +23,4 @@ struct PublicationCheck {
 
 PublicationCheck check_publication(const TxtLookup& lookup, std::string_view expected_record);
 
-}  // namespace dkr::admin
+}  // namespace dkr::dns

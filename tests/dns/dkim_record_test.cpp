@@ -1,9 +1,9 @@
 #include <doctest/doctest.h>
 
-#include "admin/dkim_record.hpp"
-#include "admin/dns_publication.hpp"
+#include "dns/dkim_record.hpp"
+#include "dns/publication.hpp"
 
-using namespace dkr::admin;
+using namespace dkr::dns;
 
 TEST_CASE("record name") {
   CHECK(dkim_record_name("s1", "example.com") == "s1._domainkey.example.com");

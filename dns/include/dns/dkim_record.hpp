@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace dkr::admin {
+namespace dkr::dns {
 
 // "<selector>._domainkey.<domain>" (no trailing dot).
 std::string dkim_record_name(std::string_view selector, std::string_view domain);
@@ -14,4 +14,4 @@ std::string dkim_record_name(std::string_view selector, std::string_view domain)
 // DKIM key record (no p= tag, or a v= other than DKIM1). An empty p= (revoked key) is "".
 std::optional<std::string> dkim_public_key(std::string_view txt_value);
 
-}  // namespace dkr::admin
+}  // namespace dkr::dns

@@ -1,6 +1,6 @@
-#include "admin/dkim_record.hpp"
+#include "dns/dkim_record.hpp"
 
-namespace dkr::admin {
+namespace dkr::dns {
 namespace {
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
@@ -46,4 +46,4 @@ std::optional<std::string> dkim_public_key(std::string_view txt_value) {
   return key;
 }
 
-}  // namespace dkr::admin
+}  // namespace dkr::dns

@@ -1,7 +1,10 @@
-#include "admin/dns_txt_resolver.hpp"
+#include "dns/resolver.hpp"
 
 #include <ares.h>
 #include <arpa/nameser.h>
+#include "ldns.hpp"
+
+#include <cctype>
 
 #include <map>
 #include <mutex>
@@ -12,18 +15,18 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
-namespace dkr::admin {
+namespace dkr::dns {
 namespace {
 
 namespace asio = boost::asio;
 using Strand = asio::strand<asio::io_context::executor_type>;
 
 // c-ares' channel is not thread-safe: every call into it happens on `strand_`.
-class AresTxtResolver final : public DnsTxtResolver, public std::enable_shared_from_this<AresTxtResolver> {
+class AresResolver final : public Resolver, public std::enable_shared_from_this<AresResolver> {
  public:
-  explicit AresTxtResolver(asio::io_context& io) : io_(io), strand_(asio::make_strand(io)), timer_(strand_) {}
+  explicit AresResolver(asio::io_context& io) : io_(io), strand_(asio::make_strand(io)), timer_(strand_) {}
 
-  ~AresTxtResolver() override {
+  ~AresResolver() override {
     destroying_ = true;
     if (channel_ != nullptr) ares_destroy(channel_);  // calls sock_state for open sockets: releases them
     for (auto& [fd, watch] : sockets_) {
@@ -32,7 +35,7 @@ class AresTxtResolver final : public DnsTxtResolver, public std::enable_shared_f
     }
   }
 
-  Result<void> init(const DnsResolverSettings& settings) {
+  Result<void> init(const ResolverSettings& settings) {
     static std::once_flag library_once;
     static int library_status = ARES_SUCCESS;
     std::call_once(library_once, [] { library_status = ares_library_init(ARES_LIB_INIT_ALL); });
@@ -45,7 +48,7 @@ class AresTxtResolver final : public DnsTxtResolver, public std::enable_shared_f
     options.tries = 2;
     options.flags = ARES_FLAG_EDNS;
     options.ednspsz = 1232;  // fits in one unfragmented datagram; larger keys fall back to TCP
-    options.sock_state_cb = &AresTxtResolver::on_socket_state;
+    options.sock_state_cb = &AresResolver::on_socket_state;
     options.sock_state_cb_data = this;
     const int mask = ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS | ARES_OPT_EDNSPSZ | ARES_OPT_SOCK_STATE_CB;
     if (const int status = ares_init_options(&channel_, &options, mask); status != ARES_SUCCESS) {
@@ -62,7 +65,13 @@ class AresTxtResolver final : public DnsTxtResolver, public std::enable_shared_f
 
   void resolve_txt(std::string name, Callback done) override {
     asio::post(strand_, [self = shared_from_this(), name = std::move(name), done = std::move(done)]() mutable {
-      self->start_query(name, std::move(done));
+      self->start_query(name, Query{self, std::move(done), {}});
+    });
+  }
+
+  void resolve_cname(std::string name, CnameCallback done) override {
+    asio::post(strand_, [self = shared_from_this(), name = std::move(name), done = std::move(done)]() mutable {
+      self->start_query(name, Query{self, {}, std::move(done)});
     });
   }
 
@@ -90,27 +99,67 @@ class AresTxtResolver final : public DnsTxtResolver, public std::enable_shared_f
     bool closed = false;
   };
 
+  // One lookup in flight: a TXT lookup has `done`, a CNAME lookup `cname_done`.
   struct Query {
-    std::shared_ptr<AresTxtResolver> self;
+    std::shared_ptr<AresResolver> self;
     Callback done;
+    CnameCallback cname_done;
   };
 
-  void start_query(const std::string& name, Callback done) {
+  void start_query(const std::string& name, Query query) {
     if (stopped_) {
-      asio::post(io_, [done = std::move(done)] { done(TxtLookup{TxtLookup::Outcome::Failed, {}, "cancelled"}); });
+      asio::post(io_, [done = std::move(query.done), cname_done = std::move(query.cname_done)] {
+        if (done) done(TxtLookup{TxtLookup::Outcome::Failed, {}, "cancelled"});
+        if (cname_done) cname_done(CnameLookup{CnameLookup::Outcome::Failed, {}, "cancelled"});
+      });
       return;
     }
-    auto* query = new Query{shared_from_this(), std::move(done)};
-    ares_query(channel_, name.c_str(), ns_c_in, ns_t_txt, &AresTxtResolver::on_reply, query);
+    const int type = query.done ? ns_t_txt : ns_t_cname;
+    ares_query(channel_, name.c_str(), ns_c_in, type, &AresResolver::on_reply, new Query(std::move(query)));
     arm_timer();
   }
 
   static void on_reply(void* arg, int status, int /*timeouts*/, unsigned char* answer, int length) {
     std::unique_ptr<Query> query(static_cast<Query*>(arg));
-    TxtLookup lookup = to_lookup(status, answer, length);
     // Posted, not called: the callback may start new lookups, which must not re-enter c-ares here.
-    asio::post(query->self->io_,
-               [done = std::move(query->done), lookup = std::move(lookup)]() mutable { done(std::move(lookup)); });
+    if (query->done) {
+      asio::post(query->self->io_, [done = std::move(query->done),
+                                    lookup = to_lookup(status, answer, length)]() mutable { done(std::move(lookup)); });
+    } else {
+      asio::post(query->self->io_,
+                 [done = std::move(query->cname_done), lookup = to_cname_lookup(status, answer, length)]() mutable {
+                   done(std::move(lookup));
+                 });
+    }
+  }
+
+  // c-ares 1.18 parses no CNAME answer; ldns reads the message.
+  static CnameLookup to_cname_lookup(int status, const unsigned char* answer, int length) {
+    if (status == ARES_ENOTFOUND) return {CnameLookup::Outcome::NoAlias, {}, "NXDOMAIN"};
+    if (status == ARES_ENODATA) return {CnameLookup::Outcome::NoAlias, {}, "no CNAME record (NODATA)"};
+    if (status != ARES_SUCCESS) {
+      return {CnameLookup::Outcome::Failed, {}, std::string("DNS lookup failed: ") + ares_strerror(status)};
+    }
+    ldns_pkt* packet = nullptr;
+    if (ldns_wire2pkt(&packet, answer, static_cast<std::size_t>(length)) != LDNS_STATUS_OK) {
+      return {CnameLookup::Outcome::Failed, {}, "bad DNS answer"};
+    }
+    CnameLookup lookup{CnameLookup::Outcome::NoAlias, {}, "no CNAME record (NODATA)"};
+    // The first CNAME of the answer is the one at the name asked (a resolver may add the chain).
+    const ldns_rr_list* records = ldns_pkt_answer(packet);
+    for (std::size_t i = 0; i < ldns_rr_list_rr_count(records); ++i) {
+      const ldns_rr* rr = ldns_rr_list_rr(records, i);
+      if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_CNAME || ldns_rr_rd_count(rr) != 1) continue;
+      char* text = ldns_rdf2str(ldns_rr_rdf(rr, 0));
+      std::string target = text != nullptr ? text : "";
+      LDNS_FREE(text);
+      while (target.ends_with('.')) target.pop_back();
+      for (char& c : target) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      lookup = {CnameLookup::Outcome::Alias, std::move(target), ""};
+      break;
+    }
+    ldns_pkt_free(packet);
+    return lookup;
   }
 
   static TxtLookup to_lookup(int status, const unsigned char* answer, int length) {
@@ -139,7 +188,7 @@ class AresTxtResolver final : public DnsTxtResolver, public std::enable_shared_f
   // Called by c-ares (on the strand, inside ares_query/ares_process_fd) when a socket opens, changes
   // interest, or is about to be closed (readable = writable = 0).
   static void on_socket_state(void* data, ares_socket_t fd, int readable, int writable) {
-    auto* self = static_cast<AresTxtResolver*>(data);
+    auto* self = static_cast<AresResolver*>(data);
     auto found = self->sockets_.find(fd);
     if (!readable && !writable) {
       if (found == self->sockets_.end()) return;
@@ -214,11 +263,10 @@ class AresTxtResolver final : public DnsTxtResolver, public std::enable_shared_f
 
 }  // namespace
 
-Result<std::shared_ptr<DnsTxtResolver>> DnsTxtResolver::create(boost::asio::io_context& io,
-                                                               const DnsResolverSettings& settings) {
-  auto resolver = std::make_shared<AresTxtResolver>(io);
+Result<std::shared_ptr<Resolver>> Resolver::create(boost::asio::io_context& io, const ResolverSettings& settings) {
+  auto resolver = std::make_shared<AresResolver>(io);
   if (auto ok = resolver->init(settings); !ok) return ok.error();
-  return std::shared_ptr<DnsTxtResolver>(std::move(resolver));
+  return std::shared_ptr<Resolver>(std::move(resolver));
 }
 
-}  // namespace dkr::admin
+}  // namespace dkr::dns
