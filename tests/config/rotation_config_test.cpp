@@ -17,7 +17,7 @@ TEST_CASE("[rotation] defaults: off, 90d / 7d / 30d / 72h") {
 
 TEST_CASE("[rotation] retire_after shorter than the DNS TTL plus the check interval is refused at its line") {
   auto result = load_config_string(
-      "[admin]\ndns_check_interval = \"60s\"\n\n[rotation]\nenabled = true\n"
+      "[dns]\ncheck_interval = \"60s\"\n\n[rotation]\nenabled = true\n"
       "retire_after = \"5m\"\n",
       "rot.toml", kNoEnvironment);
   REQUIRE(result.errors.size() == 1);
@@ -38,7 +38,7 @@ TEST_CASE("[rotation] interval under a day needs allow_short_intervals, which al
   CHECK(short_interval.errors[0].message.find("allow_short_intervals") != std::string::npos);
 
   auto demo = load_config_string(
-      "[admin]\ndns_check_interval = \"1s\"\n[rotation]\nallow_short_intervals = true\n"
+      "[dns]\ncheck_interval = \"1s\"\n[rotation]\nallow_short_intervals = true\n"
       "interval = \"8s\"\nretire_after = \"2s\"\ndelete_after = \"3s\"\ndns_timeout = \"30s\"\n",
       "rot.toml", kNoEnvironment);
   CHECK_MESSAGE(demo.ok(), test::all_errors(demo));
@@ -46,7 +46,7 @@ TEST_CASE("[rotation] interval under a day needs allow_short_intervals, which al
   CHECK(demo.config.rotation.retire_after == 2s);
   // Still: at least one check interval.
   auto too_short = load_config_string(
-      "[admin]\ndns_check_interval = \"5s\"\n[rotation]\nallow_short_intervals = true\n"
+      "[dns]\ncheck_interval = \"5s\"\n[rotation]\nallow_short_intervals = true\n"
       "retire_after = \"2s\"\n",
       "rot.toml", kNoEnvironment);
   REQUIRE(too_short.errors.size() == 1);
