@@ -1,6 +1,7 @@
 #pragma once
 // One admin API connection (plain or TLS): read a request with limits and a deadline, hand it to
 // the host, write the answer, repeat while keep-alive. Shaped after Beast's advanced_server_flex.
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -58,7 +59,8 @@ class HttpSession : public SessionBase {
     // Until a request of this connection was answered with anything but 401, a client has the
     // shorter pre-auth timeout: idle strangers do not hold admission slots for long.
     boost::beast::get_lowest_layer(derived().stream())
-        .expires_after(authenticated_ ? settings.read_timeout : settings.preauth_timeout);
+        .expires_after(authenticated_ ? settings.read_timeout
+                                      : std::min(settings.preauth_timeout, settings.read_timeout));
     http::async_read(
         derived().stream(), buffer_, *parser_,
         [self = derived().shared_from_this()](boost::beast::error_code ec, std::size_t) { self->on_read(ec); });

@@ -19,7 +19,8 @@ constexpr int kVersion = 2;
 
 // What a bundle entry's sealed key is bound to besides its domain and selector.
 std::string bundle_binding(const SelectorInfo& info) {
-  std::string bound = "bundle\0";
+  std::string bound = "bundle";
+  bound += '\0';
   bound += to_string(info.state);
   for (const std::int64_t time : {info.created_at, info.activated_at, info.retired_at, info.revoked_at}) {
     bound += '\0';

@@ -129,6 +129,7 @@ SmtpSession::Step SmtpSession::check_credentials(std::string user, std::string a
   // An unknown user costs the same PBKDF2 run as a known one, so timing does not tell names apart.
   std::string hash = found ? found->password_hash : settings_.auth_users.front().password_hash;
   bool identity_ok = found && (authzid.empty() || authzid == user);
+  const std::string user_for_backoff = user;
   auto check = [self = shared_from_this(), user = std::move(user), password = std::move(password),
                 hash = std::move(hash), identity_ok]() mutable {
     bool ok = verify_password(password, hash) && identity_ok;
@@ -163,8 +164,21 @@ SmtpSession::Step SmtpSession::check_credentials(std::string user, std::string a
   // The bounded pool checks strangers and addresses that only failed after those that logged in.
   const auto standing = context_->auth_backoff.standing(remote_text_);
   if (!context_->auth_pool || !context_->auth_pool->try_post(std::move(check), standing)) {
-    reply(454, "4.7.0", "Temporary authentication failure");
-    return Step::Continue;
+    // A full pool answers 454 without a check; a user that failed from this address waits its
+    // back-off for that answer too, or a flood of attempts would cost round trips without end.
+    // An address with failures and no success waits at least a second, whatever user name it tries.
+    auto delay = context_->auth_backoff.delay_for(remote_text_, user_for_backoff);
+    if (standing == AuthWorkerPool::Standing::Suspect) delay = std::max(delay, std::chrono::milliseconds(1000));
+    if (delay.count() == 0) {
+      reply(454, "4.7.0", "Temporary authentication failure");
+      return Step::Continue;
+    }
+    auth_delay_.expires_after(delay);
+    auth_delay_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec || self->closed_) return;
+      self->reply(454, "4.7.0", "Temporary authentication failure");
+      self->advance();
+    });
   }
   return Step::Pending;
 }

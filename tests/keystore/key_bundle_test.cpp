@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <functional>
+
 #include <nlohmann/json.hpp>
 
 #include "keystore/key_transfer.hpp"
@@ -78,4 +80,42 @@ TEST_CASE("a key bundle is refused as a whole at the first key that does not ope
 
   write_text(bundle, R"({"format": "something else", "keys": []})");
   CHECK_FALSE(read_key_bundle(bundle, kek_of(7)));
+}
+
+// Issue 24 item 2: state, timestamps and public data are authenticated under the KEK.
+TEST_CASE("an edited bundle entry (a revoked key made active, a timestamp, the record) is refused") {
+  TempDir dir;
+  auto keys = sample_keys(dir.path() / "store");
+  keys[0].info.state = KeyState::Revoked;
+  keys[0].info.revoked_at = 1790000000;
+  const auto bundle = dir.path() / "keys.json";
+  REQUIRE(write_key_bundle(bundle, keys, kek_of(7)));
+  const auto original = nlohmann::json::parse(read_text(bundle));
+  CHECK(original["version"] == 2);
+  REQUIRE(read_key_bundle(bundle, kek_of(7)));
+
+  auto edited = [&](const std::function<void(nlohmann::json&)>& edit) {
+    auto json = original;
+    edit(json["keys"][0]);
+    write_text(bundle, json.dump());
+    return read_key_bundle(bundle, kek_of(7));
+  };
+  auto revived = edited([](nlohmann::json& e) {
+    e["state"] = "active";
+    e["revoked_at"] = 0;
+  });
+  REQUIRE_FALSE(revived);
+  CHECK(revived.error().message.find("a.bundle.example selector a1 (key 1)") != std::string::npos);
+  CHECK_FALSE(edited([](nlohmann::json& e) { e["state"] = "active"; }));
+  CHECK_FALSE(edited([](nlohmann::json& e) { e["created_at"] = 1; }));
+  CHECK_FALSE(edited([](nlohmann::json& e) { e["activate_after_dns"] = true; }));
+  CHECK_FALSE(edited([](nlohmann::json& e) { e["dns_record"] = "v=DKIM1; k=ed25519; p=AAAA"; }));
+
+  // A version 1 bundle (state not authenticated) is refused with what to do.
+  auto old = original;
+  old["version"] = 1;
+  write_text(bundle, old.dump());
+  auto refused = read_key_bundle(bundle, kek_of(7));
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message.find("export the keys again") != std::string::npos);
 }

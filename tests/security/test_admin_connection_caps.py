@@ -70,8 +70,12 @@ def main():
     try:
         idle = [idle_connection(relay.admin_port, "127.0.0.2") for _ in range(64)]
         started = time.monotonic()
-        _, response = request(relay.admin_port, token, source="127.0.0.3")
-        results.check(response.status == 200, f"a valid token from another address is served: {response.status}")
+        try:
+            _, response = request(relay.admin_port, token, source="127.0.0.3")
+            status = response.status
+        except OSError as e:  # closed at accept: the global cap was full
+            status = repr(e)
+        results.check(status == 200, f"a valid token from another address is served: {status}")
         refused = sum(closed_by_peer(s, 0.2) for s in idle[8:])
         results.check(refused == 56, f"connections 9..64 from one address closed at accept: {refused} of 56")
         still = [s for s in idle[:8]]

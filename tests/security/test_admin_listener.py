@@ -72,13 +72,16 @@ class AdminListenerTest(unittest.TestCase):
         held = []
         try:
             relay.start(wait_for_admin=True)
-            for _ in range(64):
-                held.append(socket.create_connection(("127.0.0.1", relay.admin_port), timeout=5))
+            # From eight addresses: one address holds at most admin.max_connections_per_address (8).
+            for i in range(64):
+                held.append(socket.create_connection(("127.0.0.1", relay.admin_port), timeout=5,
+                                                     source_address=("127.0.0.%d" % (2 + i // 8), 0)))
             # Every held connection is accepted and served: a request on the last one is answered.
             held[-1].sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
             held[-1].settimeout(5)
             self.assertTrue(held[-1].recv(4096).startswith(b"HTTP/1.1 200"))
-            extra = socket.create_connection(("127.0.0.1", relay.admin_port), timeout=5)
+            extra = socket.create_connection(("127.0.0.1", relay.admin_port), timeout=5,
+                                             source_address=("127.0.0.10", 0))
             self.assertTrue(closed_by_server(extra, 5), "the 65th connection is closed without an answer")
             extra.close()
             self.assertIn("admin.max_connections", relay.log())

@@ -7,6 +7,7 @@ PostgreSQL and the real binary:
   with no record to publish, the start-up banner and `keys dns` print no record for it, and no
   message From that domain is signed (unsigned = "tempfail": the client gets 4xx). Other domains sign.
 - live: the same change made under a running relay, brought by NOTIFY, is refused the same way.
+- item 5: with the database gone, an admin write answers 503 without the database's host and port.
 Before this change every place showed the forged record, and a restarted relay failed only at the
 first signing.
 
@@ -67,8 +68,12 @@ def shows_refusal(fleet, relay, domain, forged):
     selectors = body.get("selectors", []) if status == 200 else []
     api_refused = bool(selectors) and all(s.get("refused") and s["dns"]["value"] == "" for s in selectors)
     _, listing = fleet.admin(relay, "GET", "/v1/domains")
+    # The attacker's key is attacker.example's own record (a real key standing in for the attacker's):
+    # it must not appear anywhere else.
+    others = [d for d in listing.get("domains", []) if d["domain"] != "attacker.example"] \
+        if isinstance(listing, dict) else listing
     forged_key = forged.split("p=", 1)[1]
-    return any(domain in r for r in refused), api_refused, forged_key not in str(body) + str(listing)
+    return any(domain in r for r in refused), api_refused, forged_key not in str(body) + str(others)
 
 
 def main():
@@ -114,6 +119,16 @@ def main():
         results.check(readyz and api and hidden, f"live: refused in /readyz {readyz}, API {api}, hidden {hidden}")
         results.check(send_code(relay, "live.example", "after") // 100 == 4, "live: no longer signs after the change")
         results.check("live.example" in fleet.log(relay).split("refused", 1)[-1], "live: the refusal is logged")
+
+        # Item 5: an admin error body does not carry the database's host and port (the log does).
+        fleet.pg.kill9()
+        fh.wait_until(lambda: fleet.metric(relay, "dkim_relay_keystore_connected") == 0, timeout=20,
+                      what="the relay to notice the outage")
+        status, body = fleet.admin(relay, "POST", "/v1/domains/fine.example/rotate", {"activate": "now"})
+        where = str(fleet.pg.port)
+        results.check(status == 503 and "unreachable" in str(body) and where not in str(body)
+                      and "127.0.0.1" not in str(body), f"503 without the database's address: {status} {body}")
+        results.check(where in fleet.log(relay), "the database's address is in the relay's log")
     finally:
         fleet.close()
     results.finish()

@@ -1,12 +1,14 @@
 """Issue 24 item 10: stress mode applies to sessions that were already open.
 
-max_connections = 8 (stress mode from 6 connections), idle_timeout 5 min, stress_idle_timeout 1 s.
-Four clients connect and sit idle after the greeting while the relay is not under stress; two more
-connect and stress mode switches on. The four that were already open must then be closed with the
+max_connections = 12 (stress mode from 9 connections until fewer than 6), idle_timeout 5 min,
+stress_idle_timeout 1 s. Four clients connect and sit idle after the greeting while the relay is not
+under stress; five more connect, stay busy (NOOP every 0.3 s, so stress mode stays on while the four
+go) and stress mode switches on. The four that were already open must then be closed with the
 stress timeout (421 4.4.2 within a few seconds), not keep their 5-minute timeout. (A relay that
 applies the short timeouts only to sessions opened under stress passed the slow-senders test.)"""
 import socket
 import sys
+import threading
 import time
 
 import hardening_support as support
@@ -41,21 +43,36 @@ def closed_within(sock, seconds):
 
 
 def main():
-    toml = support.directory_config(relay_extra='max_connections = 8\nidle_timeout = "5m"\n'
+    toml = support.directory_config(relay_extra='max_connections = 12\nidle_timeout = "5m"\n'
                                                 'stress_idle_timeout = "1s"\nstress_command_timeout = "1s"\n')
     relay = harness.Relay(BINARY, toml)
     relay.start()
     try:
         early = [connect(relay.smtp_port) for _ in range(4)]
         results.check(all(g.startswith(b"220") for _, g in early), f"four idle clients admitted: {[g for _, g in early]}")
-        late = [connect(relay.smtp_port) for _ in range(2)]
-        results.check(all(g.startswith(b"220") for _, g in late), "two more admitted; stress mode now on")
+        late = [connect(relay.smtp_port) for _ in range(5)]
+        results.check(all(g.startswith(b"220") for _, g in late), "five more admitted; stress mode now on")
+        stop = threading.Event()
+
+        def keep_busy():
+            while not stop.wait(0.3):
+                for sock, _ in late:
+                    try:
+                        sock.sendall(b"NOOP\r\n")
+                        sock.recv(512)
+                    except OSError:
+                        pass
+
+        busy = threading.Thread(target=keep_busy, daemon=True)
+        busy.start()
         started = time.monotonic()
         for i, (sock, _) in enumerate(early):
             closed, text = closed_within(sock, max(0.5, 8.0 - (time.monotonic() - started)))
             results.check(closed and text.startswith(b"421"),
                           f"idle session {i}, open before stress mode, closed with the stress timeout: "
                           f"closed={closed} {text!r} after {time.monotonic() - started:.1f} s")
+        stop.set()
+        busy.join()
         results.check("stress mode on" in relay.log(), "the switch to stress mode is logged")
         for sock, _ in early + late:
             sock.close()
