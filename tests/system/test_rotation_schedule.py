@@ -53,6 +53,11 @@ work = tempfile.mkdtemp(prefix="dkr-rotation-")
 procs = {}
 lock = threading.Lock()
 stop = threading.Event()
+operator_up = threading.Event()  # cleared while the test has BIND stopped: the operator waits
+operator_up.set()
+verifier_up = threading.Event()  # and the verifier
+verifier_up.set()
+dns_users = threading.Lock()  # held by the operator's and the verifier's rounds
 
 
 def log(text):
@@ -217,13 +222,16 @@ class Operator(threading.Thread):
         self.wrong = {d: None for d in ("pg.example", "dir.example")}  # (selector, created_at) published wrongly
         self.wrong_until = {}
         self.errors = []
+        self.hold_staged_of = None  # a domain whose staged keys are not published for now
 
     def run(self):
         while not stop.is_set():
-            try:
-                self.round()
-            except Exception as e:  # noqa: BLE001  (reported at the end)
-                self.errors.append(repr(e))
+            if operator_up.wait(0.2):
+                with dns_users:
+                    try:
+                        self.round()
+                    except Exception as e:  # noqa: BLE001  (reported at the end)
+                        self.errors.append(repr(e))
             time.sleep(0.3)
 
     def round(self):
@@ -241,6 +249,8 @@ class Operator(threading.Thread):
                         states.setdefault("deleted", now)
             for selector, (state, record, created) in keys.items():
                 key = (domain, selector)
+                if state == "staged" and domain == self.hold_staged_of:
+                    continue
                 want = record
                 if state == "staged" and domain in self.wrong:
                     if self.wrong[domain] is None and len(keys) > 1:
@@ -297,7 +307,9 @@ class Verifier(threading.Thread):
     def run(self):
         while True:
             finished = stop.is_set()
-            self.batch()
+            if verifier_up.wait(0.2):
+                with dns_users:
+                    self.batch()
             if finished:
                 return
             time.sleep(0.5)
@@ -396,8 +408,41 @@ try:
                 return replica
         return None
 
+    def dns_outage():
+        """BIND stopped while dir.example's next key is staged and unpublished: it stays staged, saying
+        DNS failed; once BIND is back (and the record published) it activates."""
+        operator.hold_staged_of = "dir.example"
+        harness.wait_for(lambda: [s for s, (st, _, _) in (dir_keys("dir.example") or {}).items() if st == "staged"],
+                         INTERVAL + 5, "a staged key of dir.example")
+        staged = [(s, c) for s, (st, _, c) in dir_keys("dir.example").items() if st == "staged"][0]
+        operator_up.clear()
+        verifier_up.clear()
+        with dns_users:  # the operator's and the verifier's rounds in progress finish first
+            pass
+        bind.stop()
+        log("BIND stopped while %s of dir.example is staged" % staged[0])
+        mark = len(dir_replica.log_text())
+        time.sleep(3)
+        state = dir_keys("dir.example").get(staged[0], (None, None, None))
+        r.check(state[0] == "staged" and state[2] == staged[1], "dir.example: %s stays staged while DNS is down (%s)"
+                % (staged[0], state[0]))
+        r.check(re.search(r"lifecycle: %s of dir\.example stays staged: DNS failed" % re.escape(staged[0]),
+                          dir_replica.log_text()[mark:]) is not None,
+                "dir.example: the scheduler says DNS failed and retries")
+        bind.start()
+        # The verifier catches up before the operator changes any record (a revocation decided
+        # meanwhile must not reach DNS before the mail signed earlier is verified).
+        verifier_up.set()
+        target = len(sink.messages)
+        harness.wait_for(lambda: verifier.done >= target, 30, "the verifier to catch up")
+        operator.hold_staged_of = None
+        operator_up.set()
+        log("BIND started again")
+        return staged
+
     # Kill the PostgreSQL leader right after a staged key's correct record appeared in DNS.
     killed = False
+    outage = None
     deadline = time.monotonic() + DEADLINE
     while time.monotonic() < deadline:
         per_algorithm = {d: len(activations(d)) // len(a) for d, a in list(PG_DOMAINS.items()) + list(DIR_DOMAINS.items())}
@@ -415,7 +460,10 @@ try:
                 time.sleep(1)
                 chief.start()
                 log("%s restarted" % chief.name)
-        if min(per_algorithm.values()) >= ROTATIONS and first_gone and killed:
+        if killed and outage is None and per_algorithm["dir.example"] >= 2:
+            outage = dns_outage()
+        recovered = outage is not None and (outage[0], str(outage[1])) in activations("dir.example")
+        if min(per_algorithm.values()) >= ROTATIONS and first_gone and killed and recovered:
             break
         time.sleep(0.3)
     log("cycle done: %s" % {d: len(activations(d)) for d in list(PG_DOMAINS) + list(DIR_DOMAINS)})
@@ -513,6 +561,10 @@ r.check(verifier.done == len(sink.messages) and len(sink.messages) >= sent,
 r.check(not verifier.failures, "all verify with dkimpy and Mail::DKIM against BIND: %s" % verifier.failures[:3])
 r.check(not operator.errors, "the operator loop ran cleanly: %s" % operator.errors[:3])
 r.check(killed, "the leader was killed mid-cycle")
+r.check(outage is not None, "BIND was stopped while a key waited for DNS")
+if outage is not None:
+    r.check((outage[0], str(outage[1])) in activations("dir.example"),
+            "dir.example: %s activated once DNS was back" % outage[0])
 print("rotation_schedule: %d messages, %.0f s, selectors used: %d" % (sent, time.monotonic() - T0,
                                                                      len(verifier.selectors)), flush=True)
 if sink is not None:
