@@ -373,7 +373,9 @@ try:
     pg_keystore = 'type = "postgres"\ndsn = "%s"\nkek_file = "%s"\npoll_interval = "2s"' % (pg.dsn(), kek)
     dir_store = os.path.join(work, "dirkeys")
     pg_replicas = [Replica("pg%d" % i, "pg", pg_keystore, admin=True) for i in range(2)]
-    dir_replica = Replica("dir0", "dir", 'type = "directory"\npath = "%s"\ndemo_domain = ""' % dir_store)
+    # Two relays share the directory store: the lock file elects the one that runs the schedule.
+    dir_replicas = [Replica("dir%d" % i, "dir", 'type = "directory"\npath = "%s"\ndemo_domain = ""' % dir_store)
+                    for i in range(2)]
     cli("db", "migrate", "--config", pg_replicas[0].config)
 
     # Domains, as an operator adds them: first key active at once and published.
@@ -384,7 +386,7 @@ try:
     for domain, algorithms in DIR_DOMAINS.items():
         cli("keys", "--keystore", dir_store, "add", domain, "--algorithm", algorithms[0])
 
-    for replica in pg_replicas + [dir_replica]:
+    for replica in pg_replicas + dir_replicas:
         replica.start()
     log("relays up; BIND on %s" % bind.address)
     operator = Operator()
@@ -392,12 +394,12 @@ try:
     operator.start()
     verifier = Verifier()
     verifier.start()
-    senders = [Sender(p, list(PG_DOMAINS)) for p in pg_replicas] + [Sender(dir_replica, list(DIR_DOMAINS))]
+    senders = [Sender(p, list(PG_DOMAINS)) for p in pg_replicas] + [Sender(d, list(DIR_DOMAINS)) for d in dir_replicas]
     for s in senders:
         s.start()
 
     def activations(domain):
-        group = pg_replicas if domain in PG_DOMAINS else [dir_replica]
+        group = pg_replicas if domain in PG_DOMAINS else dir_replicas
         return audit_lines(group, r"lifecycle audit: activated (\S+) for %s after DNS served its public key "
                                   r"\(staged since (\d+)\)" % re.escape(domain))
 
@@ -421,13 +423,13 @@ try:
             pass
         bind.stop()
         log("BIND stopped while %s of dir.example is staged" % staged[0])
-        mark = len(dir_replica.log_text())
+        marks = [len(d.log_text()) for d in dir_replicas]
         time.sleep(3)
         state = dir_keys("dir.example").get(staged[0], (None, None, None))
         r.check(state[0] == "staged" and state[2] == staged[1], "dir.example: %s stays staged while DNS is down (%s)"
                 % (staged[0], state[0]))
         r.check(re.search(r"lifecycle: %s of dir\.example stays staged: DNS failed" % re.escape(staged[0]),
-                          dir_replica.log_text()[mark:]) is not None,
+                          "".join(d.log_text()[m:] for d, m in zip(dir_replicas, marks))) is not None,
                 "dir.example: the scheduler says DNS failed and retries")
         bind.start()
         # The verifier catches up before the operator changes any record (a revocation decided
@@ -490,13 +492,13 @@ finally:
         s.join(30)
     if "verifier" in globals():
         verifier.join(60)
-    for replica in globals().get("pg_replicas", []) + ([dir_replica] if "dir_replica" in globals() else []):
+    for replica in globals().get("pg_replicas", []) + globals().get("dir_replicas", []):
         if replica.proc is not None:
             harness.stop_process(replica.proc)
 
 # --- verdicts ---
 for domain, algorithms in list(PG_DOMAINS.items()) + list(DIR_DOMAINS.items()):
-    group = pg_replicas if domain in PG_DOMAINS else [dir_replica]
+    group = pg_replicas if domain in PG_DOMAINS else dir_replicas
     done = activations(domain)
     r.check(len(done) >= ROTATIONS * len(algorithms), "%s: %d activations after DNS proof (want >= %d)"
             % (domain, len(done), ROTATIONS * len(algorithms)))
@@ -542,7 +544,7 @@ for domain in ("pg.example", "dir.example"):
     r.check(wrong is not None, "%s: one key was first published wrongly" % domain)
     if wrong:
         selector = wrong[0]
-        group = pg_replicas if domain in PG_DOMAINS else [dir_replica]
+        group = pg_replicas if domain in PG_DOMAINS else dir_replicas
         text = "".join(g.log_text() for g in group)
         r.check(re.search(r"lifecycle: %s of %s stays staged: DNS mismatch: DNS serves a different DKIM key"
                           % (re.escape(selector), re.escape(domain)), text) is not None,
@@ -561,6 +563,8 @@ r.check(verifier.done == len(sink.messages) and len(sink.messages) >= sent,
 r.check(not verifier.failures, "all verify with dkimpy and Mail::DKIM against BIND: %s" % verifier.failures[:3])
 r.check(not operator.errors, "the operator loop ran cleanly: %s" % operator.errors[:3])
 r.check(killed, "the leader was killed mid-cycle")
+runners = [d.name for d in dir_replicas if "now runs the key rotation schedule" in d.log_text()]
+r.check(len(runners) == 1, "one of the relays sharing the directory store ran the schedule: %s" % runners)
 r.check(outage is not None, "BIND was stopped while a key waited for DNS")
 if outage is not None:
     r.check((outage[0], str(outage[1])) in activations("dir.example"),
@@ -574,7 +578,7 @@ if pg is not None:
 if bind is not None:
     bind.close()
 if r.failed:
-    for replica in pg_replicas + [dir_replica]:
+    for replica in pg_replicas + dir_replicas:
         print("---- %s ----\n%s" % (replica.name, replica.log_text()[-3000:]))
 else:
     shutil.rmtree(work, ignore_errors=True)
