@@ -1,5 +1,6 @@
 #include "lifecycle/rotation_scheduler.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include <spdlog/spdlog.h>
@@ -91,6 +92,16 @@ void RotationScheduler::run_domain(const keystore::DomainInfo& domain, std::int6
       successor = successor || (other.state == KeyState::Staged && other.algorithm == key.algorithm);
     }
     if (successor) continue;
+    // Re-read just before staging: another leader may have activated this key's successor since this
+    // round's reading (unless_staged only sees staged keys). What is left of the window (the key
+    // generation below) is what the fleet lock closes.
+    if (auto fresh = store_.domain(name); fresh) {
+      const auto now_key = std::find_if(fresh->selectors.begin(), fresh->selectors.end(),
+                                        [&](const keystore::SelectorInfo& k) { return k.selector == key.selector; });
+      if (now_key == fresh->selectors.end() || now_key->state != KeyState::Active ||
+          now_key->activated_at != key.activated_at)
+        continue;
+    }
     keystore::KeyParams params;
     params.algorithm = key.algorithm;
     params.bits = key.bits;
