@@ -495,6 +495,13 @@ finally:
     for replica in globals().get("pg_replicas", []) + globals().get("dir_replicas", []):
         if replica.proc is not None:
             harness.stop_process(replica.proc)
+    # The peers go too, also when the test failed half-way (nothing of this run outlives it).
+    if sink is not None:
+        sink.__exit__(None, None, None)
+    if pg is not None:
+        pg.close()
+    if bind is not None:
+        bind.close()
 
 # --- verdicts ---
 for domain, algorithms in list(PG_DOMAINS.items()) + list(DIR_DOMAINS.items()):
@@ -560,12 +567,6 @@ if outage is not None:
             "dir.example: %s activated once DNS was back" % outage[0])
 print("rotation_schedule: %d messages, %.0f s, selectors used: %d" % (sent, time.monotonic() - T0,
                                                                      len(verifier.selectors)), flush=True)
-if sink is not None:
-    sink.__exit__(None, None, None)
-if pg is not None:
-    pg.close()
-if bind is not None:
-    bind.close()
 if r.failed:
     for replica in pg_replicas + dir_replicas:
         print("---- %s ----\n%s" % (replica.name, replica.log_text()[-3000:]))
