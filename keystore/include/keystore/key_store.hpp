@@ -68,7 +68,7 @@ struct KeyParams {
   // Guard for schedulers: refuse (ErrorCode::conflict) unless this selector is still the domain's
   // active key of this algorithm, checked inside the write, so a replica whose reading predates the
   // activation of the successor does not stage another one.
-  std::optional<std::string> replacing;
+  std::optional<std::string> replacing{};
 };
 
 class KeyStore {
