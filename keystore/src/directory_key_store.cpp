@@ -374,9 +374,7 @@ Result<SelectorInfo> DirectoryKeyStore::stage_key(std::string_view domain, const
   Transaction transaction;
   transaction.domain = *name;
   transaction.after = before->value_or(DomainMetadata{*name, {}});
-  if (params.unless_staged) {
-    if (auto free = check_unless_staged(transaction.after, params.algorithm); !free) return free.error();
-  }
+  if (auto guarded = check_stage_guards(transaction.after, params); !guarded) return guarded.error();
   const std::filesystem::path dir = options_.path / *name;
   // A key file without metadata (left by a crash) keeps its name out of the pattern's choice.
   auto chosen = choose_selector(*wanted, *name, transaction.after, options_.selector_pattern, now(),

@@ -209,6 +209,20 @@ Result<bool> apply_step_if(DomainMetadata& metadata, std::string_view selector, 
   return false;
 }
 
+Result<void> check_stage_guards(const DomainMetadata& metadata, const KeyParams& params) {
+  if (params.unless_staged) {
+    if (auto free = check_unless_staged(metadata, params.algorithm); !free) return free.error();
+  }
+  if (params.replacing) {
+    const SelectorInfo* old = metadata.find(*params.replacing);
+    if (old == nullptr || old->state != KeyState::Active || old->algorithm != params.algorithm) {
+      return make_error(ErrorCode::conflict, "key " + *params.replacing + " of " + metadata.domain +
+                                                 " is no longer the active key it was to replace");
+    }
+  }
+  return {};
+}
+
 Result<void> check_unless_staged(const DomainMetadata& metadata, signer::Algorithm algorithm) {
   for (const SelectorInfo& info : metadata.selectors) {
     if (info.state == KeyState::Staged && info.algorithm == algorithm) {

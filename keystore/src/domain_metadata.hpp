@@ -41,5 +41,7 @@ Result<bool> apply_step_if(DomainMetadata& metadata, std::string_view selector, 
                            std::int64_t now, bool& removed);
 // KeyParams::unless_staged: conflict when a staged key of `algorithm` exists.
 Result<void> check_unless_staged(const DomainMetadata& metadata, signer::Algorithm algorithm);
+// KeyParams::unless_staged and KeyParams::replacing, as the stores check them before staging.
+Result<void> check_stage_guards(const DomainMetadata& metadata, const KeyParams& params);
 
 }  // namespace dkr::keystore

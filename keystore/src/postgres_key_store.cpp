@@ -818,9 +818,7 @@ Result<SelectorInfo> PostgresKeyStore::stage_key(std::string_view domain, const 
   if (!generated) return generated.error();
   SelectorInfo info;
   auto done = write(*name, [&](WriteContext& context) -> Result<bool> {
-    if (params.unless_staged) {
-      if (auto free = check_unless_staged(context.after, params.algorithm); !free) return free.error();
-    }
+    if (auto guarded = check_stage_guards(context.after, params); !guarded) return guarded.error();
     auto selector = choose_selector(*wanted, *name, context.after, options_.selector_pattern, context.now);
     if (!selector) return selector.error();
     info = new_selector_info(*selector, *generated, params, KeyState::Staged, context.now);

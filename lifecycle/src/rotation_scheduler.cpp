@@ -1,5 +1,6 @@
 #include "lifecycle/rotation_scheduler.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include <spdlog/spdlog.h>
@@ -91,11 +92,22 @@ void RotationScheduler::run_domain(const keystore::DomainInfo& domain, std::int6
       successor = successor || (other.state == KeyState::Staged && other.algorithm == key.algorithm);
     }
     if (successor) continue;
+    // Re-read just before staging: another leader may have activated this key's successor since this
+    // round's reading. The store's `replacing` guard refuses that stage anyway; this spares the key
+    // generation.
+    if (auto fresh = store_.domain(name); fresh) {
+      const auto now_key = std::find_if(fresh->selectors.begin(), fresh->selectors.end(),
+                                        [&](const keystore::SelectorInfo& k) { return k.selector == key.selector; });
+      if (now_key == fresh->selectors.end() || now_key->state != KeyState::Active ||
+          now_key->activated_at != key.activated_at)
+        continue;
+    }
     keystore::KeyParams params;
     params.algorithm = key.algorithm;
     params.bits = key.bits;
     params.activate_after_dns = true;
-    params.unless_staged = true;  // the guard: a second leader's identical decision is refused
+    params.unless_staged = true;      // the guards: a second leader's identical decision is refused,
+    params.replacing = key.selector;  // also when its reading predates the successor's activation
     auto staged = store_.stage_key(name, params);
     if (!staged) {
       if (staged.error().code != ErrorCode::conflict) ++failed_;

@@ -165,6 +165,27 @@ TEST_CASE("two leaders for a moment, deciding from stale snapshots, change the s
   CHECK(count_in(info, KeyState::Active) == 1);
 }
 
+TEST_CASE("a second leader whose reading predates the successor's activation stages no other successor") {
+  keystore::test::TempDir dir;
+  FakeClock clock;
+  auto store_a = test::store_at(dir.path(), clock);
+  REQUIRE(KeyLifecycle(*store_a).add_domain("late.example", ed("first")));
+  auto store_b = test::store_at(dir.path(), clock);  // read now; never reloaded below
+  FakeProbe probe;
+  RotationScheduler a(*store_a, probe, short_policy(), clock.function());
+  RotationScheduler b(*store_b, probe, short_policy(), clock.function());
+  clock.now += 100;
+  REQUIRE(a.run_round().staged == 1);
+  probe.publish("late.example", *staged_key(*store_a->domain("late.example")));
+  REQUIRE(a.run_round().activated == 1);
+  // B still reads "first" active and past its interval, and nothing staged; the store knows better.
+  const auto r = b.run_round();
+  CHECK(r.staged == 0);
+  CHECK(r.failed == 0);
+  REQUIRE(store_a->reload());
+  CHECK(store_a->domain("late.example")->selectors.size() == 2);
+}
+
 TEST_CASE("no activation without proof: DNS down past dns_timeout keeps the key staged, counted as an alert") {
   keystore::test::TempDir dir;
   FakeClock clock;

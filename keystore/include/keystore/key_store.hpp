@@ -68,6 +68,10 @@ struct KeyParams {
   // Guard for schedulers: refuse (ErrorCode::conflict) when the domain already holds a staged key
   // of this algorithm, checked inside the write, so two replicas cannot both stage a rotation.
   bool unless_staged = false;
+  // Guard for schedulers: refuse (ErrorCode::conflict) unless this selector is still the domain's
+  // active key of this algorithm, checked inside the write, so a replica whose reading predates the
+  // activation of the successor does not stage another one.
+  std::optional<std::string> replacing{};
 };
 
 class KeyStore {
