@@ -223,6 +223,11 @@ ApiResponse AdminApi::readyz() const {
     checks["keystore"] = std::string("error: ") + e.what();
     ready = false;
   }
+  if (hooks_.private_keys_available) {
+    const bool available = hooks_.private_keys_available();
+    checks["private_keys"] = available ? "ok" : "token unavailable";
+    ready = ready && available;
+  }
   if (hooks_.upstream_reachable) {
     const bool reachable = hooks_.upstream_reachable();
     checks["upstream"] = reachable ? "ok" : "unreachable";
