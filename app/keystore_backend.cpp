@@ -2,6 +2,8 @@
 
 #include <openssl/crypto.h>
 
+#include <csignal>
+
 #include <fstream>
 #include <sstream>
 
@@ -33,8 +35,11 @@ Result<std::shared_ptr<pkcs11::Pkcs11Vault>> open_pkcs11_vault(const config::Con
   settings.pin = text.str();
   while (!settings.pin.empty() && (settings.pin.back() == '\n' || settings.pin.back() == '\r')) settings.pin.pop_back();
   if (settings.pin.empty()) return make_error(ErrorCode::invalid, "pkcs11.pin_file: " + c.pin_file + " is empty");
+  // A module that reaches its token over a socket (p11-kit-client.so) writes with write(2): a key
+  // service that went away must give the call EPIPE, not kill the relay with SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
   pkcs11::OpenFailure failure = pkcs11::OpenFailure::Other;
-  auto vault = pkcs11::Pkcs11Vault::open(settings, &failure);
+  auto vault = pkcs11::Pkcs11Vault::connect(settings, &failure);
   OPENSSL_cleanse(settings.pin.data(), settings.pin.size());
   if (!vault) {
     const char* key = failure == pkcs11::OpenFailure::Module  ? "pkcs11.module"

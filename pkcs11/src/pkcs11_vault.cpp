@@ -244,6 +244,7 @@ class Pkcs11VaultImpl final : public Pkcs11Vault {
     const bool ed25519 = EVP_PKEY_get_base_id(public_key.get()) == EVP_PKEY_ED25519;
     const auto algorithm = ed25519 ? signer::Algorithm::Ed25519Sha256 : signer::Algorithm::RsaSha256;
     const int bits = ed25519 ? 256 : EVP_PKEY_get_bits(public_key.get());
+    if (ed25519 && !token_->supports_ed25519()) return no_ed25519();
     auto private_part =
         std::make_shared<TokenKey>(token_, reference->id, reference_uri(*reference), public_key, algorithm, bits);
     return signer::SigningKey::external(reference->public_pem, std::move(private_part), policy);
@@ -297,7 +298,7 @@ class Pkcs11VaultImpl final : public Pkcs11Vault {
 
 }  // namespace
 
-Result<std::shared_ptr<Pkcs11Vault>> Pkcs11Vault::open(const TokenSettings& settings, OpenFailure* failure) {
+Result<std::shared_ptr<Pkcs11Vault>> Pkcs11Vault::connect(const TokenSettings& settings, OpenFailure* failure) {
   auto token = Token::open(settings, failure);
   if (!token) return token.error();
   return std::shared_ptr<Pkcs11Vault>(std::make_shared<Pkcs11VaultImpl>(std::move(*token)));

@@ -224,7 +224,16 @@ void Token::watch() {
     if (!available()) {
       std::unique_lock lock(connection_mutex_);
       disconnect();
-      if (auto connected = connect(); connected) {
+      // A fresh load of the module: p11-kit-client.so, once its server is gone, finds no slots
+      // again after C_Finalize/C_Initialize alone (p11-kit 0.24); a new dlopen reconnects.
+      module_.reset();
+      auto reloaded = Module::load(settings_.module);
+      Result<void> connected = reloaded ? Result<void>{} : Result<void>(reloaded.error());
+      if (reloaded) {
+        module_ = std::move(*reloaded);
+        connected = connect();
+      }
+      if (connected) {
         spdlog::info("pkcs11: token '{}' is back; signing resumes", settings_.token_label);
       } else {
         {

@@ -26,7 +26,7 @@ struct SessionUse {
 
 class Token {
  public:
-  // Connects once (errors name module, token or PIN, see Pkcs11Vault::open) and starts the watcher.
+  // Connects once (errors name module, token or PIN, see Pkcs11Vault::connect) and starts the watcher.
   static Result<std::shared_ptr<Token>> open(const TokenSettings& settings, OpenFailure* failure);
   ~Token();
   Token(const Token&) = delete;

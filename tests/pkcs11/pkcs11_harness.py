@@ -6,6 +6,7 @@ search)."""
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -68,7 +69,7 @@ class P11KitServer:
         with open(self.log, "a") as log:
             self.proc = subprocess.Popen(["p11-kit", "server", "-f", "-n", self.socket, "--provider", SOFTHSM_MODULE,
                                           f"pkcs11:token={self.hsm.label}"], env=self.hsm.env, stdout=log,
-                                         stderr=subprocess.STDOUT)
+                                         stderr=subprocess.STDOUT, start_new_session=True)
 
         def listening():
             if self.proc.poll() is not None:
@@ -78,11 +79,17 @@ class P11KitServer:
         return self
 
     def kill(self):
-        self.proc.kill()
+        """SIGKILL to the server and the p11-kit-remote it forked for each client connection (its
+        own process group): the key service's pod dying."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         self.proc.wait()
 
     def stop(self):
-        harness.stop_process(self.proc)
+        if self.proc is not None:
+            self.kill()
 
 
 def relay_toml(module, pin_file, upstream_port, private_keys="pkcs11", extra=""):

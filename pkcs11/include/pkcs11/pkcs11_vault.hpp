@@ -30,10 +30,10 @@ enum class OpenFailure { Module, Token, Pin, Other };
 
 class Pkcs11Vault : public keystore::PrivateKeyVault {
  public:
-  // Loads the module, finds the token, logs in. Errors name what failed (module, token, PIN) so the
+  // Loads the module, finds the token, logs in (named connect: open() is the vault's, for keys). Errors name what failed (module, token, PIN) so the
   // caller can name the config key: ErrorCode::not_found for a missing module or token,
   // ErrorCode::invalid for a refused PIN.
-  static Result<std::shared_ptr<Pkcs11Vault>> open(const TokenSettings& settings, OpenFailure* failure = nullptr);
+  static Result<std::shared_ptr<Pkcs11Vault>> connect(const TokenSettings& settings, OpenFailure* failure = nullptr);
 
   // False while the token cannot be reached (signing then fails with ErrorCode::unavailable).
   virtual bool available() const = 0;
