@@ -18,7 +18,7 @@ struct OpenedKeystore {
   keystore::DirectoryKeyStore* directory = nullptr;
   keystore::PostgresKeyStore* postgres = nullptr;
   std::shared_ptr<pkcs11::Pkcs11Vault> pkcs11;  // set when keystore.private_keys = "pkcs11"
-  std::string description;  // "directory ./data/keys" or "postgres schema dkim_relay"
+  std::string description;                      // "directory ./data/keys" or "postgres schema dkim_relay"
 };
 
 keystore::PostgresKeyStoreOptions postgres_options(const config::Config& config);

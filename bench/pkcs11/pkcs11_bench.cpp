@@ -43,8 +43,7 @@ Rate measure(const SigningKey& key, double seconds) {
       std::exit(1);
     }
     ++count;
-    if ((count & 15) == 0 &&
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >= seconds)
+    if ((count & 15) == 0 && std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >= seconds)
       break;
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

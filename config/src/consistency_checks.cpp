@@ -127,8 +127,9 @@ void check_postgres_keystore(LoadState& state) {
 void check_pkcs11(LoadState& state) {
   if (state.config.keystore.private_keys != PrivateKeys::Pkcs11) return;
   const auto& pkcs11 = state.config.pkcs11;
-  const std::pair<const char*, const std::string*> required[] = {
-      {"pkcs11.module", &pkcs11.module}, {"pkcs11.token_label", &pkcs11.token_label}, {"pkcs11.pin_file", &pkcs11.pin_file}};
+  const std::pair<const char*, const std::string*> required[] = {{"pkcs11.module", &pkcs11.module},
+                                                                 {"pkcs11.token_label", &pkcs11.token_label},
+                                                                 {"pkcs11.pin_file", &pkcs11.pin_file}};
   for (const auto& [key, value] : required) {
     if (value->empty()) {
       state.diagnostics().error(state.origin_of("keystore.private_keys"),

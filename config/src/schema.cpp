@@ -304,7 +304,8 @@ const std::vector<Field>& fields() {
 }
 
 const std::vector<std::string_view>& section_names() {
-  static const std::vector<std::string_view> names{"relay", "upstream", "signing", "keystore", "pkcs11", "admin", "log"};
+  static const std::vector<std::string_view> names{"relay",  "upstream", "signing", "keystore",
+                                                   "pkcs11", "admin",    "log"};
   return names;
 }
 

@@ -525,7 +525,8 @@ Result<std::vector<KeyMaterial>> DirectoryKeyStore::export_keys() const {
     for (const SelectorInfo& info : domain.selectors) {
       auto pem = read_file(key_file_path(options_.path / domain.domain, info.selector));
       if (!pem) return make_error(pem.error().code, domain.domain + " " + info.selector + ": " + pem.error().message);
-      if (is_token_reference(*pem)) return make_error(ErrorCode::invalid, unexportable_message(domain.domain, info.selector));
+      if (is_token_reference(*pem))
+        return make_error(ErrorCode::invalid, unexportable_message(domain.domain, info.selector));
       keys.emplace_back(domain.domain, info, std::move(*pem));
     }
   }

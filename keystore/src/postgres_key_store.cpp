@@ -216,8 +216,8 @@ class DomainReader {
         } else {
           ++out.decrypted;
         }
-        slot = std::make_shared<const SealedSlot>(id, info, pem ? std::move(*pem) : std::string(), error, policy_,
-                                                    vault_);
+        slot =
+            std::make_shared<const SealedSlot>(id, info, pem ? std::move(*pem) : std::string(), error, policy_, vault_);
         if (parse_now && error.empty() && !slot->key()) {
           out.problems.push_back(LoadProblem{entry->info.domain, "selector " + info.selector, slot->error()});
         }
@@ -584,8 +584,7 @@ Result<void> PostgresKeyStore::reload() {
   current()->for_each([&](const std::string& name, const PgDomain&) { all.push_back(name); });
   std::sort(all.begin(), all.end());
   all.erase(std::unique(all.begin(), all.end()), all.end());
-  DomainReader reader(*write_conn_, options_.schema, kek_, signer::KeyPolicy{options_.allow_weak_rsa},
-                      options_.vault);
+  DomainReader reader(*write_conn_, options_.schema, kek_, signer::KeyPolicy{options_.allow_weak_rsa}, options_.vault);
   DomainReader::Loaded loaded;
   if (auto done = reader.load(all, *current(), false, loaded); !done) return done.error();
   std::lock_guard publish(publish_mutex_);

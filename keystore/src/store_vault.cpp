@@ -23,9 +23,10 @@ class StoreVault final : public PrivateKeyVault {
 
   Result<signer::SigningKey> open(std::string_view stored, signer::KeyPolicy policy) const override {
     if (is_token_reference(stored)) {
-      return make_error(ErrorCode::invalid,
-                        "the private key lives in a PKCS#11 token (" + first_line(stored) +
-                            ") but keystore.private_keys is \"store\"; set it to \"pkcs11\" with that token's [pkcs11]");
+      return make_error(
+          ErrorCode::invalid,
+          "the private key lives in a PKCS#11 token (" + first_line(stored) +
+              ") but keystore.private_keys is \"store\"; set it to \"pkcs11\" with that token's [pkcs11]");
     }
     return signer::SigningKey::from_pem(stored, policy);
   }

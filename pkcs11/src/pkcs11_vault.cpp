@@ -128,15 +128,15 @@ class Pkcs11VaultImpl final : public Pkcs11Vault {
         {CKA_LABEL, name.data(), name.size()},
     };
     std::vector<CK_ATTRIBUTE> private_template{
-        {CKA_TOKEN, &yes, sizeof yes},         {CKA_PRIVATE, &yes, sizeof yes},
-        {CKA_SENSITIVE, &yes, sizeof yes},     {CKA_EXTRACTABLE, &no, sizeof no},
-        {CKA_SIGN, &yes, sizeof yes},          {CKA_ID, id->data(), id->size()},
+        {CKA_TOKEN, &yes, sizeof yes},         {CKA_PRIVATE, &yes, sizeof yes}, {CKA_SENSITIVE, &yes, sizeof yes},
+        {CKA_EXTRACTABLE, &no, sizeof no},     {CKA_SIGN, &yes, sizeof yes},    {CKA_ID, id->data(), id->size()},
         {CKA_LABEL, name.data(), name.size()},
     };
     CK_MECHANISM mechanism{CKM_RSA_PKCS_KEY_PAIR_GEN, nullptr, 0};
     if (algorithm == signer::Algorithm::Ed25519Sha256) {
       mechanism.mechanism = CKM_EC_EDWARDS_KEY_PAIR_GEN;
-      public_template.push_back({CKA_EC_PARAMS, const_cast<unsigned char*>(kEd25519Params.data()), kEd25519Params.size()});
+      public_template.push_back(
+          {CKA_EC_PARAMS, const_cast<unsigned char*>(kEd25519Params.data()), kEd25519Params.size()});
     } else {
       public_template.push_back({CKA_MODULUS_BITS, &modulus_bits, sizeof modulus_bits});
       public_template.push_back(
@@ -146,9 +146,9 @@ class Pkcs11VaultImpl final : public Pkcs11Vault {
     auto made = token_->call("C_GenerateKeyPair", [&](const SessionUse& use) -> CK_RV {
       CK_OBJECT_HANDLE public_object = CK_INVALID_HANDLE;
       CK_OBJECT_HANDLE private_object = CK_INVALID_HANDLE;
-      CK_RV rv = use.f->C_GenerateKeyPair(use.session, &mechanism, public_template.data(), public_template.size(),
-                                          private_template.data(), private_template.size(), &public_object,
-                                          &private_object);
+      CK_RV rv =
+          use.f->C_GenerateKeyPair(use.session, &mechanism, public_template.data(), public_template.size(),
+                                   private_template.data(), private_template.size(), &public_object, &private_object);
       if (rv != CKR_OK) return rv;
       if (algorithm == signer::Algorithm::Ed25519Sha256) {
         std::string point;
@@ -183,11 +183,9 @@ class Pkcs11VaultImpl final : public Pkcs11Vault {
     CK_BBOOL no = CK_FALSE;
     std::string name(label);
     std::vector<CK_ATTRIBUTE> object{
-        {CKA_CLASS, &klass, sizeof klass},     {CKA_KEY_TYPE, &type, sizeof type},
-        {CKA_TOKEN, &yes, sizeof yes},         {CKA_PRIVATE, &yes, sizeof yes},
-        {CKA_SENSITIVE, &yes, sizeof yes},     {CKA_EXTRACTABLE, &no, sizeof no},
-        {CKA_SIGN, &yes, sizeof yes},          {CKA_ID, id->data(), id->size()},
-        {CKA_LABEL, name.data(), name.size()},
+        {CKA_CLASS, &klass, sizeof klass}, {CKA_KEY_TYPE, &type, sizeof type}, {CKA_TOKEN, &yes, sizeof yes},
+        {CKA_PRIVATE, &yes, sizeof yes},   {CKA_SENSITIVE, &yes, sizeof yes},  {CKA_EXTRACTABLE, &no, sizeof no},
+        {CKA_SIGN, &yes, sizeof yes},      {CKA_ID, id->data(), id->size()},   {CKA_LABEL, name.data(), name.size()},
     };
     SecretBytes secrets;
     if (key.algorithm() == signer::Algorithm::Ed25519Sha256) {
@@ -200,10 +198,14 @@ class Pkcs11VaultImpl final : public Pkcs11Vault {
       object.push_back({CKA_VALUE, raw.data(), raw.size()});
     } else {
       const std::pair<const char*, CK_ATTRIBUTE_TYPE> components[] = {
-          {OSSL_PKEY_PARAM_RSA_N, CKA_MODULUS},           {OSSL_PKEY_PARAM_RSA_E, CKA_PUBLIC_EXPONENT},
-          {OSSL_PKEY_PARAM_RSA_D, CKA_PRIVATE_EXPONENT},  {OSSL_PKEY_PARAM_RSA_FACTOR1, CKA_PRIME_1},
-          {OSSL_PKEY_PARAM_RSA_FACTOR2, CKA_PRIME_2},     {OSSL_PKEY_PARAM_RSA_EXPONENT1, CKA_EXPONENT_1},
-          {OSSL_PKEY_PARAM_RSA_EXPONENT2, CKA_EXPONENT_2}, {OSSL_PKEY_PARAM_RSA_COEFFICIENT1, CKA_COEFFICIENT},
+          {OSSL_PKEY_PARAM_RSA_N, CKA_MODULUS},
+          {OSSL_PKEY_PARAM_RSA_E, CKA_PUBLIC_EXPONENT},
+          {OSSL_PKEY_PARAM_RSA_D, CKA_PRIVATE_EXPONENT},
+          {OSSL_PKEY_PARAM_RSA_FACTOR1, CKA_PRIME_1},
+          {OSSL_PKEY_PARAM_RSA_FACTOR2, CKA_PRIME_2},
+          {OSSL_PKEY_PARAM_RSA_EXPONENT1, CKA_EXPONENT_1},
+          {OSSL_PKEY_PARAM_RSA_EXPONENT2, CKA_EXPONENT_2},
+          {OSSL_PKEY_PARAM_RSA_COEFFICIENT1, CKA_COEFFICIENT},
       };
       secrets.parts.reserve(std::size(components));  // the attributes point into these strings
       for (const auto& [param, attribute] : components) {
@@ -233,7 +235,8 @@ class Pkcs11VaultImpl final : public Pkcs11Vault {
                           "the relay will not load it; move it into the token (export it with keys export and "
                           "import the bundle with private_keys = \"pkcs11\") or stage a new key");
       }
-      return make_error(ErrorCode::invalid, "unreadable token reference: " + std::string(stored.substr(0, stored.find('\n'))));
+      return make_error(ErrorCode::invalid,
+                        "unreadable token reference: " + std::string(stored.substr(0, stored.find('\n'))));
     }
     if (reference->token != token_->label()) {
       return make_error(ErrorCode::invalid, "the key lives in token '" + reference->token +
@@ -254,8 +257,8 @@ class Pkcs11VaultImpl final : public Pkcs11Vault {
     auto reference = parse_reference(stored);
     if (!reference) return make_error(ErrorCode::invalid, "not a token reference");
     if (reference->token != token_->label()) {
-      return make_error(ErrorCode::invalid, "the key lives in token '" + reference->token + "', not in '" +
-                                                token_->label() + "'");
+      return make_error(ErrorCode::invalid,
+                        "the key lives in token '" + reference->token + "', not in '" + token_->label() + "'");
     }
     return token_->call("C_DestroyObject", [&](const SessionUse& use) -> CK_RV {
       std::vector<CK_OBJECT_HANDLE> found;

@@ -104,8 +104,7 @@ Result<void> Token::connect(OpenFailure* failure) {
   }
   rv = f->C_OpenSession(slot_, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &login_session_);
   if (rv != CKR_OK) return make_error(ErrorCode::unavailable, "C_OpenSession failed: " + rv_text(rv));
-  rv = f->C_Login(login_session_, CKU_USER, reinterpret_cast<CK_UTF8CHAR*>(settings_.pin.data()),
-                  settings_.pin.size());
+  rv = f->C_Login(login_session_, CKU_USER, reinterpret_cast<CK_UTF8CHAR*>(settings_.pin.data()), settings_.pin.size());
   if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_INVALID || rv == CKR_PIN_LEN_RANGE || rv == CKR_PIN_LOCKED ||
       rv == CKR_USER_PIN_NOT_INITIALIZED) {
     *failure = OpenFailure::Pin;
@@ -120,7 +119,9 @@ Result<void> Token::connect(OpenFailure* failure) {
     std::vector<CK_MECHANISM_TYPE> mechanisms(mechanism_count);
     if (f->C_GetMechanismList(slot_, mechanisms.data(), &mechanism_count) == CKR_OK) {
       mechanisms.resize(mechanism_count);
-      auto has = [&](CK_MECHANISM_TYPE m) { return std::find(mechanisms.begin(), mechanisms.end(), m) != mechanisms.end(); };
+      auto has = [&](CK_MECHANISM_TYPE m) {
+        return std::find(mechanisms.begin(), mechanisms.end(), m) != mechanisms.end();
+      };
       ed25519_ = has(CKM_EC_EDWARDS_KEY_PAIR_GEN) && has(CKM_EDDSA);
     }
   }
@@ -192,8 +193,8 @@ Result<void> Token::call(std::string_view what, const std::function<CK_RV(const 
     if (connection_lost(rv)) {
       lock.unlock();
       lose(std::string(what) + ": " + rv_text(rv));
-      return make_error(ErrorCode::unavailable, std::string(what) + " on token '" + settings_.token_label +
-                                                    "' failed: " + rv_text(rv));
+      return make_error(ErrorCode::unavailable,
+                        std::string(what) + " on token '" + settings_.token_label + "' failed: " + rv_text(rv));
     }
     return make_error(ErrorCode::internal,
                       std::string(what) + " on token '" + settings_.token_label + "' failed: " + rv_text(rv));

@@ -133,7 +133,7 @@ Result<std::string> TokenKey::sign(signer::Algorithm algorithm, std::string_view
       std::lock_guard guard(handle_mutex_);
       handle_generation_ = 0;
       return make_error(ErrorCode::internal, "the token's signature does not verify with the recorded public key (" +
-                                                uri_ + "); nothing was signed with it");
+                                                 uri_ + "); nothing was signed with it");
     }
     return signature;
   }

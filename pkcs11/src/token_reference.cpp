@@ -63,7 +63,8 @@ std::optional<TokenReference> parse_reference(std::string_view stored) {
   if (!stored.starts_with(keystore::kTokenReferencePrefix)) return std::nullopt;
   const std::size_t end = stored.find('\n');
   if (end == std::string_view::npos) return std::nullopt;
-  std::string_view attributes = stored.substr(keystore::kTokenReferencePrefix.size(), end - keystore::kTokenReferencePrefix.size());
+  std::string_view attributes =
+      stored.substr(keystore::kTokenReferencePrefix.size(), end - keystore::kTokenReferencePrefix.size());
   TokenReference reference;
   while (!attributes.empty()) {
     const std::size_t semicolon = attributes.find(';');
@@ -74,9 +75,12 @@ std::optional<TokenReference> parse_reference(std::string_view stored) {
     auto value = percent_decode(attribute.substr(equals + 1));
     if (!value) return std::nullopt;
     const std::string_view name = attribute.substr(0, equals);
-    if (name == "token") reference.token = std::move(*value);
-    else if (name == "id") reference.id = std::move(*value);
-    else if (name == "object") reference.label = std::move(*value);
+    if (name == "token")
+      reference.token = std::move(*value);
+    else if (name == "id")
+      reference.id = std::move(*value);
+    else if (name == "object")
+      reference.label = std::move(*value);
   }
   if (reference.id.empty() || reference.token.empty()) return std::nullopt;
   reference.public_pem = std::string(stored.substr(end + 1));

@@ -134,8 +134,9 @@ std::optional<RelayTransaction::LocalAnswer> RelayTransaction::end_of_data(std::
           return std::nullopt;
         case UnsignedPolicy::Tempfail:
           context_->metrics.unsigned_message(UnsignedReason::NoKey);
-          return LocalAnswer{make_reply(451, "4.7.1", "DKIM key for " + plan.from_domain + " unavailable, try again later"),
-                             "signing key unavailable"};
+          return LocalAnswer{
+              make_reply(451, "4.7.1", "DKIM key for " + plan.from_domain + " unavailable, try again later"),
+              "signing key unavailable"};
         case UnsignedPolicy::Reject:
           context_->metrics.unsigned_message(UnsignedReason::NoKey);
           return LocalAnswer{make_reply(550, "5.7.1", "DKIM key for " + plan.from_domain + " unavailable"),

@@ -178,8 +178,7 @@ Result<std::string> SigningKey::sign(std::string_view header_data) const {
   if (external_) {
     if (algorithm_ == Algorithm::Ed25519Sha256) {
       const Sha256Digest digest = sha256(header_data);
-      return external_->sign(algorithm_,
-                             std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
+      return external_->sign(algorithm_, std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
     }
     return external_->sign(algorithm_, header_data);
   }

@@ -110,6 +110,35 @@ try:
 
             status, body = api(relay, "GET", "/readyz")
             r.check(status == 200 and body.get("checks", {}).get("private_keys") == "ok", f"/readyz: {body}")
+
+            # A wrong object: imported.example's reference keeps its public key but names the CKA_ID
+            # of example.com's first RSA key. The relay reloads the file (inotify) and must never put
+            # that object's signature on mail: 451, nothing relayed unverified.
+            other = open(os.path.join(relay.dir, "keys", "example.com", "s202612a.pem")).read()
+            imp_path = os.path.join(relay.dir, "keys", "imported.example", "imp.pem")
+            uri, public = open(imp_path).read().split("\n", 1)
+            other_id = other.split(";id=", 1)[1].split(";", 1)[0]
+            wrong = uri.split(";id=", 1)[0] + ";id=" + other_id + ";" + uri.split(";id=", 1)[1].split(";", 1)[1]
+            with open(imp_path + ".tmp", "w") as f:
+                f.write(wrong + "\n" + public)
+            os.chmod(imp_path + ".tmp", 0o600)
+            os.rename(imp_path + ".tmp", imp_path)
+            replies = []
+
+            def refused():
+                before = len(sink.messages)
+                try:
+                    send(relay, "imported.example", f"wrong object {len(replies)}")
+                    replies.append(250)
+                    sink.wait_count(before + 1)
+                    return False
+                except smtplib.SMTPDataError as e:
+                    replies.append(e.smtp_code)
+                    return e.smtp_code == 451
+            harness.wait_for(refused, timeout=30, what="the wrong token object refused")
+            relayed = [m for (_, _, m) in sink.messages if b"imported.example" in m.split(b"\r\n\r\n")[0]]
+            r.check(all(harness.dkimpy_verify(m, imported_records) for m in relayed),
+                    f"no message signed by the wrong object was relayed ({replies})")
         finally:
             relay.stop()
 

@@ -29,9 +29,9 @@ struct AdminSettings {
 
 // What the admin API needs from the relay, as plain callbacks. Any may be left empty.
 struct AdminHooks {
-  std::function<std::string()> relay_metrics;  // Prometheus text appended to /metrics
-  std::function<bool()> upstream_reachable;    // part of /readyz; must not block for long
-  std::function<bool()> keystore_ready;        // part of /readyz: a shared keystore has done its first load
+  std::function<std::string()> relay_metrics;    // Prometheus text appended to /metrics
+  std::function<bool()> upstream_reachable;      // part of /readyz; must not block for long
+  std::function<bool()> keystore_ready;          // part of /readyz: a shared keystore has done its first load
   std::function<bool()> private_keys_available;  // part of /readyz: the PKCS#11 token can sign
   // A fleet shares one keystore: periodic jobs (activate after DNS) run only where this is true.
   std::function<bool()> runs_periodic_jobs;

@@ -30,9 +30,9 @@ enum class OpenFailure { Module, Token, Pin, Other };
 
 class Pkcs11Vault : public keystore::PrivateKeyVault {
  public:
-  // Loads the module, finds the token, logs in (named connect: open() is the vault's, for keys). Errors name what failed (module, token, PIN) so the
-  // caller can name the config key: ErrorCode::not_found for a missing module or token,
-  // ErrorCode::invalid for a refused PIN.
+  // Loads the module, finds the token, logs in (named connect: open() is the vault's, for keys). Errors name what
+  // failed (module, token, PIN) so the caller can name the config key: ErrorCode::not_found for a missing module or
+  // token, ErrorCode::invalid for a refused PIN.
   static Result<std::shared_ptr<Pkcs11Vault>> connect(const TokenSettings& settings, OpenFailure* failure = nullptr);
 
   // False while the token cannot be reached (signing then fails with ErrorCode::unavailable).

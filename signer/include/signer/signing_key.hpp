@@ -45,8 +45,8 @@ class SigningKey {
   // A key whose private half is `private_part` (outside this process) and whose public half is
   // `public_pem` ("PUBLIC KEY", SubjectPublicKeyInfo). The signatures are checked against the public
   // key by whoever hands out `private_part` (a wrong object must never sign).
-  static Result<SigningKey> external(std::string_view public_pem, std::shared_ptr<const ExternalPrivateKey> private_part,
-                                     KeyPolicy policy = {});
+  static Result<SigningKey> external(std::string_view public_pem,
+                                     std::shared_ptr<const ExternalPrivateKey> private_part, KeyPolicy policy = {});
   // The SubjectPublicKeyInfo PEM of any key (in-process or external).
   static Result<std::string> public_pem_of(EVP_PKEY* key);
 
