@@ -1,5 +1,12 @@
 #include "keystore_backend.hpp"
 
+#include <openssl/crypto.h>
+
+#include <csignal>
+
+#include <fstream>
+#include <sstream>
+
 #include "runtime_settings.hpp"
 #include "secret_files.hpp"
 
@@ -20,25 +27,66 @@ keystore::PostgresKeyStoreOptions postgres_options(const config::Config& config)
   return o;
 }
 
+Result<std::shared_ptr<pkcs11::Pkcs11Vault>> open_pkcs11_vault(const config::Config& config) {
+  const auto& c = config.pkcs11;
+  if (auto checked = check_secret_file("pkcs11.pin_file", c.pin_file); !checked) return checked.error();
+  std::ifstream in(c.pin_file, std::ios::binary);
+  if (!in) return make_error(ErrorCode::invalid, "pkcs11.pin_file: cannot read " + c.pin_file);
+  std::ostringstream text;
+  text << in.rdbuf();
+  pkcs11::TokenSettings settings;
+  settings.module = c.module;
+  settings.token_label = c.token_label;
+  settings.pin = text.str();
+  while (!settings.pin.empty() && (settings.pin.back() == '\n' || settings.pin.back() == '\r')) settings.pin.pop_back();
+  if (settings.pin.empty()) return make_error(ErrorCode::invalid, "pkcs11.pin_file: " + c.pin_file + " is empty");
+  // A module that reaches its token over a socket (p11-kit-client.so) writes with write(2): a key
+  // service that went away must give the call EPIPE, not kill the relay with SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
+  pkcs11::OpenFailure failure = pkcs11::OpenFailure::Other;
+  auto vault = pkcs11::Pkcs11Vault::connect(settings, &failure);
+  OPENSSL_cleanse(settings.pin.data(), settings.pin.size());
+  if (!vault) {
+    const char* key = failure == pkcs11::OpenFailure::Module  ? "pkcs11.module"
+                      : failure == pkcs11::OpenFailure::Token ? "pkcs11.token_label"
+                      : failure == pkcs11::OpenFailure::Pin   ? "pkcs11.pin_file"
+                                                              : "pkcs11.module";
+    return make_error(ErrorCode::invalid, std::string(key) + ": " + vault.error().message);
+  }
+  return vault;
+}
+
 Result<OpenedKeystore> open_keystore(const config::Config& config, bool watch) {
   OpenedKeystore opened;
+  std::shared_ptr<keystore::PrivateKeyVault> vault = keystore::store_vault();
+  if (config.keystore.private_keys == config::PrivateKeys::Pkcs11) {
+    auto token = open_pkcs11_vault(config);
+    if (!token) return token.error();
+    opened.pkcs11 = *token;
+    vault = *token;
+  }
   if (config.keystore.type == config::KeystoreType::Postgres) {
     auto kek = load_checked_kek("keystore.kek_file", config.keystore.kek_file);
     if (!kek) return kek.error();
     auto options = postgres_options(config);
     options.watch = watch;
+    options.vault = vault;
     auto store = keystore::PostgresKeyStore::open(options, std::move(*kek));
     if (!store) return make_error(store.error().code, "keystore (postgres): " + store.error().message);
     opened.postgres = store->get();
     opened.store = std::shared_ptr<keystore::KeyStore>(std::move(*store));
     opened.description = "postgres, schema " + config.keystore.schema;
+    if (opened.pkcs11) opened.description += ", private keys in PKCS#11 token " + config.pkcs11.token_label;
     return opened;
   }
-  auto store = keystore::DirectoryKeyStore::open(keystore_options(config));
+  auto directory_options = keystore_options(config);
+  directory_options.vault = vault;
+  auto store = keystore::DirectoryKeyStore::open(directory_options);
   if (!store) return make_error(store.error().code, "keystore " + config.keystore.path + ": " + store.error().message);
   opened.directory = store->get();
   opened.store = std::shared_ptr<keystore::KeyStore>(std::move(*store));
   opened.description = config.keystore.path;
+  if (opened.pkcs11) opened.description += ", private keys in PKCS#11 token " + config.pkcs11.token_label;
   return opened;
 }
 

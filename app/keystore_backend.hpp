@@ -9,6 +9,7 @@
 #include "config/config.hpp"
 #include "keystore/directory_key_store.hpp"
 #include "keystore/postgres_key_store.hpp"
+#include "pkcs11/pkcs11_vault.hpp"
 
 namespace dkr::app {
 
@@ -16,7 +17,8 @@ struct OpenedKeystore {
   std::shared_ptr<keystore::KeyStore> store;
   keystore::DirectoryKeyStore* directory = nullptr;
   keystore::PostgresKeyStore* postgres = nullptr;
-  std::string description;  // "directory ./data/keys" or "postgres schema dkim_relay"
+  std::shared_ptr<pkcs11::Pkcs11Vault> pkcs11;  // set when keystore.private_keys = "pkcs11"
+  std::string description;                      // "directory ./data/keys" or "postgres schema dkim_relay"
 };
 
 // Loads a KEK file after the secret-file checks `serve` runs (owner and mode of the final target of
@@ -25,6 +27,9 @@ struct OpenedKeystore {
 Result<keystore::Kek> load_checked_kek(const std::string& key, const std::string& path);
 
 keystore::PostgresKeyStoreOptions postgres_options(const config::Config& config);
+// keystore.private_keys = "pkcs11": the token of [pkcs11], logged in; errors name the config key
+// (pkcs11.module, pkcs11.token_label, pkcs11.pin_file).
+Result<std::shared_ptr<pkcs11::Pkcs11Vault>> open_pkcs11_vault(const config::Config& config);
 // `watch`: run the PostgreSQL keystore thread (serve); one-shot commands do not.
 Result<OpenedKeystore> open_keystore(const config::Config& config, bool watch);
 // Loads the config file and opens its keystore without the keystore thread (db_command.cpp).

@@ -59,6 +59,8 @@ std::vector<Error> check_secret_files(const config::Config& cfg) {
       files.emplace_back("admin.tokens[" + std::to_string(i) + "].token_file", cfg.admin.tokens[i].token_file);
     }
   }
+  if (cfg.keystore.private_keys == config::PrivateKeys::Pkcs11)
+    files.emplace_back("pkcs11.pin_file", cfg.pkcs11.pin_file);
   if (cfg.keystore.type == config::KeystoreType::Postgres) {
     files.emplace_back("keystore.kek_file", cfg.keystore.kek_file);
     files.emplace_back("keystore.dsn_file", cfg.keystore.dsn_file);

@@ -281,6 +281,7 @@ int run_serve(Args args) {
       };
     }
     hooks.upstream_reachable = [up = *upstream] { return up->reachable(); };
+    if (opened.pkcs11) hooks.private_keys_available = [token = opened.pkcs11] { return token->available(); };
     auto settings = admin_settings(cfg, token.value);
     auto scoped = load_scoped_admin_tokens(cfg.admin, token.value);
     if (!scoped) {

@@ -302,6 +302,11 @@ ApiResponse AdminApi::readyz(bool minimal) const {
       checks["keystore_refused"] = refused;
     }
   }
+  if (hooks_.private_keys_available) {
+    const bool available = hooks_.private_keys_available();
+    checks["private_keys"] = available ? "ok" : "token unavailable";
+    ready = ready && available;
+  }
   if (hooks_.upstream_reachable) {
     const bool reachable = hooks_.upstream_reachable();
     checks["upstream"] = reachable ? "ok" : "unreachable";

@@ -167,6 +167,21 @@ void check_dns_publish(LoadState& state) {
   }
 }
 
+// private_keys = "pkcs11" needs the module, the token and its PIN.
+void check_pkcs11(LoadState& state) {
+  if (state.config.keystore.private_keys != PrivateKeys::Pkcs11) return;
+  const auto& pkcs11 = state.config.pkcs11;
+  const std::pair<const char*, const std::string*> required[] = {{"pkcs11.module", &pkcs11.module},
+                                                                 {"pkcs11.token_label", &pkcs11.token_label},
+                                                                 {"pkcs11.pin_file", &pkcs11.pin_file}};
+  for (const auto& [key, value] : required) {
+    if (value->empty()) {
+      state.diagnostics().error(state.origin_of("keystore.private_keys"),
+                                std::string("is \"pkcs11\" but ") + key + " is not set");
+    }
+  }
+}
+
 }  // namespace
 
 Origin LoadState::origin_of(std::string_view dotted_key) const {
@@ -185,6 +200,7 @@ void run_consistency_checks(LoadState& state) {
   // Tests and demos (allow_short_intervals) publish their records with TTLs of a second or so.
   check_rotation_policy(state, state.config.rotation.allow_short_intervals ? std::chrono::seconds(0) : kRotationDnsTtl);
   check_dns_publish(state);
+  check_pkcs11(state);
 }
 
 }  // namespace dkr::config::detail

@@ -21,6 +21,8 @@ inline constexpr NameTable<UpstreamType, 2> kUpstreamTypeNames{
     {{UpstreamType::Smtp, "smtp"}, {UpstreamType::Directory, "directory"}}};
 inline constexpr NameTable<KeystoreType, 2> kKeystoreTypeNames{
     {{KeystoreType::Directory, "directory"}, {KeystoreType::Postgres, "postgres"}}};
+inline constexpr NameTable<PrivateKeys, 2> kPrivateKeysNames{
+    {{PrivateKeys::Store, "store"}, {PrivateKeys::Pkcs11, "pkcs11"}}};
 inline constexpr NameTable<StartTls, 3> kStartTlsNames{
     {{StartTls::None, "none"}, {StartTls::Opportunistic, "opportunistic"}, {StartTls::Required, "required"}}};
 inline constexpr NameTable<SigningAlgorithm, 2> kSigningAlgorithmNames{

@@ -334,8 +334,8 @@ const std::vector<Field>& fields() {
 }
 
 const std::vector<std::string_view>& section_names() {
-  static const std::vector<std::string_view> names{"relay", "upstream", "signing",     "keystore", "admin",
-                                                   "dns",   "dns.publish", "log",    "metrics",  "rotation"};
+  static const std::vector<std::string_view> names{"relay", "upstream",    "signing", "keystore", "pkcs11",  "admin",
+                                                   "dns",   "dns.publish", "log",     "metrics",  "rotation"};
   return names;
 }
 

@@ -104,7 +104,9 @@ struct DirectoryKeyStore::Transaction {
 };
 
 DirectoryKeyStore::DirectoryKeyStore(DirectoryKeyStoreOptions options)
-    : options_(std::move(options)), snapshot_(Snapshot::empty()) {}
+    : options_(std::move(options)), snapshot_(Snapshot::empty()) {
+  if (!options_.vault) options_.vault = store_vault();
+}
 
 DirectoryKeyStore::~DirectoryKeyStore() = default;
 
@@ -186,6 +188,7 @@ Result<void> DirectoryKeyStore::commit(Transaction& transaction) {
     }
     if (auto synced = fsync_directory(root); !synced) return synced.error();
     step("domain-removed");
+    destroy_private_keys(*options_.vault, graveyard);
     remove_quietly(graveyard);
     return refresh({transaction.domain});
   }
@@ -203,6 +206,7 @@ Result<void> DirectoryKeyStore::commit(Transaction& transaction) {
   }
   step("metadata-written");
   for (const std::string& selector : transaction.removed_keys) {
+    destroy_private_key(*options_.vault, key_file_path(dir, selector));
     if (auto removed = remove_file(key_file_path(dir, selector)); !removed) {
       spdlog::warn("keystore: {}", removed.error().message);  // an orphan, cleaned on next open
     }
@@ -226,7 +230,7 @@ Result<std::optional<DomainMetadata>> DirectoryKeyStore::metadata_on_disk(const 
 }
 
 Result<void> DirectoryKeyStore::refresh(const std::vector<std::string>& domains, const DomainMetadata* written) {
-  const DomainLoadOptions load_options{{options_.allow_weak_rsa}, options_.allow_group_readable_keys};
+  const DomainLoadOptions load_options{{options_.allow_weak_rsa}, options_.allow_group_readable_keys, options_.vault};
   const auto snapshot = current();
   Snapshot::Changes changes;
   std::vector<LoadProblem> found;
@@ -269,7 +273,7 @@ Result<void> DirectoryKeyStore::reload_all(bool clean) {
   }
   if (!lock) lock.emplace(root, StoreLock::Mode::Shared);
 
-  const DomainLoadOptions load_options{{options_.allow_weak_rsa}, options_.allow_group_readable_keys};
+  const DomainLoadOptions load_options{{options_.allow_weak_rsa}, options_.allow_group_readable_keys, options_.vault};
   const auto previous = current();
   Snapshot::Changes entries;
   std::vector<LoadProblem> found;
@@ -333,8 +337,9 @@ Result<void> DirectoryKeyStore::reload_domains(const std::vector<std::string>& d
 Result<SelectorInfo> DirectoryKeyStore::add_domain(std::string_view domain, const KeyParams& params) {
   auto name = normalize_domain(domain);
   if (!name) return name.error();
-  auto generated = generate_key(params);  // slow for RSA: before taking any lock
+  auto generated = generate_key(params, *options_.vault, *name);  // slow for RSA: before taking any lock
   if (!generated) return generated.error();
+  VaultGuard made(*options_.vault, generated->stored);
 
   std::lock_guard guard(write_mutex_);
   StoreLock lock(options_.path, StoreLock::Mode::Exclusive);
@@ -354,8 +359,9 @@ Result<SelectorInfo> DirectoryKeyStore::add_domain(std::string_view domain, cons
   const std::string& selector = *chosen;
   const SelectorInfo info = new_selector_info(selector, *generated, params, KeyState::Active, now());
   transaction.after.selectors.push_back(info);
-  transaction.new_keys.emplace_back(selector, generated->key.private_pem());
+  transaction.new_keys.emplace_back(selector, generated->stored);
   if (auto committed = commit(transaction); !committed) return committed.error();
+  made.keep();
   return info;
 }
 
@@ -364,8 +370,9 @@ Result<SelectorInfo> DirectoryKeyStore::stage_key(std::string_view domain, const
   if (!name) return name.error();
   auto wanted = requested_selector(params);
   if (!wanted) return wanted.error();
-  auto generated = generate_key(params);
+  auto generated = generate_key(params, *options_.vault, *name);
   if (!generated) return generated.error();
+  VaultGuard made(*options_.vault, generated->stored);
 
   std::lock_guard guard(write_mutex_);
   StoreLock lock(options_.path, StoreLock::Mode::Exclusive);
@@ -386,8 +393,9 @@ Result<SelectorInfo> DirectoryKeyStore::stage_key(std::string_view domain, const
   const std::string& selector = *chosen;
   const SelectorInfo info = new_selector_info(selector, *generated, params, KeyState::Staged, now());
   transaction.after.selectors.push_back(info);
-  transaction.new_keys.emplace_back(selector, generated->key.private_pem());
+  transaction.new_keys.emplace_back(selector, generated->stored);
   if (auto committed = commit(transaction); !committed) return committed.error();
+  made.keep();
   return info;
 }
 
@@ -486,8 +494,9 @@ Result<SelectorInfo> DirectoryKeyStore::import_key(std::string_view domain, cons
                                                    std::string_view pem) {
   auto name = normalize_domain(domain);
   if (!name) return name.error();
-  auto parsed = parse_import(wanted, pem, signer::KeyPolicy{options_.allow_weak_rsa});
+  auto parsed = parse_import(wanted, pem, signer::KeyPolicy{options_.allow_weak_rsa}, *options_.vault, *name);
   if (!parsed) return parsed.error();
+  VaultGuard made(*options_.vault, parsed->stored);
 
   std::lock_guard guard(write_mutex_);
   StoreLock lock(options_.path, StoreLock::Mode::Exclusive);
@@ -498,8 +507,9 @@ Result<SelectorInfo> DirectoryKeyStore::import_key(std::string_view domain, cons
   transaction.after = before->value_or(DomainMetadata{*name, {}});
   auto info = add_imported(transaction.after, parsed->info, now());
   if (!info) return info.error();
-  transaction.new_keys.emplace_back(info->selector, parsed->key.private_pem());
+  transaction.new_keys.emplace_back(info->selector, parsed->stored);
   if (auto committed = commit(transaction); !committed) return committed.error();
+  made.keep();
   return info;
 }
 
@@ -533,6 +543,8 @@ Result<std::vector<KeyMaterial>> DirectoryKeyStore::export_keys() const {
     for (const SelectorInfo& info : domain.selectors) {
       auto pem = read_file(key_file_path(options_.path / domain.domain, info.selector));
       if (!pem) return make_error(pem.error().code, domain.domain + " " + info.selector + ": " + pem.error().message);
+      if (is_token_reference(*pem))
+        return make_error(ErrorCode::invalid, unexportable_message(domain.domain, info.selector));
       keys.emplace_back(domain.domain, info, std::move(*pem));
     }
   }

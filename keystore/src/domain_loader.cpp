@@ -54,7 +54,7 @@ void KeySlot::parse() const {
     error_ = pem.error().message;
     return;
   }
-  auto parsed = signer::SigningKey::from_pem(*pem, options_.policy);
+  auto parsed = options_.vault->open(*pem, options_.policy);
   OPENSSL_cleanse(pem->data(), pem->size());
   if (!parsed) {
     error_ = parsed.error().message;

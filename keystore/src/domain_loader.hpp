@@ -35,6 +35,7 @@ std::optional<FileStamp> stamp_file(const std::filesystem::path& file);
 struct DomainLoadOptions {
   signer::KeyPolicy policy;
   bool allow_group_readable_keys = false;
+  std::shared_ptr<const PrivateKeyVault> vault;  // opens the key files' contents
 };
 
 // One selector's key file, parsed at most once.

@@ -1,11 +1,15 @@
 #include "incoming_key.hpp"
 
+#include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
+
+#include "durable_file.hpp"
 #include "keystore/domain_name.hpp"
 #include "selector_pattern.hpp"
 
 namespace dkr::keystore {
 
-Result<GeneratedKey> generate_key(const KeyParams& params) {
+Result<GeneratedKey> generate_key(const KeyParams& params, PrivateKeyVault& vault, std::string_view label) {
   int bits = 256;
   if (params.algorithm != signer::Algorithm::Ed25519Sha256) {
     if (params.bits != 2048 && params.bits != 3072 && params.bits != 4096) {
@@ -14,9 +18,9 @@ Result<GeneratedKey> generate_key(const KeyParams& params) {
     }
     bits = params.bits;
   }
-  auto key = signer::SigningKey::generate(params.algorithm, bits);
-  if (!key) return make_error("cannot generate key: " + key.error().message);
-  return GeneratedKey{std::move(*key), bits};
+  auto made = vault.generate(params.algorithm, bits, label);
+  if (!made) return make_error(made.error().code, "cannot generate key: " + made.error().message);
+  return GeneratedKey{std::move(made->key), bits, std::move(made->stored)};
 }
 
 Result<std::optional<std::string>> requested_selector(const KeyParams& params) {
@@ -55,7 +59,8 @@ SelectorInfo new_selector_info(std::string selector, const GeneratedKey& generat
   return info;
 }
 
-Result<ParsedImport> parse_import(const SelectorInfo& wanted, std::string_view pem, signer::KeyPolicy policy) {
+Result<ParsedImport> parse_import(const SelectorInfo& wanted, std::string_view pem, signer::KeyPolicy policy,
+                                  PrivateKeyVault& vault, std::string_view domain) {
   auto selector = normalize_selector(wanted.selector);
   if (!selector) return selector.error();
   auto key = signer::SigningKey::from_pem(pem, policy);
@@ -65,7 +70,9 @@ Result<ParsedImport> parse_import(const SelectorInfo& wanted, std::string_view p
   info.algorithm = key->algorithm();
   info.bits = key->algorithm() == signer::Algorithm::Ed25519Sha256 ? 256 : key->bits();
   info.dns_record = key->dns_record();
-  return ParsedImport{std::move(info), std::move(*key)};
+  auto kept = vault.import(*key, domain);
+  if (!kept) return make_error(kept.error().code, "cannot import key: " + kept.error().message);
+  return ParsedImport{std::move(info), std::move(kept->key), std::move(kept->stored)};
 }
 
 Result<SelectorInfo> add_imported(DomainMetadata& after, SelectorInfo info, std::int64_t now) {
@@ -81,6 +88,31 @@ Result<SelectorInfo> add_imported(DomainMetadata& after, SelectorInfo info, std:
     if (!activated) return activated.error();
   }
   return *after.find(info.selector);
+}
+
+VaultGuard::~VaultGuard() {
+  if (!kept_) destroy_stored_key(vault_, stored_, "a key whose store write failed");
+}
+
+void destroy_stored_key(PrivateKeyVault& vault, std::string_view stored, std::string_view what) {
+  if (!is_token_reference(stored)) return;
+  if (auto destroyed = vault.destroy(stored); !destroyed) {
+    spdlog::warn("keystore: cannot destroy the token object of {}: {}", what, destroyed.error().message);
+  }
+}
+
+void destroy_private_key(PrivateKeyVault& vault, const std::filesystem::path& file) {
+  auto stored = read_file(file);
+  if (!stored) return;
+  destroy_stored_key(vault, *stored, file.string());
+  OPENSSL_cleanse(stored->data(), stored->size());
+}
+
+void destroy_private_keys(PrivateKeyVault& vault, const std::filesystem::path& domain_dir) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(domain_dir, ec)) {
+    if (entry.path().extension() == ".pem") destroy_private_key(vault, entry.path());
+  }
 }
 
 }  // namespace dkr::keystore

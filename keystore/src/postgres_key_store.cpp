@@ -40,13 +40,15 @@ std::int64_t steady_ms() {
 // per key on parsing, which a cold load of 100,000 domains cannot afford).
 class SealedSlot {
  public:
-  SealedSlot(std::int64_t id, SelectorInfo info, std::string pem, std::string error, signer::KeyPolicy policy)
+  SealedSlot(std::int64_t id, SelectorInfo info, std::string pem, std::string error, signer::KeyPolicy policy,
+             std::shared_ptr<const PrivateKeyVault> vault)
       : id_(id),
         info_(std::move(info)),
         pem_(std::move(pem)),
         open_error_(error),
         error_(std::move(error)),
-        policy_(policy) {}
+        policy_(policy),
+        vault_(std::move(vault)) {}
   ~SealedSlot() { OPENSSL_cleanse(pem_.data(), pem_.size()); }
   SealedSlot(const SealedSlot&) = delete;
   SealedSlot& operator=(const SealedSlot&) = delete;
@@ -61,7 +63,7 @@ class SealedSlot {
   const std::shared_ptr<const signer::SigningKey>& key() const {
     std::call_once(once_, [this] {
       if (!error_.empty()) return;
-      auto parsed = signer::SigningKey::from_pem(pem_, policy_);
+      auto parsed = vault_->open(pem_, policy_);
       if (!parsed) {
         error_ = parsed.error().message;
       } else if (parsed->algorithm() != info_.algorithm) {
@@ -85,6 +87,7 @@ class SealedSlot {
   std::string open_error_;
   mutable std::string error_;
   signer::KeyPolicy policy_;
+  std::shared_ptr<const PrivateKeyVault> vault_;
   mutable std::once_flag once_;
   mutable std::shared_ptr<const signer::SigningKey> key_;
 };
@@ -182,8 +185,9 @@ class DomainReader {
  public:
   using Snapshot = PostgresKeyStore::Snapshot;
 
-  DomainReader(PgConnection& conn, const std::string& schema, const Kek& kek, signer::KeyPolicy policy)
-      : conn_(conn), schema_(quote_identifier(schema)), kek_(kek), policy_(policy) {}
+  DomainReader(PgConnection& conn, const std::string& schema, const Kek& kek, signer::KeyPolicy policy,
+               std::shared_ptr<const PrivateKeyVault> vault)
+      : conn_(conn), schema_(quote_identifier(schema)), kek_(kek), policy_(policy), vault_(std::move(vault)) {}
 
   struct Loaded {
     Snapshot::Changes changes;  // null: gone
@@ -258,7 +262,8 @@ class DomainReader {
         } else {
           ++out.decrypted;
         }
-        slot = std::make_shared<const SealedSlot>(id, info, pem ? std::move(*pem) : std::string(), error, policy_);
+        slot =
+            std::make_shared<const SealedSlot>(id, info, pem ? std::move(*pem) : std::string(), error, policy_, vault_);
         if (parse_now && error.empty() && !slot->key()) {
           out.problems.push_back(LoadProblem{entry->info.domain, "selector " + info.selector, slot->error()});
         }
@@ -282,6 +287,7 @@ class DomainReader {
   std::string schema_;
   const Kek& kek_;
   signer::KeyPolicy policy_;
+  std::shared_ptr<const PrivateKeyVault> vault_;
 };
 
 struct PostgresKeyStore::Sync {
@@ -353,7 +359,9 @@ PostgresKeyStore::PostgresKeyStore(PostgresKeyStoreOptions options, Kek kek)
       kek_(std::move(kek)),
       channel_(options_.schema + "_changes"),
       snapshot_(Snapshot::empty()),
-      sync_(std::make_unique<Sync>()) {}
+      sync_(std::make_unique<Sync>()) {
+  if (!options_.vault) options_.vault = store_vault();
+}
 
 PostgresKeyStore::~PostgresKeyStore() {
   sync_->stop = true;
@@ -405,7 +413,8 @@ Result<std::unique_ptr<PostgresKeyStore>> PostgresKeyStore::open(const PostgresK
   std::vector<std::string> all;
   all.reserve(static_cast<std::size_t>(names->rows()));
   for (int row = 0; row < names->rows(); ++row) all.emplace_back(names->text(row, 0));
-  DomainReader reader(*store->write_conn_, options.schema, store->kek_, signer::KeyPolicy{options.allow_weak_rsa});
+  DomainReader reader(*store->write_conn_, options.schema, store->kek_, signer::KeyPolicy{options.allow_weak_rsa},
+                      store->options_.vault);
   DomainReader::Loaded loaded;
   if (auto done = reader.load(all, *Snapshot::empty(), /*parse_now=*/false, loaded); !done) return done.error();
   if (!loaded.problems.empty()) {
@@ -456,7 +465,7 @@ void PostgresKeyStore::run_sync() {
     }
   };
   auto reload = [&](PgConnection& conn, const std::vector<std::string>& names) -> Result<void> {
-    DomainReader reader(conn, options_.schema, kek_, policy);
+    DomainReader reader(conn, options_.schema, kek_, policy, options_.vault);
     DomainReader::Loaded loaded;
     if (auto done = reader.load(names, *current(), /*parse_now=*/true, loaded); !done) return done.error();
     publish(loaded, true, names);
@@ -630,7 +639,7 @@ Result<void> PostgresKeyStore::reload() {
   current()->for_each([&](const std::string& name, const PgDomain&) { all.push_back(name); });
   std::sort(all.begin(), all.end());
   all.erase(std::unique(all.begin(), all.end()), all.end());
-  DomainReader reader(*write_conn_, options_.schema, kek_, signer::KeyPolicy{options_.allow_weak_rsa});
+  DomainReader reader(*write_conn_, options_.schema, kek_, signer::KeyPolicy{options_.allow_weak_rsa}, options_.vault);
   DomainReader::Loaded loaded;
   if (auto done = reader.load(all, *current(), false, loaded); !done) return done.error();
   std::lock_guard publish(publish_mutex_);
@@ -775,7 +784,7 @@ Result<void> PostgresKeyStore::write(const std::string& domain, const Plan& plan
   }
 
   // Read-your-writes in this process without waiting for the notification to come back.
-  DomainReader reader(conn, options_.schema, kek_, signer::KeyPolicy{options_.allow_weak_rsa});
+  DomainReader reader(conn, options_.schema, kek_, signer::KeyPolicy{options_.allow_weak_rsa}, options_.vault);
   DomainReader::Loaded loaded;
   if (auto done = reader.load({domain}, *current(), /*parse_now=*/true, loaded); done) {
     std::lock_guard publish(publish_mutex_);
@@ -791,8 +800,9 @@ Result<SelectorInfo> PostgresKeyStore::add_domain(std::string_view domain, const
   if (!name) return name.error();
   auto wanted = requested_selector(params);
   if (!wanted) return wanted.error();
-  auto generated = generate_key(params);  // slow for RSA: before the transaction
+  auto generated = generate_key(params, *options_.vault, *name);  // slow for RSA: before the transaction
   if (!generated) return generated.error();
+  VaultGuard made(*options_.vault, generated->stored);
   SelectorInfo info;
   auto done = write(*name, [&](WriteContext& context) -> Result<bool> {
     if (context.exists) {
@@ -802,10 +812,11 @@ Result<SelectorInfo> PostgresKeyStore::add_domain(std::string_view domain, const
     if (!selector) return selector.error();
     info = new_selector_info(*selector, *generated, params, KeyState::Active, context.now);
     context.after.selectors.push_back(info);
-    context.new_keys.emplace_back(*selector, generated->key.private_pem());
+    context.new_keys.emplace_back(*selector, generated->stored);
     return true;
   });
   if (!done) return done.error();
+  made.keep();
   return info;
 }
 
@@ -814,8 +825,9 @@ Result<SelectorInfo> PostgresKeyStore::stage_key(std::string_view domain, const 
   if (!name) return name.error();
   auto wanted = requested_selector(params);
   if (!wanted) return wanted.error();
-  auto generated = generate_key(params);
+  auto generated = generate_key(params, *options_.vault, *name);
   if (!generated) return generated.error();
+  VaultGuard made(*options_.vault, generated->stored);
   SelectorInfo info;
   auto done = write(*name, [&](WriteContext& context) -> Result<bool> {
     if (auto guarded = check_stage_guards(context.after, params); !guarded) return guarded.error();
@@ -823,10 +835,11 @@ Result<SelectorInfo> PostgresKeyStore::stage_key(std::string_view domain, const 
     if (!selector) return selector.error();
     info = new_selector_info(*selector, *generated, params, KeyState::Staged, context.now);
     context.after.selectors.push_back(info);
-    context.new_keys.emplace_back(*selector, generated->key.private_pem());
+    context.new_keys.emplace_back(*selector, generated->stored);
     return true;
   });
   if (!done) return done.error();
+  made.keep();
   return info;
 }
 
@@ -834,17 +847,19 @@ Result<SelectorInfo> PostgresKeyStore::import_key(std::string_view domain, const
                                                   std::string_view pem) {
   auto name = normalize_domain(domain);
   if (!name) return name.error();
-  auto parsed = parse_import(wanted, pem, signer::KeyPolicy{options_.allow_weak_rsa});
+  auto parsed = parse_import(wanted, pem, signer::KeyPolicy{options_.allow_weak_rsa}, *options_.vault, *name);
   if (!parsed) return parsed.error();
+  VaultGuard made(*options_.vault, parsed->stored);
   SelectorInfo info;
   auto done = write(*name, [&](WriteContext& context) -> Result<bool> {
     auto added = add_imported(context.after, parsed->info, context.now);
     if (!added) return added.error();
     info = std::move(*added);
-    context.new_keys.emplace_back(info.selector, parsed->key.private_pem());
+    context.new_keys.emplace_back(info.selector, parsed->stored);
     return true;
   });
   if (!done) return done.error();
+  made.keep();
   return info;
 }
 
@@ -868,6 +883,7 @@ Result<std::vector<KeyMaterial>> PostgresKeyStore::export_keys() const {
       return make_error(ErrorCode::invalid, "cannot decrypt the private key of " + domain + " selector " +
                                                 info.selector + " with kek_file: " + pem.error().message);
     }
+    if (is_token_reference(*pem)) return make_error(ErrorCode::invalid, unexportable_message(domain, info.selector));
     keys.emplace_back(domain, std::move(info), std::move(*pem));
   }
   return keys;

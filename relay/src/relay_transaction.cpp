@@ -126,6 +126,24 @@ std::optional<RelayTransaction::LocalAnswer> RelayTransaction::end_of_data(std::
     spdlog::error("smtp session={} signing for {} failed: {}", session_id, plan.from_domain,
                   signatures.error().message);
     signing_time = {};
+    if (signatures.error().code == ErrorCode::unavailable) {
+      // The key is out of reach (a PKCS#11 token or key service gone): the message is one no key
+      // signs, so relay.unsigned decides, as for a domain without a key.
+      switch (context_->settings.unsigned_policy) {
+        case UnsignedPolicy::Pass:
+          context_->metrics.unsigned_message(UnsignedReason::PolicyPass);
+          return std::nullopt;
+        case UnsignedPolicy::Tempfail:
+          context_->metrics.unsigned_message(UnsignedReason::NoKey);
+          return LocalAnswer{
+              make_reply(451, "4.7.1", "DKIM key for " + plan.from_domain + " unavailable, try again later"),
+              "signing key unavailable"};
+        case UnsignedPolicy::Reject:
+          context_->metrics.unsigned_message(UnsignedReason::NoKey);
+          return LocalAnswer{make_reply(550, "5.7.1", "DKIM key for " + plan.from_domain + " unavailable"),
+                             "signing key unavailable"};
+      }
+    }
     return LocalAnswer{make_reply(451, "4.3.0", "Signing failed, try again later"), "signing failed"};
   }
   for (const auto& request : plan.requests) {

@@ -63,6 +63,12 @@ class SigningKeyFactory {
   static SigningKey make(PkeyPtr key, Algorithm algorithm, int bits) {
     return SigningKey(std::move(key), algorithm, bits);
   }
+  static SigningKey make_external(PkeyPtr public_key, Algorithm algorithm, int bits,
+                                  std::shared_ptr<const ExternalPrivateKey> private_part) {
+    SigningKey key(std::move(public_key), algorithm, bits);
+    key.external_ = std::move(private_part);
+    return key;
+  }
 };
 
 namespace {
@@ -104,6 +110,32 @@ Result<SigningKey> SigningKey::from_pem(std::string_view pem, KeyPolicy policy) 
   return classify(wrap(raw), policy);
 }
 
+Result<SigningKey> SigningKey::external(std::string_view public_pem,
+                                        std::shared_ptr<const ExternalPrivateKey> private_part, KeyPolicy policy) {
+  if (!private_part) return make_error("external key without its private part");
+  BioPtr bio(BIO_new_mem_buf(public_pem.data(), static_cast<int>(public_pem.size())));
+  if (!bio) return make_error("out of memory");
+  EVP_PKEY* raw = PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr);
+  if (raw == nullptr) return make_error(openssl_error("not a PEM public key"));
+  auto classified = classify(wrap(raw), policy);
+  if (!classified) return classified.error();
+  return SigningKeyFactory::make_external(classified->key_, classified->algorithm_, classified->bits_,
+                                          std::move(private_part));
+}
+
+Result<std::string> SigningKey::public_pem_of(EVP_PKEY* key) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_PUBKEY(bio.get(), key) != 1) return make_error(openssl_error("cannot write public key"));
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(len));
+}
+
+std::string SigningKey::public_pem() const {
+  auto pem = public_pem_of(key_.get());
+  return pem ? *pem : std::string();
+}
+
 Result<SigningKey> SigningKey::load_file(const std::filesystem::path& path, KeyPolicy policy) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return make_error("cannot read key file " + path.string());
@@ -115,6 +147,7 @@ Result<SigningKey> SigningKey::load_file(const std::filesystem::path& path, KeyP
 }
 
 std::string SigningKey::private_pem() const {
+  if (external_) return {};
   BioPtr bio(BIO_new(BIO_s_mem()));
   if (!bio || PEM_write_bio_PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) return {};
   char* data = nullptr;
@@ -142,6 +175,13 @@ std::string SigningKey::dns_record() const {
 }
 
 Result<std::string> SigningKey::sign(std::string_view header_data) const {
+  if (external_) {
+    if (algorithm_ == Algorithm::Ed25519Sha256) {
+      const Sha256Digest digest = sha256(header_data);
+      return external_->sign(algorithm_, std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
+    }
+    return external_->sign(algorithm_, header_data);
+  }
   MdCtxPtr ctx = sign_context(sign_template_.get(), key_.get(), algorithm_);
   if (!ctx) return make_error(openssl_error("sign init failed"));
   std::string signature;

@@ -45,6 +45,7 @@ struct AdminHooks {
   // Part of /readyz: keys the keystore refused at load ("domain selector: why"), e.g. a row whose DNS
   // record does not authenticate under the KEK. Shown, not fatal: the other domains still sign.
   std::function<std::vector<std::string>()> keystore_refusals;
+  std::function<bool()> private_keys_available;  // part of /readyz: the PKCS#11 token can sign
   // A fleet shares one keystore: periodic jobs (activate after DNS) run only where this is true.
   std::function<bool()> runs_periodic_jobs;
   // What the rotation scheduler's last DNS check found for a staged key (empty: nothing known here).

@@ -103,13 +103,21 @@ struct SigningConfig {
 };
 
 enum class KeystoreType { Directory, Postgres };
+// Where private keys live: in the keystore itself, or in a PKCS#11 token ([pkcs11]).
+enum class PrivateKeys { Store, Pkcs11 };
 
 struct KeystoreConfig {
   DKR_KEYSTORE_SETTINGS(DKR_SETTING_MEMBER)
   friend bool operator==(const KeystoreConfig&, const KeystoreConfig&) = default;
 };
 
+struct Pkcs11Config {
+  DKR_PKCS11_SETTINGS(DKR_SETTING_MEMBER)
+  friend bool operator==(const Pkcs11Config&, const Pkcs11Config&) = default;
+};
+
 enum class AdminRole { Read, Rotate, Admin, Metrics };
+
 std::string_view to_string(AdminRole value);
 
 // [[admin.tokens]]: a bearer token limited to some domains and a role.
@@ -181,6 +189,7 @@ struct Config {
   UpstreamConfig upstream;
   SigningConfig signing;
   KeystoreConfig keystore;
+  Pkcs11Config pkcs11;
   AdminConfig admin;
   DnsConfig dns;
   DnsPublishConfig dns_publish;

@@ -148,7 +148,16 @@
   X(keystore, schema, "schema", std::string, "dkim_relay", plain, \
     "PostgreSQL schema of the keystore tables.", text, sql_schema_check) \
   X(keystore, poll_interval, "poll_interval", milliseconds, std::chrono::seconds(30), plain, \
-    "Full resync, in case a notification was lost.", duration, std::chrono::seconds(1))
+    "Full resync, in case a notification was lost.", duration, std::chrono::seconds(1)) \
+  X(keystore, private_keys, "private_keys", PrivateKeys, PrivateKeys::Store, plain, \
+    "store (private keys in the keystore) or pkcs11 (in the [pkcs11] token; the store keeps references).", \
+    one_of, kPrivateKeysNames)
+
+#define DKR_PKCS11_SETTINGS(X) \
+  X(pkcs11, module, "module", std::string, {}, plain, \
+    "PKCS#11 module: libsofthsm2.so, p11-kit-client.so, an HSM's or KMS's library.", text) \
+  X(pkcs11, token_label, "token_label", std::string, {}, plain, "Label of the token that holds the keys.", text) \
+  X(pkcs11, pin_file, "pin_file", std::string, {}, plain, "File holding the token's user PIN (mode 0600).", text)
 
 #define DKR_ADMIN_SETTINGS(X) \
   X(admin, enabled, "enabled", bool, true, plain, "The HTTP admin API.", boolean) \
@@ -229,8 +238,8 @@
 
 #define DKR_SETTINGS(X) \
   DKR_RELAY_SETTINGS(X) DKR_UPSTREAM_SETTINGS(X) DKR_SIGNING_SETTINGS(X) DKR_KEYSTORE_SETTINGS(X) \
-  DKR_ADMIN_SETTINGS(X) DKR_DNS_SETTINGS(X) DKR_DNS_PUBLISH_SETTINGS(X) DKR_LOG_SETTINGS(X) DKR_METRICS_SETTINGS(X) \
-  DKR_ROTATION_SETTINGS(X)
+  DKR_PKCS11_SETTINGS(X) DKR_ADMIN_SETTINGS(X) DKR_DNS_SETTINGS(X) DKR_DNS_PUBLISH_SETTINGS(X) DKR_LOG_SETTINGS(X) \
+  DKR_METRICS_SETTINGS(X) DKR_ROTATION_SETTINGS(X)
 
 // The member declaration of a row, for the structs in config.hpp.
 #define DKR_SETTING_MEMBER(section, member, key, type, default_value, ...) type member = default_value;

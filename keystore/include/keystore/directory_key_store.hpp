@@ -24,6 +24,7 @@
 
 #include "keystore/key_store.hpp"
 #include "keystore/key_transfer.hpp"
+#include "keystore/private_key_vault.hpp"
 
 namespace dkr::keystore {
 
@@ -39,6 +40,8 @@ struct DirectoryKeyStoreOptions {
   bool allow_weak_rsa = false;             // load/import RSA keys of 1024..2047 bits
   bool allow_group_readable_keys = false;  // refuse key files with any group/other permission
   std::function<std::int64_t()> clock;     // unix seconds; the system clock when empty
+  // Makes, opens and destroys private keys; the key files hold what it stores. Null: store_vault().
+  std::shared_ptr<PrivateKeyVault> vault;
   // Test hook, called after each durable step of a write ("pem-written", "metadata-written",
   // "pem-removed"), so tests can kill the process in the middle of a transition.
   std::function<void(std::string_view step)> write_step_hook;

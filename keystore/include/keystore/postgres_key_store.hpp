@@ -29,6 +29,7 @@
 #include "keystore/directory_key_store.hpp"
 #include "keystore/key_envelope.hpp"
 #include "keystore/key_store.hpp"
+#include "keystore/private_key_vault.hpp"
 
 namespace dkr::keystore {
 
@@ -45,6 +46,9 @@ struct PostgresKeyStoreOptions {
   bool allow_weak_rsa = false;
   bool watch = true;                    // run the keystore thread (serve); the CLI does not
   std::function<std::int64_t()> clock;  // unix seconds; the system clock when empty
+  // Makes, opens and destroys private keys; the rows hold what it stores (sealed under the KEK).
+  // Null: store_vault().
+  std::shared_ptr<PrivateKeyVault> vault;
   // Test hook, called inside a write transaction after the domain was read and before it is
   // written, so tests can interleave two replicas deterministically.
   std::function<void(std::string_view domain)> before_write_hook;
