@@ -46,8 +46,8 @@ class DnsKeyPublicationProbe final : public lifecycle::KeyPublicationProbe {
     result.found = lookup.records;
     switch (proof.outcome) {
       case dns::KeyProof::Outcome::Proven:
-        result.outcome = public_key.empty() ? lifecycle::ProbeResult::Outcome::Mismatch
-                                            : lifecycle::ProbeResult::Outcome::Proven;
+        result.outcome =
+            public_key.empty() ? lifecycle::ProbeResult::Outcome::Mismatch : lifecycle::ProbeResult::Outcome::Proven;
         break;
       case dns::KeyProof::Outcome::Missing:
         result.outcome = lifecycle::ProbeResult::Outcome::Missing;
@@ -80,8 +80,6 @@ Result<std::unique_ptr<lifecycle::KeyPublicationProbe>> make_key_publication_pro
   return std::unique_ptr<lifecycle::KeyPublicationProbe>(std::move(probe));
 }
 
-std::chrono::milliseconds rotation_check_interval(const config::Config& config) {
-  return config.dns.check_interval;
-}
+std::chrono::milliseconds rotation_check_interval(const config::Config& config) { return config.dns.check_interval; }
 
 }  // namespace dkr::app

@@ -5,8 +5,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include "keystore/domain_name.hpp"
+
 namespace dkr::lifecycle {
 namespace {
+
+// The audit log names a domain as the store keeps it (its A-label): the caller's spelling may hold
+// characters a terminal acts on. Only called after the store accepted the name.
+std::string stored_name(std::string_view domain) {
+  auto name = keystore::normalize_domain(domain);
+  return name ? *name : std::string("(unnamed)");
+}
 
 using keystore::KeyState;
 using keystore::SelectorInfo;
@@ -81,8 +90,8 @@ Result<std::vector<keystore::KeyParams>> KeyLifecycle::successor_params(const ke
 Result<SelectorInfo> KeyLifecycle::add_domain(std::string_view domain, const keystore::KeyParams& params) {
   auto created = store_.add_domain(domain, params);
   if (created)
-    spdlog::info("lifecycle audit: added domain {} with {} key {}", domain, signer::to_string(created->algorithm),
-                 created->selector);
+    spdlog::info("lifecycle audit: added domain {} with {} key {}", stored_name(domain),
+                 signer::to_string(created->algorithm), created->selector);
   return created;
 }
 
@@ -90,14 +99,15 @@ Result<SelectorInfo> KeyLifecycle::stage(std::string_view domain, const keystore
   auto staged = store_.stage_key(domain, params);
   if (staged) {
     spdlog::info("lifecycle audit: staged {} key {} for {}{}", signer::to_string(staged->algorithm), staged->selector,
-                 domain, params.activate_after_dns ? " (activates once DNS serves it)" : "");
+                 stored_name(domain), params.activate_after_dns ? " (activates once DNS serves it)" : "");
   }
   return staged;
 }
 
 Result<void> KeyLifecycle::activate_forced(std::string_view domain, std::string_view selector) {
   auto done = store_.activate(domain, selector);
-  if (done) spdlog::info("lifecycle audit: activated {} for {} (operator, without a DNS check)", selector, domain);
+  if (done)
+    spdlog::info("lifecycle audit: activated {} for {} (operator, without a DNS check)", selector, stored_name(domain));
   return done;
 }
 
@@ -112,32 +122,32 @@ Result<bool> KeyLifecycle::activate_if_proven(std::string_view domain, const Sel
   auto changed = store_.step_if(domain, key.selector, keystore::KeyAction::Activate, KeyState::Staged);
   if (changed && *changed) {
     spdlog::info("lifecycle audit: activated {} for {} after DNS served its public key (staged since {})", key.selector,
-                 domain, key.created_at);
+                 stored_name(domain), key.created_at);
   }
   return changed;
 }
 
 Result<void> KeyLifecycle::retire(std::string_view domain, std::string_view selector) {
   auto done = store_.retire(domain, selector);
-  if (done) spdlog::info("lifecycle audit: retired {} for {}", selector, domain);
+  if (done) spdlog::info("lifecycle audit: retired {} for {}", selector, stored_name(domain));
   return done;
 }
 
 Result<void> KeyLifecycle::revoke(std::string_view domain, std::string_view selector) {
   auto done = store_.revoke(domain, selector);
-  if (done) spdlog::info("lifecycle audit: revoked {} for {}", selector, domain);
+  if (done) spdlog::info("lifecycle audit: revoked {} for {}", selector, stored_name(domain));
   return done;
 }
 
 Result<void> KeyLifecycle::remove_key(std::string_view domain, std::string_view selector) {
   auto done = store_.remove_key(domain, selector);
-  if (done) spdlog::info("lifecycle audit: deleted {} of {}", selector, domain);
+  if (done) spdlog::info("lifecycle audit: deleted {} of {}", selector, stored_name(domain));
   return done;
 }
 
 Result<void> KeyLifecycle::remove_domain(std::string_view domain, bool force) {
   auto done = store_.remove_domain(domain, force);
-  if (done) spdlog::info("lifecycle audit: removed domain {}{}", domain, force ? " (forced)" : "");
+  if (done) spdlog::info("lifecycle audit: removed domain {}{}", stored_name(domain), force ? " (forced)" : "");
   return done;
 }
 

@@ -125,7 +125,8 @@ class TransferTest(OneRelayTest):
         f.cli("keys", "--keystore", src, "add", "a.move.example", "--selector", "a1")
         f.cli("keys", "--keystore", src, "rotate", "a.move.example", "--selector", "a2", "--algorithm",
               "ed25519-sha256", "--activate", "now")
-        f.cli("keys", "--keystore", src, "rotate", "a.move.example", "--selector", "a3", "--activate", "now")
+        f.cli("keys", "--keystore", src, "rotate", "a.move.example", "--selector", "a3", "--algorithm",
+              "rsa-sha256", "--activate", "now")
         f.cli("keys", "--keystore", src, "add", "b.move.example", "--selector", "b1", "--algorithm", "ed25519-sha256")
         f.cli("keys", "--keystore", src, "rotate", "b.move.example", "--selector", "b2", "--algorithm",
               "ed25519-sha256", "--activate", "now")

@@ -542,7 +542,7 @@ for domain in ("pg.example", "dir.example"):
         selector = wrong[0]
         group = pg_replicas if domain in PG_DOMAINS else dir_replicas
         text = "".join(g.log_text() for g in group)
-        r.check(re.search(r"lifecycle: %s of %s stays staged: DNS mismatch: DNS serves a different DKIM key"
+        r.check(re.search(r"lifecycle: %s of %s stays staged: DNS mismatch: DNS serves another DKIM key"
                           % (re.escape(selector), re.escape(domain)), text) is not None,
                 "%s: the wrongly published %s stayed staged, saying why" % (domain, selector))
         with lock:
