@@ -116,9 +116,14 @@ Result<void> Token::connect(OpenFailure* failure) {
   CK_ULONG mechanism_count = 0;
   ed25519_ = false;
   if (f->C_GetMechanismList(slot_, nullptr, &mechanism_count) == CKR_OK) {
-    std::vector<CK_MECHANISM_TYPE> mechanisms(mechanism_count);
+    // p11-kit's RPC client (0.24) counts the mechanisms it can forward but, asked for the list, first
+    // copies every mechanism the server has into the buffer and only then drops the others: a buffer
+    // of the counted size overflows (seen under ASan through p11-kit server). Give it room, and trust
+    // only the count it returns.
+    std::vector<CK_MECHANISM_TYPE> mechanisms(std::max<CK_ULONG>(mechanism_count * 4, 1024));
+    mechanism_count = mechanisms.size();
     if (f->C_GetMechanismList(slot_, mechanisms.data(), &mechanism_count) == CKR_OK) {
-      mechanisms.resize(mechanism_count);
+      mechanisms.resize(std::min<std::size_t>(mechanism_count, mechanisms.size()));
       auto has = [&](CK_MECHANISM_TYPE m) {
         return std::find(mechanisms.begin(), mechanisms.end(), m) != mechanisms.end();
       };

@@ -155,22 +155,36 @@ def known_rsa_key(workdir):
 
 
 def memory_holds(pid, needles):
-    """Which of `needles` occur in the readable memory of process `pid` (/proc/PID/mem)."""
+    """Which of `needles` occur in the readable memory of process `pid` (/proc/PID/mem), read in
+    pieces. Mappings over 1 GiB are passed over: under ASan they are its shadow memory (terabytes of
+    address space, no program data); the heap, where keys live, is in smaller mappings. The store-mode
+    run of the same search (which must find the key) proves the search still reaches it."""
     found = set()
+    overlap = max(len(needle) for needle in needles.values()) - 1
+    piece = 8 << 20
     with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
         for line in maps:
             fields = line.split()
             start, end = (int(x, 16) for x in fields[0].split("-"))
             if "r" not in fields[1] or (len(fields) > 5 and fields[5] in ("[vvar]", "[vsyscall]")):
                 continue
-            try:
-                mem.seek(start)
-                chunk = mem.read(end - start)
-            except (OSError, ValueError, OverflowError):
+            if end - start > (1 << 30):
                 continue
-            for name, needle in needles.items():
-                if needle in chunk:
-                    found.add(name)
+            tail = b""
+            position = start
+            while position < end:
+                size = min(piece, end - position)
+                try:
+                    mem.seek(position)
+                    data = mem.read(size)
+                except (OSError, ValueError, OverflowError):
+                    break
+                window = tail + data
+                for name, needle in needles.items():
+                    if needle in window:
+                        found.add(name)
+                tail = window[-overlap:] if overlap > 0 else b""
+                position += size
     return found
 
 
