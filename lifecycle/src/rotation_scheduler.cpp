@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/prometheus_text.hpp"
+
 namespace dkr::lifecycle {
 namespace {
 
@@ -163,29 +165,20 @@ std::string render_rotation_metrics(const std::vector<keystore::DomainInfo>& dom
       timed_out += s.dns_timeout ? 1 : 0;
     }
   }
-  std::string out;
-  out +=
-      "# HELP dkim_relay_rotations_total Key rotations completed (new key activated after DNS proof) or failed "
-      "by this replica's scheduler.\n# TYPE dkim_relay_rotations_total counter\n";
-  out += "dkim_relay_rotations_total{result=\"done\"} " + std::to_string(done) + "\n";
-  out += "dkim_relay_rotations_total{result=\"failed\"} " + std::to_string(failed) + "\n";
-  out +=
-      "# HELP dkim_relay_keys_past_interval Active keys older than rotation.interval.\n"
-      "# TYPE dkim_relay_keys_past_interval gauge\n";
-  out += "dkim_relay_keys_past_interval " + std::to_string(past_interval) + "\n";
-  out +=
-      "# HELP dkim_relay_oldest_active_key_age_seconds Age of the oldest active key since its activation.\n"
-      "# TYPE dkim_relay_oldest_active_key_age_seconds gauge\n";
-  out += "dkim_relay_oldest_active_key_age_seconds " + std::to_string(oldest) + "\n";
-  out +=
-      "# HELP dkim_relay_keys_waiting_for_dns Staged keys that activate once DNS serves them.\n"
-      "# TYPE dkim_relay_keys_waiting_for_dns gauge\n";
-  out += "dkim_relay_keys_waiting_for_dns " + std::to_string(waiting) + "\n";
-  out +=
-      "# HELP dkim_relay_keys_dns_timeout Staged keys not seen in DNS within rotation.dns_timeout.\n"
-      "# TYPE dkim_relay_keys_dns_timeout gauge\n";
-  out += "dkim_relay_keys_dns_timeout " + std::to_string(timed_out) + "\n";
-  return out;
+  PrometheusText out;
+  out.family("dkim_relay_rotations_total", "counter",
+             "Key rotations completed (new key activated after DNS proof) or failed by this replica's scheduler.");
+  out.sample("dkim_relay_rotations_total", {{"result", "done"}}, done);
+  out.sample("dkim_relay_rotations_total", {{"result", "failed"}}, failed);
+  out.family("dkim_relay_keys_past_interval", "gauge", "Active keys older than rotation.interval.");
+  out.sample("dkim_relay_keys_past_interval", {}, past_interval);
+  out.family("dkim_relay_oldest_active_key_age_seconds", "gauge", "Age of the oldest active key since its activation.");
+  out.sample_signed("dkim_relay_oldest_active_key_age_seconds", {}, oldest);
+  out.family("dkim_relay_keys_waiting_for_dns", "gauge", "Staged keys that activate once DNS serves them.");
+  out.sample("dkim_relay_keys_waiting_for_dns", {}, waiting);
+  out.family("dkim_relay_keys_dns_timeout", "gauge", "Staged keys not seen in DNS within rotation.dns_timeout.");
+  out.sample("dkim_relay_keys_dns_timeout", {}, timed_out);
+  return std::move(out).text();
 }
 
 }  // namespace dkr::lifecycle
