@@ -1,7 +1,10 @@
 """Plumbing shared by the hardening tests (issue 12, items 3-7): the lead's tests/system/harness.py
 (Relay, Results, wait_for) and a relay config with the directory upstream or an SMTP upstream."""
+import base64
 import os
+import socket
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -47,7 +50,6 @@ def with_asan_core_dumps(env):
 
 def pbkdf2_hash(password, iterations=1000, salt=b"dkr-security-salt"):
     """A password_hash value computed by Python's hashlib, not by dkim-relay."""
-    import base64
     import hashlib
     derived = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
     b64 = lambda b: base64.b64encode(b).decode().rstrip("=")  # noqa: E731
@@ -84,3 +86,38 @@ def outbox_envelopes(relay_dir):
         with open(path) as f:
             out.append(json.load(f))
     return out
+
+
+class SmtpClient:
+    """A line-at-a-time SMTP client from a chosen source address, timing AUTH PLAIN (the AUTH tests)."""
+
+    def __init__(self, port, source="127.0.0.1", timeout=60):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout, source_address=(source, 0))
+        self.file = self.sock.makefile("rb")
+        self.greeting = self.reply()
+
+    def reply(self):
+        text = b""
+        while True:
+            line = self.file.readline()
+            if not line:
+                return text
+            text += line
+            if len(line) < 4 or line[3:4] != b"-":
+                return text
+
+    def command(self, line):
+        self.sock.sendall(line.encode() + b"\r\n")
+        return self.reply()
+
+    def auth(self, user, password):
+        token = base64.b64encode(f"\0{user}\0{password}".encode()).decode()
+        started = time.monotonic()
+        reply = self.command("AUTH PLAIN " + token)
+        return reply, time.monotonic() - started
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass

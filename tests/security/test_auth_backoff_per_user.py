@@ -9,10 +9,7 @@ With a cheap hash (1000 iterations) the reply times are the back-off alone:
    password is answered at once (one PBKDF2 run, no back-off), and the success clears the count:
    the next failure of "app" is answered at once again.
 3. The intruder's back-off is unchanged by app's success (keyed per user): its next failure still waits."""
-import base64
-import socket
 import sys
-import time
 
 import hardening_support as support
 from hardening_support import harness
@@ -22,35 +19,10 @@ results = harness.Results("security.auth_backoff_per_user")
 PASSWORDS = {"app": "app-password-1", "intruder": "intruder-password-2"}
 
 
-class Client:
-    def __init__(self, port, source="127.0.0.1"):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=60, source_address=(source, 0))
-        self.file = self.sock.makefile("rb")
-        self.reply()
-        self.command("EHLO app.test")
-
-    def reply(self):
-        text = b""
-        while True:
-            line = self.file.readline()
-            if not line:
-                return text
-            text += line
-            if len(line) < 4 or line[3:4] != b"-":
-                return text
-
-    def command(self, line):
-        self.sock.sendall(line.encode() + b"\r\n")
-        return self.reply()
-
-    def auth(self, user, password):
-        token = base64.b64encode(f"\0{user}\0{password}".encode()).decode()
-        started = time.monotonic()
-        reply = self.command("AUTH PLAIN " + token)
-        return reply, time.monotonic() - started
-
-    def close(self):
-        self.sock.close()
+def Client(port, source="127.0.0.1"):
+    client = support.SmtpClient(port, source)
+    client.command("EHLO app.test")
+    return client
 
 
 def attempt(relay, user, password, source="127.0.3.1"):

@@ -12,12 +12,9 @@
    latency is printed and must stay under 5 x its cost without attack + 1 s (today's main queues
    it behind every attacker's check).
 Password hashes are computed by Python's hashlib (600000 iterations, the relay's own default)."""
-import base64
-import socket
 import statistics
 import sys
 import threading
-import time
 
 import hardening_support as support
 from hardening_support import harness
@@ -34,39 +31,8 @@ def relay_for(relay_extra, iterations=600000):
     return harness.Relay(BINARY, toml).start()
 
 
-class Client:
-    """A raw SMTP client bound to a chosen loopback source address."""
+Client = support.SmtpClient
 
-    def __init__(self, port, source="127.0.0.1", timeout=60):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout, source_address=(source, 0))
-        self.file = self.sock.makefile("rb")
-        self.greeting = self.reply()
-
-    def reply(self):
-        text = b""
-        while True:
-            line = self.file.readline()
-            if not line:
-                return text
-            text += line
-            if len(line) < 4 or line[3:4] != b"-":
-                return text
-
-    def command(self, line):
-        self.sock.sendall(line.encode() + b"\r\n")
-        return self.reply()
-
-    def auth(self, user, password):
-        token = base64.b64encode(f"\0{user}\0{password}".encode()).decode()
-        started = time.monotonic()
-        reply = self.command("AUTH PLAIN " + token)
-        return reply, time.monotonic() - started
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
 
 
 def bounded_queue():
