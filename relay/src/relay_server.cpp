@@ -31,7 +31,8 @@ struct RelayServer::Impl {
   Impl(RelaySettings settings, std::shared_ptr<keystore::KeyStore> keys, std::shared_ptr<Upstream> upstream,
        RelayMetrics& metrics)
       : context(std::make_shared<SessionContext>(std::move(settings), std::move(keys), std::move(upstream), metrics)),
-        auth_pool(context->settings.auth_threads, context->settings.auth_queue) {
+        auth_pool(context->settings.auth_threads, context->settings.auth_queue),
+        signing_pool(context->settings.signing_threads, context->settings.signing_queue) {
     std::random_device random;
     // Session ids are unique within a process and unlikely to repeat across restarts in the logs.
     next_id = (static_cast<std::uint64_t>(random()) << 24) & 0xFFFFFF000000ull;
@@ -51,6 +52,7 @@ struct RelayServer::Impl {
   std::atomic<std::size_t> next_io{0};  // round robin over ios for accepted connections
   std::shared_ptr<SessionContext> context;
   AuthWorkerPool auth_pool;
+  SigningPool signing_pool;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
   struct Listener {
     explicit Listener(asio::io_context& io) : strand(asio::make_strand(io)), acceptor(strand), retry(strand) {}
@@ -153,6 +155,8 @@ Result<void> RelayServer::Impl::start() {
   }
   auth_pool.start();
   context->auth_pool = &auth_pool;
+  signing_pool.start();
+  context->signing_pool = context->settings.signing_threads > 0 ? &signing_pool : nullptr;
   for (auto& io : ios) {
     io->restart();  // after an earlier stop()
     work.push_back(asio::make_work_guard(*io));
@@ -245,6 +249,7 @@ void RelayServer::Impl::stop(std::chrono::milliseconds grace) {
   threads.clear();
   context->upstream->release_idle();
   auth_pool.stop();
+  signing_pool.stop();
   running = false;
 }
 

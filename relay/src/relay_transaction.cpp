@@ -1,5 +1,8 @@
 #include "relay_transaction.hpp"
 
+#include <algorithm>
+
+#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
 namespace dkr::relay {
@@ -87,7 +90,7 @@ void RelayTransaction::start_data(SigningScope scope, bool open_upstream_data) {
   if (upstream_ && open_upstream_data) upstream_->prepare_data();
 }
 
-std::optional<RelayTransaction::LocalAnswer> RelayTransaction::end_of_data(std::string_view session_id) {
+std::optional<RelayTransaction::Outcome> RelayTransaction::verdict() {
   data_end = Clock::now();
   switch (reader->error()) {
     case DataError::None:
@@ -114,13 +117,60 @@ std::optional<RelayTransaction::LocalAnswer> RelayTransaction::end_of_data(std::
   }
   if (plan.requests.empty()) {
     context_->metrics.unsigned_message(UnsignedReason::PolicyPass);
-    return std::nullopt;
+    return Outcome{};
   }
-  // Signing runs here, on the I/O thread, holding no lock: an RSA-2048 signature costs about a
-  // quarter of a millisecond, less than handing the work to another thread and back would save.
-  auto started = Clock::now();
-  auto signatures = message->sign();
-  signing_time = Clock::now() - started;
+  return std::nullopt;
+}
+
+bool RelayTransaction::end_of_data(std::string_view session_id, Outcome& now, OutcomeHandler later) {
+  if (auto settled = verdict()) {
+    now = std::move(*settled);
+    return true;
+  }
+  const auto& requests = message->finish_plan().requests;
+  const bool external = std::any_of(requests.begin(), requests.end(),
+                                    [](const signer::SignRequest& r) { return r.key->external_part() != nullptr; });
+  // In-process keys sign here, on the I/O thread, holding no lock: an RSA-2048 signature costs
+  // ~0.3 ms of CPU, which a hand-off to another thread would not save (the CPU is the same, and the
+  // two wake-ups add latency on a loaded machine: bench/pkcs11/README.md, "Where C_Sign runs"). A key
+  // outside the process may make C_Sign wait on a socket or a device for milliseconds, during which
+  // this I/O thread's other sessions would wait too: that goes to the signing pool.
+  if (!external || !context_->signing_pool) {
+    auto started = Clock::now();
+    auto signatures = message->sign();
+    signing_time = Clock::now() - started;
+    now = take_signatures(std::move(signatures), session_id);
+    return true;
+  }
+  auto job = [self = shared_from_this(), session = std::string(session_id), later = std::move(later)]() mutable {
+    // Only the message's signer is touched here; the session does nothing with the transaction
+    // until the outcome is posted back.
+    auto started = Clock::now();
+    auto signatures = self->message->sign();
+    auto took = Clock::now() - started;
+    return SigningPool::Completion([self = std::move(self), session = std::move(session), later = std::move(later),
+                                    signatures = std::move(signatures), took]() mutable {
+      auto executor = self->executor_;
+      boost::asio::post(executor, [self = std::move(self), session = std::move(session), later = std::move(later),
+                                   signatures = std::move(signatures), took]() mutable {
+        if (self->aborted_) return;
+        self->signing_time = took;
+        later(self->take_signatures(std::move(signatures), session));
+      });
+    });
+  };
+  if (!context_->signing_pool->try_post(std::move(job))) {
+    spdlog::warn("smtp session={} signing for {}: every signing thread busy and the queue full (relay.signing_queue)",
+                 session_id, from_domain);
+    now = LocalAnswer{make_reply(451, "4.3.0", "Signing queue full, try again later"), "signing queue full"};
+    return true;
+  }
+  return false;
+}
+
+RelayTransaction::Outcome RelayTransaction::take_signatures(Result<std::vector<std::string>> signatures,
+                                                            std::string_view session_id) {
+  const SigningPlan& plan = message->finish_plan();
   context_->metrics.signing_latency(signing_time);
   if (!signatures) {
     spdlog::error("smtp session={} signing for {} failed: {}", session_id, plan.from_domain,
@@ -132,7 +182,7 @@ std::optional<RelayTransaction::LocalAnswer> RelayTransaction::end_of_data(std::
       switch (context_->settings.unsigned_policy) {
         case UnsignedPolicy::Pass:
           context_->metrics.unsigned_message(UnsignedReason::PolicyPass);
-          return std::nullopt;
+          return Outcome{};
         case UnsignedPolicy::Tempfail:
           context_->metrics.unsigned_message(UnsignedReason::NoKey);
           return LocalAnswer{
@@ -152,7 +202,7 @@ std::optional<RelayTransaction::LocalAnswer> RelayTransaction::end_of_data(std::
     selectors += request.options.selector;
   }
   signatures_ = std::move(signatures).value();
-  return std::nullopt;
+  return Outcome{};
 }
 
 void RelayTransaction::deliver(std::string received, ReplyHandler done) {

@@ -9,6 +9,7 @@
 // handlers only ever run for the transaction in progress. Everything runs on the session's strand.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,6 +19,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include "common/result.hpp"
 #include "incoming_message.hpp"
 #include "relay/data_reader.hpp"
 #include "relay/signing_authorization.hpp"
@@ -53,9 +55,14 @@ class RelayTransaction : public std::enable_shared_from_this<RelayTransaction> {
     SmtpReply reply;
     std::string reason;
   };
-  // After the final dot: the reader's verdict, the signing plan, the signatures. nullopt when the
-  // message is ready for deliver().
-  std::optional<LocalAnswer> end_of_data(std::string_view session_id);
+  // What the end of data came to: nullopt when the message is ready for deliver(), else the local answer.
+  using Outcome = std::optional<LocalAnswer>;
+  using OutcomeHandler = std::function<void(Outcome)>;
+  // After the final dot: the reader's verdict, the signing plan, the signatures. True when that is
+  // settled here, with the outcome in `now`. False when a key of the plan signs outside the process
+  // (signing_pool.hpp): `later` then gets the outcome on the session's executor, unless the
+  // transaction was aborted meanwhile.
+  bool end_of_data(std::string_view session_id, Outcome& now, OutcomeHandler later);
   // Hands the message over with `received` and the signatures on top; `done` gets the upstream's
   // final reply, already checked().
   void deliver(std::string received, ReplyHandler done);
@@ -78,6 +85,10 @@ class RelayTransaction : public std::enable_shared_from_this<RelayTransaction> {
 
  private:
   void send_rcpt(std::string args, ReplyHandler done);
+  // The reader's verdict and the plan: set when the transaction is settled without signing.
+  std::optional<Outcome> verdict();
+  // The plan's signatures (or the failure to make them) as the transaction's outcome. On the strand.
+  Outcome take_signatures(Result<std::vector<std::string>> signatures, std::string_view session_id);
   // Wraps an upstream completion: it runs (with this transaction) only while not aborted.
   template <class Handler>
   auto guarded(Handler handler) {

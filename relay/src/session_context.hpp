@@ -14,6 +14,7 @@
 #include "relay/relay_metrics.hpp"
 #include "relay/relay_settings.hpp"
 #include "relay/upstream_vocabulary.hpp"
+#include "signing_pool.hpp"
 #include "stress_mode.hpp"
 
 namespace dkr::relay {
@@ -35,6 +36,7 @@ struct SessionContext {
   RelayMetrics& metrics;
   std::shared_ptr<boost::asio::ssl::context> tls;  // null: no STARTTLS
   AuthWorkerPool* auth_pool = nullptr;             // PBKDF2 runs here, off the I/O threads (server-owned)
+  SigningPool* signing_pool = nullptr;  // external keys (PKCS#11) sign here (server-owned); null: inline
   ConnectionTable connections;
   StressMode stress;
   AuthFailureBackoff auth_backoff;

@@ -558,9 +558,21 @@ SmtpSession::Step SmtpSession::on_starttls(const SmtpCommand&) {
 SmtpSession::Step SmtpSession::finish_data() {
   phase_ = Phase::Command;
   ++messages_;
-  if (auto local = txn_->end_of_data(id_text_)) {
+  RelayTransaction::Outcome now;
+  // Signing elsewhere (a PKCS#11 key): nothing of this session runs meanwhile, as while the
+  // upstream answers; the outcome comes back on the strand, and is dropped if the session closed.
+  const bool settled = txn_->end_of_data(id_text_, now, [self = shared_from_this()](RelayTransaction::Outcome later) {
+    if (self->closed_) return;
+    if (self->hand_over(std::move(later)) == Step::Continue) self->advance();
+  });
+  if (!settled) return Step::Pending;
+  return hand_over(std::move(now));
+}
+
+SmtpSession::Step SmtpSession::hand_over(RelayTransaction::Outcome outcome) {
+  if (outcome) {
     refused_locally_ = true;
-    data_reply(std::move(local->reply), local->reason);
+    data_reply(std::move(outcome->reply), outcome->reason);
     return Step::Continue;
   }
   txn_->deliver(received_field(), [self = shared_from_this()](SmtpReply r) {

@@ -86,6 +86,8 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
   bool auth_offered() const;
 
   Step finish_data();
+  // After the end of data (and the signatures): a local answer, or the message goes upstream.
+  Step hand_over(RelayTransaction::Outcome outcome);
   void data_reply(SmtpReply reply, std::string_view detail);
   void end_transaction(TransactionResult result);
   bool relay_allowed() const;

@@ -2,6 +2,7 @@
 // In-process test rig: a RelayServer on 127.0.0.1:0 with an in-memory key store, a recording
 // upstream, and a blocking socket client with deadlines.
 #include <arpa/inet.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -212,6 +213,11 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   bool connected() const { return connected_; }
+  // Nothing from the server is waiting to be read, buffered or on the socket (does not block).
+  bool nothing_received() {
+    pollfd p{fd_, POLLIN, 0};
+    return buffer_.empty() && ::poll(&p, 1, 0) == 0;
+  }
   void send(std::string_view bytes) {
     while (!bytes.empty()) {
       auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);

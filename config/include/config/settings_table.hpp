@@ -63,6 +63,10 @@
     "AUTH checks waiting for a thread; one more gets 454 4.7.0.", integer, 0, 100000) \
   X(relay, auth_failure_delay_max, "auth_failure_delay_max", milliseconds, std::chrono::seconds(30), limit, \
     "Cap of the wait after failed AUTH per address and user (1s, 2s, 4s...).", duration, milliseconds(0)) \
+  X(relay, signing_threads, "signing_threads", std::uint32_t, 4, limit, \
+    "Threads for signatures by PKCS#11 keys (C_Sign), never an I/O thread.", integer, 1, 64) \
+  X(relay, signing_queue, "signing_queue", std::uint32_t, 256, limit, \
+    "PKCS#11 signatures waiting for a thread; one more gets 451 4.3.0.", integer, 0, 100000) \
   X(relay, command_timeout, "command_timeout", milliseconds, std::chrono::minutes(5), limit, \
     "Waiting for a command inside a transaction.", duration, milliseconds(1)) \
   X(relay, data_timeout, "data_timeout", milliseconds, std::chrono::minutes(5), limit, \

@@ -70,6 +70,10 @@ struct RelaySettings {
   std::uint32_t auth_threads = 1;
   std::uint32_t auth_queue = 16;  // checks waiting beyond this: 454 4.7.0 at once
   std::chrono::milliseconds auth_failure_delay_max = std::chrono::seconds(30);
+  // Signatures by keys outside the process (PKCS#11): signing_pool.hpp. 0 (not reachable from the
+  // config file, whose floor is 1): sign them on the I/O thread too, for benchmarks (bench/pkcs11).
+  std::uint32_t signing_threads = 4;
+  std::uint32_t signing_queue = 256;  // signatures waiting beyond this: 451 4.3.0 at once
   std::chrono::milliseconds command_timeout = std::chrono::minutes(5);  // inside a transaction
   std::chrono::milliseconds data_timeout = std::chrono::minutes(5);     // between reads in DATA
   // DATA as a whole must arrive within data_timeout + bytes received / min_data_rate (0: no limit).
