@@ -715,6 +715,38 @@ Result<void> PostgresKeyStore::write(const std::string& domain, const Plan& plan
     if (inserted->affected() != "1") return fail(concurrent());
   }
 
+  // What the vault keeps for the keys this write deletes (token references in pkcs11 mode): their
+  // token objects are destroyed once the deletion is committed, so a rolled-back write leaves them.
+  std::vector<std::string> doomed;
+  struct Cleanse {
+    std::vector<std::string>& texts;
+    ~Cleanse() {
+      for (auto& text : texts) OPENSSL_cleanse(text.data(), text.size());
+    }
+  } cleanse{doomed};
+  if (options_.vault->name() != "store" && (context.remove_domain || !context.removed.empty())) {
+    // The dns_record column, not the metadata's: a revoked key's metadata shows the empty record,
+    // and the sealed key is bound to the key's own.
+    auto rows = conn.exec("SELECT selector, sealed_key, dns_record FROM " + s + ".keys WHERE domain = $1",
+                          {PgParam::text(domain)});
+    if (!rows) return checked(std::move(rows));
+    for (int row = 0; row < rows->rows(); ++row) {
+      const std::string selector(rows->text(row, 0));
+      const bool removed = context.remove_domain || std::find(context.removed.begin(), context.removed.end(),
+                                                              selector) != context.removed.end();
+      const SelectorInfo* info = context.before.find(selector);
+      if (!removed || info == nullptr) continue;
+      auto stored = open_row_key(kek_, rows->bytes(row, 1), domain, *info, rows->text(row, 2),
+                                 signer::KeyPolicy{options_.allow_weak_rsa});
+      if (!stored) {
+        spdlog::warn("keystore: {} selector {}: cannot read its key reference to destroy the token object: {}", domain,
+                     selector, stored.error().message);
+        continue;
+      }
+      doomed.push_back(std::move(*stored));
+    }
+  }
+
   if (context.remove_domain) {
     if (auto r = checked(conn.exec("DELETE FROM " + s + ".domains WHERE name = $1", {PgParam::text(domain)})); !r)
       return r;
@@ -782,6 +814,7 @@ Result<void> PostgresKeyStore::write(const std::string& domain, const Plan& plan
     write_conn_.reset();  // the outcome is unknown; the next resync shows it
     return unreachable_for_writes(committed.error());
   }
+  for (const std::string& stored : doomed) destroy_stored_key(*options_.vault, stored, "a key removed from " + domain);
 
   // Read-your-writes in this process without waiting for the notification to come back.
   DomainReader reader(conn, options_.schema, kek_, signer::KeyPolicy{options_.allow_weak_rsa}, options_.vault);
