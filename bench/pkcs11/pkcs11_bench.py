@@ -34,11 +34,28 @@ def group_cpu(pgid):
     return total
 
 
+def openssl_speed(algorithm):
+    """Signatures/s of `openssl speed -seconds 2 ALGORITHM` (one core): OpenSSL's own figure beside ours."""
+    import re
+    text = subprocess.run(["openssl", "speed", "-seconds", "2", algorithm], capture_output=True, text=True,
+                          timeout=300).stdout
+    for line in text.splitlines():
+        m = re.match(r"\s*rsa\s+2048 bits\s+\S+s\s+\S+s\s+([\d.]+)", line) or \
+            re.match(r"\s*\d+ bits EdDSA \(Ed25519\)\s+\S+s\s+\S+s\s+([\d.]+)", line)
+        if m:
+            return float(m.group(1))
+    return None
+
+
 bench = os.path.abspath(sys.argv[1])
 seconds = sys.argv[2] if len(sys.argv) > 2 else "3"
 work = tempfile.mkdtemp(prefix="dkr-pkcs11-bench-")
 try:
     hsm = ph.SoftHsm(work)
+    for algorithm in ("rsa2048", "ed25519"):
+        rate = openssl_speed(algorithm)
+        print(f"== openssl speed {algorithm} (one core, same run): "
+              + (f"{rate:.0f} sign/s = {1000 / rate:.3f} ms/sign" if rate else "not parsed"), flush=True)
     print(f"== SoftHSM2 loaded directly ({ph.SOFTHSM_MODULE}), {seconds} s per case, one thread", flush=True)
     subprocess.run([bench, ph.SOFTHSM_MODULE, hsm.label, hsm.pin_file, seconds], env=hsm.env, check=True)
     server = ph.P11KitServer(hsm, work).start()

@@ -1,9 +1,11 @@
-"""Issue 23 with the PostgreSQL keystore: keys born in a SoftHSM2 token, the database holding only a
+"""Issue 23 with the PostgreSQL keystore (and, with --directory, the directory store): keys born in a SoftHSM2 token, the database holding only a
 KEK-sealed reference (decrypted here with AES-GCM, not by dkim-relay), mail verified by dkimpy and
 Mail::DKIM with records derived by openssl from the public key in that reference. Then removal:
 a staged key removed through the admin API, and a replaced key deleted by the rotation scheduler
 (retire_after, then delete_after), each must take its token objects with it. What the token holds is
-read through the module with ctypes (token_objects.py), not through dkim-relay."""
+read through the module with ctypes (token_objects.py), not through dkim-relay.
+
+usage: test_pkcs11_postgres.py DKIM_RELAY [--directory]"""
 import base64
 import json
 import os
@@ -27,7 +29,8 @@ sys.path.insert(0, os.path.join(ph.ROOT, "tests", "pgstore"))
 from pg_harness import PostgresServer  # noqa: E402
 
 binary = sys.argv[1]
-r = harness.Results("pkcs11.postgres")
+DIRECTORY = "--directory" in sys.argv[2:]
+r = harness.Results("pkcs11.directory_removal" if DIRECTORY else "pkcs11.postgres")
 work = ph.tmpdir("dkr-pkcs11-pg-")
 DOMAIN = "example.com"
 SCHEMA = "dkim_relay"
@@ -54,7 +57,13 @@ def send(relay, n):
 
 
 def stored_keys(pg, kek):
-    """{selector: (state, what the row's sealed_key holds)}, decrypted here."""
+    """{selector: (state, what the store keeps for its private key)}: PostgreSQL's sealed_key
+    decrypted here, or the directory store's <selector>.pem and keys.json."""
+    if DIRECTORY:
+        folder = os.path.join(relay.dir, "keys", DOMAIN)
+        states = {k["selector"]: k["state"] for k in json.load(open(os.path.join(folder, "keys.json")))["selectors"]}
+        return {name[:-4]: (states.get(name[:-4]), open(os.path.join(folder, name)).read())
+                for name in os.listdir(folder) if name.endswith(".pem")}
     conn = psycopg2.connect(pg.dsn())
     try:
         with conn.cursor() as cur:
@@ -100,10 +109,16 @@ def classes_with_id(hsm, cka_id):
 pg = None
 try:
     hsm = ph.SoftHsm(work)
-    pg = PostgresServer()
-    kek_file = os.path.join(work, "kek")
-    subprocess.run([binary, "keys", "new-kek", kek_file], check=True, capture_output=True)
-    kek = base64.b64decode(open(kek_file).read().strip())
+    kek = None
+    if DIRECTORY:
+        keystore = 'path = "{dir}/keys"\ndemo_domain = ""'
+    else:
+        pg = PostgresServer()
+        kek_file = os.path.join(work, "kek")
+        subprocess.run([binary, "keys", "new-kek", kek_file], check=True, capture_output=True)
+        kek = base64.b64decode(open(kek_file).read().strip())
+        keystore = f'type = "postgres"\ndsn = "{pg.dsn()}"\nkek_file = "{kek_file}"\nschema = "{SCHEMA}"\n' \
+                   'poll_interval = "1s"'
     with harness.Sink() as sink:
         toml = f"""
 [relay]
@@ -116,11 +131,7 @@ starttls = "none"
 [signing]
 algorithms = ["rsa-sha256"]
 [keystore]
-type = "postgres"
-dsn = "{pg.dsn()}"
-kek_file = "{kek_file}"
-schema = "{SCHEMA}"
-poll_interval = "1s"
+{keystore}
 private_keys = "pkcs11"
 [pkcs11]
 module = "{ph.SOFTHSM_MODULE}"
@@ -140,8 +151,9 @@ retire_after = "{RETIRE}s"
 delete_after = "{DELETE}s"
 """
         relay = harness.Relay(binary, toml, env={"SOFTHSM2_CONF": hsm.conf})
-        subprocess.run([binary, "db", "migrate", "--config", relay.config], check=True, capture_output=True,
-                       env=relay.env)
+        if not DIRECTORY:
+            subprocess.run([binary, "db", "migrate", "--config", relay.config], check=True, capture_output=True,
+                           env=relay.env)
         relay.start()
         try:
             status, body = api(relay, "POST", "/v1/domains", {"domain": DOMAIN})
