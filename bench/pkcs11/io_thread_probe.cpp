@@ -52,9 +52,10 @@ Figures run(unsigned signing_threads, std::chrono::microseconds delay, std::chro
   settings.threads = 1;
   settings.signing_threads = signing_threads;
   Relay relay(settings);
-  relay.keys->add("slow.example", "probe",
-                  std::make_shared<const signer::SigningKey>(
-                      signer::SigningKey::external(rsa_key()->public_pem(), std::make_shared<DelayedKey>(delay)).value()));
+  relay.keys->add(
+      "slow.example", "probe",
+      std::make_shared<const signer::SigningKey>(
+          signer::SigningKey::external(rsa_key()->public_pem(), std::make_shared<DelayedKey>(delay)).value()));
   std::atomic<bool> stop{false};
   std::atomic<std::size_t> sent{0};
   const std::string message = message_2kb() + ".\r\n";
@@ -110,8 +111,8 @@ int main(int argc, char** argv) {
     for (unsigned threads : {0u, 4u}) {
       auto f = run(threads, std::chrono::milliseconds(delay_ms), length);
       std::printf("| %d ms | %s | %.0f | %.2f / %.2f / %.2f (%zu NOOPs) |\n", delay_ms,
-                  threads ? "signing pool (4 threads)" : "the I/O thread", static_cast<double>(f.messages) / length.count(),
-                  f.p50, f.p99, f.max, f.noops);
+                  threads ? "signing pool (4 threads)" : "the I/O thread",
+                  static_cast<double>(f.messages) / length.count(), f.p50, f.p99, f.max, f.noops);
       std::fflush(stdout);
     }
   }

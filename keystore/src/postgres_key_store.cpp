@@ -732,8 +732,8 @@ Result<void> PostgresKeyStore::write(const std::string& domain, const Plan& plan
     if (!rows) return checked(std::move(rows));
     for (int row = 0; row < rows->rows(); ++row) {
       const std::string selector(rows->text(row, 0));
-      const bool removed = context.remove_domain || std::find(context.removed.begin(), context.removed.end(),
-                                                              selector) != context.removed.end();
+      const bool removed = context.remove_domain ||
+                           std::find(context.removed.begin(), context.removed.end(), selector) != context.removed.end();
       const SelectorInfo* info = context.before.find(selector);
       if (!removed || info == nullptr) continue;
       auto stored = open_row_key(kek_, rows->bytes(row, 1), domain, *info, rows->text(row, 2),

@@ -6,7 +6,8 @@
 //
 // Upstream completions pass one check before they touch anything (`guarded`, as Beast's advanced
 // server checks once at the top of each handler): after abort() they are dropped, so the session's
-// handlers only ever run for the transaction in progress. Everything runs on the session's strand.
+// handlers only ever run for the transaction in progress. Everything runs on the session's strand,
+// except a signature by an external key, made on the signing pool while the session waits.
 #include <chrono>
 #include <cstdint>
 #include <functional>

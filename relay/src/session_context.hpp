@@ -36,7 +36,7 @@ struct SessionContext {
   RelayMetrics& metrics;
   std::shared_ptr<boost::asio::ssl::context> tls;  // null: no STARTTLS
   AuthWorkerPool* auth_pool = nullptr;             // PBKDF2 runs here, off the I/O threads (server-owned)
-  SigningPool* signing_pool = nullptr;  // external keys (PKCS#11) sign here (server-owned); null: inline
+  SigningPool* signing_pool = nullptr;             // external keys (PKCS#11) sign here (server-owned); null: inline
   ConnectionTable connections;
   StressMode stress;
   AuthFailureBackoff auth_backoff;

@@ -5,7 +5,8 @@
 // Input is processed from a buffer, one command at a time, so pipelined commands are answered in
 // order; replies collect in an output buffer that is written when the input buffer holds no
 // complete command, when DATA needs its 354 seen, or before closing (RFC 2920 §3.2). While an
-// upstream call or AUTH check is pending, nothing is read or processed.
+// upstream call, an AUTH check or a signature on the signing pool is pending, nothing is read or
+// processed.
 #include <array>
 #include <atomic>
 #include <chrono>

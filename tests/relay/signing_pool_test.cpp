@@ -103,8 +103,7 @@ TEST_CASE("a slow external key does not hold up other sessions on the same I/O t
   hello(other);
   other.send("NOOP\r\n");
   CHECK(other.code() == 250);
-  other.send(
-      "MAIL FROM:<alice@example.com>\r\nRCPT TO:<bob@example.net>\r\nDATA\r\n");
+  other.send("MAIL FROM:<alice@example.com>\r\nRCPT TO:<bob@example.net>\r\nDATA\r\n");
   CHECK(other.code() == 250);
   CHECK(other.code() == 250);
   CHECK(other.code() == 354);
@@ -122,10 +121,12 @@ TEST_CASE("a slow external key does not hold up other sessions on the same I/O t
   REQUIRE(relay.upstream->message_count() == 2);
   auto message = relay.upstream->messages()[1];
   CHECK(message.whole().find("Signed by a slow token.") != std::string::npos);
-  auto results = signer::verify_message(message.whole(), [](std::string_view selector, std::string_view domain) -> Result<std::string> {
-    if (domain == "slow.example" && selector == "gate") return rsa_key()->dns_record();
-    return make_error("no such key");
-  });
+  auto results = signer::verify_message(message.whole(),
+                                        [](std::string_view selector, std::string_view domain) -> Result<std::string> {
+                                          if (domain == "slow.example" && selector == "gate")
+                                            return rsa_key()->dns_record();
+                                          return make_error("no such key");
+                                        });
   REQUIRE(results.size() == 1);
   CHECK(results[0].pass);
   // The session goes on after the asynchronous end of data.
