@@ -563,10 +563,16 @@ SmtpSession::Step SmtpSession::finish_data() {
   // upstream answers; the outcome comes back on the strand, and is dropped if the session closed.
   const bool settled = txn_->end_of_data(id_text_, now, [self = shared_from_this()](RelayTransaction::Outcome later) {
     if (self->closed_) return;
+    self->disarm_timer();
     if (self->hand_over(std::move(later)) == Step::Continue) self->advance();
   });
-  if (!settled) return Step::Pending;
-  return hand_over(std::move(now));
+  if (settled) return hand_over(std::move(now));
+  // A module that never answers (a hung network HSM) must not hold the connection forever: after
+  // command_timeout the connection closes without a reply (RFC 5321 §4.5.3.2.6 gives the client 10
+  // minutes for the reply to the final dot), the transaction is aborted, and a signature that comes
+  // later is dropped.
+  arm_timer(settings_.command_timeout, false);
+  return Step::Pending;
 }
 
 SmtpSession::Step SmtpSession::hand_over(RelayTransaction::Outcome outcome) {

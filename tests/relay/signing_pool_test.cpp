@@ -20,6 +20,7 @@ class GatedKey : public signer::ExternalPrivateKey {
     changed_.notify_all();
     changed_.wait(lock, [this] { return open_; });
     --waiting_;
+    changed_.notify_all();
     if (unavailable_) return make_error(ErrorCode::unavailable, "token gone (test)");
     return rsa_key()->sign(data);
   }
@@ -29,6 +30,11 @@ class GatedKey : public signer::ExternalPrivateKey {
   bool wait_for_waiting(int count) const {
     std::unique_lock lock(mutex_);
     return changed_.wait_for(lock, 5s, [&] { return waiting_ >= count; });
+  }
+  // Waits (bounded) until no signature waits at the gate any more.
+  bool wait_for_idle() const {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, 5s, [&] { return waiting_ == 0; });
   }
   void open(bool unavailable = false) {
     std::lock_guard lock(mutex_);
@@ -181,6 +187,28 @@ TEST_CASE("signing queue full: 451 4.3.0 at once, and the pool serves again once
   send_until_dot(second, kSlowMessage);
   CHECK(second.code() == 250);
   CHECK(relay.upstream->message_count() == 2);
+}
+
+TEST_CASE("a signature that never comes: the connection closes after command_timeout, nothing is delivered") {
+  auto settings = one_io_thread();
+  settings.command_timeout = std::chrono::milliseconds(300);
+  Relay relay(settings);
+  auto gate = std::make_shared<GatedKey>();
+  GateOpener opener{*gate};
+  relay.keys->add("slow.example", "gate", gated(gate));
+  Client slow(relay.port);
+  hello(slow);
+  send_until_dot(slow, kSlowMessage);
+  REQUIRE(gate->wait_for_waiting(1));
+  CHECK(slow.closed_by_server());  // no reply at all: no 250 for a message that was not handed over
+  CHECK(Relay::eventually([&] { return relay.metrics.transactions(relay::TransactionResult::Aborted) == 1; }));
+  gate->open();  // the signature arrives after all, for a transaction that is gone
+  REQUIRE(gate->wait_for_idle());
+  Client other(relay.port);
+  hello(other);  // the relay still serves; the late signature was dropped
+  other.send("QUIT\r\n");
+  CHECK(other.code() == 221);
+  CHECK(relay.upstream->message_count() == 0);
 }
 
 TEST_CASE("SigningPool: bounded queue, threads only on demand") {
