@@ -3,6 +3,8 @@
 // Not a test.
 //
 //   io_thread_probe [SECONDS_PER_CASE]
+//   io_thread_probe SECONDS DELAY_MS SIGNING_THREADS   (one case; under callgrind: instructions per
+//                                                      message, inline against the pool)
 //
 // An in-process RelayServer with one I/O thread (tests/relay/session_harness.hpp's key store and
 // recording upstream). A key "outside the process" that sleeps D ms and then signs with an
@@ -105,6 +107,11 @@ Figures run(unsigned signing_threads, std::chrono::microseconds delay, std::chro
 int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::warn);
   const auto length = std::chrono::seconds(argc > 1 ? std::atoi(argv[1]) : 4);
+  if (argc > 3) {  // one case, for callgrind: io_thread_probe SECONDS DELAY_MS SIGNING_THREADS
+    auto f = run(static_cast<unsigned>(std::atoi(argv[3])), std::chrono::milliseconds(std::atoi(argv[2])), length);
+    std::printf("messages %zu noops %zu\n", f.messages, f.noops);
+    return 0;
+  }
   std::printf("| module delay | C_Sign runs on | messages/s (4 senders) | NOOP round trip p50 / p99 / max (ms) |\n");
   std::printf("| --- | --- | --- | --- |\n");
   for (int delay_ms : {0, 2, 20}) {
