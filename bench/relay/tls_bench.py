@@ -9,7 +9,8 @@ resumption, against one RSA-2048 DKIM signature measured in the same run.
 For each mode a fresh relay starts with that certificate (smtp-sink upstream, pooled), the client
 workers (one process each, Python's ssl) each open a connection per message: EHLO, STARTTLS,
 EHLO, MAIL, RCPT, DATA, QUIT; with "-resume" each worker offers the TLS 1.3 ticket of its previous
-connection. Printed per mode: relay CPU per message (utime+stime from /proc, so other load on a
+connection. Modes "dual..." serve an ECDSA tls_cert and an RSA tls_extra_cert together; with
+"-rsaclient" the client takes only RSA (TLS 1.2, ECDHE-RSA), e.g. dual-rsaclient. Printed per mode: relay CPU per message (utime+stime from /proc, so other load on a
 shared machine disturbs it less than wall time), handshakes/s, the share of connections resumed,
 and the ratio to one RSA-2048 signature (`openssl speed`, same run).
 
@@ -81,13 +82,18 @@ class Dialogue:
             raise RuntimeError(f"{text[:20]!r}: {code}")
 
 
-def worker(port, count, size, resume, results):
+def worker(port, count, size, mode, results):
+    resume = mode.endswith("-resume")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
+    if "-rsaclient" in mode:  # a client that can only take an RSA certificate (TLS 1.2, ECDHE-RSA)
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        ctx.set_ciphers("ECDHE-RSA-AES256-GCM-SHA384")
     payload = message(size) + b".\r\n"
     session = None
     reused = 0
+    kinds = set()
     for _ in range(count):
         raw = socket.create_connection(("127.0.0.1", port))
         d = Dialogue(raw)
@@ -98,6 +104,8 @@ def worker(port, count, size, resume, results):
         tls = ctx.wrap_socket(raw, server_hostname="relay.test", session=session if resume else None)
         if tls.session_reused:
             reused += 1
+        else:  # the certificate served: id-ecPublicKey in its DER, or not
+            kinds.add("ECDSA" if b"\x2a\x86\x48\xce\x3d\x02\x01" in tls.getpeercert(True) else "RSA")
         d = Dialogue(tls)
         d.command(b"EHLO client.test\r\n", 250)
         d.command(f"MAIL FROM:<{rb.SENDER}>\r\n".encode(), 250)
@@ -107,10 +115,10 @@ def worker(port, count, size, resume, results):
         d.command(b"QUIT\r\n", 221)
         session = tls.session  # the TLS 1.3 ticket arrived after the handshake
         tls.close()
-    results.put(reused)
+    results.put((reused, kinds))
 
 
-def plain_worker(port, count, size, _resume, results):
+def plain_worker(port, count, size, _mode, results):
     payload = message(size) + b".\r\n"
     for _ in range(count):
         raw = socket.create_connection(("127.0.0.1", port))
@@ -123,19 +131,21 @@ def plain_worker(port, count, size, _resume, results):
         d.command(payload, 250)
         d.command(b"QUIT\r\n", 221)
         raw.close()
-    results.put(0)
+    results.put((0, set()))
 
 
 def drive(port, messages, concurrency, size, mode):
     target = plain_worker if mode == "plain" else worker
     results = multiprocessing.Queue()
     per = max(1, messages // concurrency)
-    procs = [multiprocessing.Process(target=target, args=(port, per, size, mode.endswith("-resume"), results))
+    procs = [multiprocessing.Process(target=target, args=(port, per, size, mode, results))
              for _ in range(concurrency)]
     started = time.monotonic()
     for p in procs:
         p.start()
-    reused = sum(results.get(timeout=1800) for _ in procs)
+    answers = [results.get(timeout=1800) for _ in procs]
+    reused = sum(r for r, _ in answers)
+    drive.certificates = sorted(set().union(*(k for _, k in answers)))
     for p in procs:
         p.join()
         if p.exitcode != 0:
@@ -145,7 +155,12 @@ def drive(port, messages, concurrency, size, mode):
 
 def start(binary, sink_port, work, mode, wrapper=None, upstream_ca=None):
     extra = "max_connections = 5000\nmax_connections_per_ip = 5000\n"
-    if mode != "plain":
+    if mode.startswith("dual"):  # ECDSA tls_cert + RSA tls_extra_cert
+        cert, key = make_certificate(work, "ecdsa")
+        rsa_cert, rsa_key = make_certificate(work, "rsa")
+        extra += (f'tls_cert = "{cert}"\ntls_key = "{key}"\n'
+                  f'tls_extra_cert = "{rsa_cert}"\ntls_extra_key = "{rsa_key}"\n')
+    elif mode != "plain":
         cert, key = make_certificate(work, mode.split("-")[0])
         extra += f'tls_cert = "{cert}"\ntls_key = "{key}"\n'
     config = fs.relay_config(sink_port, relay_extra=extra, upstream_extra="pool_size = 4",
@@ -290,7 +305,8 @@ def main():
                         os.makedirs(args.keep_dumps, exist_ok=True)
                         shutil.copy(perf_data, os.path.join(args.keep_dumps, f"perf.{mode}"))
                 row = (f"{mode}: relay CPU {cpu:.3f} ms/msg, {count / elapsed:,.0f} connections (handshakes)/s, "
-                       f"{reused} of {count} resumed, load {rb.load_average()}, "
+                       f"{reused} of {count} resumed, certificate {'/'.join(drive.certificates) or '-'}, "
+                       f"load {rb.load_average()}, "
                        f"{cpu / sign_ms:.2f}x one RSA-2048 signature ({sign_ms:.3f} ms)")
                 rb.out(row)
                 rows.append(row)
