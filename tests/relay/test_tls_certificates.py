@@ -3,13 +3,17 @@ peer, `openssl s_client -starttls smtp`:
 - an ECDSA P-256 tls_cert and an RSA-2048 tls_extra_cert: a client that offers only ECDSA signature
   algorithms gets the ECDSA certificate, one that offers only RSA gets the RSA certificate (TLS 1.3
   and TLS 1.2), one with OpenSSL's default list gets ECDSA; the same with the roles swapped;
+- both certificates' expiry are exported (dkim_relay_tls_certificate_not_after_seconds, listeners
+  "smtp" and "smtp_extra"), as openssl x509 reads them;
 - the control: with tls_cert alone, an RSA-only client fails its handshake (so the check above can fail);
 - a second certificate of the same key type, a key that is not the extra certificate's, and an extra
   key others can read are start errors naming the key; an extra certificate without its key is a
   config error with the key and line.
 The certificate the client got is compared, as PEM, with the files the test made (openssl req)."""
+import datetime
 import os
 import re
+import urllib.request
 import subprocess
 import sys
 import tempfile
@@ -47,11 +51,24 @@ def served(port, sigalgs=None, version="-tls1_3"):
     return found.group(0) if found and "Cipher is (NONE)" not in proc.stdout else None
 
 
-def relay_with(cert, key, extra=None):
+def relay_with(cert, key, extra=None, metrics_port=None):
     lines = f'tls_cert = "{cert}"\ntls_key = "{key}"\n'
     if extra:
         lines += f'tls_extra_cert = "{extra[0]}"\ntls_extra_key = "{extra[1]}"\n'
-    return harness.Relay(BINARY, support.directory_config(relay_extra=lines))
+    toml = support.directory_config(relay_extra=lines)
+    if metrics_port:  # the metrics listener is part of the admin API (its token made at first start)
+        toml = toml.replace("[admin]\nenabled = false\n",
+                            '[admin]\nlisten = "127.0.0.1:{admin_port}"\ntoken_file = "{dir}/admin.token"\n'
+                            f'[metrics]\nenabled = true\nlisten = "127.0.0.1:{metrics_port}"\n')
+    return harness.Relay(BINARY, toml)
+
+
+def not_after(cert):
+    """notAfter as Unix seconds, by openssl x509 (not by the relay)."""
+    end = subprocess.run(["openssl", "x509", "-noout", "-enddate", "-in", cert], capture_output=True, text=True,
+                         check=True).stdout.strip().split("=", 1)[1]
+    when = datetime.datetime.strptime(end, "%b %d %H:%M:%S %Y %Z").replace(tzinfo=datetime.timezone.utc)
+    return when.timestamp()
 
 
 def start_error(relay):
@@ -76,9 +93,16 @@ for first, second, label in ((ecdsa, rsa, "ECDSA tls_cert + RSA tls_extra_cert")
                              (rsa, ecdsa, "RSA tls_cert + ECDSA tls_extra_cert")):
     ec_pem = pem(ecdsa[0])
     rsa_pem = pem(rsa[0])
-    relay = relay_with(*first, extra=second)
+    metrics_port = harness.free_port()
+    relay = relay_with(*first, extra=second, metrics_port=metrics_port)
     try:
         relay.start()
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).read().decode()
+        for listener, cert in (("smtp", first[0]), ("smtp_extra", second[0])):
+            sample = f'dkim_relay_tls_certificate_not_after_seconds{{listener="{listener}"}} '
+            value = [line[len(sample):] for line in metrics.splitlines() if line.startswith(sample)]
+            results.check(len(value) == 1 and float(value[0]) == not_after(cert),
+                          f"{label}: the notAfter gauge of listener {listener} is its certificate's: {value}")
         for version in ("-tls1_3", "-tls1_2"):
             results.check(served(relay.smtp_port, ECDSA_ONLY, version) == ec_pem,
                           f"{label}, {version}: an ECDSA-only client gets the ECDSA certificate")
