@@ -10,7 +10,8 @@ For each mode a fresh relay starts with that certificate (smtp-sink upstream, po
 workers (one process each, Python's ssl) each open a connection per message: EHLO, STARTTLS,
 EHLO, MAIL, RCPT, DATA, QUIT; with "-resume" each worker offers the TLS 1.3 ticket of its previous
 connection. Modes "dual..." serve an ECDSA tls_cert and an RSA tls_extra_cert together; with
-"-rsaclient" the client takes only RSA (TLS 1.2, ECDHE-RSA), e.g. dual-rsaclient. Printed per mode: relay CPU per message (utime+stime from /proc, so other load on a
+"-rsaclient" the client takes only RSA (TLS 1.2, ECDHE-RSA), e.g. dual-rsaclient. "+nodelay" anywhere
+in a mode sets TCP_NODELAY on the client's socket (Nagle is on by default, as in most mailers). Printed per mode: relay CPU per message (utime+stime from /proc, so other load on a
 shared machine disturbs it less than wall time), handshakes/s, the share of connections resumed,
 and the ratio to one RSA-2048 signature (`openssl speed`, same run).
 
@@ -83,7 +84,7 @@ class Dialogue:
 
 
 def worker(port, count, size, mode, results):
-    resume = mode.endswith("-resume")
+    resume = "-resume" in mode
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
@@ -96,6 +97,8 @@ def worker(port, count, size, mode, results):
     kinds = set()
     for _ in range(count):
         raw = socket.create_connection(("127.0.0.1", port))
+        if "+nodelay" in mode:  # off by default, as in PHP's and Python's smtplib clients
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         d = Dialogue(raw)
         if d.reply() != 220:
             raise RuntimeError("no greeting")
@@ -118,10 +121,12 @@ def worker(port, count, size, mode, results):
     results.put((reused, kinds))
 
 
-def plain_worker(port, count, size, _mode, results):
+def plain_worker(port, count, size, mode, results):
     payload = message(size) + b".\r\n"
     for _ in range(count):
         raw = socket.create_connection(("127.0.0.1", port))
+        if "+nodelay" in mode:
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         d = Dialogue(raw)
         d.reply()
         d.command(b"EHLO client.test\r\n", 250)
@@ -135,7 +140,7 @@ def plain_worker(port, count, size, _mode, results):
 
 
 def drive(port, messages, concurrency, size, mode):
-    target = plain_worker if mode == "plain" else worker
+    target = plain_worker if mode.startswith("plain") else worker
     results = multiprocessing.Queue()
     per = max(1, messages // concurrency)
     procs = [multiprocessing.Process(target=target, args=(port, per, size, mode, results))
@@ -160,8 +165,8 @@ def start(binary, sink_port, work, mode, wrapper=None, upstream_ca=None):
         rsa_cert, rsa_key = make_certificate(work, "rsa")
         extra += (f'tls_cert = "{cert}"\ntls_key = "{key}"\n'
                   f'tls_extra_cert = "{rsa_cert}"\ntls_extra_key = "{rsa_key}"\n')
-    elif mode != "plain":
-        cert, key = make_certificate(work, mode.split("-")[0])
+    elif not mode.startswith("plain"):
+        cert, key = make_certificate(work, mode.split("-")[0].split("+")[0])
         extra += f'tls_cert = "{cert}"\ntls_key = "{key}"\n'
     config = fs.relay_config(sink_port, relay_extra=extra, upstream_extra="pool_size = 4",
                              upstream_command_timeout="60s")
@@ -254,6 +259,8 @@ def main():
     parser.add_argument("--callgrind", type=int, default=0, help="connections per mode under callgrind (0: none)")
     parser.add_argument("--keep-dumps", help="directory to copy the callgrind dumps to (callgrind_annotate them)")
     parser.add_argument("--skip-cpu", action="store_true", help="only the callgrind runs")
+    parser.add_argument("--strace", type=int, default=0,
+                        help="then N more connections under strace -c: syscalls per connection, by name")
     parser.add_argument("--upstream-tls", action="store_true",
                         help="the upstream is Postfix smtpd with STARTTLS in front of smtp-sink (run as root)")
     parser.add_argument("--perf", action="store_true",
@@ -304,6 +311,15 @@ def main():
                     if args.keep_dumps:
                         os.makedirs(args.keep_dumps, exist_ok=True)
                         shutil.copy(perf_data, os.path.join(args.keep_dumps, f"perf.{mode}"))
+                if args.strace and first_round:
+                    n = args.strace
+                    per, top = rb.strace_syscalls(relay.proc.pid, relay.smtp_port, args.size, n, args.concurrency,
+                                                  send=lambda: drive(relay.smtp_port, n, args.concurrency, args.size,
+                                                                     mode))
+                    srow = (f"{mode} (strace -c, {n} connections): {per:.1f} syscalls per connection: "
+                            + ", ".join(f"{name} {c:.1f}" for c, name in top[:10]))
+                    rb.out(srow)
+                    rows.append(srow)
                 row = (f"{mode}: relay CPU {cpu:.3f} ms/msg, {count / elapsed:,.0f} connections (handshakes)/s, "
                        f"{reused} of {count} resumed, certificate {'/'.join(drive.certificates) or '-'}, "
                        f"load {rb.load_average()}, "
