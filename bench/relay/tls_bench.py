@@ -270,18 +270,18 @@ def main():
     work = tempfile.mkdtemp(prefix="dkr-tls-bench-")
     sink = rb.SmtpSink()
     front, upstream_port, upstream_ca = None, sink.port, None
-    if args.upstream_tls:
-        upstream_ca, upstream_key = tls_upstream.make_certificate(work, "ecdsa", "upstream.test", "127.0.0.1")
-        front = tls_upstream.PostfixTlsFront(sink.port, upstream_ca, upstream_key)
-        upstream_port = front.port
-        rb.out(f"upstream: Postfix smtpd with STARTTLS (ECDSA P-256) on port {front.port} -> smtp-sink "
-               f"(smtpd_proxy_filter); the relay's pool: starttls required, pool_size 4")
-    sign_ms = 1.0
-    if not args.skip_cpu:
-        sign_ms = 1000.0 / rb.openssl_rsa2048_signs(1)
-        rb.out(f"one RSA-2048 signature (openssl speed, one core): {sign_ms:.3f} ms, load {rb.load_average()}")
     rows = []
-    try:
+    try:  # the finally below stops the sink and the Postfix front whatever fails (even printing)
+        if args.upstream_tls:
+            upstream_ca, upstream_key = tls_upstream.make_certificate(work, "ecdsa", "upstream.test", "127.0.0.1")
+            front = tls_upstream.PostfixTlsFront(sink.port, upstream_ca, upstream_key)
+            upstream_port = front.port
+            rb.out(f"upstream: Postfix smtpd with STARTTLS (ECDSA P-256) on port {front.port} -> smtp-sink "
+                   f"(smtpd_proxy_filter); the relay's pool: starttls required, pool_size 4")
+        sign_ms = 1.0
+        if not args.skip_cpu:
+            sign_ms = 1000.0 / rb.openssl_rsa2048_signs(1)
+            rb.out(f"one RSA-2048 signature (openssl speed, one core): {sign_ms:.3f} ms, load {rb.load_average()}")
         modes = args.modes.split(",")
         for index, mode in enumerate(modes * args.rounds):
             first_round = index < len(modes)
@@ -361,7 +361,6 @@ def main():
     finally:
         if front:
             handshakes = upstream_handshakes(front)
-            rb.out(f"upstream TLS: {handshakes}")
             rows.append(f"upstream TLS: {handshakes}")
             front.stop()
         sink.stop()
