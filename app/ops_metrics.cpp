@@ -45,6 +45,7 @@ std::vector<ServedCertificate> served_certificates(const config::Config& cfg) {
     out.push_back(std::move(cert));
   };
   add("smtp", cfg.relay.tls_cert);
+  add("smtp_extra", cfg.relay.tls_extra_cert);
   if (cfg.admin.enabled) add("admin", cfg.admin.tls_cert);
   return out;
 }

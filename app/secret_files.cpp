@@ -54,6 +54,7 @@ std::vector<Error> check_secret_files(const config::Config& cfg) {
   if (cfg.admin.enabled) files.emplace_back("admin.tls_key", cfg.admin.tls_key);
   files.emplace_back("upstream.password_file", cfg.upstream.password_file);
   files.emplace_back("relay.tls_key", cfg.relay.tls_key);
+  files.emplace_back("relay.tls_extra_key", cfg.relay.tls_extra_key);
   if (cfg.admin.enabled) {
     for (std::size_t i = 0; i < cfg.admin.tokens.size(); ++i) {
       files.emplace_back("admin.tokens[" + std::to_string(i) + "].token_file", cfg.admin.tokens[i].token_file);

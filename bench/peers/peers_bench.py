@@ -4,6 +4,7 @@ each signing with the same RSA-2048 key, relaxed/relaxed, on loopback, under the
     /usr/bin/python3 bench/peers/peers_bench.py BUILD/app/dkim-relay [--messages 2000] [--concurrency 20]
                      [--rounds 3] [--sizes 2000,50000] [--stacks dkim-relay,postfix,haraka]
                      [--haraka-dir /var/cache/dkim-relay-bench/haraka] [--workdir DIR] [--keep]
+                     [--tls ecdsa|rsa] [--tls-resume]
 
 bench/peers/install.sh installs Postfix, OpenDKIM, Node.js and Haraka 3 (npm, outside the repository).
 
@@ -18,15 +19,23 @@ connections reused) sending one pre-formatted message (From: in bench.example) o
   haraka.js it starts; for dkim-relay its process) over the same window, divided by the message count.
   Beside it, one long-lived process's own /proc utime+stime: a cross-check for dkim-relay and Haraka,
   OpenDKIM's share for Postfix.
+With --tls every stack serves STARTTLS with the same certificate (ECDSA P-256 or RSA-2048, made by
+openssl for the run) and TLS 1.2 to 1.3, and the load is instead a client of our own (one process per
+session, Python's ssl) that opens a new connection per message: EHLO, STARTTLS, EHLO, MAIL, RCPT,
+DATA, QUIT; with --tls-resume each session offers the TLS 1.3 ticket of its previous connection.
+Handshakes/s is then the client's connections over the client's own time.
 Rounds interleave the stacks (A B C, A B C, ...). Before timing, a few messages go through each stack
 to an aiosmtpd sink and every one must carry a DKIM-Signature that dkimpy and Mail::DKIM verify with
 the bench's own DNS data (TXT record derived by openssl); otherwise the bench stops. Run as root (cgroups, Postfix).
 """
 import argparse
+import multiprocessing
 import os
 import re
 import shutil
 import signal
+import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -172,8 +181,9 @@ class Stack:
     """A signing stack: start() with the sink port, port to send to, cgroup with its processes."""
     name = ""
 
-    def __init__(self, key, workdir):
+    def __init__(self, key, workdir, tls=None):
         self.key = key
+        self.tls = tls  # (certificate, key) PEM files every stack serves with --tls, else None
         self.dir = os.path.join(workdir, self.name)
         os.makedirs(self.dir)
         self.cgroup = Cgroup(self.name)
@@ -205,15 +215,16 @@ class Stack:
 class DkimRelay(Stack):
     name = "dkim-relay"
 
-    def __init__(self, key, workdir, binary):
-        super().__init__(key, workdir)
+    def __init__(self, key, workdir, binary, tls=None):
+        super().__init__(key, workdir, tls)
         self.binary = binary
 
     def start(self, sink_port):
         config = fs.relay_config(
             sink_port,
             relay_extra=("max_connections = 5000\nmax_connections_per_ip = 5000\n"
-                         "max_messages_per_connection = 1000000"),
+                         "max_messages_per_connection = 1000000"
+                         + (f'\ntls_cert = "{self.tls[0]}"\ntls_key = "{self.tls[1]}"' if self.tls else "")),
             upstream_command_timeout="60s")
         self.relay = harness.Relay(self.binary, config, workdir=self.dir)
         self.relay.smtp_port = self.port  # harness.Relay picked its own; use ours throughout
@@ -230,7 +241,8 @@ class DkimRelay(Stack):
         return "dkim-relay", self.relay.proc.pid
 
     def describe(self):
-        return "dkim-relay (Release), directory keystore, relaxed/relaxed, upstream smtp"
+        return "dkim-relay (Release), directory keystore, relaxed/relaxed, upstream smtp" + (
+            ", STARTTLS (TLS 1.2-1.3, session tickets)" if self.tls else "")
 
     def stop(self):
         if getattr(self, "relay", None):
@@ -264,6 +276,15 @@ PidFile {self.dir}/opendkim.pid
 InternalHosts 127.0.0.1
 Background no
 """)
+        # With --tls: the same certificate and TLS versions as the relay (TLS 1.2 to 1.3); TLS 1.3
+        # session tickets are Postfix's default (tlsmgr's keys, smtpd_tls_session_cache_timeout).
+        tls = (f"""smtpd_tls_security_level = may
+smtpd_tls_cert_file = {self.tls[0]}
+smtpd_tls_key_file = {self.tls[1]}
+smtpd_tls_protocols = >=TLSv1.2
+smtpd_tls_mandatory_protocols = >=TLSv1.2
+smtpd_tls_loglevel = 0
+""" if self.tls else "smtpd_tls_security_level = none\n")
         with open(os.path.join(etc, "main.cf"), "w") as f:
             f.write(f"""compatibility_level = 3.6
 config_directory = {etc}
@@ -288,8 +309,7 @@ maillog_file = {self.dir}/maillog
 smtpd_milters = inet:127.0.0.1:{milter_port}
 non_smtpd_milters =
 milter_default_action = tempfail
-smtpd_tls_security_level = none
-smtp_tls_security_level = none
+{tls}smtp_tls_security_level = none
 biff = no
 append_dot_mydomain = no
 smtpd_client_connection_count_limit = 0
@@ -326,7 +346,8 @@ message_size_limit = 10240000
     def describe(self):
         version = subprocess.run(["postconf", "-d", "-h", "mail_version"], capture_output=True, text=True).stdout.strip()
         od = subprocess.run(["opendkim", "-V"], capture_output=True, text=True).stdout.split("\n")[0].strip()
-        return f"Postfix {version} (store and forward) + {od} milter, relaxed/relaxed"
+        return f"Postfix {version} (store and forward) + {od} milter, relaxed/relaxed" + (
+            ", smtpd STARTTLS (TLS 1.2-1.3)" if self.tls else "")
 
     def stop(self):
         if os.path.exists(os.path.join(getattr(self, "etc", ""), "main.cf")):
@@ -337,12 +358,12 @@ message_size_limit = 10240000
 class Haraka(Stack):
     name = "haraka"
 
-    def __init__(self, key, workdir, haraka_dir):
+    def __init__(self, key, workdir, haraka_dir, tls=None):
         self.haraka_dir = haraka_dir
         self.bin = os.path.join(haraka_dir, "node_modules", ".bin", "haraka")
         if not os.path.exists(self.bin):
             raise SystemExit(f"no Haraka in {haraka_dir}: run bench/peers/install.sh")
-        super().__init__(key, workdir)
+        super().__init__(key, workdir, tls)
 
     def start(self, sink_port):
         # `haraka -i` lays out an installation with Haraka's default config; ours overrides it.
@@ -352,7 +373,7 @@ class Haraka(Stack):
         files = {
             "me": "haraka.peers-bench.test",
             "smtp.ini": f"[main]\nlisten=127.0.0.1:{self.port}\n",
-            "plugins": "relay\ndkim\nqueue/smtp_forward\n",
+            "plugins": ("tls\n" if self.tls else "") + "relay\ndkim\nqueue/smtp_forward\n",
             "relay.ini": "[relay]\nacl=true\nforce_routing=false\nall=false\n",
             "relay_acl_allow": "127.0.0.1/32\n",
             "dkim.ini": ("[sign]\nenabled=true\nheaders=From, Sender, Reply-To, Subject, Date, Message-ID, To, Cc, "
@@ -362,6 +383,10 @@ class Haraka(Stack):
             "log.ini": "[main]\nlevel=info\ntimestamps=false\n",
             f"dkim/{DOMAIN}/selector": self.key.selector + "\n",
         }
+        if self.tls:
+            shutil.copy(self.tls[0], os.path.join(cfg, "tls_cert.pem"))
+            shutil.copy(self.tls[1], os.path.join(cfg, "tls_key.pem"))
+            files["tls.ini"] = "[main]\nkey=tls_key.pem\ncert=tls_cert.pem\nminVersion=TLSv1.2\n"
         for name, text in files.items():
             with open(os.path.join(cfg, name), "w") as f:
                 f.write(text)
@@ -387,7 +412,8 @@ class Haraka(Stack):
         hv = json.load(open(pkg.format("Haraka")))["version"]
         dv = json.load(open(pkg.format("haraka-plugin-dkim")))["version"]
         node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
-        return f"Haraka {hv} (node {node}, one worker: smtp.ini nodes unset) + haraka-plugin-dkim {dv} + queue/smtp_forward, relaxed/relaxed"
+        return f"Haraka {hv} (node {node}, one worker: smtp.ini nodes unset) + haraka-plugin-dkim {dv} + queue/smtp_forward, relaxed/relaxed" + (
+            ", tls plugin (TLS 1.2-1.3)" if self.tls else "")
 
 
 def rsa2048_sign_ms():
@@ -426,6 +452,105 @@ def smtp_source(port, message_file, count, concurrency):
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
     if proc.returncode != 0 or proc.stderr.strip():
         raise RuntimeError(f"smtp-source to port {port} failed ({proc.returncode}): {proc.stderr[-800:]}")
+
+
+def make_certificate(workdir, kind):
+    """A self-signed certificate for every stack: ECDSA P-256 or RSA-2048 (`openssl req`)."""
+    key, cert = os.path.join(workdir, f"tls-{kind}.key"), os.path.join(workdir, f"tls-{kind}.crt")
+    newkey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"] if kind == "ecdsa" else ["-newkey", "rsa:2048"]
+    subprocess.run(["openssl", "req", "-x509", *newkey, "-nodes", "-keyout", key, "-out", cert, "-days", "2",
+                    "-subj", "/CN=peers-bench.test", "-addext", "subjectAltName=DNS:peers-bench.test"],
+                   check=True, capture_output=True)
+    os.chmod(key, 0o600)  # dkim-relay refuses a key others can read; Postfix smtpd and Haraka read it as root
+    return cert, key
+
+
+class Replies:
+    """SMTP replies over a socket: reads until a final reply line (code + space)."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+
+    def reply(self):
+        while True:
+            lines = self.buf.split(b"\r\n")
+            for i, line in enumerate(lines[:-1]):
+                if len(line) >= 4 and line[3:4] == b" ":
+                    self.buf = b"\r\n".join(lines[i + 1:])
+                    return int(line[:3])
+            data = self.sock.recv(65536)
+            if not data:
+                raise ConnectionError("connection closed")
+            self.buf += data
+
+    def command(self, text, expect):
+        self.sock.sendall(text)
+        code = self.reply()
+        if code != expect:
+            raise RuntimeError(f"{text[:24]!r} got {code}, expected {expect}")
+
+
+def tls_session_worker(port, count, payload, resume, results):
+    """One client session: `count` messages, a new connection and a full STARTTLS handshake each
+    (or offering the previous connection's TLS 1.3 ticket with resume)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE  # a self-signed throw-away certificate; the handshake is what counts
+    session, reused, seen = None, 0, set()
+    try:
+        for _ in range(count):
+            raw = socket.create_connection(("127.0.0.1", port), timeout=120)
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            d = Replies(raw)
+            if d.reply() != 220:
+                raise RuntimeError("no 220 greeting")
+            d.command(b"EHLO client.peers-bench.test\r\n", 250)
+            d.command(b"STARTTLS\r\n", 220)
+            tls = ctx.wrap_socket(raw, server_hostname="peers-bench.test", session=session if resume else None)
+            reused += tls.session_reused
+            seen.add(f"{tls.version()} {tls.cipher()[0]}")
+            d = Replies(tls)
+            d.command(b"EHLO client.peers-bench.test\r\n", 250)
+            d.command(f"MAIL FROM:<{SENDER}>\r\n".encode(), 250)
+            d.command(f"RCPT TO:<{RECIPIENT}>\r\n".encode(), 250)
+            d.command(b"DATA\r\n", 354)
+            d.command(payload, 250)
+            d.command(b"QUIT\r\n", 221)
+            session = tls.session  # the TLS 1.3 ticket came after the handshake
+            tls.close()
+        results.put((reused, sorted(seen), None))
+    except Exception as e:  # reported by the parent, which stops the bench
+        results.put((reused, sorted(seen), f"{type(e).__name__}: {e}"))
+
+
+class TlsClient:
+    """The --tls load: `concurrency` processes (the client's CPU is not counted in any stack's), each
+    sending its share of `count` messages over a new STARTTLS connection per message."""
+
+    def __init__(self, resume):
+        self.resume = resume
+        self.last = None  # (handshakes/s, resumed, handshakes, TLS versions and ciphers) of the last run
+
+    def __call__(self, port, message_file, count, concurrency):
+        text = open(message_file, "rb").read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        payload = text + (b"" if text.endswith(b"\r\n") else b"\r\n") + b".\r\n"  # no line starts with "."
+        per = [count // concurrency + (1 if i < count % concurrency else 0) for i in range(concurrency)]
+        results = multiprocessing.Queue()
+        procs = [multiprocessing.Process(target=tls_session_worker, args=(port, n, payload, self.resume, results))
+                 for n in per if n]
+        started = time.monotonic()
+        for p in procs:
+            p.start()
+        answers = [results.get(timeout=1800) for _ in procs]
+        elapsed = time.monotonic() - started
+        for p in procs:
+            p.join()
+        errors = [e for _, _, e in answers if e]
+        if errors:
+            raise RuntimeError(f"TLS client to port {port}: {errors[0]}")
+        self.last = (count / elapsed, sum(r for r, _, _ in answers), count,
+                     sorted({v for _, seen, _ in answers for v in seen}))
 
 
 def signature_tags(message):
@@ -491,16 +616,16 @@ def breakdown(before, after):
     return by_name
 
 
-def measure(stack, sink, message_file, count, concurrency, by_process=False):
+def measure(stack, sink, message_file, count, concurrency, by_process=False, send=smtp_source):
     """(msgs/s, cgroup CPU ms/msg, (label, /proc CPU ms/msg of the stack's main process),
-    {process name: CPU ms/msg} when by_process)."""
+    {process name: CPU ms/msg} when by_process). `send` is the load: smtp-source, or a TlsClient."""
     before_count = sink.count
     label, pid = stack.main_process()
     snap0 = process_snapshot(stack.cgroup) if by_process else None
     proc0 = proc_cpu_seconds(pid) if pid else 0.0
     cpu0 = stack.cgroup.cpu_seconds()
     t0 = time.monotonic()
-    smtp_source(stack.port, message_file, count, concurrency)
+    send(stack.port, message_file, count, concurrency)
     sink.wait_for(before_count + count, timeout=600)
     elapsed = time.monotonic() - t0
     cpu = stack.cgroup.cpu_seconds() - cpu0
@@ -524,6 +649,10 @@ def main():
     ap.add_argument("--by-process", action="store_true",
                     help="also print each stack's CPU per message by process name (from /proc)")
     ap.add_argument("--keep", action="store_true", help="keep the temp directory (logs) for inspection")
+    ap.add_argument("--tls", choices=("ecdsa", "rsa"),
+                    help="every stack serves STARTTLS with this certificate; the load is a new STARTTLS connection "
+                         "per message (concurrency: client processes)")
+    ap.add_argument("--tls-resume", action="store_true", help="with --tls: offer the previous connection's ticket")
     args = ap.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("run as root: the stacks run in cgroups of their own and Postfix starts as root")
@@ -545,18 +674,22 @@ def main():
         for size in sizes:
             messages[size] = os.path.join(workdir, f"message-{size}.eml")
             write_message(messages[size], size)
+        tls = make_certificate(workdir, args.tls) if args.tls else None
+        send = TlsClient(args.tls_resume) if tls else smtp_source
         for name in names:
             if name == "dkim-relay":
-                stacks.append(DkimRelay(key, workdir, binary))
+                stacks.append(DkimRelay(key, workdir, binary, tls))
             elif name == "postfix":
-                stacks.append(PostfixOpenDkim(key, workdir))
+                stacks.append(PostfixOpenDkim(key, workdir, tls))
             elif name == "haraka":
-                stacks.append(Haraka(key, workdir, args.haraka_dir))
+                stacks.append(Haraka(key, workdir, args.haraka_dir, tls))
             else:
                 raise SystemExit(f"unknown stack {name}")
         out(f"peers bench: {os.cpu_count()} cores, load average {load_average()}; key {DOMAIN} "
             f"s={key.selector} ({bits.strip()}); {args.messages} messages x {args.rounds} rounds per stack "
-            f"and size; smtp-source -d -s {args.concurrency}; one smtp-sink per stack")
+            f"and size; " + (f"STARTTLS client, a new connection per message, {args.concurrency} processes, "
+                             f"{args.tls} certificate{', resuming' if args.tls_resume else ', full handshakes'}"
+                             if tls else f"smtp-source -d -s {args.concurrency}") + "; one smtp-sink per stack")
         out(f"  one RSA-2048 signature now: {rsa2048_sign_ms():.3f} ms (openssl speed rsa2048, one process)")
         for stack in stacks:
             sink_port = harness.free_port()
@@ -568,19 +701,23 @@ def main():
             # Warm-up through the counting sink (also replaces connections a stack kept to the
             # verification sink); not timed.
             for size in sizes:
-                measure(stack, sinks[stack.name], messages[size], max(args.concurrency * 2, 40), args.concurrency)
+                measure(stack, sinks[stack.name], messages[size], max(args.concurrency * 2, 40), args.concurrency,
+                        send=send)
 
         results = {}  # (stack, size) -> [(rate, cpu_ms, load)]
         for r in range(1, args.rounds + 1):
             for size in sizes:
                 for stack in stacks:
                     rate, cpu_ms, proc_ms, parts = measure(stack, sinks[stack.name], messages[size], args.messages,
-                                                           args.concurrency, args.by_process)
+                                                           args.concurrency, args.by_process, send)
                     la = load_average()
-                    results.setdefault((stack.name, size), []).append((rate, cpu_ms, la))
+                    hs = send.last[0] if tls else None
+                    results.setdefault((stack.name, size), []).append((rate, cpu_ms, la, hs))
                     check = f" ({proc_ms[0]} alone, /proc: {proc_ms[1]:.3f})" if proc_ms[0] else ""
+                    handshakes = (f" {hs:7.1f} handshakes/s ({send.last[1]} of {send.last[2]} resumed; "
+                                  f"{', '.join(send.last[3])})" if tls else "")
                     out(f"  round {r} {size // 1000:2} KB {stack.name:17} {rate:8.1f} msgs/s {cpu_ms:7.3f} CPU ms/msg"
-                        f"{check}  load {la}")
+                        f"{check}{handshakes}  load {la}")
                     if parts:
                         top = sorted(parts.items(), key=lambda kv: -kv[1])
                         out("      by process (ms/msg): " + ", ".join(f"{k} {v:.2f}" for k, v in top if v >= 0.005)
@@ -588,8 +725,8 @@ def main():
 
         out()
         out("| stack | size | msgs/s rounds | msgs/s median | CPU ms/msg rounds | CPU ms/msg median "
-            "| CPU/msg vs dkim-relay | msgs/s vs dkim-relay |")
-        out("| --- | --- | --- | --- | --- | --- | --- | --- |")
+            "| CPU/msg vs dkim-relay | msgs/s vs dkim-relay |" + (" handshakes/s median |" if tls else ""))
+        out("| --- | --- | --- | --- | --- | --- | --- | --- |" + (" --- |" if tls else ""))
         for size in sizes:
             base = results.get(("dkim-relay", size))
             base_rate = statistics.median(x[0] for x in base) if base else None
@@ -601,12 +738,13 @@ def main():
                 cpu_ratio = f"{cpu / base_cpu:.1f}x" if base_cpu else "-"
                 rate_ratio = f"{rate / base_rate:.2f}x" if base_rate else "-"
                 out(f"| {stack.name} | {size // 1000} KB | {' / '.join(f'{x[0]:.0f}' for x in rows)} | {rate:.0f} "
-                    f"| {' / '.join(f'{x[1]:.2f}' for x in rows)} | {cpu:.2f} | {cpu_ratio} | {rate_ratio} |")
+                    f"| {' / '.join(f'{x[1]:.2f}' for x in rows)} | {cpu:.2f} | {cpu_ratio} | {rate_ratio} |"
+                    + (f" {statistics.median(x[3] for x in rows):.0f} |" if tls else ""))
         for size in sizes:
             base, pf = results.get(("dkim-relay", size)), results.get(("postfix+opendkim", size))
             if base and pf:
                 b, p = statistics.median(x[1] for x in base), statistics.median(x[1] for x in pf)
-                out(f"target at {size // 1000} KB: dkim-relay CPU/msg {b:.3f} ms <= 1/10 of Postfix+OpenDKIM's "
+                out(f"target at {size // 1000} KB{' (STARTTLS, connection per message)' if tls else ''}: dkim-relay CPU/msg {b:.3f} ms <= 1/10 of Postfix+OpenDKIM's "
                     f"{p:.3f} ms ({p / 10:.3f} ms): {'met' if b <= p / 10 else 'NOT met'} (1/{p / b:.1f})")
         out(f"load average at the end: {load_average()}")
     finally:

@@ -75,9 +75,10 @@ def openssl_sha256_bytes_per_s(size):
     raise RuntimeError("cannot parse openssl speed output:\n" + text)
 
 
-def strace_syscalls(pid, port, size, count, concurrency):
+def strace_syscalls(pid, port, size, count, concurrency, send=None):
     """Syscalls per message: `strace -c -f -p PID` on every thread of the relay while smtp-source sends
-    `count` messages over already warm connections; returns (calls per message, [(calls/msg, name)])."""
+    `count` messages over already warm connections (or `send()` sends them); returns (calls per
+    message, [(calls/msg, name)])."""
     out_file = tempfile.mktemp(prefix="dkr-strace-")
     threads = len(os.listdir(f"/proc/{pid}/task"))
     proc = subprocess.Popen(["strace", "-c", "-f", "-o", out_file, "-p", str(pid)], stderr=subprocess.PIPE, text=True)
@@ -89,7 +90,10 @@ def strace_syscalls(pid, port, size, count, concurrency):
         m = re.search(r"attached(?: with (\d+) threads)?", line)
         if m:
             attached += int(m.group(1) or 1)
-    smtp_source(port, size, count, concurrency)
+    if send:
+        send()
+    else:
+        smtp_source(port, size, count, concurrency)
     proc.send_signal(2)
     proc.wait(timeout=60)
     total, top = None, []

@@ -4,14 +4,23 @@ resumption, against one RSA-2048 DKIM signature measured in the same run.
 
     /usr/bin/python3 bench/relay/tls_bench.py BUILD/app/dkim-relay [--messages 2000] [--concurrency 8]
                      [--size 2000] [--modes ecdsa,ecdsa-resume,rsa,rsa-resume,plain]
-                     [--callgrind 200]
+                     [--callgrind 200] [--upstream-tls] [--perf] [--rounds 1]
 
 For each mode a fresh relay starts with that certificate (smtp-sink upstream, pooled), the client
 workers (one process each, Python's ssl) each open a connection per message: EHLO, STARTTLS,
 EHLO, MAIL, RCPT, DATA, QUIT; with "-resume" each worker offers the TLS 1.3 ticket of its previous
-connection. Printed per mode: relay CPU per message (utime+stime from /proc, so other load on a
+connection. Modes "dual..." serve an ECDSA tls_cert and an RSA tls_extra_cert together; with
+"-rsaclient" the client takes only RSA (TLS 1.2, ECDHE-RSA), e.g. dual-rsaclient. "+nodelay" anywhere
+in a mode sets TCP_NODELAY on the client's socket (Nagle is on by default, as in most mailers). Printed per mode: relay CPU per message (utime+stime from /proc, so other load on a
 shared machine disturbs it less than wall time), handshakes/s, the share of connections resumed,
 and the ratio to one RSA-2048 signature (`openssl speed`, same run).
+
+--upstream-tls puts the upstream behind TLS too: the relay does STARTTLS (required, certificate
+verified against the run's own CA file) to a private Postfix smtpd (ECDSA P-256 certificate) that
+hands each transaction to smtp-sink through smtpd_proxy_filter (bench/relay/tls_upstream.py; run as
+root). The relay's upstream connections are pooled (pool_size 4) and reused, and a new one offers
+the TLS session of the last. Printed at the end: how many upstream TLS handshakes Postfix saw
+(its smtpd processes' connections are not in the relay's CPU figure).
 
 --callgrind N runs each mode again with the relay under callgrind over N connections (after a
 warm-up, counters zeroed) and prints instructions per connection and the inclusive share of the
@@ -34,17 +43,13 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import relay_bench as rb  # noqa: E402
+import tls_upstream  # noqa: E402
 
 fs = rb.fs
 
 
 def make_certificate(work, kind):
-    key, cert = os.path.join(work, f"{kind}.key"), os.path.join(work, f"{kind}.crt")
-    newkey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"] if kind == "ecdsa" else ["-newkey", "rsa:2048"]
-    subprocess.run(["openssl", "req", "-x509", *newkey, "-nodes", "-keyout", key, "-out", cert, "-days", "2",
-                    "-subj", "/CN=relay.test", "-addext", "subjectAltName=DNS:relay.test"],
-                   check=True, capture_output=True)
-    return cert, key
+    return tls_upstream.make_certificate(work, kind)
 
 
 def message(size):
@@ -78,15 +83,22 @@ class Dialogue:
             raise RuntimeError(f"{text[:20]!r}: {code}")
 
 
-def worker(port, count, size, resume, results):
+def worker(port, count, size, mode, results):
+    resume = "-resume" in mode
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
+    if "-rsaclient" in mode:  # a client that can only take an RSA certificate (TLS 1.2, ECDHE-RSA)
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        ctx.set_ciphers("ECDHE-RSA-AES256-GCM-SHA384")
     payload = message(size) + b".\r\n"
     session = None
     reused = 0
+    kinds = set()
     for _ in range(count):
         raw = socket.create_connection(("127.0.0.1", port))
+        if "+nodelay" in mode:  # off by default, as in PHP's and Python's smtplib clients
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         d = Dialogue(raw)
         if d.reply() != 220:
             raise RuntimeError("no greeting")
@@ -95,6 +107,8 @@ def worker(port, count, size, resume, results):
         tls = ctx.wrap_socket(raw, server_hostname="relay.test", session=session if resume else None)
         if tls.session_reused:
             reused += 1
+        else:  # the certificate served: id-ecPublicKey in its DER, or not
+            kinds.add("ECDSA" if b"\x2a\x86\x48\xce\x3d\x02\x01" in tls.getpeercert(True) else "RSA")
         d = Dialogue(tls)
         d.command(b"EHLO client.test\r\n", 250)
         d.command(f"MAIL FROM:<{rb.SENDER}>\r\n".encode(), 250)
@@ -104,13 +118,15 @@ def worker(port, count, size, resume, results):
         d.command(b"QUIT\r\n", 221)
         session = tls.session  # the TLS 1.3 ticket arrived after the handshake
         tls.close()
-    results.put(reused)
+    results.put((reused, kinds))
 
 
-def plain_worker(port, count, size, _resume, results):
+def plain_worker(port, count, size, mode, results):
     payload = message(size) + b".\r\n"
     for _ in range(count):
         raw = socket.create_connection(("127.0.0.1", port))
+        if "+nodelay" in mode:
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         d = Dialogue(raw)
         d.reply()
         d.command(b"EHLO client.test\r\n", 250)
@@ -120,19 +136,21 @@ def plain_worker(port, count, size, _resume, results):
         d.command(payload, 250)
         d.command(b"QUIT\r\n", 221)
         raw.close()
-    results.put(0)
+    results.put((0, set()))
 
 
 def drive(port, messages, concurrency, size, mode):
-    target = plain_worker if mode == "plain" else worker
+    target = plain_worker if mode.startswith("plain") else worker
     results = multiprocessing.Queue()
     per = max(1, messages // concurrency)
-    procs = [multiprocessing.Process(target=target, args=(port, per, size, mode.endswith("-resume"), results))
+    procs = [multiprocessing.Process(target=target, args=(port, per, size, mode, results))
              for _ in range(concurrency)]
     started = time.monotonic()
     for p in procs:
         p.start()
-    reused = sum(results.get(timeout=1800) for _ in procs)
+    answers = [results.get(timeout=1800) for _ in procs]
+    reused = sum(r for r, _ in answers)
+    drive.certificates = sorted(set().union(*(k for _, k in answers)))
     for p in procs:
         p.join()
         if p.exitcode != 0:
@@ -140,14 +158,21 @@ def drive(port, messages, concurrency, size, mode):
     return per * concurrency, time.monotonic() - started, reused
 
 
-def start(binary, sink_port, work, mode, wrapper=None):
+def start(binary, sink_port, work, mode, wrapper=None, upstream_ca=None):
     extra = "max_connections = 5000\nmax_connections_per_ip = 5000\n"
-    if mode != "plain":
-        cert, key = make_certificate(work, mode.split("-")[0])
+    if mode.startswith("dual"):  # ECDSA tls_cert + RSA tls_extra_cert
+        cert, key = make_certificate(work, "ecdsa")
+        rsa_cert, rsa_key = make_certificate(work, "rsa")
+        extra += (f'tls_cert = "{cert}"\ntls_key = "{key}"\n'
+                  f'tls_extra_cert = "{rsa_cert}"\ntls_extra_key = "{rsa_key}"\n')
+    elif not mode.startswith("plain"):
+        cert, key = make_certificate(work, mode.split("-")[0].split("+")[0])
         extra += f'tls_cert = "{cert}"\ntls_key = "{key}"\n'
-    relay = rb.harness.Relay(wrapper or binary, fs.relay_config(sink_port, relay_extra=extra,
-                                                                  upstream_extra="pool_size = 4",
-                                                                  upstream_command_timeout="60s"))
+    config = fs.relay_config(sink_port, relay_extra=extra, upstream_extra="pool_size = 4",
+                             upstream_command_timeout="60s")
+    if upstream_ca:  # STARTTLS required to the upstream, its certificate checked (IP SAN 127.0.0.1)
+        config = config.replace('starttls = "none"', f'starttls = "required"\nca_file = "{upstream_ca}"')
+    relay = rb.harness.Relay(wrapper or binary, config)
     fs.add_domain(binary, os.path.join(relay.dir, "keys"), rb.DOMAIN)
     relay.start()
     return relay
@@ -169,14 +194,25 @@ def perf_summary(perf_data, mode):
     rows.append(f"{mode} (perf, self by object): " + "; ".join(" ".join(o.split()) for o in objects))
     text = subprocess.run(["perf", "report", "-i", perf_data, "--children", "--sort", "symbol", "--stdio", "-g", "none"],
                           capture_output=True, text=True).stdout
-    wanted = ("SSL_do_handshake", "EVP_DigestSignFinal", "SSL_read", "SSL_write", "SSL_new", "SSL_free",
-              "__x64_sys_sendto", "__x64_sys_recvfrom", "__x64_sys_epoll_wait", "__x64_sys_accept4", "__x64_sys_close")
-    found = []
+    # libssl and libcrypto have no symbols here (no debug package): their own functions are addresses,
+    # so the handshake is found through asio's handshake_op in the call chains (dwarf unwinding); it
+    # also holds the session's short completion handler (set up the next read).
+    wanted = {"TLS handshake (asio ssl handshake_op)": lambda n: "handshake_op" in n,
+              "DKIM signature (RSA_sign)": lambda n: n == "RSA_sign",
+              "TLS records in (asio ssl read_op)":
+                  lambda n: "ssl::detail::read_op" in n and n.startswith("boost::asio::ssl::detail::io_op"),
+              "sendto": lambda n: n == "__x64_sys_sendto", "recvfrom": lambda n: n == "__x64_sys_recvfrom",
+              "epoll_wait": lambda n: n == "__x64_sys_epoll_wait", "accept4": lambda n: n == "__x64_sys_accept4",
+              "close": lambda n: n == "__x64_sys_close"}
+    found = {}
     for line in text.splitlines():
-        parts = line.split()
-        if len(parts) >= 5 and parts[0].endswith("%") and parts[-1] in wanted:
-            found.append(f"{parts[-1]} {parts[0]}")
-    rows.append(f"{mode} (perf, inclusive): " + ", ".join(found))
+        m = re.match(r"\s*([\d.]+)%\s+[\d.]+%\s+\[[.k]\]\s+(.*?)(?:\s+-\s+-)?\s*$", line)
+        if not m:
+            continue
+        for label, match in wanted.items():
+            if match(m.group(2)):
+                found[label] = max(found.get(label, 0.0), float(m.group(1)))
+    rows.append(f"{mode} (perf, inclusive): " + ", ".join(f"{k} {v:.1f} %" for k, v in found.items()))
     for row in rows:
         rb.out(row)
     return rows
@@ -202,6 +238,16 @@ def inclusive_shares(dump):
     return total, found
 
 
+def upstream_handshakes(front):
+    """What Postfix's log says of the relay's upstream connections: connections and TLS sessions."""
+    try:
+        log = open(os.path.join(front.dir, "maillog")).read()
+    except OSError:
+        return "no Postfix log"
+    return (f"{log.count(' connect from ')} connections to Postfix smtpd over the whole run "
+            f"(all modes, warm-ups and callgrind runs included)")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("binary")
@@ -209,23 +255,37 @@ def main():
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--size", type=int, default=2000)
     parser.add_argument("--modes", default="ecdsa,ecdsa-resume,rsa,rsa-resume,plain")
+    parser.add_argument("--rounds", type=int, default=1, help="the modes' CPU runs, interleaved (A B C, A B C)")
     parser.add_argument("--callgrind", type=int, default=0, help="connections per mode under callgrind (0: none)")
     parser.add_argument("--keep-dumps", help="directory to copy the callgrind dumps to (callgrind_annotate them)")
     parser.add_argument("--skip-cpu", action="store_true", help="only the callgrind runs")
+    parser.add_argument("--strace", type=int, default=0,
+                        help="then N more connections under strace -c: syscalls per connection, by name")
+    parser.add_argument("--upstream-tls", action="store_true",
+                        help="the upstream is Postfix smtpd with STARTTLS in front of smtp-sink (run as root)")
     parser.add_argument("--perf", action="store_true",
                         help="perf record -e cpu-clock -g the relay over the timed run: share by object and in the handshake")
     args = parser.parse_args()
     binary = os.path.abspath(args.binary)
     work = tempfile.mkdtemp(prefix="dkr-tls-bench-")
     sink = rb.SmtpSink()
-    sign_ms = 1.0
-    if not args.skip_cpu:
-        sign_ms = 1000.0 / rb.openssl_rsa2048_signs(1)
-        rb.out(f"one RSA-2048 signature (openssl speed, one core): {sign_ms:.3f} ms, load {rb.load_average()}")
+    front, upstream_port, upstream_ca = None, sink.port, None
     rows = []
-    try:
-        for mode in args.modes.split(","):
-            relay = None if args.skip_cpu else start(binary, sink.port, work, mode)
+    try:  # the finally below stops the sink and the Postfix front whatever fails (even printing)
+        if args.upstream_tls:
+            upstream_ca, upstream_key = tls_upstream.make_certificate(work, "ecdsa", "upstream.test", "127.0.0.1")
+            front = tls_upstream.PostfixTlsFront(sink.port, upstream_ca, upstream_key)
+            upstream_port = front.port
+            rb.out(f"upstream: Postfix smtpd with STARTTLS (ECDSA P-256) on port {front.port} -> smtp-sink "
+                   f"(smtpd_proxy_filter); the relay's pool: starttls required, pool_size 4")
+        sign_ms = 1.0
+        if not args.skip_cpu:
+            sign_ms = 1000.0 / rb.openssl_rsa2048_signs(1)
+            rb.out(f"one RSA-2048 signature (openssl speed, one core): {sign_ms:.3f} ms, load {rb.load_average()}")
+        modes = args.modes.split(",")
+        for index, mode in enumerate(modes * args.rounds):
+            first_round = index < len(modes)
+            relay = None if args.skip_cpu else start(binary, upstream_port, work, mode, upstream_ca=upstream_ca)
             try:
                 if relay is None:
                     raise StopIteration
@@ -235,7 +295,7 @@ def main():
                 recorder = None
                 if args.perf:
                     perf_data = os.path.join(work, f"perf.{mode}")
-                    recorder = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "2000", "-g", "-o",
+                    recorder = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "1000", "--call-graph", "dwarf,16384", "-o",
                                                  perf_data, "-p", str(relay.proc.pid)],
                                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                     time.sleep(1)
@@ -251,8 +311,18 @@ def main():
                     if args.keep_dumps:
                         os.makedirs(args.keep_dumps, exist_ok=True)
                         shutil.copy(perf_data, os.path.join(args.keep_dumps, f"perf.{mode}"))
+                if args.strace and first_round:
+                    n = args.strace
+                    per, top = rb.strace_syscalls(relay.proc.pid, relay.smtp_port, args.size, n, args.concurrency,
+                                                  send=lambda: drive(relay.smtp_port, n, args.concurrency, args.size,
+                                                                     mode))
+                    srow = (f"{mode} (strace -c, {n} connections): {per:.1f} syscalls per connection: "
+                            + ", ".join(f"{name} {c:.1f}" for c, name in top[:10]))
+                    rb.out(srow)
+                    rows.append(srow)
                 row = (f"{mode}: relay CPU {cpu:.3f} ms/msg, {count / elapsed:,.0f} connections (handshakes)/s, "
-                       f"{reused} of {count} resumed, load {rb.load_average()}, "
+                       f"{reused} of {count} resumed, certificate {'/'.join(drive.certificates) or '-'}, "
+                       f"load {rb.load_average()}, "
                        f"{cpu / sign_ms:.2f}x one RSA-2048 signature ({sign_ms:.3f} ms)")
                 rb.out(row)
                 rows.append(row)
@@ -261,13 +331,13 @@ def main():
             finally:
                 if relay:
                     relay.cleanup()
-            if args.callgrind:
+            if args.callgrind and first_round:
                 wrapper = os.path.join(work, "relay-under-callgrind")
                 with open(wrapper, "w") as f:
                     f.write(f"#!/bin/sh\nexec valgrind --tool=callgrind --callgrind-out-file={work}/cg.%p "
                             f"--dump-instr=no --collect-jumps=no {binary} \"$@\"\n")
                 os.chmod(wrapper, 0o755)
-                relay = start(binary, sink.port, work, mode, wrapper)
+                relay = start(binary, upstream_port, work, mode, wrapper, upstream_ca)
                 try:
                     pid = relay.proc.pid
                     drive(relay.smtp_port, 8, 2, args.size, mode)
@@ -289,6 +359,10 @@ def main():
                 finally:
                     relay.cleanup()
     finally:
+        if front:
+            handshakes = upstream_handshakes(front)
+            rows.append(f"upstream TLS: {handshakes}")
+            front.stop()
         sink.stop()
         shutil.rmtree(work, ignore_errors=True)
     rb.out("summary:")

@@ -9,11 +9,23 @@
 namespace dkr::config::detail {
 namespace {
 
-void check_tls_pair(LoadState& state, std::string_view section, const std::string& cert, const std::string& key) {
+void check_tls_pair(LoadState& state, std::string_view section, const std::string& cert, const std::string& key,
+                    std::string_view cert_name = "tls_cert", std::string_view key_name = "tls_key") {
   if (cert.empty() == key.empty()) return;
-  const std::string set_key = std::string(section) + (cert.empty() ? ".tls_key" : ".tls_cert");
-  const std::string missing_key = std::string(section) + (cert.empty() ? ".tls_cert" : ".tls_key");
+  const std::string prefix = std::string(section) + ".";
+  const std::string set_key = prefix + std::string(cert.empty() ? key_name : cert_name);
+  const std::string missing_key = prefix + std::string(cert.empty() ? cert_name : key_name);
   state.diagnostics().error(state.origin_of(set_key), "is set but " + missing_key + " is not; set both or neither");
+}
+
+// The extra certificate is served beside relay.tls_cert, never instead of it.
+void check_extra_certificate(LoadState& state) {
+  const auto& relay = state.config.relay;
+  check_tls_pair(state, "relay", relay.tls_extra_cert, relay.tls_extra_key, "tls_extra_cert", "tls_extra_key");
+  if (!relay.tls_extra_cert.empty() && relay.tls_cert.empty()) {
+    state.diagnostics().error(state.origin_of("relay.tls_extra_cert"),
+                              "is set but relay.tls_cert is not; the extra certificate is served beside it");
+  }
 }
 
 void check_auth(LoadState& state) {
@@ -192,6 +204,7 @@ Origin LoadState::origin_of(std::string_view dotted_key) const {
 void run_consistency_checks(LoadState& state) {
   check_tls_pair(state, "relay", state.config.relay.tls_cert, state.config.relay.tls_key);
   check_tls_pair(state, "admin", state.config.admin.tls_cert, state.config.admin.tls_key);
+  check_extra_certificate(state);
   check_auth(state);
   check_admin_token(state);
   check_admin_plaintext(state);

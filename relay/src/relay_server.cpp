@@ -20,6 +20,7 @@
 #include "common/memory_release.hpp"
 #include "session_context.hpp"
 #include "smtp_session.hpp"
+#include "tls_extra_certificate.hpp"
 #include "tls_ticket_keys.hpp"
 
 namespace dkr::relay {
@@ -82,6 +83,12 @@ Result<void> RelayServer::Impl::load_tls() {
                      asio::ssl::context::single_dh_use);
     tls->use_certificate_chain_file(s.tls_cert);
     tls->use_private_key_file(s.tls_key, asio::ssl::context::pem);
+    if (!s.tls_extra_cert.empty() || !s.tls_extra_key.empty()) {
+      if (s.tls_extra_cert.empty() || s.tls_extra_key.empty())
+        return make_error("relay.tls_extra_cert and relay.tls_extra_key must be set together");
+      if (auto extra = add_extra_certificate(tls->native_handle(), s.tls_extra_cert, s.tls_extra_key); !extra)
+        return extra;
+    }
     // Returning clients resume with a ticket (no certificate signature, no certificate sent);
     // the keys rotate hourly as Postfix's do. One ticket per handshake: a client that resumes
     // uses one per connection and gets a fresh one each time.

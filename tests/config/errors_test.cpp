@@ -163,6 +163,19 @@ TEST_CASE("settings that contradict each other") {
   check_error(tls, "relay.tls_cert", 2, "relay.tls_key is not");
   check_error(tls, "admin.tls_key", 4, "admin.tls_cert is not");
 
+  // The second certificate: its own pair, and only beside relay.tls_cert.
+  auto extra = load_config_string("[relay]\ntls_extra_cert = \"rsa.pem\"\n", "extra.toml", kNoEnvironment);
+  check_error(extra, "relay.tls_extra_cert", 2, "relay.tls_extra_key is not");
+  REQUIRE(extra.errors.size() == 2);
+  CHECK(extra.errors[1].key == "relay.tls_extra_cert");
+  CHECK(extra.errors[1].line == 2);
+  CHECK(extra.errors[1].message.find("relay.tls_cert is not") != std::string::npos);
+  auto extra_key =
+      load_config_string("[relay]\ntls_cert = \"ec.pem\"\ntls_key = \"ec.key\"\ntls_extra_key = \"rsa.key\"\n",
+                         "extra_key.toml", kNoEnvironment);
+  REQUIRE(extra_key.errors.size() == 1);
+  check_error(extra_key, "relay.tls_extra_key", 4, "relay.tls_extra_cert is not");
+
   auto auth = load_config_string("[relay]\nrequire_auth = true\n", "auth.toml", kNoEnvironment);
   REQUIRE(auth.errors.size() == 2);
   CHECK(auth.errors[0].key == "relay.require_auth");

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -101,6 +102,18 @@ TEST_CASE("TLS tickets: a returning client resumes with the ticket it was given"
   REQUIRE(first.session != nullptr);
   Outcome second = connect(ctx.server, ctx.client, first.session);
   CHECK(second.resumed);
+  // A resumed connection gets a fresh ticket too (not reused; and the server answers the client's
+  // Finished at once instead of waiting for its first command).
+  REQUIRE(second.session != nullptr);
+  const unsigned char* first_ticket = nullptr;
+  const unsigned char* second_ticket = nullptr;
+  size_t first_length = 0;
+  size_t second_length = 0;
+  SSL_SESSION_get0_ticket(first.session, &first_ticket, &first_length);
+  SSL_SESSION_get0_ticket(second.session, &second_ticket, &second_length);
+  REQUIRE(first_length > 0);
+  REQUIRE(second_length > 0);
+  CHECK((first_length != second_length || std::memcmp(first_ticket, second_ticket, first_length) != 0));
   // A relay with other keys (another process, or after a restart) cannot open the ticket.
   Contexts other(pki, std::chrono::hours(1));
   Outcome elsewhere = connect(other.server, other.client, second.session);

@@ -33,6 +33,9 @@
   X(relay, tls_cert, "tls_cert", std::string, {}, plain, \
     "PEM certificate chain for STARTTLS; empty with tls_key: no STARTTLS.", text) \
   X(relay, tls_key, "tls_key", std::string, {}, plain, "PEM private key for STARTTLS.", text) \
+  X(relay, tls_extra_cert, "tls_extra_cert", std::string, {}, plain, \
+    "A second certificate chain of the other key type (RSA beside ECDSA); empty: none.", text) \
+  X(relay, tls_extra_key, "tls_extra_key", std::string, {}, plain, "PEM private key of tls_extra_cert.", text) \
   X(relay, require_auth, "require_auth", bool, false, limit, \
     "Require SMTP AUTH before MAIL (530 5.7.0 otherwise).", boolean) \
   X(relay, allow_auth_without_tls, "allow_auth_without_tls", bool, false, limit, \

@@ -53,6 +53,8 @@ struct RelaySettings {
   std::vector<Cidr> allowed_networks = default_allowed_networks();
   std::string tls_cert;  // PEM chain file; empty = no STARTTLS
   std::string tls_key;
+  std::string tls_extra_cert;  // a second chain of the other key type (RSA beside ECDSA); empty = none
+  std::string tls_extra_key;
   bool require_auth = false;
   bool allow_auth_without_tls = false;
   UnsignedPolicy unsigned_policy = UnsignedPolicy::Tempfail;
