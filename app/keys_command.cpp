@@ -344,8 +344,8 @@ int run_keys(Args args) {
       const auto unpublished = lifecycle::unpublish_delegated(*info, *publisher, delegation);
       for (const auto& [record, step] : unpublished.steps) std::cout << dns::describe(step) << "\n";
       if (!unpublished.failed.empty() && !cli.flag("force")) {
-        return failure("domain " + info->domain + " kept: its DNS records could not be removed (" +
-                       unpublished.failed + "); retry, or use --force to leave them");
+        return failure("domain " + info->domain + " kept: its DNS records could not be removed (" + unpublished.failed +
+                       "); retry, or use --force to leave them");
       }
       return report(keys.remove_domain(words[1], true), "removed " + words[1]);
     }

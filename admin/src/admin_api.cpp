@@ -157,6 +157,7 @@ json selector_json(const KeyView& view, const std::string& domain, const keystor
               {"revoked_at", timestamp(info.revoked_at)},
               {"activate_after_dns", info.activate_after_dns},
               {"dns", dns_json(domain, info)}};
+  if (!info.slot.empty()) out["slot"] = info.slot;           // a delegated domain's key: the DNS selector it signs with
   if (!info.refused.empty()) out["refused"] = info.refused;  // and dns.value is empty: nothing to publish
   add_schedule(view, out, domain, info);
   return out;
@@ -432,7 +433,8 @@ void AdminApi::list_domains(const TokenScope& scope, Done done) const {
   answer_with_delegation(std::move(body), std::move(checks), std::move(done));
 }
 
-void AdminApi::answer_with_delegation(json body, std::vector<std::pair<json::json_pointer, keystore::DomainInfo>> checks,
+void AdminApi::answer_with_delegation(json body,
+                                      std::vector<std::pair<json::json_pointer, keystore::DomainInfo>> checks,
                                       Done done) const {
   if (checks.empty() || !resolver_ || hooks_.delegation_slots.empty()) return done(json_response(200, body));
   struct Gather {
@@ -509,8 +511,8 @@ void AdminApi::remove_domain(const Route& route, Done done) {
   const auto info = lookup_domain(store_, route.domain, failure);
   if (!info) return done(std::move(failure));
   if (const auto* active = active_key(*info); active != nullptr && !*force) {
-    return done(error_response(409, "domain '" + info->domain + "' has an active key (selector '" +
-                                        active->selector + "'); retire it first or pass ?force=true"));
+    return done(error_response(409, "domain '" + info->domain + "' has an active key (selector '" + active->selector +
+                                        "'); retire it first or pass ?force=true"));
   }
   if (!info->delegated || !hooks_.publisher || hooks_.delegation_slots.empty()) {
     if (auto removed = lifecycle::KeyLifecycle(store_).remove_domain(info->domain, *force); !removed)

@@ -49,8 +49,8 @@ std::filesystem::path key_file_path(const std::filesystem::path& domain_dir, std
 std::string serialize_metadata(const DomainMetadata& metadata) {
   // Written by hand (parsed with nlohmann): every string is a validated domain, selector or
   // keyword that needs no escaping, and this runs on every key store write.
-  std::string out = "{\n  \"version\": " + std::to_string(kFormatVersion) + ",\n  \"domain\": \"" + metadata.domain +
-                    "\",\n";
+  std::string out =
+      "{\n  \"version\": " + std::to_string(kFormatVersion) + ",\n  \"domain\": \"" + metadata.domain + "\",\n";
   // Additive fields, written only when set, so files of non-delegated domains stay as they were.
   if (metadata.delegated) out += "  \"delegated\": true,\n";
   out += "  \"selectors\": [";

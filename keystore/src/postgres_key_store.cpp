@@ -712,17 +712,17 @@ Result<void> PostgresKeyStore::write(const std::string& domain, const Plan& plan
     if (!bumped) return checked(std::move(bumped));
     if (bumped->affected() != "1") return fail(concurrent());
     if (!context.remove_domain && context.after.delegated != context.before.delegated) {
-      if (auto r = checked(conn.exec("UPDATE " + s + ".domains SET delegated = $2 WHERE name = $1",
-                                     {PgParam::text(domain), PgParam::text(context.after.delegated ? "true" : "false")}));
+      if (auto r =
+              checked(conn.exec("UPDATE " + s + ".domains SET delegated = $2 WHERE name = $1",
+                                {PgParam::text(domain), PgParam::text(context.after.delegated ? "true" : "false")}));
           !r)
         return r;
     }
   } else {
     if (context.remove_domain)
       return fail(make_error(ErrorCode::not_found, "no domain " + domain + " in the key store"));
-    auto inserted =
-        conn.exec("INSERT INTO " + s + ".domains (name, delegated) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                  {PgParam::text(domain), PgParam::text(context.after.delegated ? "true" : "false")});
+    auto inserted = conn.exec("INSERT INTO " + s + ".domains (name, delegated) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                              {PgParam::text(domain), PgParam::text(context.after.delegated ? "true" : "false")});
     if (!inserted) return checked(std::move(inserted));
     if (inserted->affected() != "1") return fail(concurrent());
   }

@@ -98,7 +98,7 @@ Result<SelectorInfo> KeyLifecycle::add_domain(std::string_view domain, const key
 }
 
 Result<SelectorInfo> KeyLifecycle::add_delegated_domain(std::string_view domain, keystore::KeyParams params,
-                                                       std::int64_t now) {
+                                                        std::int64_t now) {
   if (slots_.size() < 2) {
     return make_error(ErrorCode::invalid,
                       "delegated domains need publishing: set [dns.publish] type = \"rfc2136\" with its server, zone "
@@ -194,8 +194,8 @@ Result<RotationOutcome> KeyLifecycle::rotate(std::string_view domain, const Rota
     // A delegated domain rotates through its slots: one key, into the idle slot, activated once DNS
     // serves it (we publish it; nobody vouches for DNS by hand).
     if (slots_.size() < 2)
-      return make_error(ErrorCode::invalid, "domain " + info->domain +
-                                                " is delegated: rotating it needs [dns.publish] type = \"rfc2136\"");
+      return make_error(ErrorCode::invalid,
+                        "domain " + info->domain + " is delegated: rotating it needs [dns.publish] type = \"rfc2136\"");
     if (options.selector)
       return make_error(ErrorCode::invalid, "domain " + info->domain + " is delegated: its keys are named by slot");
     const auto slot = idle_slot(*info, slots_);

@@ -28,7 +28,8 @@ RotationScheduler::RotationScheduler(keystore::KeyStore& store, KeyPublicationPr
       policy_(policy),
       clock_(clock ? std::move(clock) : Clock(system_clock_seconds)) {}
 
-void RotationScheduler::enable_delegation(std::shared_ptr<dns::RecordPublisher> publisher, DelegationSettings settings) {
+void RotationScheduler::enable_delegation(std::shared_ptr<dns::RecordPublisher> publisher,
+                                          DelegationSettings settings) {
   publisher_ = std::move(publisher);
   delegation_ = std::move(settings);
 }
@@ -46,8 +47,8 @@ bool RotationScheduler::in_backoff(const std::string& domain, std::int64_t now) 
   return found != problems_.end() && found->second.retry_at > now;
 }
 
-bool RotationScheduler::publish_ok(const std::string& domain, const std::string& name,
-                                   const dns::PublishResult& result, std::int64_t now) {
+bool RotationScheduler::publish_ok(const std::string& domain, const std::string& name, const dns::PublishResult& result,
+                                   std::int64_t now) {
   std::lock_guard lock(publish_mutex_);
   if (result.ok()) {
     if (result.outcome == dns::PublishResult::Outcome::Changed)

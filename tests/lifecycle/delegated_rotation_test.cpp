@@ -37,10 +37,14 @@ class FakePublisher final : public dns::RecordPublisher {
     zone.erase(at);
     return {dns::PublishResult::Outcome::Changed, {}, "", ""};
   }
-  dns::PublishResult probe() override { return failing.empty() ? dns::PublishResult{dns::PublishResult::Outcome::AlreadySo, {}, "", ""} : failed(); }
+  dns::PublishResult probe() override {
+    return failing.empty() ? dns::PublishResult{dns::PublishResult::Outcome::AlreadySo, {}, "", ""} : failed();
+  }
 
  private:
-  dns::PublishResult failed() { return {dns::PublishResult::Outcome::Failed, {}, failing, "the server said " + failing}; }
+  dns::PublishResult failed() {
+    return {dns::PublishResult::Outcome::Failed, {}, failing, "the server said " + failing};
+  }
   dns::PublishResult change(std::string_view name, std::optional<std::string> expected, std::string text) {
     ++calls;
     if (!failing.empty()) return failed();

@@ -114,7 +114,7 @@ TEST_CASE("delegated domains: a key signs with its slot, keeps its unique name; 
   REQUIRE(store->stage_key("deleg.example", second));
   REQUIRE(store->activate("deleg.example", "dkr1-1790000000"));
   CHECK(active_selector(*store, "deleg.example") == "dkr1");  // s= is the slot
-  auto other = open_store(options_for(schema));  // a second replica reads it from the database
+  auto other = open_store(options_for(schema));               // a second replica reads it from the database
   auto info = other->domain("deleg.example");
   REQUIRE(info);
   CHECK(info->delegated);

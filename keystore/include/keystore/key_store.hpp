@@ -47,7 +47,9 @@ struct SelectorInfo {
 };
 
 // The DNS selector of a key: its slot for a delegated domain, else its name.
-inline const std::string& dns_selector(const SelectorInfo& info) { return info.slot.empty() ? info.selector : info.slot; }
+inline const std::string& dns_selector(const SelectorInfo& info) {
+  return info.slot.empty() ? info.selector : info.slot;
+}
 
 struct DomainInfo {
   std::string domain;  // lowercase A-label
