@@ -267,12 +267,12 @@ int run_serve(Args args) {
   std::unique_ptr<admin::AdminServer> admin_server;
   if (cfg.admin.enabled) {
     admin::AdminHooks hooks;
-    hooks.relay_metrics = [&metrics, &scheduler, store, fleet = opened.postgres, publish_failures,
+    hooks.relay_metrics = [&metrics, &scheduler, store, fleet = opened.postgres, publish_failures, publisher,
                            ops = std::make_shared<OpsMetrics>(served_certificates(cfg))] {
       return metrics.render_prometheus() + (fleet != nullptr ? fleet->render_metrics() : std::string()) +
              lifecycle::render_rotation_metrics(store->list(), scheduler.policy(), scheduler.now(),
                                                 scheduler.rotations_done(), scheduler.rotations_failed()) +
-             ops->render() + render_publish_failures(*publish_failures);
+             ops->render() + (publisher ? render_publish_failures(*publish_failures) : std::string());
     };
     hooks.rotation_policy = policy;
     if (publisher) {
