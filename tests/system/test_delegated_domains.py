@@ -224,7 +224,8 @@ class Verifier(threading.Thread):
             finished = stop.is_set()
             if dns_up.wait(0.2):
                 with dns_users:
-                    self.batch()
+                    if dns_up.is_set():  # BIND may have been stopped while this thread waited for the lock
+                        self.batch()
             if finished:
                 return
             time.sleep(0.3)
@@ -275,6 +276,8 @@ class Observer(threading.Thread):
         while not stop.is_set():
             if dns_up.wait(0.2):
                 with dns_users:
+                    if not dns_up.is_set():  # BIND was stopped while this thread waited for the lock
+                        continue
                     try:
                         self.sample()
                     except Exception as e:  # noqa: BLE001 (reported at the end)
@@ -431,6 +434,14 @@ try:
             "the publishing error is gone once it works again")
     observer = Observer(replicas[1])
     observer.start()
+    # The CLI shows the same: the CNAMEs and each slot's key; --delegated without [dns.publish] is refused.
+    shown = cli("keys", "--config", replicas[0].config, "dns", DOMAIN)
+    r.check(all(owner_cname(s) in shown for s in SLOTS) and target("dkr1") + " TXT" in shown,
+            "keys dns shows the CNAMEs and the slot's record: %s" % shown[:300])
+    plain = subprocess.run([BINARY, "keys", "--keystore", os.path.join(work, "plain-keys"), "add", "x.example",
+                            "--delegated"], capture_output=True, text=True, timeout=60)
+    r.check(plain.returncode != 0 and "[dns.publish]" in plain.stderr,
+            "keys add --delegated without [dns.publish] is refused, naming it: %s" % plain.stderr[:120])
 
     # 4. Rotations through both slots; BIND stopped while the second successor is staged.
     outage = None
@@ -474,6 +485,9 @@ try:
             break
         time.sleep(0.3)
     log("cycle done: %d activations %s" % (len(activations()), activations()))
+    # Mail goes on until some of it was signed (and verified) with the last key too.
+    harness.wait_for(lambda: len({v for _, v in verifier.signed_by}) >= len(activations()), 20,
+                     "mail signed with the last key")
     if outage is not None:
         r.check(outage[0] in activations(), "%s activated once BIND was back (recovery by itself)" % outage[0])
 
