@@ -451,7 +451,10 @@ try:
         if outage is None and len(done) >= 2:
             body = replicas[0].domain()
             active = [k for k in body["selectors"] if k["state"] == "active"]
-            if active and time.time() >= active[0]["activated_at"] + INTERVAL - 1.5:
+            # Once the previous key is revoked (its slot is idle; a slot whose old record cannot be
+            # revoked stays busy, and the rotation waits for it), just before the next rotation is due.
+            retiring = [k for k in body["selectors"] if k["state"] == "retiring"]
+            if active and not retiring and time.time() >= active[0]["activated_at"] + INTERVAL - 1.5:
                 with dns_users:
                     dns_up.clear()
                     bind.stop()
