@@ -124,8 +124,8 @@ void RotationScheduler::run_domain(const keystore::DomainInfo& domain, std::int6
   };
 
   const bool delegated = domain.delegated && publisher_ != nullptr;
-  if (domain.delegated && publisher_ == nullptr) {
-    spdlog::warn("lifecycle: {} is delegated but [dns.publish] is off: its keys are not published", name);
+  if (domain.delegated && publisher_ == nullptr && warned_unpublished_.insert(name).second) {
+    spdlog::warn("lifecycle: {} is delegated but [dns.publish] is off on this relay: its keys are not published", name);
   }
   if (delegated) (void)publish_slots(domain, now);
 

@@ -19,6 +19,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -96,6 +97,7 @@ class RotationScheduler {
   mutable std::mutex publish_mutex_;
   std::map<std::string, PublishProblem> problems_;
   std::map<std::string, int> publish_failures_;
+  std::set<std::string> warned_unpublished_;  // delegated domains seen without a publisher (warned once)
   KeyPublicationProbe& probe_;
   RotationPolicy policy_;
   Clock clock_;
