@@ -1,6 +1,7 @@
 // `dkim-relay keys ...`: manage the signing keys of the directory key store.
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -16,8 +17,12 @@
 #include "keystore/key_envelope.hpp"
 #include "keystore/postgres_key_store.hpp"
 #include "key_transfer_command.hpp"
+#include "config/config.hpp"
+#include "dns/delegation_status.hpp"
+#include "lifecycle/delegated_slots.hpp"
 #include "lifecycle/key_lifecycle.hpp"
 #include "keystore_backend.hpp"
+#include "record_publisher_factory.hpp"
 #include "terminal_text.hpp"
 
 namespace dkr::app {
@@ -30,6 +35,12 @@ constexpr std::string_view kDefaultKeystore = "./data/keys";
 constexpr std::string_view kUsage = R"(usage: dkim-relay keys [--keystore DIR | --config FILE] COMMAND ...
 commands:
   add DOMAIN [--algorithm rsa-sha256|ed25519-sha256] [--bits N] [--selector S]
+  add DOMAIN --delegated [--algorithm A] [--bits N]
+                                             delegated selectors (needs --config with [dns.publish]
+                                             type = "rfc2136"): prints the CNAMEs the owner publishes
+                                             once; `serve` publishes the key behind them and activates
+                                             it once DNS serves it (until then mail follows
+                                             relay.unsigned)
   list
   rotate DOMAIN [--algorithm A] [--bits N] [--selector S] [--activate now|later] [--emergency]
                                              a new key for each algorithm the domain signs with, of
@@ -126,7 +137,9 @@ int list_keys(const keystore::KeyStore& store, const std::vector<keystore::LoadP
                 << info.bits << "\t" << keystore::to_string(info.state) << "\tcreated " << format_time(info.created_at)
                 << "\tactivated " << format_time(info.activated_at) << "\tretired " << format_time(info.retired_at)
                 << "\trevoked " << format_time(info.revoked_at)
-                << (info.activate_after_dns ? "\tactivate-after-dns" : "") << "\n";
+                << (info.activate_after_dns ? "\tactivate-after-dns" : "")
+                << (info.slot.empty() ? std::string() : "\tslot " + info.slot)
+                << (domain.delegated ? "\tdelegated" : "") << "\n";
     }
   }
   for (const auto& problem : problems) {
@@ -228,7 +241,21 @@ int run_keys(Args args) {
     holder = std::shared_ptr<keystore::KeyStore>(std::move(*opened));
   }
   keystore::KeyStore& store = *holder;
-  lifecycle::KeyLifecycle keys(store);
+  // Delegated domains need the configured publishing ([dns.publish]): its zone and slots.
+  lifecycle::DelegationSettings delegation;
+  std::shared_ptr<dns::RecordPublisher> publisher;
+  if (const auto config_path = cli.value("config")) {
+    const config::LoadResult loaded = config::load_config(*config_path);
+    if (loaded.ok() && loaded.config.dns_publish.type == config::DnsPublishType::Rfc2136) {
+      delegation = delegation_settings(loaded.config);
+      if (command == "remove-domain") {
+        auto made = make_record_publisher(loaded.config);
+        if (!made) return failure(made.error().message);
+        publisher = std::shared_ptr<dns::RecordPublisher>(std::move(*made));
+      }
+    }
+  }
+  lifecycle::KeyLifecycle keys(store, delegation.slots);
 
   auto report = [](const Result<void>& result, std::string_view done) {
     if (!result) return failure(result.error().message);
@@ -244,6 +271,24 @@ int run_keys(Args args) {
     if (directory != nullptr) problems = directory->problems();
     if (postgres != nullptr) problems = postgres->problems();
     return list_keys(store, problems);
+  }
+  if (command == "add" && cli.flag("delegated")) {
+    const std::string& domain = words[1];
+    if (delegation.slots.empty()) {
+      return usage_error("--delegated needs --config FILE whose [dns.publish] has type = \"rfc2136\"");
+    }
+    if (params.selector) return usage_error("--delegated names its keys by slot: leave --selector out");
+    auto created = keys.add_delegated_domain(domain, params, static_cast<std::int64_t>(std::time(nullptr)));
+    if (!created) return failure(created.error().message);
+    const auto name = store.domain(domain);
+    const std::string& canonical = name ? name->domain : domain;
+    std::cout << canonical << ": delegated; key " << created->selector << " staged in slot " << created->slot
+              << "\nthe domain's owner publishes, once:\n";
+    for (const auto& slot : delegation.slots) std::cout << dns::owner_cname(slot, canonical, delegation.zone) << "\n";
+    std::cout << "serve publishes the key behind them in " << delegation.zone
+              << " and activates it once DNS serves it through the CNAMEs; until then mail from " << canonical
+              << " follows relay.unsigned (dkim-relay dns status " << canonical << " shows the progress)\n";
+    return 0;
   }
   if (command == "add") {
     const std::string& domain = words[1];
@@ -289,11 +334,39 @@ int run_keys(Args args) {
   if (command == "revoke") return report(keys.revoke(words[1], words[2]), "revoked " + words[2]);
   if (command == "remove") return report(keys.remove_key(words[1], words[2]), "removed " + words[2]);
   if (command == "remove-domain") {
+    if (auto info = store.domain(words[1]); info && info->delegated && publisher) {
+      const bool active = std::any_of(info->selectors.begin(), info->selectors.end(),
+                                      [](const auto& key) { return key.state == keystore::KeyState::Active; });
+      if (active && !cli.flag("force")) {
+        return failure("domain " + info->domain + " still signs with an active key; retire it first or use --force");
+      }
+      // Its records are revoked, then deleted, before the domain goes.
+      const auto unpublished = lifecycle::unpublish_delegated(*info, *publisher, delegation);
+      for (const auto& [record, step] : unpublished.steps) std::cout << dns::describe(step) << "\n";
+      if (!unpublished.failed.empty() && !cli.flag("force")) {
+        return failure("domain " + info->domain + " kept: its DNS records could not be removed (" + unpublished.failed +
+                       "); retry, or use --force to leave them");
+      }
+      return report(keys.remove_domain(words[1], true), "removed " + words[1]);
+    }
     return report(keys.remove_domain(words[1], cli.flag("force")), "removed " + words[1]);
   }
   if (command == "dns") {
     auto info = store.domain(words[1]);
     if (!info) return failure(info.error().message);
+    if (info->delegated && !delegation.slots.empty()) {
+      std::cout << "; " << info->domain << " is delegated: the owner publishes, once:\n";
+      for (const auto& slot : delegation.slots)
+        std::cout << dns::owner_cname(slot, info->domain, delegation.zone) << "\n";
+      std::cout << "; serve publishes and rotates the keys behind them in " << delegation.zone << ":\n";
+      for (const auto& slot : delegation.slots) {
+        if (const auto* holder = lifecycle::slot_holder(*info, slot))
+          std::cout << "; " << slot << ": " << holder->selector << " (" << keystore::to_string(holder->state) << ") "
+                    << dns::delegated_record_name(slot, info->domain, delegation.zone) << " TXT \""
+                    << holder->dns_record << "\"\n";
+      }
+      return 0;
+    }
     const auto zone = cli.value("delegation-zone");
     for (const auto& selector : info->selectors) print_records(info->domain, selector, zone);
     return 0;

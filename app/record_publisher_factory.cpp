@@ -1,5 +1,6 @@
 #include "record_publisher_factory.hpp"
 
+#include "common/prometheus_text.hpp"
 #include "dns/rfc2136_publisher.hpp"
 #include "dns/tsig_key.hpp"
 
@@ -20,6 +21,16 @@ Result<std::unique_ptr<dns::RecordPublisher>> make_record_publisher(const config
   auto publisher = dns::Rfc2136Publisher::create(std::move(settings));
   if (!publisher) return make_error(ErrorCode::invalid, publisher.error().message);
   return std::unique_ptr<dns::RecordPublisher>(std::move(*publisher));
+}
+
+lifecycle::DelegationSettings delegation_settings(const config::Config& config) {
+  return lifecycle::DelegationSettings{config.dns_publish.zone, config.dns_publish.selectors};
+}
+
+std::string render_publish_failures(const dns::PublishFailureCounter& counter) {
+  PrometheusText out;
+  counter.render(out);
+  return std::move(out).text();
 }
 
 }  // namespace dkr::app

@@ -157,10 +157,16 @@ int run_serve(Args args) {
     for (const auto& problem : problems) std::cerr << "dkim-relay: " << problem.message << "\n";
     return 2;
   }
-  // The publisher itself is used by the key lifecycle; a TSIG key file it cannot use stops the start.
-  if (auto publisher = make_record_publisher(cfg); !publisher) {
-    std::cerr << "dkim-relay: " << publisher.error().message << "\n";
+  // The publisher is used by the rotation scheduler (delegated domains) and the admin API (removing
+  // one); a TSIG key file it cannot use stops the start.
+  auto publish_failures = std::make_shared<dns::PublishFailureCounter>();
+  std::shared_ptr<dns::RecordPublisher> publisher;
+  if (auto made = make_record_publisher(cfg); !made) {
+    std::cerr << "dkim-relay: " << made.error().message << "\n";
     return 2;
+  } else if (*made) {
+    publisher = std::make_shared<dns::CountingPublisher>(std::shared_ptr<dns::RecordPublisher>(std::move(*made)),
+                                                         publish_failures);
   }
   auto relay_cfg = relay_settings(cfg);
   if (!relay_cfg) {
@@ -254,20 +260,27 @@ int run_serve(Args args) {
                  policy.interval.count());
   }
   lifecycle::RotationScheduler scheduler(*store, **probe, policy);
+  if (publisher) scheduler.enable_delegation(publisher, delegation_settings(cfg));
   lifecycle::RotationLoop rotation_loop(scheduler, rotation_check_interval(cfg), rotation_leadership(opened));
   rotation_loop.start();
 
   std::unique_ptr<admin::AdminServer> admin_server;
   if (cfg.admin.enabled) {
     admin::AdminHooks hooks;
-    hooks.relay_metrics = [&metrics, &scheduler, store, fleet = opened.postgres,
+    hooks.relay_metrics = [&metrics, &scheduler, store, fleet = opened.postgres, publish_failures, publisher,
                            ops = std::make_shared<OpsMetrics>(served_certificates(cfg))] {
       return metrics.render_prometheus() + (fleet != nullptr ? fleet->render_metrics() : std::string()) +
              lifecycle::render_rotation_metrics(store->list(), scheduler.policy(), scheduler.now(),
                                                 scheduler.rotations_done(), scheduler.rotations_failed()) +
-             ops->render();
+             ops->render() + (publisher ? render_publish_failures(*publish_failures) : std::string());
     };
     hooks.rotation_policy = policy;
+    if (publisher) {
+      hooks.delegation_zone = cfg.dns_publish.zone;
+      hooks.delegation_slots = cfg.dns_publish.selectors;
+      hooks.publisher = publisher;
+      hooks.publish_problem = [&scheduler](const std::string& domain) { return scheduler.publish_problem(domain); };
+    }
     hooks.dns_wait = [&scheduler](const std::string& domain, const std::string& selector) {
       return scheduler.dns_wait(domain, selector);
     };

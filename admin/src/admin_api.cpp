@@ -8,11 +8,13 @@
 
 #include "admin/api_names.hpp"
 #include "admin/api_requests.hpp"
+#include "dns/delegation_status.hpp"
 #include "dns/dkim_record.hpp"
 #include "dns/publication.hpp"
 #include "admin/readiness.hpp"
 #include "keystore/dns_record.hpp"
 #include "common/ascii.hpp"
+#include "lifecycle/delegated_slots.hpp"
 #include "lifecycle/key_lifecycle.hpp"
 #include "lifecycle/rotation_policy.hpp"
 
@@ -30,11 +32,92 @@ using nlohmann::json;
 json timestamp(std::int64_t seconds) { return seconds == 0 ? json(nullptr) : json(seconds); }
 
 json dns_json(const std::string& domain, const keystore::SelectorInfo& info) {
-  return {{"name", dkim_record_name(info.selector, domain)},
+  const std::string& selector = keystore::dns_selector(info);  // a delegated key's slot
+  return {{"name", dkim_record_name(selector, domain)},
           {"type", "TXT"},
           {"value", info.dns_record},
           {"strings", keystore::split_txt_value(info.dns_record)},
-          {"zone_line", keystore::zone_file_txt_line(domain, info.selector, info.dns_record)}};
+          {"zone_line", keystore::zone_file_txt_line(domain, selector, info.dns_record)}};
+}
+
+bool has_active_key(const keystore::DomainInfo& info) {
+  return std::any_of(info.selectors.begin(), info.selectors.end(),
+                     [](const keystore::SelectorInfo& key) { return key.state == KeyState::Active; });
+}
+
+// A delegated domain: the CNAMEs its owner publishes once, its slots, and the leader's last
+// publishing problem; "status" is filled by a live DNS check (get and list).
+json delegation_json(const AdminHooks& hooks, const keystore::DomainInfo& info) {
+  json out = {{"zone", hooks.delegation_zone},
+              {"cnames", json::array()},
+              {"slots", json::array()},
+              {"status", nullptr},
+              {"detail", ""},
+              {"publish_error", nullptr}};
+  for (const auto& slot : hooks.delegation_slots) {
+    out["cnames"].push_back(dns::owner_cname(slot, info.domain, hooks.delegation_zone));
+    const keystore::SelectorInfo* holder = lifecycle::slot_holder(info, slot);
+    out["slots"].push_back({{"slot", slot},
+                            {"name", dkim_record_name(slot, info.domain)},
+                            {"target", dns::delegated_record_name(slot, info.domain, hooks.delegation_zone)},
+                            {"key", holder != nullptr ? json(holder->selector) : json(nullptr)},
+                            {"state", holder != nullptr ? json(state_name(holder->state)) : json(nullptr)},
+                            {"status", nullptr},
+                            {"found", ""},
+                            {"detail", ""}});
+  }
+  if (hooks.delegation_slots.empty()) {
+    out["publish_error"] = {{"error", "publishing is off on this relay: [dns.publish] type = \"none\""},
+                            {"rcode", "off"},
+                            {"at", nullptr},
+                            {"retry_at", nullptr}};
+  } else if (hooks.publish_problem) {
+    if (auto problem = hooks.publish_problem(info.domain)) {
+      out["publish_error"] = {{"error", problem->error},
+                              {"rcode", problem->rcode},
+                              {"at", timestamp(problem->at)},
+                              {"retry_at", timestamp(problem->retry_at)}};
+    }
+  }
+  return out;
+}
+
+// What each slot must serve for Connected: the record of its active or retiring key; a staged key's
+// only while the domain has no active key yet (its first connection), so a rotation never makes
+// a connected domain look pending.
+std::vector<dns::SlotExpectation> delegation_expectations(const AdminHooks& hooks, const keystore::DomainInfo& info) {
+  const bool active = has_active_key(info);
+  std::vector<dns::SlotExpectation> out;
+  for (const auto& slot : hooks.delegation_slots) {
+    dns::SlotExpectation expected{slot, std::nullopt};
+    if (const auto* holder = lifecycle::slot_holder(info, slot);
+        holder != nullptr && !holder->dns_record.empty() && (holder->state != KeyState::Staged || !active))
+      expected.record = holder->dns_record;
+    out.push_back(std::move(expected));
+  }
+  return out;
+}
+
+void fill_delegation_status(json& delegation, const dns::DelegationReport& report, bool active) {
+  std::string status(dns::to_string(report.status));
+  std::string detail;
+  for (const auto& slot : report.slots) {
+    for (auto& row : delegation["slots"]) {
+      if (row["slot"] != slot.selector) continue;
+      row["status"] = std::string(dns::to_string(slot.status));
+      row["found"] = slot.found;
+      row["detail"] = slot.detail;
+    }
+    if (detail.empty() && slot.status == report.status && report.status != dns::DelegationStatus::Connected)
+      detail = "slot " + slot.selector + ": " + slot.detail;
+  }
+  if (report.status == dns::DelegationStatus::Connected && !active) {
+    // DNS is ready, but mail is signed only once the scheduler activated the first key.
+    status = std::string(dns::to_string(dns::DelegationStatus::PendingValidation));
+    detail = "the CNAMEs and our record are in place; the first key activates at the scheduler's next check";
+  }
+  delegation["status"] = status;
+  delegation["detail"] = detail;
 }
 
 // What the key's lifecycle shows beside its stored state: age, next scheduled step and when, the
@@ -74,6 +157,7 @@ json selector_json(const KeyView& view, const std::string& domain, const keystor
               {"revoked_at", timestamp(info.revoked_at)},
               {"activate_after_dns", info.activate_after_dns},
               {"dns", dns_json(domain, info)}};
+  if (!info.slot.empty()) out["slot"] = info.slot;           // a delegated domain's key: the DNS selector it signs with
   if (!info.refused.empty()) out["refused"] = info.refused;  // and dns.value is empty: nothing to publish
   add_schedule(view, out, domain, info);
   return out;
@@ -82,7 +166,9 @@ json selector_json(const KeyView& view, const std::string& domain, const keystor
 json domain_json(const KeyView& view, const keystore::DomainInfo& info) {
   json selectors = json::array();
   for (const auto& selector : info.selectors) selectors.push_back(selector_json(view, info.domain, selector));
-  return {{"domain", info.domain}, {"selectors", std::move(selectors)}};
+  json out = {{"domain", info.domain}, {"selectors", std::move(selectors)}, {"delegated", info.delegated}};
+  if (info.delegated && view.hooks != nullptr) out["delegation"] = delegation_json(*view.hooks, info);
+  return out;
 }
 
 const keystore::SelectorInfo* find_selector(const keystore::DomainInfo& info, std::string_view selector) {
@@ -216,17 +302,14 @@ void AdminApi::handle(const Route& route, std::string_view body, Done done, cons
         response = metrics(scope);
         break;
       case Endpoint::ListDomains:
-        response = list_domains(scope);
-        break;
+        return list_domains(scope, std::move(done));
       case Endpoint::AddDomain:
         response = add_domain(body, scope);
         break;
       case Endpoint::GetDomain:
-        response = get_domain(route);
-        break;
+        return get_domain(route, std::move(done));
       case Endpoint::RemoveDomain:
-        response = remove_domain(route);
-        break;
+        return remove_domain(route, std::move(done));
       case Endpoint::Rotate:
         response = rotate(route, body);
         break;
@@ -335,10 +418,48 @@ ApiResponse AdminApi::metrics(const TokenScope& scope) const {
   return response;
 }
 
-ApiResponse AdminApi::list_domains(const TokenScope& scope) const {
+void AdminApi::list_domains(const TokenScope& scope, Done done) const {
   json domains = json::array();
-  for (const auto& info : visible_domains(scope)) domains.push_back(domain_json(view(), info));
-  return json_response(200, {{"domains", std::move(domains)}});
+  std::vector<std::pair<std::size_t, keystore::DomainInfo>> delegated;
+  for (const auto& info : visible_domains(scope)) {
+    if (info.delegated) delegated.emplace_back(domains.size(), info);
+    domains.push_back(domain_json(view(), info));
+  }
+  json body = {{"domains", std::move(domains)}};
+  std::vector<std::pair<json::json_pointer, keystore::DomainInfo>> checks;
+  for (auto& [index, info] : delegated) {
+    checks.emplace_back(json::json_pointer("/domains/" + std::to_string(index)), std::move(info));
+  }
+  answer_with_delegation(std::move(body), std::move(checks), std::move(done));
+}
+
+void AdminApi::answer_with_delegation(json body,
+                                      std::vector<std::pair<json::json_pointer, keystore::DomainInfo>> checks,
+                                      Done done) const {
+  if (checks.empty() || !resolver_ || hooks_.delegation_slots.empty()) return done(json_response(200, body));
+  struct Gather {
+    std::mutex mutex;
+    json body;
+    std::size_t remaining = 0;
+    Done done;
+  };
+  auto gather = std::make_shared<Gather>();
+  gather->body = std::move(body);
+  gather->remaining = checks.size();
+  gather->done = std::move(done);
+  for (auto& [pointer, info] : checks) {
+    const bool active = has_active_key(info);
+    dns::check_delegation(resolver_, info.domain, hooks_.delegation_zone, delegation_expectations(hooks_, info),
+                          [gather, pointer = pointer, active](dns::DelegationReport report) {
+                            std::unique_lock lock(gather->mutex);
+                            fill_delegation_status(gather->body[pointer]["delegation"], report, active);
+                            if (--gather->remaining != 0) return;
+                            Done finish = std::move(gather->done);
+                            json answer = std::move(gather->body);
+                            lock.unlock();
+                            finish(json_response(200, answer));
+                          });
+  }
 }
 
 ApiResponse AdminApi::add_domain(std::string_view body, const TokenScope& scope) {
@@ -354,7 +475,14 @@ ApiResponse AdminApi::add_domain(std::string_view body, const TokenScope& scope)
   params.algorithm = request->algorithm.value_or(signer::Algorithm::RsaSha256);
   params.bits = request->bits.value_or(params.algorithm == signer::Algorithm::Ed25519Sha256 ? 256 : 2048);
   params.selector = request->selector;
-  auto created = lifecycle::KeyLifecycle(store_).add_domain(request->domain, params);
+  if (request->delegated && hooks_.delegation_slots.empty()) {
+    return error_response(400,
+                          "delegated domains need publishing: set [dns.publish] type = \"rfc2136\" (with server, zone "
+                          "and tsig_key_file) on the relays");
+  }
+  auto created = request->delegated ? lifecycle::KeyLifecycle(store_, hooks_.delegation_slots)
+                                          .add_delegated_domain(request->domain, params, view().now)
+                                    : lifecycle::KeyLifecycle(store_).add_domain(request->domain, params);
   if (!created) return store_error(created.error());
 
   auto info = store_.domain(request->domain);
@@ -367,26 +495,45 @@ ApiResponse AdminApi::add_domain(std::string_view body, const TokenScope& scope)
   return response;
 }
 
-ApiResponse AdminApi::get_domain(const Route& route) const {
+void AdminApi::get_domain(const Route& route, Done done) const {
   ApiResponse failure;
   const auto info = lookup_domain(store_, route.domain, failure);
-  if (!info) return failure;
-  return json_response(200, domain_json(view(), *info));
+  if (!info) return done(std::move(failure));
+  std::vector<std::pair<json::json_pointer, keystore::DomainInfo>> checks;
+  if (info->delegated) checks.emplace_back(json::json_pointer(""), *info);
+  answer_with_delegation(domain_json(view(), *info), std::move(checks), std::move(done));
 }
 
-ApiResponse AdminApi::remove_domain(const Route& route) {
+void AdminApi::remove_domain(const Route& route, Done done) {
   const auto force = parse_force(route.query);
-  if (!force) return error_response(400, force.error().message);
+  if (!force) return done(error_response(400, force.error().message));
   ApiResponse failure;
   const auto info = lookup_domain(store_, route.domain, failure);
-  if (!info) return failure;
+  if (!info) return done(std::move(failure));
   if (const auto* active = active_key(*info); active != nullptr && !*force) {
-    return error_response(409, "domain '" + info->domain + "' has an active key (selector '" + active->selector +
-                                   "'); retire it first or pass ?force=true");
+    return done(error_response(409, "domain '" + info->domain + "' has an active key (selector '" + active->selector +
+                                        "'); retire it first or pass ?force=true"));
   }
-  if (auto removed = lifecycle::KeyLifecycle(store_).remove_domain(info->domain, *force); !removed)
-    return store_error(removed.error());
-  return json_response(200, {{"deleted", info->domain}});
+  if (!info->delegated || !hooks_.publisher || hooks_.delegation_slots.empty()) {
+    if (auto removed = lifecycle::KeyLifecycle(store_).remove_domain(info->domain, *force); !removed)
+      return done(store_error(removed.error()));
+    return done(json_response(200, {{"deleted", info->domain}}));
+  }
+  // A delegated domain's records are revoked, then deleted, before the domain goes (the endpoint
+  // runs on the API's worker thread: the DNS round trips block).
+  const auto unpublished = lifecycle::unpublish_delegated(
+      *info, *hooks_.publisher, lifecycle::DelegationSettings{hooks_.delegation_zone, hooks_.delegation_slots});
+  json records = json::array();
+  for (const auto& [name, step] : unpublished.steps) {
+    records.push_back({{"name", name}, {"result", std::string(to_string(step.outcome))}, {"detail", describe(step)}});
+  }
+  if (!unpublished.failed.empty() && !*force) {
+    return done(error_response(503, "domain '" + info->domain + "' kept: its DNS records could not be removed (" +
+                                        unpublished.failed + "); retry, or pass ?force=true to leave them"));
+  }
+  if (auto removed = lifecycle::KeyLifecycle(store_).remove_domain(info->domain, true); !removed)
+    return done(store_error(removed.error()));
+  done(json_response(200, {{"deleted", info->domain}, {"records", std::move(records)}}));
 }
 
 ApiResponse AdminApi::rotate(const Route& route, std::string_view body) {
@@ -414,7 +561,7 @@ ApiResponse AdminApi::rotate(const Route& route, std::string_view body) {
   options.activation =
       request->activate == Activation::Now ? lifecycle::Activation::Now : lifecycle::Activation::AfterDns;
   options.emergency = request->emergency;
-  auto rotated = lifecycle::KeyLifecycle(store_).rotate(info->domain, options);
+  auto rotated = lifecycle::KeyLifecycle(store_, hooks_.delegation_slots).rotate(info->domain, options);
   if (!rotated) return store_error(rotated.error());
   if (rotated->keys.empty()) return error_response(500, "rotation created no key");
 

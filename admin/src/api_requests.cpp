@@ -84,11 +84,13 @@ Result<AddDomainRequest> parse_add_domain(std::string_view body) {
   if (auto ok = check_fields(*object, {{"domain", FieldType::String, true},
                                        {"algorithm", FieldType::String},
                                        {"bits", FieldType::Integer},
-                                       {"selector", FieldType::String}});
+                                       {"selector", FieldType::String},
+                                       {"delegated", FieldType::Boolean}});
       !ok) {
     return ok.error();
   }
   AddDomainRequest request;
+  if (object->contains("delegated")) request.delegated = object->at("delegated").get<bool>();
   request.domain = object->at("domain").get<std::string>();
   if (!is_valid_domain_name(request.domain)) {
     return make_error("field 'domain' is not a valid domain name: \"" + request.domain + "\"");
@@ -102,6 +104,9 @@ Result<AddDomainRequest> parse_add_domain(std::string_view body) {
   auto selector = read_selector(*object);
   if (!selector) return selector.error();
   request.selector = std::move(*selector);
+  if (request.delegated && request.selector) {
+    return make_error("field 'selector' cannot be set for a delegated domain: its keys go into the slots");
+  }
   return request;
 }
 

@@ -244,10 +244,12 @@ function renderDomain({ domain, dns, readiness }, zone) {
   if (actions.childElementCount > 0) section.append(actions);
 
   if (dns && dns.error) section.append(element('p', { class: 'error-text', text: 'DNS check failed: ' + dns.error }));
+  if (domain.delegated) section.append(renderDelegation(domain, key));
   const rows = dnsRows(dns);
   section.append(renderSelectorTable(domain, rows, key));
   section.append(renderReadiness(readiness, key));
-  for (const selector of domain.selectors) {
+  // A delegated domain's records are published by the relays: the owner needs only the CNAMEs.
+  for (const selector of domain.delegated ? [] : domain.selectors) {
     if (selector.state !== 'revoked') section.append(renderRecords(name, selector, zone));
   }
   return section;
@@ -385,6 +387,39 @@ function copyField(id, labelText, value, copyLabel) {
   return wrapper;
 }
 
+// Delegated selectors: the status in the product's words, the CNAMEs the owner publishes once, each
+// slot's key and what DNS showed, and the relays' last publishing problem.
+function renderDelegation(domain, key) {
+  const delegation = domain.delegation || {};
+  const box = element('div', { class: 'delegation', id: 'delegation-' + key });
+  box.append(element('h4', { text: 'Delegated selectors' }));
+  const status = delegation.status || 'Not checked';
+  box.append(element('p', { id: 'delegation-status-' + key, 'data-status': status, role: 'status',
+    text: 'Status: ' + status + (delegation.detail ? ' — ' + delegation.detail : '') }));
+  (delegation.cnames || []).forEach((line, index) => {
+    box.append(copyField('delegation-cname-' + key + '-' + index, 'CNAME the domain owner publishes once', line,
+      'Copy CNAME ' + line));
+  });
+  const table = element('table', { class: 'slots' });
+  table.append(element('caption', { text: 'Slots of ' + domain.domain }));
+  const head = element('tr');
+  for (const title of ['Slot', 'Key', 'State', 'Status', 'Found']) head.append(element('th', { scope: 'col', text: title }));
+  table.append(head);
+  for (const slot of delegation.slots || []) {
+    const row = element('tr', { 'data-slot': slot.slot });
+    for (const text of [slot.slot, slot.key || '—', slot.state || '—', slot.status || '—', slot.found || '']) {
+      row.append(element('td', { text }));
+    }
+    table.append(row);
+  }
+  box.append(table);
+  if (delegation.publish_error) {
+    box.append(element('p', { class: 'error-text', id: 'delegation-error-' + key,
+      text: 'Publishing failed (' + delegation.publish_error.rcode + '): ' + delegation.publish_error.error }));
+  }
+  return box;
+}
+
 function renderRecords(domain, selector, zone) {
   const key = idPart(domain) + '-' + idPart(selector.selector);
   const box = element('div', { class: 'records', 'data-selector': selector.selector });
@@ -497,14 +532,20 @@ function addDomain(event) {
   const domain = $('add-domain').value.trim();
   const selector = $('add-selector').value.trim();
   const algorithm = $('add-algorithm').value;
+  const delegated = $('add-delegated').checked;
   const body = { domain, algorithm };
   if (selector) body.selector = selector;
+  if (delegated) body.delegated = true;
   const kind = algorithm === 'ed25519-sha256' ? 'Ed25519' : 'RSA 2048';
-  return run('Add ' + domain, domain + ' is created with a new ' + kind + ' key' +
+  return run('Add ' + domain, delegated
+    ? domain + ' is created as a delegated domain with a new ' + kind + ' key: its owner publishes the CNAMEs ' +
+      'shown below once; the key signs once DNS serves it (until then its mail follows relay.unsigned).'
+    : domain + ' is created with a new ' + kind + ' key' +
     (selector ? ' (selector ' + selector + ')' : '') + ', active at once: publish its DNS record shown below.',
   'Add domain', 'POST', '/v1/domains', body, (result) => {
     $('add-domain').value = '';
     $('add-selector').value = '';
+    $('add-delegated').checked = false;
     return 'Added ' + result.domain + ' with selector ' + result.key.selector + '.';
   });
 }

@@ -223,6 +223,7 @@ Result<std::optional<DomainMetadata>> DirectoryKeyStore::metadata_on_disk(const 
     const auto stamp = stamp_file(options_.path / domain / kMetadataFile);
     if (stamp && *stamp == (*entry)->metadata_stamp) {
       DomainMetadata metadata{domain, (*entry)->info.selectors};
+      metadata.delegated = (*entry)->info.delegated;
       return std::optional<DomainMetadata>(std::move(metadata));
     }
   }
@@ -351,6 +352,7 @@ Result<SelectorInfo> DirectoryKeyStore::add_domain(std::string_view domain, cons
   Transaction transaction;
   transaction.domain = *name;
   transaction.after.domain = *name;
+  transaction.after.delegated = params.delegated;
   const std::filesystem::path dir = options_.path / *name;
   auto wanted = requested_selector(params);
   if (!wanted) return wanted.error();
@@ -382,6 +384,7 @@ Result<SelectorInfo> DirectoryKeyStore::stage_key(std::string_view domain, const
   transaction.domain = *name;
   transaction.after = before->value_or(DomainMetadata{*name, {}});
   if (auto guarded = check_stage_guards(transaction.after, params); !guarded) return guarded.error();
+  if (params.delegated) transaction.after.delegated = true;
   const std::filesystem::path dir = options_.path / *name;
   // A key file without metadata (left by a crash) keeps its name out of the pattern's choice.
   auto chosen = choose_selector(*wanted, *name, transaction.after, options_.selector_pattern, now(),

@@ -49,13 +49,18 @@ std::filesystem::path key_file_path(const std::filesystem::path& domain_dir, std
 std::string serialize_metadata(const DomainMetadata& metadata) {
   // Written by hand (parsed with nlohmann): every string is a validated domain, selector or
   // keyword that needs no escaping, and this runs on every key store write.
-  std::string out = "{\n  \"version\": " + std::to_string(kFormatVersion) + ",\n  \"domain\": \"" + metadata.domain +
-                    "\",\n  \"selectors\": [";
+  std::string out =
+      "{\n  \"version\": " + std::to_string(kFormatVersion) + ",\n  \"domain\": \"" + metadata.domain + "\",\n";
+  // Additive fields, written only when set, so files of non-delegated domains stay as they were.
+  if (metadata.delegated) out += "  \"delegated\": true,\n";
+  out += "  \"selectors\": [";
   const char* separator = "\n";
   for (const SelectorInfo& info : metadata.selectors) {
     out += separator;
     separator = ",\n";
-    out += "    {\"selector\": \"" + info.selector + "\", \"algorithm\": \"";
+    out += "    {\"selector\": \"" + info.selector + "\", ";
+    if (!info.slot.empty()) out += "\"slot\": \"" + info.slot + "\", ";
+    out += "\"algorithm\": \"";
     out += signer::to_string(info.algorithm);
     out += "\", \"bits\": " + std::to_string(info.bits) + ", \"state\": \"";
     out += to_string(info.state);
@@ -84,6 +89,7 @@ Result<DomainMetadata> parse_metadata(std::string_view json, std::string_view ex
       return make_error("names domain '" + metadata.domain + "' but lies in folder '" + std::string(expected_domain) +
                         "'");
     }
+    metadata.delegated = document.value("delegated", false);
     bool active_seen[2] = {false, false};
     for (const nlohmann::json& item : document.at("selectors")) {
       SelectorInfo info;
@@ -91,6 +97,11 @@ Result<DomainMetadata> parse_metadata(std::string_view json, std::string_view ex
       auto selector = normalize_selector(info.selector);
       if (!selector || *selector != info.selector) {
         return make_error("invalid selector '" + info.selector + "'");
+      }
+      info.slot = item.value("slot", std::string());
+      if (!info.slot.empty()) {
+        auto slot = normalize_selector(info.slot);
+        if (!slot || *slot != info.slot) return make_error("invalid slot '" + info.slot + "'");
       }
       if (metadata.find(info.selector) != nullptr) {
         return make_error("selector '" + info.selector + "' listed twice");

@@ -15,6 +15,7 @@ inline constexpr std::string_view kMetadataFile = "keys.json";
 struct DomainMetadata {
   std::string domain;
   std::vector<SelectorInfo> selectors;  // dns_record is not stored: it derives from the key
+  bool delegated = false;               // DomainInfo::delegated
 
   SelectorInfo* find(std::string_view selector);
   const SelectorInfo* find(std::string_view selector) const;

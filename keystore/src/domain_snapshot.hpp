@@ -40,7 +40,7 @@ std::shared_ptr<const SigningSet> make_signing_set(const DomainInfo& info, const
         unusable(*slot);
         return nullptr;
       }
-      set->keys.push_back(ActiveKey{selector.selector, slot->key()});
+      set->keys.push_back(ActiveKey{dns_selector(selector), slot->key()});
     }
   }
   std::sort(set->keys.begin(), set->keys.end(),

@@ -56,6 +56,7 @@ SelectorInfo new_selector_info(std::string selector, const GeneratedKey& generat
   if (state == KeyState::Active) info.activated_at = now;
   info.activate_after_dns = state == KeyState::Staged && params.activate_after_dns;
   info.dns_record = generated.key.dns_record();
+  if (params.slot && *params.slot != info.selector) info.slot = *params.slot;
   return info;
 }
 

@@ -95,7 +95,9 @@ class SealedSlot {
 // The columns every domain query returns, in this order.
 constexpr std::string_view kDomainColumns =
     "d.name, d.version, k.id, k.selector, k.algorithm, k.bits, k.state, k.created_at, k.activated_at, "
-    "k.retired_at, k.revoked_at, k.activate_after_dns, k.dns_record";
+    "k.retired_at, k.revoked_at, k.activate_after_dns, k.dns_record, d.delegated, k.slot";
+// The column after kDomainColumns in the queries that also read the sealed key.
+constexpr int kSealedKeyColumn = 15;
 
 SelectorInfo selector_from_row(const PgResult& rows, int row) {
   SelectorInfo info;
@@ -111,6 +113,7 @@ SelectorInfo selector_from_row(const PgResult& rows, int row) {
   // A revoked selector publishes an empty key, as in the directory store; the column keeps the
   // key's record, which SealedSlot checks keys against.
   info.dns_record = info.state == KeyState::Revoked ? std::string(kRevokedKeyRecord) : std::string(rows.text(row, 12));
+  info.slot = std::string(rows.text(row, 14));
   return info;
 }
 
@@ -237,6 +240,7 @@ class DomainReader {
     auto entry = std::make_shared<PgDomain>();
     entry->info.domain = std::string(rows.text(begin, 0));
     entry->version = rows.integer(begin, 1);
+    entry->info.delegated = rows.text(begin, 13) == "t";
     for (int row = begin; row < end; ++row) {
       if (rows.null(row, 2)) continue;  // a domain without keys
       SelectorInfo info = selector_from_row(rows, row);
@@ -253,7 +257,7 @@ class DomainReader {
         }
       }
       if (!slot) {
-        std::string sealed = rows.bytes(row, 13);
+        std::string sealed = rows.bytes(row, kSealedKeyColumn);
         auto pem = open_row_key(kek_, sealed, entry->info.domain, info, info.dns_record, policy_);
         std::string error;
         if (!pem) {
@@ -346,6 +350,7 @@ Result<bool> read_domain(PgConnection& conn, const std::string& schema, const st
   metadata = DomainMetadata{name, {}};
   if (rows->rows() == 0) return false;
   version = rows->integer(0, 1);
+  metadata.delegated = rows->text(0, 13) == "t";
   for (int row = 0; row < rows->rows(); ++row) {
     if (!rows->null(row, 2)) metadata.selectors.push_back(selector_from_row(*rows, row));
   }
@@ -706,11 +711,18 @@ Result<void> PostgresKeyStore::write(const std::string& domain, const Plan& plan
                             {PgParam::text(domain), PgParam::text(std::to_string(context.version))});
     if (!bumped) return checked(std::move(bumped));
     if (bumped->affected() != "1") return fail(concurrent());
+    if (!context.remove_domain && context.after.delegated != context.before.delegated) {
+      if (auto r =
+              checked(conn.exec("UPDATE " + s + ".domains SET delegated = $2 WHERE name = $1",
+                                {PgParam::text(domain), PgParam::text(context.after.delegated ? "true" : "false")}));
+          !r)
+        return r;
+    }
   } else {
     if (context.remove_domain)
       return fail(make_error(ErrorCode::not_found, "no domain " + domain + " in the key store"));
-    auto inserted =
-        conn.exec("INSERT INTO " + s + ".domains (name) VALUES ($1) ON CONFLICT DO NOTHING", {PgParam::text(domain)});
+    auto inserted = conn.exec("INSERT INTO " + s + ".domains (name, delegated) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                              {PgParam::text(domain), PgParam::text(context.after.delegated ? "true" : "false")});
     if (!inserted) return checked(std::move(inserted));
     if (inserted->affected() != "1") return fail(concurrent());
   }
@@ -784,10 +796,11 @@ Result<void> PostgresKeyStore::write(const std::string& domain, const Plan& plan
         params.push_back(PgParam::text(std::to_string(info->bits)));
         params.push_back(PgParam::text(info->dns_record));
         params.push_back(PgParam::bytes(std::move(*sealed)));
+        params.push_back(PgParam::text(info->slot));
         if (auto r = checked(conn.exec("INSERT INTO " + s +
                                            ".keys (domain, selector, state, created_at, activated_at, retired_at, "
-                                           "revoked_at, activate_after_dns, algorithm, bits, dns_record, sealed_key) "
-                                           "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                                           "revoked_at, activate_after_dns, algorithm, bits, dns_record, sealed_key, "
+                                           "slot) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                                        params));
             !r)
           return r;
@@ -844,6 +857,7 @@ Result<SelectorInfo> PostgresKeyStore::add_domain(std::string_view domain, const
     auto selector = choose_selector(*wanted, *name, context.after, options_.selector_pattern, context.now);
     if (!selector) return selector.error();
     info = new_selector_info(*selector, *generated, params, KeyState::Active, context.now);
+    context.after.delegated = params.delegated;
     context.after.selectors.push_back(info);
     context.new_keys.emplace_back(*selector, generated->stored);
     return true;
@@ -867,6 +881,7 @@ Result<SelectorInfo> PostgresKeyStore::stage_key(std::string_view domain, const 
     auto selector = choose_selector(*wanted, *name, context.after, options_.selector_pattern, context.now);
     if (!selector) return selector.error();
     info = new_selector_info(*selector, *generated, params, KeyState::Staged, context.now);
+    if (params.delegated) context.after.delegated = true;
     context.after.selectors.push_back(info);
     context.new_keys.emplace_back(*selector, generated->stored);
     return true;
@@ -910,7 +925,7 @@ Result<std::vector<KeyMaterial>> PostgresKeyStore::export_keys() const {
   for (int row = 0; row < rows->rows(); ++row) {
     SelectorInfo info = selector_from_row(*rows, row);
     const std::string domain(rows->text(row, 0));
-    auto pem = open_row_key(kek_, rows->bytes(row, 13), domain, info, rows->text(row, 12),
+    auto pem = open_row_key(kek_, rows->bytes(row, kSealedKeyColumn), domain, info, rows->text(row, 12),
                             signer::KeyPolicy{options_.allow_weak_rsa});
     if (!pem) {
       return make_error(ErrorCode::invalid, "cannot decrypt the private key of " + domain + " selector " +

@@ -39,6 +39,12 @@ CREATE TABLE {s}.keys (
 -- The database itself refuses two active keys of one algorithm in a domain.
 CREATE UNIQUE INDEX keys_one_active ON {s}.keys (domain, algorithm) WHERE state = 'active';
 )SQL",
+    // Delegated selectors (issue 22): a domain whose owner's CNAMEs point at our delegation zone, and
+    // the DNS selector slot each key is published under ('' = the key's own selector name).
+    R"SQL(
+ALTER TABLE {s}.domains ADD COLUMN delegated boolean NOT NULL DEFAULT false;
+ALTER TABLE {s}.keys ADD COLUMN slot text NOT NULL DEFAULT '';
+)SQL",
 };
 
 std::string expand(std::string_view sql, const std::string& schema) {

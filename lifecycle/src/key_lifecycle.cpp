@@ -1,11 +1,13 @@
 #include "lifecycle/key_lifecycle.hpp"
 
 #include <algorithm>
+#include <ctime>
 #include <map>
 
 #include <spdlog/spdlog.h>
 
 #include "keystore/domain_name.hpp"
+#include "lifecycle/delegated_slots.hpp"
 
 namespace dkr::lifecycle {
 namespace {
@@ -95,6 +97,30 @@ Result<SelectorInfo> KeyLifecycle::add_domain(std::string_view domain, const key
   return created;
 }
 
+Result<SelectorInfo> KeyLifecycle::add_delegated_domain(std::string_view domain, keystore::KeyParams params,
+                                                        std::int64_t now) {
+  if (slots_.size() < 2) {
+    return make_error(ErrorCode::invalid,
+                      "delegated domains need publishing: set [dns.publish] type = \"rfc2136\" with its server, zone "
+                      "and tsig_key_file");
+  }
+  if (store_.domain(domain)) {
+    return make_error(ErrorCode::conflict, "domain " + stored_name(domain) + " already exists");
+  }
+  keystore::DomainInfo empty;
+  params.delegated = true;
+  params.slot = slots_.front();
+  params.selector = delegated_key_name(empty, slots_.front(), now);
+  params.activate_after_dns = true;
+  auto staged = store_.stage_key(domain, params);
+  if (staged)
+    spdlog::info(
+        "lifecycle audit: added delegated domain {} with {} key {} in slot {}; it activates once DNS serves it "
+        "through the owner's CNAME (until then mail follows relay.unsigned)",
+        stored_name(domain), signer::to_string(staged->algorithm), staged->selector, params.slot.value_or(""));
+  return staged;
+}
+
 Result<SelectorInfo> KeyLifecycle::stage(std::string_view domain, const keystore::KeyParams& params) {
   auto staged = store_.stage_key(domain, params);
   if (staged) {
@@ -113,7 +139,8 @@ Result<void> KeyLifecycle::activate_forced(std::string_view domain, std::string_
 
 Result<bool> KeyLifecycle::activate_if_proven(std::string_view domain, const SelectorInfo& key,
                                               KeyPublicationProbe& probe, ProbeResult* seen) {
-  ProbeResult result = probe.probe(domain, key.selector, key.dns_record);
+  // A delegated key is looked up under its slot, through the owner's CNAME.
+  ProbeResult result = probe.probe(domain, keystore::dns_selector(key), key.dns_record);
   if (seen != nullptr) *seen = result;
   if (result.outcome != ProbeResult::Outcome::Proven) {
     return make_error(ErrorCode::conflict, "DNS does not serve key " + key.selector + " of " + std::string(domain) +
@@ -163,6 +190,26 @@ Result<RotationOutcome> KeyLifecycle::rotate(std::string_view domain, const Rota
   if (effective.emergency && effective.activation == Activation::Manual) effective.activation = Activation::AfterDns;
   auto wanted = successor_params(*info, effective);
   if (!wanted) return wanted.error();
+  if (info->delegated) {
+    // A delegated domain rotates through its slots: one key, into the idle slot, activated once DNS
+    // serves it (we publish it; nobody vouches for DNS by hand).
+    if (slots_.size() < 2)
+      return make_error(ErrorCode::invalid,
+                        "domain " + info->domain + " is delegated: rotating it needs [dns.publish] type = \"rfc2136\"");
+    if (options.selector)
+      return make_error(ErrorCode::invalid, "domain " + info->domain + " is delegated: its keys are named by slot");
+    const auto slot = idle_slot(*info, slots_);
+    if (!slot)
+      return make_error(ErrorCode::conflict, "domain " + info->domain +
+                                                 " is delegated and every slot holds a key; rotate again once the "
+                                                 "retiring key is revoked");
+    wanted->resize(1);
+    wanted->front().slot = *slot;
+    const std::int64_t created = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::time(nullptr)));
+    wanted->front().selector = delegated_key_name(*info, *slot, created);
+    wanted->front().activate_after_dns = true;
+    effective.activation = Activation::AfterDns;
+  }
 
   RotationOutcome outcome;
   outcome.domain = info->domain;

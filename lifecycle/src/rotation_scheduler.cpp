@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/prometheus_text.hpp"
+#include "dns/delegation_status.hpp"
 
 namespace dkr::lifecycle {
 namespace {
@@ -26,6 +27,71 @@ RotationScheduler::RotationScheduler(keystore::KeyStore& store, KeyPublicationPr
       probe_(probe),
       policy_(policy),
       clock_(clock ? std::move(clock) : Clock(system_clock_seconds)) {}
+
+void RotationScheduler::enable_delegation(std::shared_ptr<dns::RecordPublisher> publisher,
+                                          DelegationSettings settings) {
+  publisher_ = std::move(publisher);
+  delegation_ = std::move(settings);
+}
+
+std::optional<PublishProblem> RotationScheduler::publish_problem(const std::string& domain) const {
+  std::lock_guard lock(publish_mutex_);
+  const auto found = problems_.find(domain);
+  if (found == problems_.end()) return std::nullopt;
+  return found->second;
+}
+
+bool RotationScheduler::in_backoff(const std::string& domain, std::int64_t now) const {
+  std::lock_guard lock(publish_mutex_);
+  const auto found = problems_.find(domain);
+  return found != problems_.end() && found->second.retry_at > now;
+}
+
+bool RotationScheduler::publish_ok(const std::string& domain, const std::string& name, const dns::PublishResult& result,
+                                   std::int64_t now) {
+  std::lock_guard lock(publish_mutex_);
+  if (result.ok()) {
+    if (result.outcome == dns::PublishResult::Outcome::Changed)
+      spdlog::info("lifecycle audit: dns publish for {}: {}", domain, dns::describe(result));
+    publish_failures_.erase(domain);
+    problems_.erase(domain);
+    return true;
+  }
+  PublishProblem problem;
+  problem.at = now;
+  if (result.outcome == dns::PublishResult::Outcome::Conflict) {
+    // Changed behind our back: reported, never overwritten; looked at again next round.
+    problem.rcode = "conflict";
+    problem.error = name + ": " + dns::describe(result);
+    spdlog::error("lifecycle: dns publish for {} refused to overwrite {}: {}", domain, name, dns::describe(result));
+  } else {
+    const int failures = ++publish_failures_[domain];
+    const std::int64_t backoff = std::min<std::int64_t>(60, std::int64_t{1} << std::min(failures - 1, 6));
+    problem.rcode = result.rcode;
+    problem.retry_at = now + backoff;
+    problem.error = name + ": " + dns::describe(result) + " (rcode " + result.rcode + ")";
+    spdlog::error("lifecycle: dns publish for {} failed (rcode {}): {}; retry in {}s", domain, result.rcode,
+                  dns::describe(result), backoff);
+  }
+  problems_[domain] = std::move(problem);
+  return false;
+}
+
+bool RotationScheduler::publish_slots(const keystore::DomainInfo& domain, std::int64_t now) {
+  if (in_backoff(domain.domain, now)) return false;
+  for (const auto& slot : delegation_.slots) {
+    const keystore::SelectorInfo* key = slot_holder(domain, slot);
+    if (key == nullptr || key->state != KeyState::Staged || key->dns_record.empty()) continue;
+    // A staged key goes out into its slot, replacing the revoked record of the slot's previous key.
+    const std::string name = dns::delegated_record_name(slot, domain.domain, delegation_.zone);
+    dns::PublishResult result = publisher_->publish(name, key->dns_record);
+    if (result.outcome == dns::PublishResult::Outcome::Conflict && result.found.size() == 1 &&
+        result.found.front() == dns::kRevokedRecord)
+      result = publisher_->replace(name, dns::kRevokedRecord, key->dns_record);
+    if (!publish_ok(domain.domain, name, result, now)) return false;
+  }
+  return true;
+}
 
 std::optional<DnsWait> RotationScheduler::dns_wait(const std::string& domain, const std::string& selector) const {
   std::lock_guard lock(waits_mutex_);
@@ -56,6 +122,12 @@ void RotationScheduler::run_domain(const keystore::DomainInfo& domain, std::int6
     ++report.failed;
     spdlog::warn("lifecycle: {} {} of {} failed, retried next round: {}", step, selector, name, error.message);
   };
+
+  const bool delegated = domain.delegated && publisher_ != nullptr;
+  if (domain.delegated && publisher_ == nullptr && warned_unpublished_.insert(name).second) {
+    spdlog::warn("lifecycle: {} is delegated but [dns.publish] is off on this relay: its keys are not published", name);
+  }
+  if (delegated) (void)publish_slots(domain, now);
 
   // 1. Staged keys waiting for DNS: activation on proof only.
   for (const auto& key : domain.selectors) {
@@ -110,6 +182,14 @@ void RotationScheduler::run_domain(const keystore::DomainInfo& domain, std::int6
     params.activate_after_dns = true;
     params.unless_staged = true;      // the guards: a second leader's identical decision is refused,
     params.replacing = key.selector;  // also when its reading predates the successor's activation
+    if (domain.delegated) {
+      if (!delegated) continue;
+      // Into the idle slot (never the active key's): the new key's record goes out there.
+      const auto slot = idle_slot(domain, delegation_.slots);
+      if (!slot) continue;
+      params.slot = *slot;
+      params.selector = delegated_key_name(domain, *slot, now);
+    }
     auto staged = store_.stage_key(name, params);
     if (!staged) {
       if (staged.error().code != ErrorCode::conflict) ++failed_;
@@ -120,13 +200,24 @@ void RotationScheduler::run_domain(const keystore::DomainInfo& domain, std::int6
     spdlog::info(
         "lifecycle audit: rotation of {}: staged {} key {} to replace {} (active since {}); publish {}._domainkey.{} "
         "TXT \"{}\"",
-        name, signer::to_string(staged->algorithm), staged->selector, key.selector, key.activated_at, staged->selector,
-        name, staged->dns_record);
+        name, signer::to_string(staged->algorithm), staged->selector, key.selector, key.activated_at,
+        keystore::dns_selector(*staged), name, staged->dns_record);
+    if (delegated) {
+      if (auto fresh = store_.domain(name)) (void)publish_slots(*fresh, now);
+    }
   }
 
   // 3. Retiring -> revoked -> deleted.
   for (const auto& key : domain.selectors) {
     if (key.state == KeyState::Retiring && key.retired_at + policy_.retire_after.count() <= now) {
+      if (delegated && !key.slot.empty()) {
+        // The record is revoked in DNS first; the key is revoked in the store once it is (a failure
+        // retries next round). A record changed behind our back is reported, and the key revoked.
+        if (in_backoff(name, now)) continue;
+        const std::string record = dns::delegated_record_name(key.slot, name, delegation_.zone);
+        const dns::PublishResult result = publisher_->revoke(record, key.dns_record);
+        if (!publish_ok(name, record, result, now) && result.outcome == dns::PublishResult::Outcome::Failed) continue;
+      }
       auto changed = store_.step_if(name, key.selector, KeyAction::Revoke, KeyState::Retiring);
       if (!changed) {
         failed("revoke", key.selector, changed.error());

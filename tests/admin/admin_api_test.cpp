@@ -247,3 +247,18 @@ TEST_CASE_FIXTURE(ApiFixture, "emergency rotation through the API revokes the ac
   CHECK(state_of("x.example", "leaked") == "revoked");
   CHECK(call("POST", "/v1/domains/x.example/rotate", R"({"activate":"now","emergency":"yes"})").status == 400);
 }
+
+TEST_CASE_FIXTURE(ApiFixture, "a delegated domain needs [dns.publish] on the relay: 400 naming it, nothing created") {
+  const Reply refused = call("POST", "/v1/domains", R"({"domain":"deleg.example","delegated":true})");
+  CHECK(refused.status == 400);
+  CHECK(refused.body["message"].get<std::string>().find("[dns.publish] type = \"rfc2136\"") != std::string::npos);
+  CHECK(call("POST", "/v1/domains", R"({"domain":"deleg.example","delegated":true,"selector":"s1"})").status == 400);
+  CHECK(call("POST", "/v1/domains", R"({"domain":"deleg.example","delegated":"yes"})").status == 400);
+  CHECK(call("GET", "/v1/domains/deleg.example").status == 404);
+  // Domains that are not delegated say so, and carry no delegation block.
+  REQUIRE(call("POST", "/v1/domains", R"({"domain":"plain.example","selector":"p1"})").status == 201);
+  const Reply plain = call("GET", "/v1/domains/plain.example");
+  CHECK(plain.body["delegated"] == false);
+  CHECK_FALSE(plain.body.contains("delegation"));
+  CHECK_FALSE(plain.body["selectors"][0].contains("slot"));
+}

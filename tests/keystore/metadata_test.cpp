@@ -60,3 +60,41 @@ TEST_CASE("keys.json that breaks the rules is refused with a reason") {
   refused(head + R"({"selector": "a", "algorithm": "rsa-sha256", "bits": 2048, "state": "on"}]})", "state");
   refused(head + R"({"selector": "a", "algorithm": "rsa-sha256", "state": "active"}]})", "malformed");
 }
+
+TEST_CASE("delegated domains: the slot and the delegated flag round-trip; files without them load as before") {
+  const std::string old_file = R"({"version": 1, "domain": "example.com", "selectors": [
+    {"selector": "s1", "algorithm": "ed25519-sha256", "bits": 256, "state": "active"}]})";
+  auto old = parse_metadata(old_file, "example.com");
+  REQUIRE(old);
+  CHECK_FALSE(old->delegated);
+  CHECK(old->selectors[0].slot.empty());
+  CHECK(dns_selector(old->selectors[0]) == "s1");
+  // Written back unchanged in shape: no new fields for a domain that does not use them.
+  CHECK(serialize_metadata(*old).find("slot") == std::string::npos);
+  CHECK(serialize_metadata(*old).find("delegated") == std::string::npos);
+
+  DomainMetadata metadata{"example.com", {}};
+  metadata.delegated = true;
+  SelectorInfo a;
+  a.selector = "dkr1-1790000000";
+  a.slot = "dkr1";
+  a.state = KeyState::Revoked;
+  SelectorInfo b;
+  b.selector = "dkr1-1790000100";
+  b.slot = "dkr1";
+  b.state = KeyState::Active;
+  metadata.selectors = {a, b};
+  const std::string text = serialize_metadata(metadata);
+  const auto json = nlohmann::json::parse(text);
+  CHECK(json["delegated"] == true);
+  CHECK(json["selectors"][1]["slot"] == "dkr1");
+  auto parsed = parse_metadata(text, "example.com");
+  REQUIRE(parsed);
+  CHECK(parsed->delegated);
+  CHECK(parsed->selectors[1].slot == "dkr1");
+  CHECK(dns_selector(parsed->selectors[1]) == "dkr1");
+  CHECK(parsed->selectors[1].selector == "dkr1-1790000100");
+  auto bad = nlohmann::json::parse(text);
+  bad["selectors"][0]["slot"] = "no spaces";
+  CHECK_FALSE(parse_metadata(bad.dump(), "example.com"));
+}

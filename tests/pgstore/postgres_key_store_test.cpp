@@ -29,7 +29,7 @@ TEST_CASE("db migrate is idempotent and records one schema version") {
   REQUIRE(again);
   CHECK(*again == kPostgresSchemaVersion);
   Sql sql;
-  CHECK(sql.run("SELECT count(*) FROM " + schema + ".schema_version") == "1");
+  CHECK(sql.run("SELECT count(*) FROM " + schema + ".schema_version") == std::to_string(kPostgresSchemaVersion));
 }
 
 TEST_CASE("a schema older or newer than this build is refused with what to do") {
@@ -100,6 +100,34 @@ TEST_CASE("lifecycle: add, stage, activate, retire, revoke, remove; parent fallb
   CHECK(active_selector(*other, "example.net") == active_selector(*store, "example.net"));
   CHECK(other->signer_for("example.net")->keys.front().key->private_pem() ==
         store->signer_for("example.net")->keys.front().key->private_pem());
+}
+
+TEST_CASE("delegated domains: a key signs with its slot, keeps its unique name; the flag and slot survive a reload") {
+  const std::string schema = fresh_schema();
+  auto store = open_store(options_for(schema));
+  KeyParams first = ed25519("dkr1-1790000000");
+  first.slot = "dkr1";
+  first.delegated = true;
+  REQUIRE(store->stage_key("deleg.example", first));
+  KeyParams second = ed25519("dkr2-1790000100");
+  second.slot = "dkr2";
+  REQUIRE(store->stage_key("deleg.example", second));
+  REQUIRE(store->activate("deleg.example", "dkr1-1790000000"));
+  CHECK(active_selector(*store, "deleg.example") == "dkr1");  // s= is the slot
+  auto other = open_store(options_for(schema));               // a second replica reads it from the database
+  auto info = other->domain("deleg.example");
+  REQUIRE(info);
+  CHECK(info->delegated);
+  REQUIRE(info->selectors.size() == 2);
+  CHECK(info->selectors[0].selector == "dkr1-1790000000");
+  CHECK(info->selectors[0].slot == "dkr1");
+  CHECK(info->selectors[1].slot == "dkr2");
+  CHECK(active_selector(*other, "deleg.example") == "dkr1");
+  REQUIRE(other->activate("deleg.example", "dkr2-1790000100"));
+  CHECK(active_selector(*other, "deleg.example") == "dkr2");
+  REQUIRE(store->add_domain("plain.example", ed25519("plain")));
+  CHECK_FALSE(store->domain("plain.example")->delegated);
+  CHECK(active_selector(*store, "plain.example") == "plain");
 }
 
 TEST_CASE("two replicas changing one domain at the same moment: one wins, the other gets a conflict") {

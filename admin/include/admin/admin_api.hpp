@@ -44,11 +44,15 @@ class AdminApi {
   ApiResponse healthz() const;
   ApiResponse readyz(bool minimal) const;
   ApiResponse metrics(const TokenScope& scope) const;
-  ApiResponse list_domains(const TokenScope& scope) const;
+  void list_domains(const TokenScope& scope, Done done) const;
+  // Answers `body`, after a live delegation check of each domain at its pointer (delegated domains).
+  void answer_with_delegation(nlohmann::json body,
+                              std::vector<std::pair<nlohmann::json::json_pointer, keystore::DomainInfo>> checks,
+                              Done done) const;
   ApiResponse add_domain(std::string_view body, const TokenScope& scope);
   std::vector<keystore::DomainInfo> visible_domains(const TokenScope& scope) const;
-  ApiResponse get_domain(const Route& route) const;
-  ApiResponse remove_domain(const Route& route);
+  void get_domain(const Route& route, Done done) const;
+  void remove_domain(const Route& route, Done done);
   ApiResponse rotate(const Route& route, std::string_view body);
   ApiResponse key_action(const Route& route, std::string_view body);
   ApiResponse remove_key(const Route& route, std::string_view body);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "admin/token_scope.hpp"
+#include "dns/record_publisher.hpp"
 #include "lifecycle/rotation_policy.hpp"
 #include "lifecycle/rotation_scheduler.hpp"
 
@@ -52,6 +53,14 @@ struct AdminHooks {
   std::function<std::optional<lifecycle::DnsWait>(const std::string& domain, const std::string& selector)> dns_wait;
   std::function<std::int64_t()> clock;        // unix seconds; the system clock when empty
   lifecycle::RotationPolicy rotation_policy;  // for each key's next scheduled step
+  // Delegated domains ([dns.publish] type = "rfc2136"): the zone and the slots; no slots = off.
+  std::string delegation_zone;
+  std::vector<std::string> delegation_slots;
+  // The leader's last publishing problem for a domain (empty: none known here).
+  std::function<std::optional<lifecycle::PublishProblem>(const std::string& domain)> publish_problem;
+  // Removing a delegated domain revokes, then deletes, its records through this (blocking calls:
+  // the API runs them on a thread of their own).
+  std::shared_ptr<dns::RecordPublisher> publisher;
 };
 
 }  // namespace dkr::admin

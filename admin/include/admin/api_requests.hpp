@@ -14,6 +14,7 @@ struct AddDomainRequest {
   std::optional<signer::Algorithm> algorithm;
   std::optional<int> bits;
   std::optional<std::string> selector;
+  bool delegated = false;  // delegated selectors: we publish the keys behind the owner's CNAMEs
 };
 
 enum class Activation { Now, AfterDns };

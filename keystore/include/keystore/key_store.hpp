@@ -40,16 +40,27 @@ struct SelectorInfo {
   // Why the store refuses this key (a shared store's row whose record or key failed authentication
   // under the KEK); dns_record is then empty, so nobody is told to publish what the row claims.
   std::string refused;
+  // The DNS selector the key is published under and signs with (s=). Empty: the key's own name
+  // (`selector`), as for every non-delegated domain. A delegated domain has fixed slots (dkr1, dkr2)
+  // that hold successive keys over time, so its keys keep unique names and name their slot here.
+  std::string slot;
 };
+
+// The DNS selector of a key: its slot for a delegated domain, else its name.
+inline const std::string& dns_selector(const SelectorInfo& info) {
+  return info.slot.empty() ? info.selector : info.slot;
+}
 
 struct DomainInfo {
   std::string domain;  // lowercase A-label
   std::vector<SelectorInfo> selectors;
+  // Delegated selectors: the owner's CNAMEs point at our delegation zone, where we publish the keys.
+  bool delegated = false;
 };
 
 // One active key of a domain, ready to sign.
 struct ActiveKey {
-  std::string selector;
+  std::string selector;  // the DNS selector (s=): the key's slot for a delegated domain
   std::shared_ptr<const signer::SigningKey> key;
 };
 
@@ -72,6 +83,10 @@ struct KeyParams {
   // active key of this algorithm, checked inside the write, so a replica whose reading predates the
   // activation of the successor does not stage another one.
   std::optional<std::string> replacing{};
+  // Delegated domains: the DNS selector slot the key goes into (SelectorInfo::slot), and whether the
+  // domain is (or becomes, when this key creates it) a delegated domain.
+  std::optional<std::string> slot{};
+  bool delegated = false;
 };
 
 class KeyStore {

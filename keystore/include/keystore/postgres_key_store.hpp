@@ -33,7 +33,7 @@
 
 namespace dkr::keystore {
 
-inline constexpr int kPostgresSchemaVersion = 1;
+inline constexpr int kPostgresSchemaVersion = 2;
 
 class PgConnection;  // pg_connection.hpp; internal
 struct PgDomain;     // one loaded domain; internal

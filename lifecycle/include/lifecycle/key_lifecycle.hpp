@@ -39,10 +39,18 @@ struct RotationOutcome {
 class KeyLifecycle {
  public:
   explicit KeyLifecycle(keystore::KeyStore& store) : store_(store) {}
+  // `delegation_slots`: [dns.publish] selectors when publishing is configured (empty: delegated
+  // domains cannot be added or rotated here).
+  KeyLifecycle(keystore::KeyStore& store, std::vector<std::string> delegation_slots)
+      : store_(store), slots_(std::move(delegation_slots)) {}
 
   keystore::KeyStore& store() const { return store_; }
 
   Result<keystore::SelectorInfo> add_domain(std::string_view domain, const keystore::KeyParams& params);
+  // A delegated domain: its first key goes into the first slot, staged to activate once DNS serves
+  // it through the owner's CNAME (until then the domain has no active key: relay.unsigned applies).
+  Result<keystore::SelectorInfo> add_delegated_domain(std::string_view domain, keystore::KeyParams params,
+                                                      std::int64_t now);
   Result<keystore::SelectorInfo> stage(std::string_view domain, const keystore::KeyParams& params);
   // The operator's explicit activation (`keys activate`, POST .../activate): forced, the operator
   // vouches for DNS. Activating a key already active is a no-op.
@@ -66,6 +74,7 @@ class KeyLifecycle {
 
  private:
   keystore::KeyStore& store_;
+  std::vector<std::string> slots_;
 };
 
 }  // namespace dkr::lifecycle

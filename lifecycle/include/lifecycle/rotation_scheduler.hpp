@@ -19,11 +19,14 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "dns/record_publisher.hpp"
 #include "keystore/key_store.hpp"
+#include "lifecycle/delegated_slots.hpp"
 #include "lifecycle/key_lifecycle.hpp"
 #include "lifecycle/key_publication_probe.hpp"
 #include "lifecycle/rotation_policy.hpp"
@@ -39,6 +42,15 @@ struct DnsWait {
   std::string reason;
   std::vector<std::string> found;
   std::int64_t checked_at = 0;
+};
+
+// The last publishing problem of a delegated domain (a server failure or a record changed behind
+// our back), for the API; gone once publishing works again.
+struct PublishProblem {
+  std::string error;  // one line, with the server's rcode
+  std::string rcode;  // "REFUSED", "BADSIG", "transport", ...; "conflict" for a record changed behind our back
+  std::int64_t at = 0;
+  std::int64_t retry_at = 0;  // failures: the next attempt (backoff)
 };
 
 struct RoundReport {
@@ -62,12 +74,30 @@ class RotationScheduler {
   std::uint64_t rotations_done() const { return done_.load(); }
   std::uint64_t rotations_failed() const { return failed_.load(); }
 
+  // Delegated domains: publishes their keys' TXT records in `settings.zone` through `publisher`
+  // (only this scheduler, which runs on the fleet's leader, publishes). Without it, delegated
+  // domains are left alone (their staged keys wait).
+  void enable_delegation(std::shared_ptr<dns::RecordPublisher> publisher, DelegationSettings settings);
+  std::optional<PublishProblem> publish_problem(const std::string& domain) const;
+
  private:
   void run_domain(const keystore::DomainInfo& domain, std::int64_t now, RoundReport& report,
                   std::map<std::pair<std::string, std::string>, DnsWait>& waits);
 
+  // Delegated domains: false when publishing failed and this round must not go on with the domain.
+  bool publish_slots(const keystore::DomainInfo& domain, std::int64_t now);
+  bool publish_ok(const std::string& domain, const std::string& name, const dns::PublishResult& result,
+                  std::int64_t now);
+  bool in_backoff(const std::string& domain, std::int64_t now) const;
+
   keystore::KeyStore& store_;
   KeyLifecycle lifecycle_;
+  std::shared_ptr<dns::RecordPublisher> publisher_;
+  DelegationSettings delegation_;
+  mutable std::mutex publish_mutex_;
+  std::map<std::string, PublishProblem> problems_;
+  std::map<std::string, int> publish_failures_;
+  std::set<std::string> warned_unpublished_;  // delegated domains seen without a publisher (warned once)
   KeyPublicationProbe& probe_;
   RotationPolicy policy_;
   Clock clock_;
