@@ -268,6 +268,7 @@ int run_serve(Args args) {
              ops->render();
     };
     hooks.rotation_policy = policy;
+    hooks.rotation_limits = rotation_limits(cfg);
     hooks.dns_wait = [&scheduler](const std::string& domain, const std::string& selector) {
       return scheduler.dns_wait(domain, selector);
     };

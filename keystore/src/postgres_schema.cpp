@@ -39,6 +39,16 @@ CREATE TABLE {s}.keys (
 -- The database itself refuses two active keys of one algorithm in a domain.
 CREATE UNIQUE INDEX keys_one_active ON {s}.keys (domain, algorithm) WHERE state = 'active';
 )SQL",
+    // Per-domain rotation policy and the scheduler's DNS findings, shared by every replica
+    // (branch policy; renumber freely at merge: this entry stands alone).
+    R"SQL(
+-- The domain's rotation override as JSON ({"opt_out": bool, "interval": seconds, ...}); NULL = the
+-- global [rotation] policy.
+ALTER TABLE {s}.domains ADD COLUMN rotation text;
+-- What the leader's last DNS check found for a staged key waiting for DNS, as JSON
+-- ({"status", "reason", "found", "checked_at"}); NULL = not checked.
+ALTER TABLE {s}.keys ADD COLUMN dns_check text;
+)SQL",
 };
 
 std::string expand(std::string_view sql, const std::string& schema) {

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/prometheus_text.hpp"
+#include "lifecycle/domain_policy.hpp"
 
 namespace dkr::lifecycle {
 namespace {
@@ -84,11 +85,15 @@ void RotationScheduler::run_domain(const keystore::DomainInfo& domain, std::int6
       ++done_;
     }
   }
-  if (!policy_.enabled) return;
+  // The domain's own policy: the global one with its override (interval, retire_after, ...).
+  const RotationPolicy policy = effective_policy(policy_, domain.rotation);
+  if (!policy.enabled) return;
 
-  // 2. Rotation due: per algorithm, the active key past interval and no successor staged.
+  // 2. Rotation due: per algorithm, the active key past interval and no successor staged; never for
+  // a domain that opted out.
   for (const auto& key : domain.selectors) {
-    if (key.state != KeyState::Active || key.activated_at + policy_.interval.count() > now) continue;
+    if (policy.opted_out) break;
+    if (key.state != KeyState::Active || key.activated_at + policy.interval.count() > now) continue;
     bool successor = false;
     for (const auto& other : domain.selectors) {
       successor = successor || (other.state == KeyState::Staged && other.algorithm == key.algorithm);
@@ -126,7 +131,7 @@ void RotationScheduler::run_domain(const keystore::DomainInfo& domain, std::int6
 
   // 3. Retiring -> revoked -> deleted.
   for (const auto& key : domain.selectors) {
-    if (key.state == KeyState::Retiring && key.retired_at + policy_.retire_after.count() <= now) {
+    if (key.state == KeyState::Retiring && key.retired_at + policy.retire_after.count() <= now) {
       auto changed = store_.step_if(name, key.selector, KeyAction::Revoke, KeyState::Retiring);
       if (!changed) {
         failed("revoke", key.selector, changed.error());
@@ -135,7 +140,7 @@ void RotationScheduler::run_domain(const keystore::DomainInfo& domain, std::int6
         spdlog::info("lifecycle audit: revoked {} of {} (retiring since {}); its record now is \"v=DKIM1; p=\"",
                      key.selector, name, key.retired_at);
       }
-    } else if (key.state == KeyState::Revoked && key.revoked_at + policy_.delete_after.count() <= now) {
+    } else if (key.state == KeyState::Revoked && key.revoked_at + policy.delete_after.count() <= now) {
       auto changed = store_.step_if(name, key.selector, KeyAction::Remove, KeyState::Revoked);
       if (!changed) {
         failed("delete", key.selector, changed.error());
@@ -155,8 +160,9 @@ std::string render_rotation_metrics(const std::vector<keystore::DomainInfo>& dom
   std::uint64_t timed_out = 0;
   std::int64_t oldest = 0;
   for (const auto& domain : domains) {
+    const RotationPolicy effective = effective_policy(policy, domain.rotation);
     for (const auto& key : domain.selectors) {
-      const KeySchedule s = schedule_of(key, policy, now);
+      const KeySchedule s = schedule_of(key, effective, now);
       if (key.state == KeyState::Active && key.activated_at > 0 && now > key.activated_at) {
         oldest = std::max(oldest, now - key.activated_at);
       }

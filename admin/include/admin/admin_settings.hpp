@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "admin/token_scope.hpp"
+#include "lifecycle/domain_policy.hpp"
 #include "lifecycle/rotation_policy.hpp"
 #include "lifecycle/rotation_scheduler.hpp"
 
@@ -52,6 +53,7 @@ struct AdminHooks {
   std::function<std::optional<lifecycle::DnsWait>(const std::string& domain, const std::string& selector)> dns_wait;
   std::function<std::int64_t()> clock;        // unix seconds; the system clock when empty
   lifecycle::RotationPolicy rotation_policy;  // for each key's next scheduled step
+  lifecycle::PolicyLimits rotation_limits;    // what PUT /v1/domains/{d}/rotation must respect
 };
 
 }  // namespace dkr::admin
