@@ -54,7 +54,13 @@ void add_schedule(const KeyView& key_view, json& out, const std::string& domain,
   if (info.state == KeyState::Staged && info.activate_after_dns) {
     json status = {
         {"status", "pending"}, {"reason", "not checked yet"}, {"found", json::array()}, {"checked_at", nullptr}};
-    if (key_view.hooks->dns_wait) {
+    if (!info.dns_check.status.empty()) {
+      // Stored by the leader's scheduler: every replica shows the same finding.
+      status = {{"status", info.dns_check.status},
+                {"reason", info.dns_check.reason},
+                {"found", info.dns_check.found},
+                {"checked_at", timestamp(info.dns_check.checked_at)}};
+    } else if (key_view.hooks->dns_wait) {
       if (auto wait = key_view.hooks->dns_wait(domain, info.selector)) {
         status = {{"status", wait->status},
                   {"reason", wait->reason},

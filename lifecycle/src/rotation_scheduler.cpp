@@ -38,15 +38,47 @@ std::optional<DnsWait> RotationScheduler::dns_wait(const std::string& domain, co
 RoundReport RotationScheduler::run_round() {
   RoundReport report;
   const std::int64_t now = clock_();
+  const std::vector<keystore::DomainInfo> domains = store_.list();
+
+  // Every staged key waiting for DNS, probed at once (bounded), before any step is applied.
+  std::vector<ProbeRequest> requests;
+  std::vector<std::pair<std::size_t, const keystore::SelectorInfo*>> owners;
+  for (std::size_t d = 0; d < domains.size(); ++d) {
+    for (const auto& key : domains[d].selectors) {
+      if (key.state != KeyState::Staged || !key.activate_after_dns) continue;
+      requests.push_back({domains[d].domain, key.selector, key.dns_record});
+      owners.emplace_back(d, &key);
+    }
+  }
+  std::vector<ProbeResult> results = requests.empty() ? std::vector<ProbeResult>()
+                                                      : probe_.probe_all(requests, parallel_probes_);
+  results.resize(requests.size());  // a probe double answering short: the rest count as failed lookups
+  std::vector<Probed> probed(domains.size());
+  for (std::size_t i = 0; i < owners.size(); ++i) {
+    probed[owners[i].first].emplace_back(owners[i].second, std::move(results[i]));
+  }
+
   std::map<std::pair<std::string, std::string>, DnsWait> waits;
-  for (const auto& domain : store_.list()) run_domain(domain, now, report, waits);
+  for (std::size_t d = 0; d < domains.size(); ++d) run_domain(domains[d], probed[d], now, report, waits);
   std::lock_guard lock(waits_mutex_);
   waits_ = std::move(waits);
   return report;
 }
 
-void RotationScheduler::run_domain(const keystore::DomainInfo& domain, std::int64_t now, RoundReport& report,
-                                   std::map<std::pair<std::string, std::string>, DnsWait>& waits) {
+void RotationScheduler::record_dns_check(const std::string& domain, const keystore::SelectorInfo& key,
+                                         const DnsWait& wait) {
+  keystore::DnsCheck check{wait.status, wait.reason, wait.found, wait.checked_at};
+  keystore::DnsCheck previous = key.dns_check;
+  previous.checked_at = check.checked_at;
+  if (previous == check && wait.checked_at < key.dns_check.checked_at + kDnsCheckRefreshSeconds) return;
+  auto recorded = store_.record_dns_check(domain, key.selector, check);
+  if (!recorded) {
+    spdlog::debug("lifecycle: DNS status of {} of {} not stored: {}", key.selector, domain, recorded.error().message);
+  }
+}
+
+void RotationScheduler::run_domain(const keystore::DomainInfo& domain, const Probed& probed, std::int64_t now,
+                                   RoundReport& report, std::map<std::pair<std::string, std::string>, DnsWait>& waits) {
   const std::string& name = domain.domain;
   auto failed = [&](std::string_view step, const std::string& selector, const Error& error) {
     // conflict: another replica or an operator changed the domain first; the next round re-decides.
@@ -59,10 +91,9 @@ void RotationScheduler::run_domain(const keystore::DomainInfo& domain, std::int6
   };
 
   // 1. Staged keys waiting for DNS: activation on proof only.
-  for (const auto& key : domain.selectors) {
-    if (key.state != KeyState::Staged || !key.activate_after_dns) continue;
-    ProbeResult seen;
-    auto activated = lifecycle_.activate_if_proven(name, key, probe_, &seen);
+  for (const auto& [key_pointer, seen] : probed) {
+    const keystore::SelectorInfo& key = *key_pointer;
+    auto activated = lifecycle_.activate_on_proof(name, key, seen);
     if (seen.outcome != ProbeResult::Outcome::Proven) {
       ++report.waiting;
       DnsWait wait;
@@ -72,10 +103,11 @@ void RotationScheduler::run_domain(const keystore::DomainInfo& domain, std::int6
       wait.checked_at = now;
       spdlog::info("lifecycle: {} of {} stays staged: DNS {}: {}", key.selector, name, to_string(seen.outcome),
                    seen.detail);
+      record_dns_check(name, key, wait);
       waits[{name, key.selector}] = std::move(wait);
       continue;
     }
-    if (!activated) {
+  if (!activated) {
       ++failed_;
       failed("activate", key.selector, activated.error());
       continue;

@@ -318,3 +318,33 @@ TEST_CASE("a domain's rotation policy: GET shows override and effective policy, 
   CHECK(store.domain("p.example")->rotation.empty());
   CHECK(call("PUT", "/v1/domains/missing.example/rotation", "{}").first == 404);
 }
+
+TEST_CASE("a staged key's DNS status comes from the store, so every replica shows the leader's finding") {
+  testing::FakeKeyStore store;
+  AdminCounters counters;
+  AdminHooks hooks;  // no dns_wait: a replica that does not run the scheduler
+  AdminApi api(store, nullptr, hooks, counters, false);
+  auto call = [&](std::string_view method, std::string_view target, std::string_view body) {
+    std::optional<ApiResponse> answer;
+    api.handle(std::get<Route>(match_route(method, target)), body, [&](ApiResponse r) { answer = std::move(r); });
+    REQUIRE(answer.has_value());
+    return json::parse(answer->body);
+  };
+  call("POST", "/v1/domains", R"({"domain":"r.example","selector":"a"})");
+  call("POST", "/v1/domains/r.example/rotate", R"({"activate":"after_dns","selector":"b"})");
+  auto staged = [&] {
+    const json body = call("GET", "/v1/domains/r.example", "");
+    for (const auto& key : body["selectors"]) {
+      if (key["selector"] == "b") return key["dns_status"];
+    }
+    return json();
+  };
+  CHECK(staged()["reason"] == "not checked yet");
+  REQUIRE(*store.record_dns_check("r.example", "b",
+                                  {"error", "DNS serves a different DKIM key", {"v=DKIM1; p=other"}, 1234}));
+  const json status = staged();
+  CHECK(status["status"] == "error");
+  CHECK(status["reason"] == "DNS serves a different DKIM key");
+  CHECK(status["found"] == json::array({"v=DKIM1; p=other"}));
+  CHECK(status["checked_at"] == 1234);
+}
