@@ -254,6 +254,7 @@ int run_serve(Args args) {
                  policy.interval.count());
   }
   lifecycle::RotationScheduler scheduler(*store, **probe, policy);
+  scheduler.set_parallel_probes(cfg.rotation.parallel_dns_checks);
   lifecycle::RotationLoop rotation_loop(scheduler, rotation_check_interval(cfg), rotation_leadership(opened));
   rotation_loop.start();
 
