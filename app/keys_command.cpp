@@ -145,13 +145,14 @@ int list_keys(const keystore::KeyStore& store, const std::vector<keystore::LoadP
 
 // --interval / --retire-after / --delete-after / --dns-timeout / --opt-out / --opt-in / --reset.
 std::optional<std::string> read_policy_change(const CliArgs& cli, lifecycle::PolicyChange& change) {
-  for (auto [name, field] : {std::pair{"interval", &change.interval}, std::pair{"retire-after", &change.retire_after},
-                             std::pair{"delete-after", &change.delete_after},
-                             std::pair{"dns-timeout", &change.dns_timeout}}) {
+  for (auto [name, field] :
+       {std::pair{"interval", &change.interval}, std::pair{"retire-after", &change.retire_after},
+        std::pair{"delete-after", &change.delete_after}, std::pair{"dns-timeout", &change.dns_timeout}}) {
     const auto text = cli.value(name);
     if (!text) continue;
     *field = lifecycle::parse_policy_duration(*text);
-    if (!*field) return "--" + std::string(name) + " takes a duration such as 90d, 72h, 30m or 45s, not '" + *text + "'";
+    if (!*field)
+      return "--" + std::string(name) + " takes a duration such as 90d, 72h, 30m or 45s, not '" + *text + "'";
   }
   if (cli.flag("opt-out") && cli.flag("opt-in")) return "give --opt-out or --opt-in, not both";
   if (cli.flag("opt-out")) change.opt_out = true;
@@ -164,11 +165,10 @@ int show_policy(const keystore::DomainInfo& info, const lifecycle::RotationPolic
   using lifecycle::format_policy_duration;
   const lifecycle::RotationPolicy policy = lifecycle::effective_policy(global, info.rotation);
   auto line = [&](std::string_view name, std::chrono::seconds value, const std::optional<std::int64_t>& own) {
-    std::cout << "  " << name << " " << format_policy_duration(value) << (own ? " (this domain)" : " (global)")
-              << "\n";
+    std::cout << "  " << name << " " << format_policy_duration(value) << (own ? " (this domain)" : " (global)") << "\n";
   };
   std::cout << info.domain << ": "
-            << (!policy.enabled     ? "scheduled rotation is off ([rotation] enabled = false)"
+            << (!policy.enabled    ? "scheduled rotation is off ([rotation] enabled = false)"
                 : policy.opted_out ? "opted out of scheduled rotation"
                                    : "rotates on schedule")
             << "\n";
@@ -208,23 +208,12 @@ int run_keys(Args args) {
   const std::size_t operands = words.size() - 1;
   auto expect = [&](std::size_t count) { return operands == count; };
 
-  static const std::map<std::string, std::size_t, std::less<>> kOperands = {{"add", 1},
-                                                                            {"list", 0},
-                                                                            {"rotate", 1},
-                                                                            {"activate", 2},
-                                                                            {"retire", 2},
-                                                                            {"revoke", 2},
-                                                                            {"remove", 2},
-                                                                            {"remove-domain", 1},
-                                                                            {"policy", 1},
-                                                                            {"dns", 1},
-                                                                            {"import-pem", 3},
-                                                                            {"import-opendkim", 2},
-                                                                            {"new-kek", 1},
-                                                                            {"rewrap", 0},
-                                                                            {"import-directory", 1},
-                                                                            {"export", 2},
-                                                                            {"import", 2}};
+  static const std::map<std::string, std::size_t, std::less<>> kOperands = {
+      {"add", 1},     {"list", 0},   {"rotate", 1},           {"activate", 2},
+      {"retire", 2},  {"revoke", 2}, {"remove", 2},           {"remove-domain", 1},
+      {"policy", 1},  {"dns", 1},    {"import-pem", 3},       {"import-opendkim", 2},
+      {"new-kek", 1}, {"rewrap", 0}, {"import-directory", 1}, {"export", 2},
+      {"import", 2}};
   const auto known = kOperands.find(command);
   if (known == kOperands.end()) return usage_error("unknown command '" + command + "'");
   const bool transfer = command == "export" || command == "import";  // import opendkim takes 3

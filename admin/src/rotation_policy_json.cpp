@@ -65,8 +65,8 @@ json rotation_json(const keystore::DomainInfo& info, const lifecycle::RotationPo
             {"retire_after", effective.retire_after.count()},
             {"delete_after", effective.delete_after.count()},
             {"dns_timeout", effective.dns_timeout.count()}}},
-          {"next_step", next.next_step == lifecycle::KeyStep::None ? json(nullptr)
-                                                                   : json(lifecycle::to_string(next.next_step))},
+          {"next_step",
+           next.next_step == lifecycle::KeyStep::None ? json(nullptr) : json(lifecycle::to_string(next.next_step))},
           {"next_step_key", next.selector.empty() ? json(nullptr) : json(next.selector)},
           {"next_step_at", next.next_step_at == 0 ? json(nullptr) : json(next.next_step_at)}};
 }

@@ -483,11 +483,11 @@ Result<void> DirectoryKeyStore::set_rotation_override(std::string_view domain, c
 Result<bool> DirectoryKeyStore::record_dns_check(std::string_view domain, std::string_view selector,
                                                  const DnsCheck& check) {
   bool changed = false;
-  auto done = transition(domain, selector,
-                         [&](DomainMetadata& m, const std::string& s, std::int64_t, auto&) -> Result<bool> {
-                           changed = apply_dns_check(m, s, check);
-                           return changed;
-                         });
+  auto done =
+      transition(domain, selector, [&](DomainMetadata& m, const std::string& s, std::int64_t, auto&) -> Result<bool> {
+        changed = apply_dns_check(m, s, check);
+        return changed;
+      });
   if (!done) return done.error().code == ErrorCode::not_found ? Result<bool>(false) : Result<bool>(done.error());
   return changed;
 }

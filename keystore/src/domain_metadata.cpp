@@ -57,9 +57,9 @@ Result<RotationOverride> parse_rotation(const nlohmann::json& item) {
   if (!item.is_object()) return make_error("\"rotation\" is not an object");
   RotationOverride rotation;
   rotation.opt_out = item.value("opt_out", false);
-  for (auto [key, field] : {std::pair{"interval", &rotation.interval}, std::pair{"retire_after", &rotation.retire_after},
-                            std::pair{"delete_after", &rotation.delete_after},
-                            std::pair{"dns_timeout", &rotation.dns_timeout}}) {
+  for (auto [key, field] :
+       {std::pair{"interval", &rotation.interval}, std::pair{"retire_after", &rotation.retire_after},
+        std::pair{"delete_after", &rotation.delete_after}, std::pair{"dns_timeout", &rotation.dns_timeout}}) {
     if (!item.contains(key) || item.at(key).is_null()) continue;
     const auto seconds = item.at(key).get<std::int64_t>();
     if (seconds <= 0) return make_error("rotation." + std::string(key) + " is not a positive number of seconds");

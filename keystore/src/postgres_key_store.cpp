@@ -978,18 +978,18 @@ Result<void> PostgresKeyStore::write_rotation_and_checks(const WriteContext& con
   const std::string s = quote_identifier(options_.schema);
   if (context.after.rotation != context.before.rotation) {
     const RotationOverride& rotation = context.after.rotation;
-    auto done = conn.exec("UPDATE " + s + ".domains SET rotation = $2 WHERE name = $1",
-                          {PgParam::text(context.domain),
-                           rotation.empty() ? PgParam::null() : PgParam::text(rotation_json(rotation))});
+    auto done = conn.exec(
+        "UPDATE " + s + ".domains SET rotation = $2 WHERE name = $1",
+        {PgParam::text(context.domain), rotation.empty() ? PgParam::null() : PgParam::text(rotation_json(rotation))});
     if (!done) return done.error();
   }
   for (const SelectorInfo& info : context.after.selectors) {
     const SelectorInfo* old = context.before.find(info.selector);
     if (old == nullptr || old->dns_check == info.dns_check) continue;
-    auto done = conn.exec(
-        "UPDATE " + s + ".keys SET dns_check = $3 WHERE domain = $1 AND selector = $2",
-        {PgParam::text(context.domain), PgParam::text(info.selector),
-         info.dns_check == DnsCheck{} ? PgParam::null() : PgParam::text(dns_check_json(info.dns_check))});
+    auto done =
+        conn.exec("UPDATE " + s + ".keys SET dns_check = $3 WHERE domain = $1 AND selector = $2",
+                  {PgParam::text(context.domain), PgParam::text(info.selector),
+                   info.dns_check == DnsCheck{} ? PgParam::null() : PgParam::text(dns_check_json(info.dns_check))});
     if (!done) return done.error();
   }
   return {};

@@ -49,9 +49,9 @@ Result<void> validate_policy(const RotationPolicy& policy, const PolicyLimits& l
     return make_error(ErrorCode::invalid, "interval is " + seconds_text(policy.interval) +
                                               ", under 1 day (allowed only with rotation.allow_short_intervals)");
   }
-  for (auto [name, value] : {std::pair{"interval", policy.interval}, std::pair{"retire_after", policy.retire_after},
-                             std::pair{"delete_after", policy.delete_after},
-                             std::pair{"dns_timeout", policy.dns_timeout}}) {
+  for (auto [name, value] :
+       {std::pair{"interval", policy.interval}, std::pair{"retire_after", policy.retire_after},
+        std::pair{"delete_after", policy.delete_after}, std::pair{"dns_timeout", policy.dns_timeout}}) {
     if (value.count() <= 0) return make_error(ErrorCode::invalid, std::string(name) + " must be at least 1s");
   }
   return {};

@@ -50,8 +50,8 @@ RoundReport RotationScheduler::run_round() {
       owners.emplace_back(d, &key);
     }
   }
-  std::vector<ProbeResult> results = requests.empty() ? std::vector<ProbeResult>()
-                                                      : probe_.probe_all(requests, parallel_probes_);
+  std::vector<ProbeResult> results =
+      requests.empty() ? std::vector<ProbeResult>() : probe_.probe_all(requests, parallel_probes_);
   results.resize(requests.size());  // a probe double answering short: the rest count as failed lookups
   std::vector<Probed> probed(domains.size());
   for (std::size_t i = 0; i < owners.size(); ++i) {
@@ -107,7 +107,7 @@ void RotationScheduler::run_domain(const keystore::DomainInfo& domain, const Pro
       waits[{name, key.selector}] = std::move(wait);
       continue;
     }
-  if (!activated) {
+    if (!activated) {
       ++failed_;
       failed("activate", key.selector, activated.error());
       continue;

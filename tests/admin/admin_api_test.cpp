@@ -300,8 +300,8 @@ TEST_CASE("a domain's rotation policy: GET shows override and effective policy, 
   auto [interval_status, interval] = call("PUT", "/v1/domains/p.example/rotation", R"({"interval":"2h"})");
   CHECK(interval_status == 400);
   CHECK(interval["message"].get<std::string>().find("interval") != std::string::npos);
-  for (const char* bad : {R"({"interval":"soon"})", R"({"interval":-5})", R"({"opt_out":"yes"})", R"({"ttl":"1d"})",
-                          "[1]"}) {
+  for (const char* bad :
+       {R"({"interval":"soon"})", R"({"interval":-5})", R"({"opt_out":"yes"})", R"({"ttl":"1d"})", "[1]"}) {
     CAPTURE(bad);
     auto [bad_status, answer] = call("PUT", "/v1/domains/p.example/rotation", bad);
     CHECK(bad_status == 400);

@@ -15,7 +15,7 @@ namespace dkr::lifecycle {
 
 // What a policy must respect, from the config: the same rules config/ checks on [rotation].
 struct PolicyLimits {
-  std::chrono::seconds dns_ttl{300};       // verifiers may hold a record this long
+  std::chrono::seconds dns_ttl{300};        // verifiers may hold a record this long
   std::chrono::seconds check_interval{60};  // dns.check_interval: a step may wait this long
   bool allow_short_intervals = false;       // rotation.allow_short_intervals
 };
