@@ -186,7 +186,8 @@ Result<DomainMetadata> parse_metadata(std::string_view json, std::string_view ex
       info.activate_after_dns = item.value("activate_after_dns", false);
       // The record published for the key; lets open() skip parsing every key file.
       info.dns_record = item.value("dns_record", std::string());
-      if (item.contains("dns_check")) info.dns_check = parse_dns_check(item.at("dns_check"));
+      // A display aid: an unreadable one is dropped, never a reason to refuse the domain's keys.
+      if (item.contains("dns_check")) info.dns_check = dns_check_from_json(item.at("dns_check").dump());
       if (info.state == KeyState::Active) {
         bool& seen = active_seen[info.algorithm == signer::Algorithm::RsaSha256 ? 0 : 1];
         if (seen) {

@@ -93,6 +93,13 @@ TEST_CASE("keys.json keeps a domain's rotation override and a staged key's DNS c
   // Activation ends the wait; a non-positive duration is refused.
   REQUIRE(apply_activate(*again, "a", 100));
   CHECK(again->selectors[0].dns_check == DnsCheck{});
+  // A damaged DNS check is dropped; the domain still loads.
+  auto damaged = parse_metadata(R"({"version": 1, "domain": "example.com", "selectors": [
+    {"selector": "a", "algorithm": "rsa-sha256", "bits": 2048, "state": "staged", "dns_record": "",
+     "dns_check": {"status": 5, "found": "x"}}]})",
+                                "example.com");
+  REQUIRE(damaged);
+  CHECK(damaged->selectors[0].dns_check == DnsCheck{});
   CHECK_FALSE(parse_metadata(R"({"version": 1, "domain": "example.com", "selectors": [], "rotation": {"interval": 0}})",
                              "example.com"));
 }
