@@ -20,7 +20,9 @@
 #include "config/config.hpp"
 #include "dns/delegation_status.hpp"
 #include "lifecycle/delegated_slots.hpp"
+#include "lifecycle/domain_policy.hpp"
 #include "lifecycle/key_lifecycle.hpp"
+#include "runtime_settings.hpp"
 #include "keystore_backend.hpp"
 #include "record_publisher_factory.hpp"
 #include "terminal_text.hpp"
@@ -53,6 +55,11 @@ commands:
   revoke DOMAIN SELECTOR
   remove DOMAIN SELECTOR
   remove-domain DOMAIN [--force]
+  policy DOMAIN [--interval D] [--retire-after D] [--delete-after D] [--dns-timeout D]
+         [--opt-out | --opt-in] [--reset]    the domain's own rotation policy (D: 90d, 72h, 30m, 45s),
+                                             each unset value the config's [rotation] one; --opt-out:
+                                             never rotated by schedule; --reset: the global policy
+                                             again; without options: shows it
   dns DOMAIN [--delegation-zone ZONE]
   import-pem DOMAIN SELECTOR FILE
   export directory DIR                       copy every key (state, selector, timestamps kept) into
@@ -148,6 +155,42 @@ int list_keys(const keystore::KeyStore& store, const std::vector<keystore::LoadP
   return problems.empty() ? 0 : kFailure;
 }
 
+// --interval / --retire-after / --delete-after / --dns-timeout / --opt-out / --opt-in / --reset.
+std::optional<std::string> read_policy_change(const CliArgs& cli, lifecycle::PolicyChange& change) {
+  for (auto [name, field] :
+       {std::pair{"interval", &change.interval}, std::pair{"retire-after", &change.retire_after},
+        std::pair{"delete-after", &change.delete_after}, std::pair{"dns-timeout", &change.dns_timeout}}) {
+    const auto text = cli.value(name);
+    if (!text) continue;
+    *field = lifecycle::parse_policy_duration(*text);
+    if (!*field)
+      return "--" + std::string(name) + " takes a duration such as 90d, 72h, 30m or 45s, not '" + *text + "'";
+  }
+  if (cli.flag("opt-out") && cli.flag("opt-in")) return "give --opt-out or --opt-in, not both";
+  if (cli.flag("opt-out")) change.opt_out = true;
+  if (cli.flag("opt-in")) change.opt_out = false;
+  change.reset = cli.flag("reset");
+  return std::nullopt;
+}
+
+int show_policy(const keystore::DomainInfo& info, const lifecycle::RotationPolicy& global) {
+  using lifecycle::format_policy_duration;
+  const lifecycle::RotationPolicy policy = lifecycle::effective_policy(global, info.rotation);
+  auto line = [&](std::string_view name, std::chrono::seconds value, const std::optional<std::int64_t>& own) {
+    std::cout << "  " << name << " " << format_policy_duration(value) << (own ? " (this domain)" : " (global)") << "\n";
+  };
+  std::cout << info.domain << ": "
+            << (!policy.enabled    ? "scheduled rotation is off ([rotation] enabled = false)"
+                : policy.opted_out ? "opted out of scheduled rotation"
+                                   : "rotates on schedule")
+            << "\n";
+  line("interval", policy.interval, info.rotation.interval);
+  line("retire_after", policy.retire_after, info.rotation.retire_after);
+  line("delete_after", policy.delete_after, info.rotation.delete_after);
+  line("dns_timeout", policy.dns_timeout, info.rotation.dns_timeout);
+  return 0;
+}
+
 Result<std::string> read_text_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return make_error(ErrorCode::invalid, "cannot read " + path);
@@ -160,7 +203,7 @@ Result<std::string> read_text_file(const std::string& path) {
 
 int run_keys(Args args) {
   const CliArgs cli(args, {"keystore", "config", "algorithm", "bits", "selector", "activate", "delegation-zone",
-                           "old-kek", "new-kek", "kek"});
+                           "old-kek", "new-kek", "kek", "interval", "retire-after", "delete-after", "dns-timeout"});
   if (!cli.ok()) return usage_error(cli.error());
   if (cli.flag(kAllowCoreDumpsFlag)) {
     std::cerr << "keys: core dumps allowed (--allow-core-dumps): a core file would hold private keys\n";
@@ -177,22 +220,12 @@ int run_keys(Args args) {
   const std::size_t operands = words.size() - 1;
   auto expect = [&](std::size_t count) { return operands == count; };
 
-  static const std::map<std::string, std::size_t, std::less<>> kOperands = {{"add", 1},
-                                                                            {"list", 0},
-                                                                            {"rotate", 1},
-                                                                            {"activate", 2},
-                                                                            {"retire", 2},
-                                                                            {"revoke", 2},
-                                                                            {"remove", 2},
-                                                                            {"remove-domain", 1},
-                                                                            {"dns", 1},
-                                                                            {"import-pem", 3},
-                                                                            {"import-opendkim", 2},
-                                                                            {"new-kek", 1},
-                                                                            {"rewrap", 0},
-                                                                            {"import-directory", 1},
-                                                                            {"export", 2},
-                                                                            {"import", 2}};
+  static const std::map<std::string, std::size_t, std::less<>> kOperands = {
+      {"add", 1},     {"list", 0},   {"rotate", 1},           {"activate", 2},
+      {"retire", 2},  {"revoke", 2}, {"remove", 2},           {"remove-domain", 1},
+      {"policy", 1},  {"dns", 1},    {"import-pem", 3},       {"import-opendkim", 2},
+      {"new-kek", 1}, {"rewrap", 0}, {"import-directory", 1}, {"export", 2},
+      {"import", 2}};
   const auto known = kOperands.find(command);
   if (known == kOperands.end()) return usage_error("unknown command '" + command + "'");
   const bool transfer = command == "export" || command == "import";  // import opendkim takes 3
@@ -350,6 +383,28 @@ int run_keys(Args args) {
       return report(keys.remove_domain(words[1], true), "removed " + words[1]);
     }
     return report(keys.remove_domain(words[1], cli.flag("force")), "removed " + words[1]);
+  }
+  if (command == "policy") {
+    // The config's [rotation] policy and limits when --config names one; the defaults otherwise.
+    lifecycle::RotationPolicy global;
+    lifecycle::PolicyLimits limits;
+    if (const auto config_path = cli.value("config")) {
+      const config::LoadResult loaded = config::load_config(*config_path);
+      if (!loaded.ok()) return failure("cannot load " + *config_path);
+      global = rotation_policy(loaded.config);
+      limits = rotation_limits(loaded.config);
+    }
+    lifecycle::PolicyChange change;
+    if (auto problem = read_policy_change(cli, change)) return usage_error(*problem);
+    const bool changes = change.reset || change.opt_out || change.interval || change.retire_after ||
+                         change.delete_after || change.dns_timeout;
+    if (changes) {
+      auto stored = lifecycle::DomainPolicy(store, global, limits).change(words[1], change);
+      if (!stored) return failure(stored.error().message);
+    }
+    auto info = store.domain(words[1]);
+    if (!info) return failure(info.error().message);
+    return show_policy(*info, global);
   }
   if (command == "dns") {
     auto info = store.domain(words[1]);

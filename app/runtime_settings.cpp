@@ -142,4 +142,12 @@ lifecycle::RotationPolicy rotation_policy(const config::Config& config) {
   return policy;
 }
 
+lifecycle::PolicyLimits rotation_limits(const config::Config& config) {
+  lifecycle::PolicyLimits limits;
+  limits.dns_ttl = config::kRotationDnsTtl;
+  limits.check_interval = std::chrono::duration_cast<std::chrono::seconds>(config.dns.check_interval);
+  limits.allow_short_intervals = config.rotation.allow_short_intervals;
+  return limits;
+}
+
 }  // namespace dkr::app

@@ -261,6 +261,7 @@ int run_serve(Args args) {
   }
   lifecycle::RotationScheduler scheduler(*store, **probe, policy);
   if (publisher) scheduler.enable_delegation(publisher, delegation_settings(cfg));
+  scheduler.set_parallel_probes(cfg.rotation.parallel_dns_checks);
   lifecycle::RotationLoop rotation_loop(scheduler, rotation_check_interval(cfg), rotation_leadership(opened));
   rotation_loop.start();
 
@@ -281,6 +282,7 @@ int run_serve(Args args) {
       hooks.publisher = publisher;
       hooks.publish_problem = [&scheduler](const std::string& domain) { return scheduler.publish_problem(domain); };
     }
+    hooks.rotation_limits = rotation_limits(cfg);
     hooks.dns_wait = [&scheduler](const std::string& domain, const std::string& selector) {
       return scheduler.dns_wait(domain, selector);
     };

@@ -12,9 +12,11 @@
 #include "dns/dkim_record.hpp"
 #include "dns/publication.hpp"
 #include "admin/readiness.hpp"
+#include "admin/rotation_policy_json.hpp"
 #include "keystore/dns_record.hpp"
 #include "common/ascii.hpp"
 #include "lifecycle/delegated_slots.hpp"
+#include "lifecycle/domain_policy.hpp"
 #include "lifecycle/key_lifecycle.hpp"
 #include "lifecycle/rotation_policy.hpp"
 
@@ -125,7 +127,8 @@ void fill_delegation_status(json& delegation, const dns::DelegationReport& repor
 
 void add_schedule(const KeyView& key_view, json& out, const std::string& domain, const keystore::SelectorInfo& info) {
   if (key_view.hooks == nullptr) return;
-  const lifecycle::KeySchedule s = lifecycle::schedule_of(info, key_view.hooks->rotation_policy, key_view.now);
+  const lifecycle::KeySchedule s = lifecycle::schedule_of(
+      info, lifecycle::effective_policy(key_view.hooks->rotation_policy, key_view.rotation), key_view.now);
   out["age_seconds"] = s.age_seconds;
   out["next_step"] = s.next_step == lifecycle::KeyStep::None ? json(nullptr) : json(lifecycle::to_string(s.next_step));
   out["next_step_at"] = timestamp(s.next_step_at);
@@ -134,7 +137,13 @@ void add_schedule(const KeyView& key_view, json& out, const std::string& domain,
   if (info.state == KeyState::Staged && info.activate_after_dns) {
     json status = {
         {"status", "pending"}, {"reason", "not checked yet"}, {"found", json::array()}, {"checked_at", nullptr}};
-    if (key_view.hooks->dns_wait) {
+    if (!info.dns_check.status.empty()) {
+      // Stored by the leader's scheduler: every replica shows the same finding.
+      status = {{"status", info.dns_check.status},
+                {"reason", info.dns_check.reason},
+                {"found", info.dns_check.found},
+                {"checked_at", timestamp(info.dns_check.checked_at)}};
+    } else if (key_view.hooks->dns_wait) {
       if (auto wait = key_view.hooks->dns_wait(domain, info.selector)) {
         status = {{"status", wait->status},
                   {"reason", wait->reason},
@@ -163,11 +172,14 @@ json selector_json(const KeyView& view, const std::string& domain, const keystor
   return out;
 }
 
-json domain_json(const KeyView& view, const keystore::DomainInfo& info) {
+json domain_json(const KeyView& global_view, const keystore::DomainInfo& info) {
+  KeyView view = global_view;
+  view.rotation = info.rotation;
   json selectors = json::array();
   for (const auto& selector : info.selectors) selectors.push_back(selector_json(view, info.domain, selector));
   json out = {{"domain", info.domain}, {"selectors", std::move(selectors)}, {"delegated", info.delegated}};
   if (info.delegated && view.hooks != nullptr) out["delegation"] = delegation_json(*view.hooks, info);
+  if (view.hooks != nullptr) out["rotation"] = rotation_json(info, view.hooks->rotation_policy, view.now);
   return out;
 }
 
@@ -269,7 +281,15 @@ std::optional<ApiResponse> refused_transition(keystore::KeyAction action, const 
 
 }  // namespace
 
-KeyView AdminApi::view() const { return {&hooks_, hooks_.clock ? hooks_.clock() : lifecycle::system_clock_seconds()}; }
+KeyView AdminApi::view() const {
+  return {&hooks_, hooks_.clock ? hooks_.clock() : lifecycle::system_clock_seconds(), {}};
+}
+
+KeyView AdminApi::view_of(const std::string& domain) const {
+  KeyView out = view();
+  if (auto info = store_.domain(domain)) out.rotation = info->rotation;
+  return out;
+}
 
 AdminApi::AdminApi(keystore::KeyStore& store, std::shared_ptr<dns::Resolver> resolver, AdminHooks hooks,
                    AdminCounters& counters, bool per_domain_metrics)
@@ -325,6 +345,12 @@ void AdminApi::handle(const Route& route, std::string_view body, Done done, cons
         return domain_dns(route, std::move(done));
       case Endpoint::DomainReadiness:
         return domain_readiness(route, std::move(done));
+      case Endpoint::DomainRotation:
+        response = domain_rotation(route);
+        break;
+      case Endpoint::SetDomainRotation:
+        response = set_domain_rotation(route, body);
+        break;
       case Endpoint::Token:
         response = json_response(
             200, {{"name", scope.name}, {"role", std::string(to_string(scope.role))}, {"domains", scope.domains}});
@@ -488,7 +514,7 @@ ApiResponse AdminApi::add_domain(std::string_view body, const TokenScope& scope)
   auto info = store_.domain(request->domain);
   if (!info) return store_error(info.error());
   json body_json = domain_json(view(), *info);
-  body_json["key"] = selector_json(view(), info->domain, *created);
+  body_json["key"] = selector_json(view_of(info->domain), info->domain, *created);
   body_json["dns"] = dns_json(info->domain, *created);
   ApiResponse response = json_response(201, body_json);
   response.headers.emplace_back("Location", "/v1/domains/" + info->domain);
@@ -565,16 +591,43 @@ ApiResponse AdminApi::rotate(const Route& route, std::string_view body) {
   if (!rotated) return store_error(rotated.error());
   if (rotated->keys.empty()) return error_response(500, "rotation created no key");
 
+  const KeyView rotated_view = view_of(rotated->domain);
   json keys = json::array();
-  for (const auto& key : rotated->keys) keys.push_back(selector_json(view(), rotated->domain, key));
+  for (const auto& key : rotated->keys) keys.push_back(selector_json(rotated_view, rotated->domain, key));
   const auto& first = rotated->keys.front();
-  json body_json = {{"domain", rotated->domain},     {"key", selector_json(view(), rotated->domain, first)},
+  json body_json = {{"domain", rotated->domain},     {"key", selector_json(rotated_view, rotated->domain, first)},
                     {"keys", std::move(keys)},       {"dns", dns_json(rotated->domain, first)},
                     {"retiring", rotated->retiring}, {"revoked", rotated->revoked}};
   if (request->emergency) {
     body_json["unsigned_until_dns"] = request->activate != Activation::Now;
   }
   return json_response(request->activate == Activation::Now ? 201 : 202, body_json);
+}
+
+ApiResponse AdminApi::domain_rotation(const Route& route) const {
+  ApiResponse failure;
+  const auto info = lookup_domain(store_, route.domain, failure);
+  if (!info) return failure;
+  json body_json = rotation_json(*info, hooks_.rotation_policy, view().now);
+  body_json["domain"] = info->domain;
+  return json_response(200, body_json);
+}
+
+// The same use case as `keys policy`: the effective policy is validated (errors name the field),
+// then the override replaces the stored one.
+ApiResponse AdminApi::set_domain_rotation(const Route& route, std::string_view body) {
+  auto wanted = parse_rotation_override(body);
+  if (!wanted) return error_response(400, wanted.error().message);
+  ApiResponse failure;
+  const auto info = lookup_domain(store_, route.domain, failure);
+  if (!info) return failure;
+  lifecycle::DomainPolicy policies(store_, hooks_.rotation_policy, hooks_.rotation_limits);
+  if (auto stored = policies.set(info->domain, *wanted); !stored) return store_error(stored.error());
+  auto after = store_.domain(info->domain);
+  if (!after) return store_error(after.error());
+  json body_json = rotation_json(*after, hooks_.rotation_policy, view().now);
+  body_json["domain"] = after->domain;
+  return json_response(200, body_json);
 }
 
 ApiResponse AdminApi::key_action(const Route& route, std::string_view body) {
@@ -608,7 +661,7 @@ ApiResponse AdminApi::key_action(const Route& route, std::string_view body) {
   if (!after) return store_error(after.error());
   json body_json = domain_json(view(), *after);
   if (const auto* changed = find_selector(*after, key->selector)) {
-    body_json["key"] = selector_json(view(), after->domain, *changed);
+    body_json["key"] = selector_json(view_of(after->domain), after->domain, *changed);
   }
   return json_response(200, body_json);
 }

@@ -22,6 +22,8 @@ constexpr std::array kEndpoints = {
   EndpointSpec{Endpoint::GetDomain,       "GET",    "/v1/domains/{domain}",                           A::Read,    S::PathDomain, T::Worker,   false,  false, "read domains"},
   EndpointSpec{Endpoint::RemoveDomain,    "DELETE", "/v1/domains/{domain}",                           A::Admin,   S::PathDomain, T::Worker,   true,   false, "remove domains"},
   EndpointSpec{Endpoint::Rotate,          "POST",   "/v1/domains/{domain}/rotate",                    A::Rotate,  S::PathDomain, T::Worker,   true,   false, "change keys"},
+  EndpointSpec{Endpoint::DomainRotation,    "GET", "/v1/domains/{domain}/rotation",                   A::Read,    S::PathDomain, T::Worker,   false,  false, "read domains"},
+  EndpointSpec{Endpoint::SetDomainRotation, "PUT", "/v1/domains/{domain}/rotation",                   A::Rotate,  S::PathDomain, T::Worker,   true,   false, "change rotation policies"},
   EndpointSpec{Endpoint::DomainDns,       "GET",    "/v1/domains/{domain}/dns",                       A::Read,    S::PathDomain, T::Worker,   false,  false, "read domains"},
   EndpointSpec{Endpoint::DomainReadiness, "GET",    "/v1/domains/{domain}/readiness",                 A::Read,    S::PathDomain, T::Worker,   false,  false, "read domains"},
   EndpointSpec{Endpoint::RemoveKey,       "DELETE", "/v1/domains/{domain}/keys/{selector}",           A::Rotate,  S::PathDomain, T::Worker,   true,   false, "change keys"},

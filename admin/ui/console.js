@@ -227,6 +227,7 @@ function renderDomain({ domain, dns, readiness }, zone) {
   const key = idPart(name);
   const section = element('section', { class: 'domain', 'aria-labelledby': 'domain-' + key, 'data-domain': name });
   section.append(element('h3', { id: 'domain-' + key, text: name }));
+  if (domain.rotation) section.append(renderRotationPolicy(domain.rotation));
 
   const actions = element('div', { class: 'actions' });
   if (may('rotate')) {
@@ -253,6 +254,24 @@ function renderDomain({ domain, dns, readiness }, zone) {
     if (selector.state !== 'revoked') section.append(renderRecords(name, selector, zone));
   }
   return section;
+}
+
+// The domain's effective rotation policy (PUT /v1/domains/{d}/rotation overrides it); its own
+// values are marked.
+function renderRotationPolicy(rotation) {
+  const days = (seconds) => (seconds % 86400 === 0 ? seconds / 86400 + ' d' : seconds + ' s');
+  const own = (field) => (rotation.override && rotation.override[field] !== null ? ' (this domain)' : '');
+  const effective = rotation.effective || {};
+  let text;
+  if (!effective.enabled) text = 'Scheduled rotation is off';
+  else if (rotation.opt_out) text = 'Opted out of scheduled rotation';
+  else {
+    text = 'Rotates every ' + days(effective.interval) + own('interval') + '; replaced keys revoked after ' +
+      days(effective.retire_after) + own('retire_after') + ', deleted after ' + days(effective.delete_after) +
+      own('delete_after');
+    if (rotation.next_step_at) text += '; next step ' + formatTime(rotation.next_step_at);
+  }
+  return element('p', { class: 'detail', 'data-role': 'rotation-policy', text });
 }
 
 function renderSelectorTable(domain, rows, key) {

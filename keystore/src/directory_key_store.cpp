@@ -222,7 +222,7 @@ Result<std::optional<DomainMetadata>> DirectoryKeyStore::metadata_on_disk(const 
   if (const auto* entry = snapshot->find(domain)) {
     const auto stamp = stamp_file(options_.path / domain / kMetadataFile);
     if (stamp && *stamp == (*entry)->metadata_stamp) {
-      DomainMetadata metadata{domain, (*entry)->info.selectors};
+      DomainMetadata metadata{domain, (*entry)->info.selectors, (*entry)->info.rotation};
       metadata.delegated = (*entry)->info.delegated;
       return std::optional<DomainMetadata>(std::move(metadata));
     }
@@ -463,6 +463,34 @@ Result<bool> DirectoryKeyStore::step_if(std::string_view domain, std::string_vie
                            changed = *applied;
                            return applied;
                          });
+  if (!done) return done.error().code == ErrorCode::not_found ? Result<bool>(false) : Result<bool>(done.error());
+  return changed;
+}
+
+Result<void> DirectoryKeyStore::set_rotation_override(std::string_view domain, const RotationOverride& rotation) {
+  auto name = normalize_domain(domain);
+  if (!name) return name.error();
+  std::lock_guard guard(write_mutex_);
+  StoreLock lock(options_.path, StoreLock::Mode::Exclusive);
+  auto before = metadata_on_disk(*name);
+  if (!before) return before.error();
+  if (!before->has_value()) return make_error(ErrorCode::not_found, "no domain " + *name + " in the key store");
+  if ((*before)->rotation == rotation) return {};
+  Transaction transaction;
+  transaction.domain = *name;
+  transaction.after = std::move(**before);
+  transaction.after.rotation = rotation;
+  return commit(transaction);
+}
+
+Result<bool> DirectoryKeyStore::record_dns_check(std::string_view domain, std::string_view selector,
+                                                 const DnsCheck& check) {
+  bool changed = false;
+  auto done =
+      transition(domain, selector, [&](DomainMetadata& m, const std::string& s, std::int64_t, auto&) -> Result<bool> {
+        changed = apply_dns_check(m, s, check);
+        return changed;
+      });
   if (!done) return done.error().code == ErrorCode::not_found ? Result<bool>(false) : Result<bool>(done.error());
   return changed;
 }

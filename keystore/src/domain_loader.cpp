@@ -130,6 +130,7 @@ DomainLoad load_domain(const std::filesystem::path& root, const std::string& dom
   entry->metadata_stamp = *metadata_stamp;
   entry->info.domain = domain;
   entry->info.delegated = metadata->delegated;
+  entry->info.rotation = metadata->rotation;
   for (SelectorInfo& info : metadata->selectors) {
     if (info.state == KeyState::Revoked) {
       info.dns_record = std::string(kRevokedKeyRecord);

@@ -31,6 +31,79 @@ std::string json_escaped(std::string_view text) {
 
 }  // namespace
 
+// Free text from DNS (reason, TXT values) goes through nlohmann, which escapes it and replaces
+// invalid UTF-8, so a hostile TXT record cannot break keys.json.
+std::string dns_check_json(const DnsCheck& check) {
+  const nlohmann::json out = {
+      {"status", check.status}, {"reason", check.reason}, {"found", check.found}, {"checked_at", check.checked_at}};
+  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string rotation_json(const RotationOverride& rotation) {
+  nlohmann::json out = {{"opt_out", rotation.opt_out}};
+  auto put = [&](const char* key, const std::optional<std::int64_t>& value) {
+    if (value) out[key] = *value;
+  };
+  put("interval", rotation.interval);
+  put("retire_after", rotation.retire_after);
+  put("delete_after", rotation.delete_after);
+  put("dns_timeout", rotation.dns_timeout);
+  return out.dump();
+}
+
+namespace {
+
+Result<RotationOverride> parse_rotation(const nlohmann::json& item) {
+  if (!item.is_object()) return make_error("\"rotation\" is not an object");
+  RotationOverride rotation;
+  rotation.opt_out = item.value("opt_out", false);
+  for (auto [key, field] :
+       {std::pair{"interval", &rotation.interval}, std::pair{"retire_after", &rotation.retire_after},
+        std::pair{"delete_after", &rotation.delete_after}, std::pair{"dns_timeout", &rotation.dns_timeout}}) {
+    if (!item.contains(key) || item.at(key).is_null()) continue;
+    const auto seconds = item.at(key).get<std::int64_t>();
+    if (seconds <= 0) return make_error("rotation." + std::string(key) + " is not a positive number of seconds");
+    *field = seconds;
+  }
+  return rotation;
+}
+
+DnsCheck parse_dns_check(const nlohmann::json& item) {
+  DnsCheck check;
+  if (!item.is_object()) return check;
+  check.status = item.value("status", std::string());
+  check.reason = item.value("reason", std::string());
+  if (item.contains("found") && item.at("found").is_array()) {
+    for (const auto& value : item.at("found")) {
+      if (value.is_string()) check.found.push_back(value.get<std::string>());
+    }
+  }
+  check.checked_at = item.value("checked_at", std::int64_t{0});
+  return check;
+}
+
+}  // namespace
+
+Result<RotationOverride> rotation_from_json(std::string_view json) {
+  const nlohmann::json document = nlohmann::json::parse(json, nullptr, false);
+  if (document.is_discarded()) return make_error("rotation: not valid JSON");
+  try {
+    return parse_rotation(document);
+  } catch (const nlohmann::json::exception& e) {
+    return make_error(std::string("rotation: malformed: ") + e.what());
+  }
+}
+
+DnsCheck dns_check_from_json(std::string_view json) {
+  const nlohmann::json document = nlohmann::json::parse(json, nullptr, false);
+  if (document.is_discarded()) return {};
+  try {
+    return parse_dns_check(document);
+  } catch (const nlohmann::json::exception&) {
+    return {};
+  }
+}
+
 SelectorInfo* DomainMetadata::find(std::string_view selector) {
   for (SelectorInfo& info : selectors) {
     if (info.selector == selector) return &info;
@@ -69,9 +142,13 @@ std::string serialize_metadata(const DomainMetadata& metadata) {
            ", \"retired_at\": " + std::to_string(info.retired_at) +
            ", \"revoked_at\": " + std::to_string(info.revoked_at) +
            ", \"activate_after_dns\": " + (info.activate_after_dns ? "true" : "false") + ",\n     \"dns_record\": \"" +
-           json_escaped(info.dns_record) + "\"}";
+           json_escaped(info.dns_record) + "\"";
+    if (info.dns_check != DnsCheck{}) out += ",\n     \"dns_check\": " + dns_check_json(info.dns_check);
+    out += "}";
   }
-  out += metadata.selectors.empty() ? "]\n}\n" : "\n  ]\n}\n";
+  out += metadata.selectors.empty() ? "]" : "\n  ]";
+  if (!metadata.rotation.empty()) out += ",\n  \"rotation\": " + rotation_json(metadata.rotation);
+  out += "\n}\n";
   return out;
 }
 
@@ -120,6 +197,8 @@ Result<DomainMetadata> parse_metadata(std::string_view json, std::string_view ex
       info.activate_after_dns = item.value("activate_after_dns", false);
       // The record published for the key; lets open() skip parsing every key file.
       info.dns_record = item.value("dns_record", std::string());
+      // A display aid: an unreadable one is dropped, never a reason to refuse the domain's keys.
+      if (item.contains("dns_check")) info.dns_check = dns_check_from_json(item.at("dns_check").dump());
       if (info.state == KeyState::Active) {
         bool& seen = active_seen[info.algorithm == signer::Algorithm::RsaSha256 ? 0 : 1];
         if (seen) {
@@ -128,6 +207,11 @@ Result<DomainMetadata> parse_metadata(std::string_view json, std::string_view ex
         seen = true;
       }
       metadata.selectors.push_back(std::move(info));
+    }
+    if (document.contains("rotation")) {
+      auto rotation = parse_rotation(document.at("rotation"));
+      if (!rotation) return rotation.error();
+      metadata.rotation = *rotation;
     }
     return metadata;
   } catch (const nlohmann::json::exception& e) {
@@ -162,6 +246,7 @@ Result<bool> apply_activate(DomainMetadata& metadata, std::string_view selector,
   info.state = KeyState::Active;
   info.activated_at = now;
   info.activate_after_dns = false;
+  info.dns_check = {};
   return true;
 }
 
@@ -187,6 +272,7 @@ Result<bool> apply_revoke(DomainMetadata& metadata, std::string_view selector, s
   info.state = KeyState::Revoked;
   info.revoked_at = now;
   info.activate_after_dns = false;
+  info.dns_check = {};
   return true;
 }
 
@@ -218,6 +304,15 @@ Result<bool> apply_step_if(DomainMetadata& metadata, std::string_view selector, 
       return true;
   }
   return false;
+}
+
+bool apply_dns_check(DomainMetadata& metadata, std::string_view selector, const DnsCheck& check) {
+  // As stored (invalid UTF-8 replaced), so that the same finding next round compares equal.
+  const DnsCheck stored = dns_check_from_json(dns_check_json(check));
+  SelectorInfo* info = metadata.find(selector);
+  if (info == nullptr || info->state != KeyState::Staged || info->dns_check == stored) return false;
+  info->dns_check = stored;
+  return true;
 }
 
 Result<void> check_stage_guards(const DomainMetadata& metadata, const KeyParams& params) {

@@ -15,6 +15,7 @@ inline constexpr std::string_view kMetadataFile = "keys.json";
 struct DomainMetadata {
   std::string domain;
   std::vector<SelectorInfo> selectors;  // dns_record is not stored: it derives from the key
+  RotationOverride rotation{};          // "rotation": {...}, only when not empty (older files have none)
   bool delegated = false;               // DomainInfo::delegated
 
   SelectorInfo* find(std::string_view selector);
@@ -24,6 +25,12 @@ struct DomainMetadata {
 std::string serialize_metadata(const DomainMetadata& metadata);
 // Checks structure, names, states and "at most one active key per algorithm".
 Result<DomainMetadata> parse_metadata(std::string_view json, std::string_view expected_domain);
+
+// The rotation override and a key's DNS check as JSON (keys.json and the PostgreSQL columns).
+std::string rotation_json(const RotationOverride& rotation);
+Result<RotationOverride> rotation_from_json(std::string_view json);
+std::string dns_check_json(const DnsCheck& check);
+DnsCheck dns_check_from_json(std::string_view json);  // {} when unreadable: a display aid, not state
 
 std::filesystem::path key_file_path(const std::filesystem::path& domain_dir, std::string_view selector);
 
@@ -40,6 +47,10 @@ Result<void> apply_remove(DomainMetadata& metadata, std::string_view selector);
 // `from`; `removed` is set when a Remove took the key out (its PEM file or row goes too).
 Result<bool> apply_step_if(DomainMetadata& metadata, std::string_view selector, KeyAction action, KeyState from,
                            std::int64_t now, bool& removed);
+// KeyStore::record_dns_check on metadata: false when the key is gone, no longer staged, or its
+// stored check is already `check`.
+bool apply_dns_check(DomainMetadata& metadata, std::string_view selector, const DnsCheck& check);
+
 // KeyParams::unless_staged: conflict when a staged key of `algorithm` exists.
 Result<void> check_unless_staged(const DomainMetadata& metadata, signer::Algorithm algorithm);
 // KeyParams::unless_staged and KeyParams::replacing, as the stores check them before staging.

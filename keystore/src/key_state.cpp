@@ -75,4 +75,12 @@ Result<bool> KeyStore::step_if(std::string_view domain, std::string_view selecto
   return false;
 }
 
+Result<void> KeyStore::set_rotation_override(std::string_view domain, const RotationOverride&) {
+  return make_error(ErrorCode::internal, "this key store keeps no rotation policy for " + std::string(domain));
+}
+
+Result<bool> KeyStore::record_dns_check(std::string_view domain, std::string_view, const DnsCheck&) {
+  return make_error(ErrorCode::internal, "this key store keeps no DNS checks for " + std::string(domain));
+}
+
 }  // namespace dkr::keystore

@@ -95,9 +95,12 @@ class SealedSlot {
 // The columns every domain query returns, in this order.
 constexpr std::string_view kDomainColumns =
     "d.name, d.version, k.id, k.selector, k.algorithm, k.bits, k.state, k.created_at, k.activated_at, "
-    "k.retired_at, k.revoked_at, k.activate_after_dns, k.dns_record, d.delegated, k.slot";
-// The column after kDomainColumns in the queries that also read the sealed key.
-constexpr int kSealedKeyColumn = 15;
+    "k.retired_at, k.revoked_at, k.activate_after_dns, k.dns_record, d.delegated, k.slot, d.rotation, k.dns_check";
+constexpr int kDelegatedColumn = 13;  // d.delegated
+constexpr int kSlotColumn = 14;       // k.slot
+constexpr int kRotationColumn = 15;   // d.rotation
+constexpr int kDnsCheckColumn = 16;   // k.dns_check
+constexpr int kSealedKeyColumn = 17;  // k.sealed_key, where a query appends it
 
 SelectorInfo selector_from_row(const PgResult& rows, int row) {
   SelectorInfo info;
@@ -113,8 +116,20 @@ SelectorInfo selector_from_row(const PgResult& rows, int row) {
   // A revoked selector publishes an empty key, as in the directory store; the column keeps the
   // key's record, which SealedSlot checks keys against.
   info.dns_record = info.state == KeyState::Revoked ? std::string(kRevokedKeyRecord) : std::string(rows.text(row, 12));
-  info.slot = std::string(rows.text(row, 14));
+  info.slot = std::string(rows.text(row, kSlotColumn));
+  if (!rows.null(row, kDnsCheckColumn)) info.dns_check = dns_check_from_json(rows.text(row, kDnsCheckColumn));
   return info;
+}
+
+// The domain's rotation override; a broken value reads as none (logged): the global policy applies.
+RotationOverride rotation_from_row(const PgResult& rows, int row, std::string_view domain) {
+  if (rows.null(row, kRotationColumn)) return {};
+  auto rotation = rotation_from_json(rows.text(row, kRotationColumn));
+  if (!rotation) {
+    spdlog::error("keystore: domain {}: {}; the global rotation policy applies", domain, rotation.error().message);
+    return {};
+  }
+  return *rotation;
 }
 
 // The row's public data (record, algorithm, bits) as version 2 sealing binds it.
@@ -240,7 +255,8 @@ class DomainReader {
     auto entry = std::make_shared<PgDomain>();
     entry->info.domain = std::string(rows.text(begin, 0));
     entry->version = rows.integer(begin, 1);
-    entry->info.delegated = rows.text(begin, 13) == "t";
+    entry->info.delegated = rows.text(begin, kDelegatedColumn) == "t";
+    entry->info.rotation = rotation_from_row(rows, begin, entry->info.domain);
     for (int row = begin; row < end; ++row) {
       if (rows.null(row, 2)) continue;  // a domain without keys
       SelectorInfo info = selector_from_row(rows, row);
@@ -350,7 +366,8 @@ Result<bool> read_domain(PgConnection& conn, const std::string& schema, const st
   metadata = DomainMetadata{name, {}};
   if (rows->rows() == 0) return false;
   version = rows->integer(0, 1);
-  metadata.delegated = rows->text(0, 13) == "t";
+  metadata.delegated = rows->text(0, kDelegatedColumn) == "t";
+  metadata.rotation = rotation_from_row(*rows, 0, name);
   for (int row = 0; row < rows->rows(); ++row) {
     if (!rows->null(row, 2)) metadata.selectors.push_back(selector_from_row(*rows, row));
   }
@@ -763,6 +780,7 @@ Result<void> PostgresKeyStore::write(const std::string& domain, const Plan& plan
     if (auto r = checked(conn.exec("DELETE FROM " + s + ".domains WHERE name = $1", {PgParam::text(domain)})); !r)
       return r;
   } else {
+    if (auto r = write_rotation_and_checks(context); !r) return fail(r.error());
     for (const std::string& selector : context.removed) {
       if (auto r = checked(conn.exec("DELETE FROM " + s + ".keys WHERE domain = $1 AND selector = $2",
                                      {PgParam::text(domain), PgParam::text(selector)}));
@@ -996,6 +1014,57 @@ Result<bool> PostgresKeyStore::step_if(std::string_view domain, std::string_view
     if (removed) context.removed.push_back(*wanted);
     changed = *applied;
     return applied;
+  });
+  if (!done) return done.error();
+  return changed;
+}
+
+// The domain's rotation override and the keys' DNS checks, where they changed (inside write()'s
+// transaction; a key inserted by this write carries no check yet).
+Result<void> PostgresKeyStore::write_rotation_and_checks(const WriteContext& context) {
+  PgConnection& conn = *write_conn_;
+  const std::string s = quote_identifier(options_.schema);
+  if (context.after.rotation != context.before.rotation) {
+    const RotationOverride& rotation = context.after.rotation;
+    auto done = conn.exec(
+        "UPDATE " + s + ".domains SET rotation = $2 WHERE name = $1",
+        {PgParam::text(context.domain), rotation.empty() ? PgParam::null() : PgParam::text(rotation_json(rotation))});
+    if (!done) return done.error();
+  }
+  for (const SelectorInfo& info : context.after.selectors) {
+    const SelectorInfo* old = context.before.find(info.selector);
+    if (old == nullptr || old->dns_check == info.dns_check) continue;
+    auto done =
+        conn.exec("UPDATE " + s + ".keys SET dns_check = $3 WHERE domain = $1 AND selector = $2",
+                  {PgParam::text(context.domain), PgParam::text(info.selector),
+                   info.dns_check == DnsCheck{} ? PgParam::null() : PgParam::text(dns_check_json(info.dns_check))});
+    if (!done) return done.error();
+  }
+  return {};
+}
+
+Result<void> PostgresKeyStore::set_rotation_override(std::string_view domain, const RotationOverride& rotation) {
+  auto name = normalize_domain(domain);
+  if (!name) return name.error();
+  return write(*name, [&](WriteContext& context) -> Result<bool> {
+    if (!context.exists) return make_error(ErrorCode::not_found, "no domain " + *name + " in the key store");
+    if (context.after.rotation == rotation) return false;
+    context.after.rotation = rotation;
+    return true;
+  });
+}
+
+Result<bool> PostgresKeyStore::record_dns_check(std::string_view domain, std::string_view selector,
+                                                const DnsCheck& check) {
+  auto name = normalize_domain(domain);
+  if (!name) return name.error();
+  auto wanted = normalize_selector(selector);
+  if (!wanted) return wanted.error();
+  bool changed = false;
+  auto done = write(*name, [&](WriteContext& context) -> Result<bool> {
+    if (!context.exists) return false;
+    changed = apply_dns_check(context.after, *wanted, check);
+    return changed;
   });
   if (!done) return done.error();
   return changed;

@@ -45,6 +45,15 @@ CREATE UNIQUE INDEX keys_one_active ON {s}.keys (domain, algorithm) WHERE state 
 ALTER TABLE {s}.domains ADD COLUMN delegated boolean NOT NULL DEFAULT false;
 ALTER TABLE {s}.keys ADD COLUMN slot text NOT NULL DEFAULT '';
 )SQL",
+    // Per-domain rotation policy and the scheduler's DNS findings, shared by every replica (issue 21).
+    R"SQL(
+-- The domain's rotation override as JSON ({"opt_out": bool, "interval": seconds, ...}); NULL = the
+-- global [rotation] policy.
+ALTER TABLE {s}.domains ADD COLUMN rotation text;
+-- What the leader's last DNS check found for a staged key waiting for DNS, as JSON
+-- ({"status", "reason", "found", "checked_at"}); NULL = not checked.
+ALTER TABLE {s}.keys ADD COLUMN dns_check text;
+)SQL",
 };
 
 std::string expand(std::string_view sql, const std::string& schema) {

@@ -142,6 +142,11 @@ Result<bool> KeyLifecycle::activate_if_proven(std::string_view domain, const Sel
   // A delegated key is looked up under its slot, through the owner's CNAME.
   ProbeResult result = probe.probe(domain, keystore::dns_selector(key), key.dns_record);
   if (seen != nullptr) *seen = result;
+  return activate_on_proof(domain, key, result);
+}
+
+Result<bool> KeyLifecycle::activate_on_proof(std::string_view domain, const SelectorInfo& key,
+                                             const ProbeResult& result) {
   if (result.outcome != ProbeResult::Outcome::Proven) {
     return make_error(ErrorCode::conflict, "DNS does not serve key " + key.selector + " of " + std::string(domain) +
                                                " (" + std::string(to_string(result.outcome)) + "): " + result.detail);

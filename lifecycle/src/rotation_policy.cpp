@@ -30,6 +30,7 @@ KeySchedule schedule_of(const keystore::SelectorInfo& key, const RotationPolicy&
       s.safe_to_remove_from_dns = true;  // nothing was ever signed with it
       break;
     case keystore::KeyState::Active:
+      if (policy.opted_out) break;  // no interval: never replaced by schedule
       s.past_interval = key.activated_at > 0 && now >= key.activated_at + policy.interval.count();
       if (policy.enabled) {
         s.next_step = KeyStep::Rotate;

@@ -7,6 +7,7 @@
 
 #include "common/prometheus_text.hpp"
 #include "dns/delegation_status.hpp"
+#include "lifecycle/domain_policy.hpp"
 
 namespace dkr::lifecycle {
 namespace {
@@ -103,15 +104,47 @@ std::optional<DnsWait> RotationScheduler::dns_wait(const std::string& domain, co
 RoundReport RotationScheduler::run_round() {
   RoundReport report;
   const std::int64_t now = clock_();
+  const std::vector<keystore::DomainInfo> domains = store_.list();
+
+  // Every staged key waiting for DNS, probed at once (bounded), before any step is applied.
+  std::vector<ProbeRequest> requests;
+  std::vector<std::pair<std::size_t, const keystore::SelectorInfo*>> owners;
+  for (std::size_t d = 0; d < domains.size(); ++d) {
+    for (const auto& key : domains[d].selectors) {
+      if (key.state != KeyState::Staged || !key.activate_after_dns) continue;
+      requests.push_back({domains[d].domain, keystore::dns_selector(key), key.dns_record});
+      owners.emplace_back(d, &key);
+    }
+  }
+  std::vector<ProbeResult> results =
+      requests.empty() ? std::vector<ProbeResult>() : probe_.probe_all(requests, parallel_probes_);
+  results.resize(requests.size());  // a probe double answering short: the rest count as failed lookups
+  std::vector<Probed> probed(domains.size());
+  for (std::size_t i = 0; i < owners.size(); ++i) {
+    probed[owners[i].first].emplace_back(owners[i].second, std::move(results[i]));
+  }
+
   std::map<std::pair<std::string, std::string>, DnsWait> waits;
-  for (const auto& domain : store_.list()) run_domain(domain, now, report, waits);
+  for (std::size_t d = 0; d < domains.size(); ++d) run_domain(domains[d], probed[d], now, report, waits);
   std::lock_guard lock(waits_mutex_);
   waits_ = std::move(waits);
   return report;
 }
 
-void RotationScheduler::run_domain(const keystore::DomainInfo& domain, std::int64_t now, RoundReport& report,
-                                   std::map<std::pair<std::string, std::string>, DnsWait>& waits) {
+void RotationScheduler::record_dns_check(const std::string& domain, const keystore::SelectorInfo& key,
+                                         const DnsWait& wait) {
+  keystore::DnsCheck check{wait.status, wait.reason, wait.found, wait.checked_at};
+  keystore::DnsCheck previous = key.dns_check;
+  previous.checked_at = check.checked_at;
+  if (previous == check && wait.checked_at < key.dns_check.checked_at + kDnsCheckRefreshSeconds) return;
+  auto recorded = store_.record_dns_check(domain, key.selector, check);
+  if (!recorded) {
+    spdlog::debug("lifecycle: DNS status of {} of {} not stored: {}", key.selector, domain, recorded.error().message);
+  }
+}
+
+void RotationScheduler::run_domain(const keystore::DomainInfo& domain, const Probed& probed, std::int64_t now,
+                                   RoundReport& report, std::map<std::pair<std::string, std::string>, DnsWait>& waits) {
   const std::string& name = domain.domain;
   auto failed = [&](std::string_view step, const std::string& selector, const Error& error) {
     // conflict: another replica or an operator changed the domain first; the next round re-decides.
@@ -130,10 +163,9 @@ void RotationScheduler::run_domain(const keystore::DomainInfo& domain, std::int6
   if (delegated) (void)publish_slots(domain, now);
 
   // 1. Staged keys waiting for DNS: activation on proof only.
-  for (const auto& key : domain.selectors) {
-    if (key.state != KeyState::Staged || !key.activate_after_dns) continue;
-    ProbeResult seen;
-    auto activated = lifecycle_.activate_if_proven(name, key, probe_, &seen);
+  for (const auto& [key_pointer, seen] : probed) {
+    const keystore::SelectorInfo& key = *key_pointer;
+    auto activated = lifecycle_.activate_on_proof(name, key, seen);
     if (seen.outcome != ProbeResult::Outcome::Proven) {
       ++report.waiting;
       DnsWait wait;
@@ -143,6 +175,7 @@ void RotationScheduler::run_domain(const keystore::DomainInfo& domain, std::int6
       wait.checked_at = now;
       spdlog::info("lifecycle: {} of {} stays staged: DNS {}: {}", key.selector, name, to_string(seen.outcome),
                    seen.detail);
+      record_dns_check(name, key, wait);
       waits[{name, key.selector}] = std::move(wait);
       continue;
     }
@@ -156,11 +189,15 @@ void RotationScheduler::run_domain(const keystore::DomainInfo& domain, std::int6
       ++done_;
     }
   }
-  if (!policy_.enabled) return;
+  // The domain's own policy: the global one with its override (interval, retire_after, ...).
+  const RotationPolicy policy = effective_policy(policy_, domain.rotation);
+  if (!policy.enabled) return;
 
-  // 2. Rotation due: per algorithm, the active key past interval and no successor staged.
+  // 2. Rotation due: per algorithm, the active key past interval and no successor staged; never for
+  // a domain that opted out.
   for (const auto& key : domain.selectors) {
-    if (key.state != KeyState::Active || key.activated_at + policy_.interval.count() > now) continue;
+    if (policy.opted_out) break;
+    if (key.state != KeyState::Active || key.activated_at + policy.interval.count() > now) continue;
     bool successor = false;
     for (const auto& other : domain.selectors) {
       successor = successor || (other.state == KeyState::Staged && other.algorithm == key.algorithm);
@@ -209,7 +246,7 @@ void RotationScheduler::run_domain(const keystore::DomainInfo& domain, std::int6
 
   // 3. Retiring -> revoked -> deleted.
   for (const auto& key : domain.selectors) {
-    if (key.state == KeyState::Retiring && key.retired_at + policy_.retire_after.count() <= now) {
+    if (key.state == KeyState::Retiring && key.retired_at + policy.retire_after.count() <= now) {
       if (delegated && !key.slot.empty()) {
         // The record is revoked in DNS first; the key is revoked in the store once it is (a failure
         // retries next round). A record changed behind our back is reported, and the key revoked.
@@ -226,7 +263,7 @@ void RotationScheduler::run_domain(const keystore::DomainInfo& domain, std::int6
         spdlog::info("lifecycle audit: revoked {} of {} (retiring since {}); its record now is \"v=DKIM1; p=\"",
                      key.selector, name, key.retired_at);
       }
-    } else if (key.state == KeyState::Revoked && key.revoked_at + policy_.delete_after.count() <= now) {
+    } else if (key.state == KeyState::Revoked && key.revoked_at + policy.delete_after.count() <= now) {
       auto changed = store_.step_if(name, key.selector, KeyAction::Remove, KeyState::Revoked);
       if (!changed) {
         failed("delete", key.selector, changed.error());
@@ -246,8 +283,9 @@ std::string render_rotation_metrics(const std::vector<keystore::DomainInfo>& dom
   std::uint64_t timed_out = 0;
   std::int64_t oldest = 0;
   for (const auto& domain : domains) {
+    const RotationPolicy effective = effective_policy(policy, domain.rotation);
     for (const auto& key : domain.selectors) {
-      const KeySchedule s = schedule_of(key, policy, now);
+      const KeySchedule s = schedule_of(key, effective, now);
       if (key.state == KeyState::Active && key.activated_at > 0 && now > key.activated_at) {
         oldest = std::max(oldest, now - key.activated_at);
       }

@@ -262,3 +262,104 @@ TEST_CASE_FIXTURE(ApiFixture, "a delegated domain needs [dns.publish] on the rel
   CHECK_FALSE(plain.body.contains("delegation"));
   CHECK_FALSE(plain.body["selectors"][0].contains("slot"));
 }
+
+TEST_CASE("a domain's rotation policy: GET shows override and effective policy, PUT validates and stores it") {
+  testing::FakeKeyStore store;
+  AdminCounters counters;
+  AdminHooks hooks;
+  std::int64_t now = 1'000'000;
+  hooks.clock = [&now] { return now; };
+  hooks.rotation_policy.enabled = true;
+  hooks.rotation_policy.interval = std::chrono::seconds(90 * 86400);
+  hooks.rotation_policy.retire_after = std::chrono::seconds(7 * 86400);
+  AdminApi api(store, nullptr, hooks, counters, false);
+  auto call = [&](std::string_view method, std::string_view target, std::string_view body = "") {
+    std::optional<ApiResponse> answer;
+    api.handle(std::get<Route>(match_route(method, target)), body, [&](ApiResponse r) { answer = std::move(r); });
+    REQUIRE(answer.has_value());
+    return std::make_pair(answer->status, json::parse(answer->body));
+  };
+  REQUIRE(call("POST", "/v1/domains", R"({"domain":"p.example","selector":"a","algorithm":"ed25519-sha256"})").first ==
+          201);
+  auto [status, plain] = call("GET", "/v1/domains/p.example/rotation");
+  REQUIRE(status == 200);
+  CHECK(plain["domain"] == "p.example");
+  CHECK(plain["opt_out"] == false);
+  CHECK(plain["override"]["interval"].is_null());
+  CHECK(plain["effective"]["interval"] == 90 * 86400);
+  CHECK(plain["effective"]["rotates"] == true);
+  CHECK(plain["next_step"] == "rotate");
+  CHECK(plain["next_step_key"] == "a");
+
+  auto [put_status, put] =
+      call("PUT", "/v1/domains/P.Example/rotation", R"({"interval":"30d","delete_after":86400,"dns_timeout":null})");
+  REQUIRE(put_status == 200);
+  CHECK(put["override"]["interval"] == 30 * 86400);
+  CHECK(put["override"]["delete_after"] == 86400);
+  CHECK(put["override"]["retire_after"].is_null());
+  CHECK(put["effective"]["retire_after"] == 7 * 86400);
+  CHECK(store.domain("p.example")->rotation.interval == 30 * 86400);
+
+  // GET /v1/domains/{d}: the effective policy, its next step, and each key's step on the domain's interval.
+  auto [get_status, domain] = call("GET", "/v1/domains/p.example");
+  REQUIRE(get_status == 200);
+  const std::int64_t activated = domain["selectors"][0]["activated_at"].get<std::int64_t>();
+  CHECK(domain["rotation"]["effective"]["interval"] == 30 * 86400);
+  CHECK(domain["rotation"]["next_step_at"] == activated + 30 * 86400);
+  CHECK(domain["selectors"][0]["next_step_at"] == activated + 30 * 86400);
+
+  // Refused, naming the field; nothing changes.
+  auto [short_status, too_short] = call("PUT", "/v1/domains/p.example/rotation", R"({"retire_after":"5m"})");
+  CHECK(short_status == 400);
+  CHECK(too_short["message"].get<std::string>().find("retire_after") != std::string::npos);
+  auto [interval_status, interval] = call("PUT", "/v1/domains/p.example/rotation", R"({"interval":"2h"})");
+  CHECK(interval_status == 400);
+  CHECK(interval["message"].get<std::string>().find("interval") != std::string::npos);
+  for (const char* bad :
+       {R"({"interval":"soon"})", R"({"interval":-5})", R"({"opt_out":"yes"})", R"({"ttl":"1d"})", "[1]"}) {
+    CAPTURE(bad);
+    auto [bad_status, answer] = call("PUT", "/v1/domains/p.example/rotation", bad);
+    CHECK(bad_status == 400);
+  }
+  CHECK(store.domain("p.example")->rotation.interval == 30 * 86400);
+
+  // Opt out: no scheduled step for the active key; PUT {} is the global policy again.
+  auto [out_status, out] = call("PUT", "/v1/domains/p.example/rotation", R"({"opt_out":true})");
+  REQUIRE(out_status == 200);
+  CHECK(out["effective"]["rotates"] == false);
+  CHECK(out["next_step"].is_null());
+  CHECK(call("GET", "/v1/domains/p.example").second["selectors"][0]["next_step"].is_null());
+  CHECK(call("PUT", "/v1/domains/p.example/rotation", "{}").second["effective"]["rotates"] == true);
+  CHECK(store.domain("p.example")->rotation.empty());
+  CHECK(call("PUT", "/v1/domains/missing.example/rotation", "{}").first == 404);
+}
+
+TEST_CASE("a staged key's DNS status comes from the store, so every replica shows the leader's finding") {
+  testing::FakeKeyStore store;
+  AdminCounters counters;
+  AdminHooks hooks;  // no dns_wait: a replica that does not run the scheduler
+  AdminApi api(store, nullptr, hooks, counters, false);
+  auto call = [&](std::string_view method, std::string_view target, std::string_view body) {
+    std::optional<ApiResponse> answer;
+    api.handle(std::get<Route>(match_route(method, target)), body, [&](ApiResponse r) { answer = std::move(r); });
+    REQUIRE(answer.has_value());
+    return json::parse(answer->body);
+  };
+  call("POST", "/v1/domains", R"({"domain":"r.example","selector":"a"})");
+  call("POST", "/v1/domains/r.example/rotate", R"({"activate":"after_dns","selector":"b"})");
+  auto staged = [&] {
+    const json body = call("GET", "/v1/domains/r.example", "");
+    for (const auto& key : body["selectors"]) {
+      if (key["selector"] == "b") return key["dns_status"];
+    }
+    return json();
+  };
+  CHECK(staged()["reason"] == "not checked yet");
+  REQUIRE(*store.record_dns_check("r.example", "b",
+                                  {"error", "DNS serves a different DKIM key", {"v=DKIM1; p=other"}, 1234}));
+  const json status = staged();
+  CHECK(status["status"] == "error");
+  CHECK(status["reason"] == "DNS serves a different DKIM key");
+  CHECK(status["found"] == json::array({"v=DKIM1; p=other"}));
+  CHECK(status["checked_at"] == 1234);
+}

@@ -164,4 +164,24 @@ Result<void> FakeKeyStore::remove_key(std::string_view domain, std::string_view 
   return {};
 }
 
+Result<void> FakeKeyStore::set_rotation_override(std::string_view domain, const keystore::RotationOverride& rotation) {
+  auto found = domains_.find(normalise(domain));
+  if (found == domains_.end()) return make_error(ErrorCode::not_found, "no domain");
+  found->second.rotation = rotation;
+  return {};
+}
+
+Result<bool> FakeKeyStore::record_dns_check(std::string_view domain, std::string_view selector,
+                                            const keystore::DnsCheck& check) {
+  auto found = domains_.find(normalise(domain));
+  if (found == domains_.end()) return false;
+  for (auto& key : found->second.selectors) {
+    if (key.selector != selector || key.state != KeyState::Staged) continue;
+    if (key.dns_check == check) return false;
+    key.dns_check = check;
+    return true;
+  }
+  return false;
+}
+
 }  // namespace dkr::admin::testing

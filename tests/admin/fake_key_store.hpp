@@ -21,6 +21,9 @@ class FakeKeyStore final : public keystore::KeyStore {
   Result<void> revoke(std::string_view domain, std::string_view selector) override;
   Result<void> remove_key(std::string_view domain, std::string_view selector) override;
   Result<void> reload() override { return {}; }
+  Result<void> set_rotation_override(std::string_view domain, const keystore::RotationOverride& rotation) override;
+  Result<bool> record_dns_check(std::string_view domain, std::string_view selector,
+                                const keystore::DnsCheck& check) override;
 
  private:
   keystore::SelectorInfo make_key(const keystore::KeyParams& params);

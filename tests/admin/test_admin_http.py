@@ -312,7 +312,7 @@ class OpenApiTest(unittest.TestCase):
                 method_match = re.match(r"^    (get|post|delete|put|patch):\s*$", line)
                 if method_match and path:
                     operations.append((method_match.group(1).upper(), path))
-        self.assertEqual(len(operations), 17)
+        self.assertEqual(len(operations), 19)
         for method, path in operations:
             concrete = path.replace("{domain}", "nowhere.example").replace("{selector}", "s1")
             with self.subTest(method=method, path=path):

@@ -98,3 +98,46 @@ TEST_CASE("delegated domains: the slot and the delegated flag round-trip; files 
   bad["selectors"][0]["slot"] = "no spaces";
   CHECK_FALSE(parse_metadata(bad.dump(), "example.com"));
 }
+
+TEST_CASE("keys.json keeps a domain's rotation override and a staged key's DNS check; older files still load") {
+  // A file as written before either field existed.
+  const std::string old = R"({"version": 1, "domain": "example.com", "selectors": [
+    {"selector": "a", "algorithm": "rsa-sha256", "bits": 2048, "state": "staged", "created_at": 5,
+     "activated_at": 0, "retired_at": 0, "revoked_at": 0, "activate_after_dns": true, "dns_record": ""}]})";
+  auto parsed = parse_metadata(old, "example.com");
+  REQUIRE(parsed);
+  CHECK(parsed->rotation.empty());
+  CHECK(parsed->selectors[0].dns_check == DnsCheck{});
+  CHECK(serialize_metadata(*parsed).find("rotation") == std::string::npos);  // unchanged format when unused
+
+  parsed->rotation.opt_out = true;
+  parsed->rotation.retire_after = 600;
+  CHECK(apply_dns_check(*parsed, "a", DnsCheck{"error", "bad \"key\"", {"v=DKIM1; p=\x01\xfe\\"}, 77}));
+  CHECK_FALSE(apply_dns_check(*parsed, "a", DnsCheck{"error", "bad \"key\"", {"v=DKIM1; p=\x01\xfe\\"}, 77}));
+  CHECK_FALSE(apply_dns_check(*parsed, "missing", DnsCheck{"pending", "", {}, 1}));
+  const std::string text = serialize_metadata(*parsed);
+  const auto json = nlohmann::json::parse(text);  // independent parse: still valid JSON
+  CHECK(json["rotation"]["opt_out"] == true);
+  CHECK(json["rotation"]["retire_after"] == 600);
+  CHECK_FALSE(json["rotation"].contains("interval"));
+  CHECK(json["selectors"][0]["dns_check"]["checked_at"] == 77);
+  auto again = parse_metadata(text, "example.com");
+  REQUIRE(again);
+  CHECK(again->rotation == parsed->rotation);
+  CHECK(again->selectors[0].dns_check.reason == "bad \"key\"");
+  CHECK(again->selectors[0].dns_check.status == "error");
+  REQUIRE(again->selectors[0].dns_check.found.size() == 1);
+
+  // Activation ends the wait; a non-positive duration is refused.
+  REQUIRE(apply_activate(*again, "a", 100));
+  CHECK(again->selectors[0].dns_check == DnsCheck{});
+  // A damaged DNS check is dropped; the domain still loads.
+  auto damaged = parse_metadata(R"({"version": 1, "domain": "example.com", "selectors": [
+    {"selector": "a", "algorithm": "rsa-sha256", "bits": 2048, "state": "staged", "dns_record": "",
+     "dns_check": {"status": 5, "found": "x"}}]})",
+                                "example.com");
+  REQUIRE(damaged);
+  CHECK(damaged->selectors[0].dns_check == DnsCheck{});
+  CHECK_FALSE(parse_metadata(R"({"version": 1, "domain": "example.com", "selectors": [], "rotation": {"interval": 0}})",
+                             "example.com"));
+}

@@ -473,3 +473,61 @@ TEST_CASE("periodic jobs run on exactly one replica; another takes over when it 
 }
 
 }  // namespace dkr::keystore::test
+
+namespace dkr::keystore::test {
+
+TEST_CASE("a domain's rotation override and a staged key's DNS check round-trip through PostgreSQL to a replica") {
+  const std::string schema = fresh_schema();
+  auto a = open_store(options_for(schema, /*watch=*/true));
+  auto b = open_store(options_for(schema, /*watch=*/true));
+  REQUIRE(eventually([&] { return a->connected() && b->connected(); }));
+  REQUIRE(a->add_domain("pol.example", ed25519("k0")));
+  REQUIRE(eventually([&] { return active_selector(*b, "pol.example") == "k0"; }));
+  CHECK(b->domain("pol.example")->rotation.empty());
+
+  RotationOverride own;
+  own.opt_out = true;
+  own.interval = 30 * 86400;
+  own.dns_timeout = 3600;
+  REQUIRE(a->set_rotation_override("pol.example", own));
+  CHECK(a->domain("pol.example")->rotation == own);
+  CHECK(eventually([&] { return b->domain("pol.example")->rotation == own; }));
+  CHECK(open_store(options_for(schema))->domain("pol.example")->rotation == own);
+  Sql sql;
+  CHECK(sql.run("SELECT rotation IS NOT NULL FROM " + schema + ".domains WHERE name = 'pol.example'") == "t");
+
+  // A DNS check with what a hostile zone could serve (quotes, backslashes, control bytes, non-UTF-8).
+  auto staged = a->stage_key("pol.example", ed25519("k1"));
+  REQUIRE(staged);
+  DnsCheck check{"error", "DNS serves a different DKIM key", {"v=DKIM1; p=\"x\\y\x01\xff"}, 1'790'000'000};
+  auto recorded = a->record_dns_check("pol.example", "k1", check);
+  REQUIRE(recorded);
+  CHECK(*recorded);
+  CHECK_FALSE(*a->record_dns_check("pol.example", "k1", check));  // unchanged: nothing written
+  CHECK_FALSE(*a->record_dns_check("pol.example", "k0", check));  // active: no DNS wait to record
+  CHECK(eventually([&] {
+    const auto info = b->domain("pol.example");
+    for (const auto& key : info->selectors) {
+      if (key.selector == "k1") return key.dns_check.status == "error" && key.dns_check.checked_at == 1'790'000'000;
+    }
+    return false;
+  }));
+  const auto seen = b->domain("pol.example");
+  REQUIRE(seen);
+  for (const auto& key : seen->selectors) {
+    if (key.selector != "k1") continue;
+    CHECK(key.dns_check.reason == check.reason);
+    REQUIRE(key.dns_check.found.size() == 1);
+    CHECK(key.dns_check.found[0].find("v=DKIM1; p=\"x\\y") == 0);
+  }
+  // Activation ends the wait: the check goes with it.
+  REQUIRE(a->activate("pol.example", "k1"));
+  CHECK(sql.run("SELECT dns_check IS NULL FROM " + schema + ".keys WHERE selector = 'k1'") == "t");
+
+  REQUIRE(a->set_rotation_override("pol.example", {}));
+  CHECK(eventually([&] { return b->domain("pol.example")->rotation.empty(); }));
+  CHECK(sql.run("SELECT rotation IS NULL FROM " + schema + ".domains WHERE name = 'pol.example'") == "t");
+  CHECK_FALSE(a->set_rotation_override("missing.example", own));
+}
+
+}  // namespace dkr::keystore::test

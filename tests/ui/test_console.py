@@ -150,6 +150,10 @@ class ConsoleTest(unittest.TestCase):
         self.assertEqual(self.driver.find_element(By.ID, "txt-name-shop_test-s1").get_attribute("value"),
                          "s1._domainkey." + DOMAIN)
         self.assertIn("Added shop.test with selector s1", self.driver.find_element(By.ID, "status").text)
+        # The domain's rotation policy (GET /v1/domains/{d} "rotation"); [rotation] is off in this harness.
+        policy = self.driver.find_element(
+            By.CSS_SELECTOR, 'section[data-domain="%s"] [data-role="rotation-policy"]' % DOMAIN).text
+        self.assertEqual(policy, "Scheduled rotation is off")
         h.screenshot(self.driver, "pending")
         self.assert_console_clean(TOKEN_PROBE)
 

@@ -19,6 +19,7 @@ namespace dkr::admin {
 struct KeyView {
   const AdminHooks* hooks = nullptr;
   std::int64_t now = 0;
+  keystore::RotationOverride rotation;  // the domain's own policy, applied to the global one
 };
 
 class AdminApi {
@@ -57,6 +58,9 @@ class AdminApi {
   ApiResponse key_action(const Route& route, std::string_view body);
   ApiResponse remove_key(const Route& route, std::string_view body);
   void domain_dns(const Route& route, Done done) const;
+  ApiResponse domain_rotation(const Route& route) const;
+  ApiResponse set_domain_rotation(const Route& route, std::string_view body);
+  KeyView view_of(const std::string& domain) const;
   void domain_readiness(const Route& route, Done done) const;
 
   keystore::KeyStore& store_;

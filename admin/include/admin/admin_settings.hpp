@@ -11,6 +11,7 @@
 
 #include "admin/token_scope.hpp"
 #include "dns/record_publisher.hpp"
+#include "lifecycle/domain_policy.hpp"
 #include "lifecycle/rotation_policy.hpp"
 #include "lifecycle/rotation_scheduler.hpp"
 
@@ -61,6 +62,7 @@ struct AdminHooks {
   // Removing a delegated domain revokes, then deletes, its records through this (blocking calls:
   // the API runs them on a thread of their own).
   std::shared_ptr<dns::RecordPublisher> publisher;
+  lifecycle::PolicyLimits rotation_limits;    // what PUT /v1/domains/{d}/rotation must respect
 };
 
 }  // namespace dkr::admin

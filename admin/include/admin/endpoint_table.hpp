@@ -27,7 +27,9 @@ enum class Endpoint {
   RetireKey,
   RevokeKey,
   RemoveKey,
-  Token,  // GET /v1/token: the caller's own token scope
+  DomainRotation,     // GET /v1/domains/{domain}/rotation
+  SetDomainRotation,  // PUT /v1/domains/{domain}/rotation
+  Token,              // GET /v1/token: the caller's own token scope (last: tests count up to it)
 };
 
 // The lowest token role that may call an endpoint, or none needed. Roles are ordered: each one may

@@ -241,7 +241,9 @@
   X(rotation, dns_timeout, "dns_timeout", milliseconds, std::chrono::hours(72), plain, \
     "A staged key whose record DNS has not served by then is an alert.", duration, std::chrono::seconds(1)) \
   X(rotation, allow_short_intervals, "allow_short_intervals", bool, false, plain, \
-    "Allow interval under 1 day, and retire_after without the 300s DNS TTL (tests, demos; warned).", boolean)
+    "Allow interval under 1 day, and retire_after without the 300s DNS TTL (tests, demos; warned).", boolean) \
+  X(rotation, parallel_dns_checks, "parallel_dns_checks", std::uint32_t, 64, plain, \
+    "DNS lookups of staged keys in flight at once during a scheduler round.", integer, 1, 4096)
 
 #define DKR_SETTINGS(X) \
   DKR_RELAY_SETTINGS(X) DKR_UPSTREAM_SETTINGS(X) DKR_SIGNING_SETTINGS(X) DKR_KEYSTORE_SETTINGS(X) \

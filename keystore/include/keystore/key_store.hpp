@@ -26,6 +26,29 @@ std::optional<KeyState> parse_key_state(std::string_view text);
 enum class KeyAction { Activate, Retire, Revoke, Remove };
 Result<bool> lifecycle_step(KeyAction action, KeyState state, std::string_view key);
 
+// What the rotation scheduler's last DNS check found for a staged key waiting for DNS, stored with
+// the key so that every replica's API shows the leader's finding.
+struct DnsCheck {
+  std::string status;  // "pending" (nothing published yet) or "error" (another key, or the lookup failed)
+  std::string reason;
+  std::vector<std::string> found;  // the TXT values DNS served
+  std::int64_t checked_at = 0;     // unix seconds; 0 = never checked
+  bool operator==(const DnsCheck&) const = default;
+};
+
+// A domain's own rotation policy (`keys policy`, PUT /v1/domains/{d}/rotation), stored with the
+// domain: each unset duration takes the global [rotation] value. The lifecycle validates and applies
+// it (lifecycle/domain_policy.hpp); the stores only keep it.
+struct RotationOverride {
+  bool opt_out = false;                      // never rotated by schedule
+  std::optional<std::int64_t> interval;      // seconds
+  std::optional<std::int64_t> retire_after;  // seconds
+  std::optional<std::int64_t> delete_after;  // seconds
+  std::optional<std::int64_t> dns_timeout;   // seconds
+  bool empty() const { return !opt_out && !interval && !retire_after && !delete_after && !dns_timeout; }
+  bool operator==(const RotationOverride&) const = default;
+};
+
 struct SelectorInfo {
   std::string selector;
   signer::Algorithm algorithm = signer::Algorithm::RsaSha256;
@@ -44,6 +67,7 @@ struct SelectorInfo {
   // (`selector`), as for every non-delegated domain. A delegated domain has fixed slots (dkr1, dkr2)
   // that hold successive keys over time, so its keys keep unique names and name their slot here.
   std::string slot;
+  DnsCheck dns_check{};  // staged keys waiting for DNS: the scheduler's last finding
 };
 
 // The DNS selector of a key: its slot for a delegated domain, else its name.
@@ -56,6 +80,7 @@ struct DomainInfo {
   std::vector<SelectorInfo> selectors;
   // Delegated selectors: the owner's CNAMEs point at our delegation zone, where we publish the keys.
   bool delegated = false;
+  RotationOverride rotation{};  // empty: the global [rotation] policy
 };
 
 // One active key of a domain, ready to sign.
@@ -122,6 +147,13 @@ class KeyStore {
   // step decided from an old reading never runs twice. The stores override it atomically; this
   // default (read, check, act) is for test doubles.
   virtual Result<bool> step_if(std::string_view domain, std::string_view selector, KeyAction action, KeyState from);
+
+  // Replaces the domain's rotation override (an empty one: the global policy again), in one write.
+  // The stores keep it; the lifecycle validates it first. This default refuses (test doubles).
+  virtual Result<void> set_rotation_override(std::string_view domain, const RotationOverride& rotation);
+  // Stores what the scheduler's DNS check found for a staged key. False (nothing written) when the
+  // key is gone or no longer staged. This default refuses (test doubles).
+  virtual Result<bool> record_dns_check(std::string_view domain, std::string_view selector, const DnsCheck& check);
 
   // Re-reads the backing store (SIGHUP / file change). Domains whose files are broken keep their
   // previous state and are reported in the error; others are updated.

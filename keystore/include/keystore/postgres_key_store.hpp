@@ -33,7 +33,7 @@
 
 namespace dkr::keystore {
 
-inline constexpr int kPostgresSchemaVersion = 2;
+inline constexpr int kPostgresSchemaVersion = 3;
 
 class PgConnection;  // pg_connection.hpp; internal
 struct PgDomain;     // one loaded domain; internal
@@ -85,6 +85,8 @@ class PostgresKeyStore final : public KeyStore {
   Result<void> revoke(std::string_view domain, std::string_view selector) override;
   Result<void> remove_key(std::string_view domain, std::string_view selector) override;
   Result<bool> step_if(std::string_view domain, std::string_view selector, KeyAction action, KeyState from) override;
+  Result<void> set_rotation_override(std::string_view domain, const RotationOverride& rotation) override;
+  Result<bool> record_dns_check(std::string_view domain, std::string_view selector, const DnsCheck& check) override;
   // Asks the keystore thread for a full resync (without it: resyncs now on the caller's thread).
   Result<void> reload() override;
 
@@ -116,6 +118,7 @@ class PostgresKeyStore final : public KeyStore {
   std::int64_t now() const;
   std::shared_ptr<const Snapshot> current() const;
   Result<void> write(const std::string& domain, const Plan& plan);
+  Result<void> write_rotation_and_checks(const WriteContext& context);
   Result<void> transition(std::string_view domain, std::string_view selector,
                           const std::function<Result<bool>(DomainMetadata&, const std::string&, std::int64_t)>& apply);
   void run_sync();

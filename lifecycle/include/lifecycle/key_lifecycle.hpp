@@ -60,6 +60,8 @@ class KeyLifecycle {
   // holds the probe's answer either way).
   Result<bool> activate_if_proven(std::string_view domain, const keystore::SelectorInfo& key,
                                   KeyPublicationProbe& probe, ProbeResult* seen = nullptr);
+  // The same with the probe's answer already in hand (the scheduler probes many keys at once).
+  Result<bool> activate_on_proof(std::string_view domain, const keystore::SelectorInfo& key, const ProbeResult& seen);
   Result<void> retire(std::string_view domain, std::string_view selector);
   Result<void> revoke(std::string_view domain, std::string_view selector);
   Result<void> remove_key(std::string_view domain, std::string_view selector);

@@ -15,6 +15,10 @@ struct RotationPolicy {
   std::chrono::seconds retire_after{7 * 86400};   // replaced key stays published, retiring
   std::chrono::seconds delete_after{30 * 86400};  // then revoked (p= empty) this long, then deleted
   std::chrono::seconds dns_timeout{72 * 3600};    // staged key not seen in DNS by then: alert
+  // The domain opted out of scheduled rotation (lifecycle/domain_policy.hpp): its active key is never
+  // replaced by schedule; staged keys still activate on DNS proof, retiring and revoked keys still
+  // move on at retire_after / delete_after.
+  bool opted_out = false;
 };
 
 enum class KeyStep { None, ActivateWhenDnsServesIt, Rotate, Revoke, Delete };

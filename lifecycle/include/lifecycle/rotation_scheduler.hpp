@@ -8,7 +8,8 @@
 //
 // Steps, for each domain:
 // - a staged key marked activate_after_dns is activated only when DNS serves its exact public key;
-//   otherwise it stays staged and its DNS status (pending/error and why) is kept for the API;
+//   otherwise it stays staged and its DNS status (pending/error and why) is stored with the key, for
+//   every replica's API; the round probes all such keys first, in parallel (bounded), then applies;
 // - with the policy enabled: an active key older than interval, with no staged key of its
 //   algorithm, gets a successor of the same algorithm and size, staged for activation after DNS;
 //   a retiring key is revoked retire_after after it retired; a revoked key is deleted
@@ -66,6 +67,13 @@ class RotationScheduler {
  public:
   RotationScheduler(keystore::KeyStore& store, KeyPublicationProbe& probe, RotationPolicy policy, Clock clock = {});
 
+  // DNS probes of one round in flight at once (KeyPublicationProbe::probe_all).
+  static constexpr std::size_t kDefaultParallelProbes = 64;
+  void set_parallel_probes(std::size_t count) { parallel_probes_ = count == 0 ? 1 : count; }
+  // A DNS finding unchanged since the stored one is written again (for its checked_at) only after
+  // this long, so that waiting keys cost no store write per round.
+  static constexpr std::int64_t kDnsCheckRefreshSeconds = 60;
+
   RoundReport run_round();
 
   const RotationPolicy& policy() const { return policy_; }
@@ -81,8 +89,11 @@ class RotationScheduler {
   std::optional<PublishProblem> publish_problem(const std::string& domain) const;
 
  private:
-  void run_domain(const keystore::DomainInfo& domain, std::int64_t now, RoundReport& report,
+  using Probed = std::vector<std::pair<const keystore::SelectorInfo*, ProbeResult>>;
+  void run_domain(const keystore::DomainInfo& domain, const Probed& probed, std::int64_t now, RoundReport& report,
                   std::map<std::pair<std::string, std::string>, DnsWait>& waits);
+  // Stores the finding for every replica's API (KeyStore::record_dns_check) when it changed.
+  void record_dns_check(const std::string& domain, const keystore::SelectorInfo& key, const DnsWait& wait);
 
   // Delegated domains: false when publishing failed and this round must not go on with the domain.
   bool publish_slots(const keystore::DomainInfo& domain, std::int64_t now);
@@ -101,6 +112,7 @@ class RotationScheduler {
   KeyPublicationProbe& probe_;
   RotationPolicy policy_;
   Clock clock_;
+  std::size_t parallel_probes_ = kDefaultParallelProbes;
   mutable std::mutex waits_mutex_;
   std::map<std::pair<std::string, std::string>, DnsWait> waits_;
   std::atomic<std::uint64_t> done_{0};
