@@ -80,7 +80,11 @@ void SmtpSession::close() {
 void SmtpSession::close_now() {
   if (closed_) return;
   closed_ = true;
-  disarm_timer();
+  // The pending wait holds the session: cancel it for real.
+  deadline_armed_ = false;
+  ++timer_generation_;
+  timer_expiry_.reset();
+  timer_.cancel();
   auth_delay_.cancel();
   if (txn_) end_transaction(TransactionResult::Aborted);
   stream_.close();
@@ -273,9 +277,7 @@ void SmtpSession::arm_read_timer() {
   else if (settings_.min_data_rate > 0)
     stalled = data_started_ + std::chrono::milliseconds(data_received_ * 1000 / settings_.min_data_rate);
   stalled_since_ = stalled.time_since_epoch().count();
-  arm_timer(std::max(std::chrono::milliseconds(0),
-                     std::chrono::duration_cast<std::chrono::milliseconds>(read_deadline() - now)),
-            true);
+  arm_deadline(std::max(now, read_deadline()), true);
 }
 
 void SmtpSession::stress_changed() {
@@ -322,18 +324,37 @@ void SmtpSession::write_out(std::function<void()> next) {
 }
 
 void SmtpSession::arm_timer(std::chrono::milliseconds timeout, bool on_read) {
-  auto generation = ++timer_generation_;
+  arm_deadline(Clock::now() + timeout, on_read);
+}
+
+void SmtpSession::arm_deadline(Clock::time_point deadline, bool on_read) {
+  deadline_ = deadline;
+  deadline_armed_ = true;
   timer_on_read_ = on_read;
-  timer_.expires_after(timeout);
+  if (!timer_expiry_ || *timer_expiry_ > deadline) wait_timer(deadline);
+}
+
+void SmtpSession::disarm_timer() { deadline_armed_ = false; }
+
+void SmtpSession::wait_timer(Clock::time_point expiry) {
+  auto generation = ++timer_generation_;
+  timer_expiry_ = expiry;
+  timer_.expires_at(expiry);  // cancels a later pending wait: its handler sees another generation
   timer_.async_wait([self = shared_from_this(), generation](boost::system::error_code ec) {
     if (ec || generation != self->timer_generation_ || self->closed_) return;
-    self->on_timeout();
+    self->timer_expiry_.reset();
+    self->on_timer();
   });
 }
 
-void SmtpSession::disarm_timer() {
-  ++timer_generation_;
-  timer_.cancel();
+void SmtpSession::on_timer() {
+  if (!deadline_armed_) return;  // the next arm waits again
+  if (deadline_ > Clock::now()) {
+    wait_timer(deadline_);  // re-armed for later since this wait began
+    return;
+  }
+  deadline_armed_ = false;
+  on_timeout();
 }
 
 void SmtpSession::on_timeout() {
