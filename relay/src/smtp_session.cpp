@@ -44,6 +44,9 @@ SmtpSession::SmtpSession(std::shared_ptr<SessionContext> context, ClientStream::
   id_text_ = text;
   admitted_ = admit_connection(*context_, remote_);
   context_->metrics.connection_opened();
+  // Non-blocking for write_now (a synchronous write must never wait on the I/O thread); the
+  // first asynchronous operation would have set it anyway.
+  stream_.socket().non_blocking(true, ec);
 }
 
 SmtpSession::~SmtpSession() {
@@ -97,7 +100,7 @@ void SmtpSession::advance() {
   auto self = shared_from_this();
   while (true) {
     if (phase_ == Phase::Closing) {
-      if (out_.empty())
+      if (out_.empty() || write_now())
         close_now();
       else
         write_out([self] { self->close_now(); });
@@ -109,11 +112,11 @@ void SmtpSession::advance() {
       case Step::Pending:
         return;
       case Step::Flush:
-        if (out_.empty()) continue;
+        if (out_.empty() || write_now()) continue;
         write_out([self] { self->advance(); });
         return;
       case Step::NeedInput:
-        if (out_.empty())
+        if (out_.empty() || write_now())
           read_more();
         else
           write_out([self] { self->advance(); });
@@ -305,6 +308,18 @@ bool SmtpSession::evict() {
     }
   });
   return true;
+}
+
+// A reply almost always fits the socket's send buffer: sent here, it needs no completion handler (a
+// trip through the scheduler and an epoll_wait) and no timer. What the socket does not take, and
+// any error, is left to write_out. TLS records go through the stream's engine, so only plaintext.
+bool SmtpSession::write_now() {
+  if (stream_.tls()) return false;
+  boost::system::error_code ec;
+  const auto n = stream_.socket().write_some(asio::buffer(out_), ec);
+  if (ec) return false;
+  out_.erase(0, n);
+  return out_.empty();
 }
 
 void SmtpSession::write_out(std::function<void()> next) {

@@ -58,6 +58,7 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
   Step dispatch(const SmtpCommand& command);
   void read_more();
   void write_out(std::function<void()> next);
+  bool write_now();  // plaintext: sends out_ at once when the socket takes it all
   std::chrono::steady_clock::time_point read_deadline() const;  // of the wait for client input
   void arm_read_timer();
   void arm_timer(std::chrono::milliseconds timeout, bool on_read);
