@@ -44,6 +44,9 @@ SmtpSession::SmtpSession(std::shared_ptr<SessionContext> context, ClientStream::
   id_text_ = text;
   admitted_ = admit_connection(*context_, remote_);
   context_->metrics.connection_opened();
+  // Non-blocking for write_now (a synchronous write must never wait on the I/O thread); the
+  // first asynchronous operation would have set it anyway.
+  stream_.socket().non_blocking(true, ec);
 }
 
 SmtpSession::~SmtpSession() {
@@ -80,7 +83,11 @@ void SmtpSession::close() {
 void SmtpSession::close_now() {
   if (closed_) return;
   closed_ = true;
-  disarm_timer();
+  // The pending wait holds the session: cancel it for real.
+  deadline_armed_ = false;
+  ++timer_generation_;
+  timer_expiry_.reset();
+  timer_.cancel();
   auth_delay_.cancel();
   if (txn_) end_transaction(TransactionResult::Aborted);
   stream_.close();
@@ -93,7 +100,7 @@ void SmtpSession::advance() {
   auto self = shared_from_this();
   while (true) {
     if (phase_ == Phase::Closing) {
-      if (out_.empty())
+      if (out_.empty() || write_now())
         close_now();
       else
         write_out([self] { self->close_now(); });
@@ -105,11 +112,11 @@ void SmtpSession::advance() {
       case Step::Pending:
         return;
       case Step::Flush:
-        if (out_.empty()) continue;
+        if (out_.empty() || write_now()) continue;
         write_out([self] { self->advance(); });
         return;
       case Step::NeedInput:
-        if (out_.empty())
+        if (out_.empty() || write_now())
           read_more();
         else
           write_out([self] { self->advance(); });
@@ -273,9 +280,7 @@ void SmtpSession::arm_read_timer() {
   else if (settings_.min_data_rate > 0)
     stalled = data_started_ + std::chrono::milliseconds(data_received_ * 1000 / settings_.min_data_rate);
   stalled_since_ = stalled.time_since_epoch().count();
-  arm_timer(std::max(std::chrono::milliseconds(0),
-                     std::chrono::duration_cast<std::chrono::milliseconds>(read_deadline() - now)),
-            true);
+  arm_deadline(std::max(now, read_deadline()), true);
 }
 
 void SmtpSession::stress_changed() {
@@ -305,6 +310,18 @@ bool SmtpSession::evict() {
   return true;
 }
 
+// A reply almost always fits the socket's send buffer: sent here, it needs no completion handler (a
+// trip through the scheduler and an epoll_wait) and no timer. What the socket does not take, and
+// any error, is left to write_out. TLS records go through the stream's engine, so only plaintext.
+bool SmtpSession::write_now() {
+  if (stream_.tls()) return false;
+  boost::system::error_code ec;
+  const auto n = stream_.socket().write_some(asio::buffer(out_), ec);
+  if (ec) return false;
+  out_.erase(0, n);
+  return out_.empty();
+}
+
 void SmtpSession::write_out(std::function<void()> next) {
   writing_ = std::move(out_);
   out_.clear();
@@ -322,18 +339,37 @@ void SmtpSession::write_out(std::function<void()> next) {
 }
 
 void SmtpSession::arm_timer(std::chrono::milliseconds timeout, bool on_read) {
-  auto generation = ++timer_generation_;
+  arm_deadline(Clock::now() + timeout, on_read);
+}
+
+void SmtpSession::arm_deadline(Clock::time_point deadline, bool on_read) {
+  deadline_ = deadline;
+  deadline_armed_ = true;
   timer_on_read_ = on_read;
-  timer_.expires_after(timeout);
+  if (!timer_expiry_ || *timer_expiry_ > deadline) wait_timer(deadline);
+}
+
+void SmtpSession::disarm_timer() { deadline_armed_ = false; }
+
+void SmtpSession::wait_timer(Clock::time_point expiry) {
+  auto generation = ++timer_generation_;
+  timer_expiry_ = expiry;
+  timer_.expires_at(expiry);  // cancels a later pending wait: its handler sees another generation
   timer_.async_wait([self = shared_from_this(), generation](boost::system::error_code ec) {
     if (ec || generation != self->timer_generation_ || self->closed_) return;
-    self->on_timeout();
+    self->timer_expiry_.reset();
+    self->on_timer();
   });
 }
 
-void SmtpSession::disarm_timer() {
-  ++timer_generation_;
-  timer_.cancel();
+void SmtpSession::on_timer() {
+  if (!deadline_armed_) return;  // the next arm waits again
+  if (deadline_ > Clock::now()) {
+    wait_timer(deadline_);  // re-armed for later since this wait began
+    return;
+  }
+  deadline_armed_ = false;
+  on_timeout();
 }
 
 void SmtpSession::on_timeout() {

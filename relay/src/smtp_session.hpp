@@ -58,10 +58,14 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
   Step dispatch(const SmtpCommand& command);
   void read_more();
   void write_out(std::function<void()> next);
+  bool write_now();  // plaintext: sends out_ at once when the socket takes it all
   std::chrono::steady_clock::time_point read_deadline() const;  // of the wait for client input
   void arm_read_timer();
   void arm_timer(std::chrono::milliseconds timeout, bool on_read);
+  void arm_deadline(std::chrono::steady_clock::time_point deadline, bool on_read);
   void disarm_timer();
+  void wait_timer(std::chrono::steady_clock::time_point expiry);
+  void on_timer();
   void on_timeout();
   void close_now();
 
@@ -134,7 +138,13 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
   // DATA phase: when it began and how much has arrived, for the minimum transfer rate.
   std::chrono::steady_clock::time_point data_started_;
   std::uint64_t data_received_ = 0;
-  std::uint64_t timer_generation_ = 0;
+  // The timeout is a deadline checked lazily: arming and disarming only set these, and timer_ is
+  // waited on again only when the deadline comes earlier than its pending wait. Re-arming the
+  // timer for every read and write cost a cancelled wait (a handler and an epoll_wait) per command.
+  std::chrono::steady_clock::time_point deadline_;
+  bool deadline_armed_ = false;
+  std::optional<std::chrono::steady_clock::time_point> timer_expiry_;  // of the pending wait
+  std::uint64_t timer_generation_ = 0;                                 // of the pending wait
   bool shutdown_requested_ = false;
   bool reading_ = false;
 

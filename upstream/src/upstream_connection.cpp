@@ -466,6 +466,23 @@ UpstreamTask<UpstreamOutcome> UpstreamConnection::send_message(const OutboundMes
     }
     if (chunk.empty()) break;  // checked below
     offset += chunk.size();
+    if (verbatim) {
+      // Sent from where it was read: a gather write of what is pending (our fields) and the chunk,
+      // with the terminator after the last one, rather than a copy of the chunk into wire.
+      std::vector<std::string_view> pieces;
+      if (!wire.empty()) pieces.push_back(wire);
+      stuffer.append_pieces_verbatim(chunk, pieces);
+      if (offset == total) stuffer.finish_pieces(pieces);
+      if (abandoned) {
+        close();
+        co_return local_failure(451, "4.3.0", "transaction aborted");
+      }
+      UpstreamOutcome sent = co_await write(pieces);
+      if (sent.transport != UpstreamTransport::ok) co_return sent;
+      wire.clear();
+      if (offset == total) co_return co_await read_reply();
+      continue;
+    }
     if (verbatim)
       stuffer.append_verbatim(chunk, wire);
     else
