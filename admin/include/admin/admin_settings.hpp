@@ -62,7 +62,7 @@ struct AdminHooks {
   // Removing a delegated domain revokes, then deletes, its records through this (blocking calls:
   // the API runs them on a thread of their own).
   std::shared_ptr<dns::RecordPublisher> publisher;
-  lifecycle::PolicyLimits rotation_limits;    // what PUT /v1/domains/{d}/rotation must respect
+  lifecycle::PolicyLimits rotation_limits;  // what PUT /v1/domains/{d}/rotation must respect
 };
 
 }  // namespace dkr::admin
