@@ -198,7 +198,8 @@ TEST_CASE("publishing failures: nothing activates, the error and rcode are kept,
   // A record changed behind our back is reported, not overwritten.
   clock.now += 100;
   scheduler.run_round();
-  const auto* staged = in_state(*store->domain(d), KeyState::Staged);
+  const keystore::DomainInfo reading = *store->domain(d);  // kept: `staged` points into it
+  const auto* staged = in_state(reading, KeyState::Staged);
   REQUIRE(staged != nullptr);
   const std::string name = dns::delegated_record_name(staged->slot, d, kZone);
   publisher->zone[name] = "v=DKIM1; k=rsa; p=SOMEONEELSE";
