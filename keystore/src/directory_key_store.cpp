@@ -224,6 +224,7 @@ Result<std::optional<DomainMetadata>> DirectoryKeyStore::metadata_on_disk(const 
     if (stamp && *stamp == (*entry)->metadata_stamp) {
       DomainMetadata metadata{domain, (*entry)->info.selectors, (*entry)->info.rotation};
       metadata.delegated = (*entry)->info.delegated;
+      metadata.publish_error = (*entry)->info.publish_error;
       return std::optional<DomainMetadata>(std::move(metadata));
     }
   }
@@ -493,6 +494,22 @@ Result<bool> DirectoryKeyStore::record_dns_check(std::string_view domain, std::s
       });
   if (!done) return done.error().code == ErrorCode::not_found ? Result<bool>(false) : Result<bool>(done.error());
   return changed;
+}
+
+Result<bool> DirectoryKeyStore::record_publish_error(std::string_view domain, const PublishError& error) {
+  auto name = normalize_domain(domain);
+  if (!name) return name.error();
+  std::lock_guard guard(write_mutex_);
+  StoreLock lock(options_.path, StoreLock::Mode::Exclusive);
+  auto before = metadata_on_disk(*name);
+  if (!before) return before.error();
+  if (!before->has_value()) return false;
+  Transaction transaction;
+  transaction.domain = *name;
+  transaction.after = std::move(**before);
+  if (!apply_publish_error(transaction.after, error)) return false;
+  if (auto done = commit(transaction); !done) return done.error();
+  return true;
 }
 
 Result<void> DirectoryKeyStore::remove_domain(std::string_view domain, bool force) {

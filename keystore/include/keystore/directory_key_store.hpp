@@ -83,6 +83,7 @@ class DirectoryKeyStore final : public KeyStore {
   Result<bool> step_if(std::string_view domain, std::string_view selector, KeyAction action, KeyState from) override;
   Result<void> set_rotation_override(std::string_view domain, const RotationOverride& rotation) override;
   Result<bool> record_dns_check(std::string_view domain, std::string_view selector, const DnsCheck& check) override;
+  Result<bool> record_publish_error(std::string_view domain, const PublishError& error) override;
   Result<void> reload() override;
   // Re-reads only these domains (what KeyStoreWatcher uses for changes inside domain folders).
   Result<void> reload_domains(const std::vector<std::string>& domains);

@@ -33,7 +33,7 @@
 
 namespace dkr::keystore {
 
-inline constexpr int kPostgresSchemaVersion = 3;
+inline constexpr int kPostgresSchemaVersion = 4;
 
 class PgConnection;  // pg_connection.hpp; internal
 struct PgDomain;     // one loaded domain; internal
@@ -87,6 +87,7 @@ class PostgresKeyStore final : public KeyStore {
   Result<bool> step_if(std::string_view domain, std::string_view selector, KeyAction action, KeyState from) override;
   Result<void> set_rotation_override(std::string_view domain, const RotationOverride& rotation) override;
   Result<bool> record_dns_check(std::string_view domain, std::string_view selector, const DnsCheck& check) override;
+  Result<bool> record_publish_error(std::string_view domain, const PublishError& error) override;
   // Asks the keystore thread for a full resync (without it: resyncs now on the caller's thread).
   Result<void> reload() override;
 
