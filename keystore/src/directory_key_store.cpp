@@ -539,7 +539,7 @@ Result<void> DirectoryKeyStore::remove_domain(std::string_view domain, bool forc
 }
 
 Result<SelectorInfo> DirectoryKeyStore::import_key(std::string_view domain, const SelectorInfo& wanted,
-                                                   std::string_view pem) {
+                                                   std::string_view pem, bool delegated) {
   auto name = normalize_domain(domain);
   if (!name) return name.error();
   auto parsed = parse_import(wanted, pem, signer::KeyPolicy{options_.allow_weak_rsa}, *options_.vault, *name);
@@ -555,6 +555,7 @@ Result<SelectorInfo> DirectoryKeyStore::import_key(std::string_view domain, cons
   transaction.after = before->value_or(DomainMetadata{*name, {}});
   auto info = add_imported(transaction.after, parsed->info, now());
   if (!info) return info.error();
+  if (delegated) transaction.after.delegated = true;
   transaction.new_keys.emplace_back(info->selector, parsed->stored);
   if (auto committed = commit(transaction); !committed) return committed.error();
   made.keep();
@@ -594,6 +595,7 @@ Result<std::vector<KeyMaterial>> DirectoryKeyStore::export_keys() const {
       if (is_token_reference(*pem))
         return make_error(ErrorCode::invalid, unexportable_message(domain.domain, info.selector));
       keys.emplace_back(domain.domain, info, std::move(*pem));
+      keys.back().delegated = domain.delegated;
     }
   }
   return keys;

@@ -919,7 +919,7 @@ Result<SelectorInfo> PostgresKeyStore::stage_key(std::string_view domain, const 
 }
 
 Result<SelectorInfo> PostgresKeyStore::import_key(std::string_view domain, const SelectorInfo& wanted,
-                                                  std::string_view pem) {
+                                                  std::string_view pem, bool delegated) {
   auto name = normalize_domain(domain);
   if (!name) return name.error();
   auto parsed = parse_import(wanted, pem, signer::KeyPolicy{options_.allow_weak_rsa}, *options_.vault, *name);
@@ -929,6 +929,7 @@ Result<SelectorInfo> PostgresKeyStore::import_key(std::string_view domain, const
   auto done = write(*name, [&](WriteContext& context) -> Result<bool> {
     auto added = add_imported(context.after, parsed->info, context.now);
     if (!added) return added.error();
+    if (delegated) context.after.delegated = true;
     info = std::move(*added);
     context.new_keys.emplace_back(info.selector, parsed->stored);
     return true;
@@ -960,6 +961,7 @@ Result<std::vector<KeyMaterial>> PostgresKeyStore::export_keys() const {
     }
     if (is_token_reference(*pem)) return make_error(ErrorCode::invalid, unexportable_message(domain, info.selector));
     keys.emplace_back(domain, std::move(info), std::move(*pem));
+    keys.back().delegated = rows->text(row, kDelegatedColumn) == "t";
   }
   return keys;
 }

@@ -90,7 +90,9 @@ class DirectoryKeyStore final : public KeyStore {
 
   // Stores a private key (PEM) under info.selector with info's state and timestamps; an active key
   // retires the domain's active key of its algorithm. The domain is created if needed.
-  Result<SelectorInfo> import_key(std::string_view domain, const SelectorInfo& info, std::string_view pem);
+  // `delegated`: the key's domain is a delegated domain (KeyMaterial::delegated); it stays one.
+  Result<SelectorInfo> import_key(std::string_view domain, const SelectorInfo& info, std::string_view pem,
+                                  bool delegated = false);
   // Every key with its private PEM, domains and selectors in order (keys export).
   Result<std::vector<KeyMaterial>> export_keys() const;
   // Imports a private key file (PKCS#8 or traditional RSA PEM) as an active selector; the domain's

@@ -93,7 +93,9 @@ class PostgresKeyStore final : public KeyStore {
 
   // Stores a private key (PEM) under `selector`; `state` Active retires the previous active key of
   // its algorithm in the same transaction. Used by import-pem and import from another store.
-  Result<SelectorInfo> import_key(std::string_view domain, const SelectorInfo& info, std::string_view pem);
+  // `delegated`: the key's domain is a delegated domain (KeyMaterial::delegated); it stays one.
+  Result<SelectorInfo> import_key(std::string_view domain, const SelectorInfo& info, std::string_view pem,
+                                  bool delegated = false);
   // Every key with its private PEM, opened with the KEK, domains and selectors in order (keys
   // export); refused at the first key that does not decrypt, naming it.
   Result<std::vector<KeyMaterial>> export_keys() const;
