@@ -97,9 +97,9 @@ constexpr std::string_view kDomainColumns =
     "d.name, d.version, k.id, k.selector, k.algorithm, k.bits, k.state, k.created_at, k.activated_at, "
     "k.retired_at, k.revoked_at, k.activate_after_dns, k.dns_record, d.delegated, k.slot, d.rotation, k.dns_check, "
     "d.publish_error";
-constexpr int kDelegatedColumn = 13;  // d.delegated
-constexpr int kSlotColumn = 14;       // k.slot
-constexpr int kRotationColumn = 15;   // d.rotation
+constexpr int kDelegatedColumn = 13;     // d.delegated
+constexpr int kSlotColumn = 14;          // k.slot
+constexpr int kRotationColumn = 15;      // d.rotation
 constexpr int kDnsCheckColumn = 16;      // k.dns_check
 constexpr int kPublishErrorColumn = 17;  // d.publish_error
 constexpr int kSealedKeyColumn = 18;     // k.sealed_key, where a query appends it

@@ -106,8 +106,8 @@ TEST_CASE("keys.json keeps a delegated domain's publishing error only while set;
   CHECK(parsed->publish_error.empty());
   CHECK(serialize_metadata(*parsed).find("publish_error") == std::string::npos);
 
-  const PublishError error{"dkr1.example.com.dkim.esp.example: \"refused\" \x01\xff (rcode BADSIG)", "BADSIG", 1'790'000'000,
-                           1'790'000'004};
+  const PublishError error{"dkr1.example.com.dkim.esp.example: \"refused\" \x01\xff (rcode BADSIG)", "BADSIG",
+                           1'790'000'000, 1'790'000'004};
   CHECK(apply_publish_error(*parsed, error));
   CHECK_FALSE(apply_publish_error(*parsed, error));  // unchanged: nothing to write
   const std::string text = serialize_metadata(*parsed);

@@ -541,8 +541,9 @@ TEST_CASE("a delegated domain's publishing error round-trips through PostgreSQL 
   Sql sql;
   CHECK(sql.run("SELECT publish_error IS NULL FROM " + schema + ".domains WHERE name = 'pub.example'") == "t");
 
-  const PublishError error{"dkr1.pub.example.dkim.esp.example: no answer from 127.0.0.1:53 (rcode transport) \"\x01\xff",
-                           "transport", 1'790'000'000, 1'790'000'002};
+  const PublishError error{
+      "dkr1.pub.example.dkim.esp.example: no answer from 127.0.0.1:53 (rcode transport) \"\x01\xff", "transport",
+      1'790'000'000, 1'790'000'002};
   auto recorded = a->record_publish_error("pub.example", error);
   REQUIRE(recorded);
   CHECK(*recorded);

@@ -40,9 +40,9 @@ struct DnsCheck {
 // a record changed behind our back), stored with the domain so that every replica's API shows it.
 // Empty (rcode "") once publishing works again.
 struct PublishError {
-  std::string error;      // one line, with the server's rcode
-  std::string rcode;      // "REFUSED", "BADSIG", "transport", ...; "conflict" for a record changed behind our back
-  std::int64_t at = 0;    // unix seconds
+  std::string error;          // one line, with the server's rcode
+  std::string rcode;          // "REFUSED", "BADSIG", "transport", ...; "conflict" for a record changed behind our back
+  std::int64_t at = 0;        // unix seconds
   std::int64_t retry_at = 0;  // failures: the next attempt (backoff); 0 for conflicts
   bool empty() const { return rcode.empty() && error.empty(); }
   bool operator==(const PublishError&) const = default;
@@ -92,7 +92,7 @@ struct DomainInfo {
   std::vector<SelectorInfo> selectors;
   // Delegated selectors: the owner's CNAMEs point at our delegation zone, where we publish the keys.
   bool delegated = false;
-  RotationOverride rotation{};  // empty: the global [rotation] policy
+  RotationOverride rotation{};   // empty: the global [rotation] policy
   PublishError publish_error{};  // delegated domains: the leader's last publishing failure; empty = none
 };
 
