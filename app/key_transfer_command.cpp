@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 
 #include "keystore/key_transfer.hpp"
@@ -59,13 +60,23 @@ bool already_present(const keystore::KeyStore& target, const keystore::KeyMateri
 // Stores every key through `import`, keeping states and timestamps. A selector the target already
 // holds with the same public key counts as done (an import can be run again); any other failure is
 // reported and makes the exit status 1.
+using MaterialImporter = std::function<Result<keystore::SelectorInfo>(const keystore::KeyMaterial& key)>;
+
+// Like importer_of, with the key's domain flag (a delegated domain stays delegated).
+MaterialImporter material_importer_of(const OpenedStore& store) {
+  return [store](const keystore::KeyMaterial& key) {
+    if (store.postgres != nullptr) return store.postgres->import_key(key.domain, key.info, key.pem, key.delegated);
+    return store.directory->import_key(key.domain, key.info, key.pem, key.delegated);
+  };
+}
+
 int copy_keys(const std::vector<keystore::KeyMaterial>& keys, const keystore::KeyStore& target,
-              const keystore::KeyImporter& import) {
+              const MaterialImporter& import) {
   int copied = 0;
   int present = 0;
   int failed = 0;
   for (const keystore::KeyMaterial& key : keys) {
-    auto done = import(key.domain, key.info, key.pem);
+    auto done = import(key);
     if (done) {
       ++copied;
       std::cout << "imported " << key.domain << " " << done->selector << " (" << keystore::to_string(done->state)
@@ -113,7 +124,7 @@ int run_export(const OpenedStore& store, const std::vector<std::string>& words, 
   options.path = where;
   auto target = keystore::DirectoryKeyStore::open(options);
   if (!target) return failure(target.error().message);
-  return copy_keys(*keys, **target, importer_of(OpenedStore{target->get(), nullptr}));
+  return copy_keys(*keys, **target, material_importer_of(OpenedStore{target->get(), nullptr}));
 }
 
 int run_import(const OpenedStore& store, const std::vector<std::string>& words, const CliArgs& cli) {
@@ -150,7 +161,7 @@ int run_import(const OpenedStore& store, const std::vector<std::string>& words, 
     keys = (*source)->export_keys();
   }
   if (!keys) return failure(keys.error().message);
-  return copy_keys(*keys, target, importer_of(store));
+  return copy_keys(*keys, target, material_importer_of(store));
 }
 
 }  // namespace

@@ -73,7 +73,14 @@ json delegation_json(const AdminHooks& hooks, const keystore::DomainInfo& info) 
                             {"rcode", "off"},
                             {"at", nullptr},
                             {"retry_at", nullptr}};
+  } else if (!info.publish_error.empty()) {
+    // Stored by the leader, so every replica shows it.
+    out["publish_error"] = {{"error", info.publish_error.error},
+                            {"rcode", info.publish_error.rcode},
+                            {"at", timestamp(info.publish_error.at)},
+                            {"retry_at", timestamp(info.publish_error.retry_at)}};
   } else if (hooks.publish_problem) {
+    // The leader's memory, for a store that keeps no publishing errors.
     if (auto problem = hooks.publish_problem(info.domain)) {
       out["publish_error"] = {{"error", problem->error},
                               {"rcode", problem->rcode},

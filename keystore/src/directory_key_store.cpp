@@ -224,6 +224,7 @@ Result<std::optional<DomainMetadata>> DirectoryKeyStore::metadata_on_disk(const 
     if (stamp && *stamp == (*entry)->metadata_stamp) {
       DomainMetadata metadata{domain, (*entry)->info.selectors, (*entry)->info.rotation};
       metadata.delegated = (*entry)->info.delegated;
+      metadata.publish_error = (*entry)->info.publish_error;
       return std::optional<DomainMetadata>(std::move(metadata));
     }
   }
@@ -495,6 +496,22 @@ Result<bool> DirectoryKeyStore::record_dns_check(std::string_view domain, std::s
   return changed;
 }
 
+Result<bool> DirectoryKeyStore::record_publish_error(std::string_view domain, const PublishError& error) {
+  auto name = normalize_domain(domain);
+  if (!name) return name.error();
+  std::lock_guard guard(write_mutex_);
+  StoreLock lock(options_.path, StoreLock::Mode::Exclusive);
+  auto before = metadata_on_disk(*name);
+  if (!before) return before.error();
+  if (!before->has_value()) return false;
+  Transaction transaction;
+  transaction.domain = *name;
+  transaction.after = std::move(**before);
+  if (!apply_publish_error(transaction.after, error)) return false;
+  if (auto done = commit(transaction); !done) return done.error();
+  return true;
+}
+
 Result<void> DirectoryKeyStore::remove_domain(std::string_view domain, bool force) {
   auto name = normalize_domain(domain);
   if (!name) return name.error();
@@ -522,7 +539,7 @@ Result<void> DirectoryKeyStore::remove_domain(std::string_view domain, bool forc
 }
 
 Result<SelectorInfo> DirectoryKeyStore::import_key(std::string_view domain, const SelectorInfo& wanted,
-                                                   std::string_view pem) {
+                                                   std::string_view pem, bool delegated) {
   auto name = normalize_domain(domain);
   if (!name) return name.error();
   auto parsed = parse_import(wanted, pem, signer::KeyPolicy{options_.allow_weak_rsa}, *options_.vault, *name);
@@ -538,6 +555,7 @@ Result<SelectorInfo> DirectoryKeyStore::import_key(std::string_view domain, cons
   transaction.after = before->value_or(DomainMetadata{*name, {}});
   auto info = add_imported(transaction.after, parsed->info, now());
   if (!info) return info.error();
+  if (delegated) transaction.after.delegated = true;
   transaction.new_keys.emplace_back(info->selector, parsed->stored);
   if (auto committed = commit(transaction); !committed) return committed.error();
   made.keep();
@@ -577,6 +595,7 @@ Result<std::vector<KeyMaterial>> DirectoryKeyStore::export_keys() const {
       if (is_token_reference(*pem))
         return make_error(ErrorCode::invalid, unexportable_message(domain.domain, info.selector));
       keys.emplace_back(domain.domain, info, std::move(*pem));
+      keys.back().delegated = domain.delegated;
     }
   }
   return keys;

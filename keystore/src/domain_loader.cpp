@@ -131,6 +131,7 @@ DomainLoad load_domain(const std::filesystem::path& root, const std::string& dom
   entry->info.domain = domain;
   entry->info.delegated = metadata->delegated;
   entry->info.rotation = metadata->rotation;
+  entry->info.publish_error = metadata->publish_error;
   for (SelectorInfo& info : metadata->selectors) {
     if (info.state == KeyState::Revoked) {
       info.dns_record = std::string(kRevokedKeyRecord);

@@ -39,6 +39,12 @@ std::string dns_check_json(const DnsCheck& check) {
   return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+std::string publish_error_json(const PublishError& error) {
+  const nlohmann::json out = {
+      {"error", error.error}, {"rcode", error.rcode}, {"at", error.at}, {"retry_at", error.retry_at}};
+  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string rotation_json(const RotationOverride& rotation) {
   nlohmann::json out = {{"opt_out", rotation.opt_out}};
   auto put = [&](const char* key, const std::optional<std::int64_t>& value) {
@@ -82,7 +88,27 @@ DnsCheck parse_dns_check(const nlohmann::json& item) {
   return check;
 }
 
+PublishError parse_publish_error(const nlohmann::json& item) {
+  PublishError error;
+  if (!item.is_object()) return error;
+  error.error = item.value("error", std::string());
+  error.rcode = item.value("rcode", std::string());
+  error.at = item.value("at", std::int64_t{0});
+  error.retry_at = item.value("retry_at", std::int64_t{0});
+  return error;
+}
+
 }  // namespace
+
+PublishError publish_error_from_json(std::string_view json) {
+  const nlohmann::json document = nlohmann::json::parse(json, nullptr, false);
+  if (document.is_discarded()) return {};
+  try {
+    return parse_publish_error(document);
+  } catch (const nlohmann::json::exception&) {
+    return {};
+  }
+}
 
 Result<RotationOverride> rotation_from_json(std::string_view json) {
   const nlohmann::json document = nlohmann::json::parse(json, nullptr, false);
@@ -148,6 +174,7 @@ std::string serialize_metadata(const DomainMetadata& metadata) {
   }
   out += metadata.selectors.empty() ? "]" : "\n  ]";
   if (!metadata.rotation.empty()) out += ",\n  \"rotation\": " + rotation_json(metadata.rotation);
+  if (!metadata.publish_error.empty()) out += ",\n  \"publish_error\": " + publish_error_json(metadata.publish_error);
   out += "\n}\n";
   return out;
 }
@@ -212,6 +239,10 @@ Result<DomainMetadata> parse_metadata(std::string_view json, std::string_view ex
       auto rotation = parse_rotation(document.at("rotation"));
       if (!rotation) return rotation.error();
       metadata.rotation = *rotation;
+    }
+    // A display aid like dns_check: an unreadable one is dropped.
+    if (document.contains("publish_error")) {
+      metadata.publish_error = publish_error_from_json(document.at("publish_error").dump());
     }
     return metadata;
   } catch (const nlohmann::json::exception& e) {
@@ -312,6 +343,13 @@ bool apply_dns_check(DomainMetadata& metadata, std::string_view selector, const 
   SelectorInfo* info = metadata.find(selector);
   if (info == nullptr || info->state != KeyState::Staged || info->dns_check == stored) return false;
   info->dns_check = stored;
+  return true;
+}
+
+bool apply_publish_error(DomainMetadata& metadata, const PublishError& error) {
+  const PublishError stored = error.empty() ? PublishError{} : publish_error_from_json(publish_error_json(error));
+  if (metadata.publish_error == stored) return false;
+  metadata.publish_error = stored;
   return true;
 }
 

@@ -17,6 +17,7 @@ struct DomainMetadata {
   std::vector<SelectorInfo> selectors;  // dns_record is not stored: it derives from the key
   RotationOverride rotation{};          // "rotation": {...}, only when not empty (older files have none)
   bool delegated = false;               // DomainInfo::delegated
+  PublishError publish_error{};         // "publish_error": {...}, only when set (older files have none)
 
   SelectorInfo* find(std::string_view selector);
   const SelectorInfo* find(std::string_view selector) const;
@@ -31,6 +32,8 @@ std::string rotation_json(const RotationOverride& rotation);
 Result<RotationOverride> rotation_from_json(std::string_view json);
 std::string dns_check_json(const DnsCheck& check);
 DnsCheck dns_check_from_json(std::string_view json);  // {} when unreadable: a display aid, not state
+std::string publish_error_json(const PublishError& error);
+PublishError publish_error_from_json(std::string_view json);  // {} when unreadable: a display aid, not state
 
 std::filesystem::path key_file_path(const std::filesystem::path& domain_dir, std::string_view selector);
 
@@ -50,6 +53,8 @@ Result<bool> apply_step_if(DomainMetadata& metadata, std::string_view selector, 
 // KeyStore::record_dns_check on metadata: false when the key is gone, no longer staged, or its
 // stored check is already `check`.
 bool apply_dns_check(DomainMetadata& metadata, std::string_view selector, const DnsCheck& check);
+// KeyStore::record_publish_error on metadata: false when the stored error is already `error`.
+bool apply_publish_error(DomainMetadata& metadata, const PublishError& error);
 
 // KeyParams::unless_staged: conflict when a staged key of `algorithm` exists.
 Result<void> check_unless_staged(const DomainMetadata& metadata, signer::Algorithm algorithm);

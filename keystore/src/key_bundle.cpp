@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "durable_file.hpp"
+#include "keystore/domain_name.hpp"
 #include "keystore/key_transfer.hpp"
 
 namespace dkr::keystore {
@@ -18,7 +19,7 @@ constexpr std::string_view kFormat = "dkim-relay-key-bundle";
 constexpr int kVersion = 2;
 
 // What a bundle entry's sealed key is bound to besides its domain and selector.
-std::string bundle_binding(const SelectorInfo& info) {
+std::string bundle_binding(const SelectorInfo& info, bool delegated) {
   std::string bound = "bundle";
   bound += '\0';
   bound += to_string(info.state);
@@ -30,6 +31,12 @@ std::string bundle_binding(const SelectorInfo& info) {
   bound += info.activate_after_dns ? "1" : "0";
   bound += '\0';
   bound += sealed_key_binding(signer::to_string(info.algorithm), info.bits, info.dns_record);
+  // Delegated domains (additive): bound only when present, so bundles written before still open.
+  if (!info.slot.empty()) {
+    bound += '\0';
+    bound += "slot=" + info.slot;
+  }
+  if (delegated) bound += std::string_view("\0delegated", 10);
   return bound;
 }
 
@@ -69,7 +76,7 @@ Result<void> write_key_bundle(const std::filesystem::path& file, const std::vect
   }
   nlohmann::json entries = nlohmann::json::array();
   for (const KeyMaterial& key : keys) {
-    auto sealed = kek.seal(key.pem, key.domain, key.info.selector, bundle_binding(key.info));
+    auto sealed = kek.seal(key.pem, key.domain, key.info.selector, bundle_binding(key.info, key.delegated));
     if (!sealed) return sealed.error();
     entries.push_back({{"domain", key.domain},
                        {"selector", key.info.selector},
@@ -83,6 +90,9 @@ Result<void> write_key_bundle(const std::filesystem::path& file, const std::vect
                        {"activate_after_dns", key.info.activate_after_dns},
                        {"dns_record", key.info.dns_record},
                        {"sealed_key", base64(*sealed)}});
+    // Additive, written only when set: older readers ignore them, older bundles have none.
+    if (!key.info.slot.empty()) entries.back()["slot"] = key.info.slot;
+    if (key.delegated) entries.back()["delegated"] = true;
   }
   const nlohmann::json bundle = {
       {"format", kFormat},
@@ -91,7 +101,8 @@ Result<void> write_key_bundle(const std::filesystem::path& file, const std::vect
        "AES-256-GCM; sealed_key = base64(nonce(12) || ciphertext || tag(16)); associated data "
        "\"dkim-relay key v2\\0\" domain \"\\0\" selector \"\\0bundle\\0\" state \"\\0\" created_at \"\\0\" "
        "activated_at \"\\0\" retired_at \"\\0\" revoked_at \"\\0\" activate_after_dns(0|1) \"\\0\" algorithm "
-       "\"\\0\" bits \"\\0\" dns_record"},
+       "\"\\0\" bits \"\\0\" dns_record [\"\\0slot=\" slot, when set] [\"\\0delegated\", when the domain is "
+       "delegated]"},
       {"keys", std::move(entries)}};
   return write_file_durably(file, bundle.dump(2) + "\n", 0600);
 }
@@ -145,9 +156,16 @@ Result<std::vector<KeyMaterial>> read_key_bundle(const std::filesystem::path& fi
       key.info.revoked_at = entry.at("revoked_at").get<std::int64_t>();
       key.info.activate_after_dns = entry.at("activate_after_dns").get<bool>();
       key.info.dns_record = entry.at("dns_record").get<std::string>();
+      key.info.slot = entry.value("slot", std::string());
+      key.delegated = entry.value("delegated", false);
+      if (!key.info.slot.empty()) {
+        auto slot = normalize_selector(key.info.slot);
+        if (!slot || *slot != key.info.slot)
+          return make_error(ErrorCode::invalid, where + ": " + name + ": invalid slot '" + key.info.slot + "'");
+      }
       const auto sealed = unbase64(entry.at("sealed_key").get<std::string>());
       if (!sealed) return make_error(ErrorCode::invalid, where + ": " + name + ": sealed_key is not base64");
-      auto pem = kek.open(*sealed, key.domain, key.info.selector, bundle_binding(key.info));
+      auto pem = kek.open(*sealed, key.domain, key.info.selector, bundle_binding(key.info, key.delegated));
       if (!pem) {
         return make_error(ErrorCode::invalid, where + ": cannot decrypt the private key of " + key.domain +
                                                   " selector " + key.info.selector + " (" + name +

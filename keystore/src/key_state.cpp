@@ -83,4 +83,8 @@ Result<bool> KeyStore::record_dns_check(std::string_view domain, std::string_vie
   return make_error(ErrorCode::internal, "this key store keeps no DNS checks for " + std::string(domain));
 }
 
+Result<bool> KeyStore::record_publish_error(std::string_view domain, const PublishError&) {
+  return make_error(ErrorCode::internal, "this key store keeps no publishing errors for " + std::string(domain));
+}
+
 }  // namespace dkr::keystore

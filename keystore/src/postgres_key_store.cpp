@@ -95,12 +95,14 @@ class SealedSlot {
 // The columns every domain query returns, in this order.
 constexpr std::string_view kDomainColumns =
     "d.name, d.version, k.id, k.selector, k.algorithm, k.bits, k.state, k.created_at, k.activated_at, "
-    "k.retired_at, k.revoked_at, k.activate_after_dns, k.dns_record, d.delegated, k.slot, d.rotation, k.dns_check";
-constexpr int kDelegatedColumn = 13;  // d.delegated
-constexpr int kSlotColumn = 14;       // k.slot
-constexpr int kRotationColumn = 15;   // d.rotation
-constexpr int kDnsCheckColumn = 16;   // k.dns_check
-constexpr int kSealedKeyColumn = 17;  // k.sealed_key, where a query appends it
+    "k.retired_at, k.revoked_at, k.activate_after_dns, k.dns_record, d.delegated, k.slot, d.rotation, k.dns_check, "
+    "d.publish_error";
+constexpr int kDelegatedColumn = 13;     // d.delegated
+constexpr int kSlotColumn = 14;          // k.slot
+constexpr int kRotationColumn = 15;      // d.rotation
+constexpr int kDnsCheckColumn = 16;      // k.dns_check
+constexpr int kPublishErrorColumn = 17;  // d.publish_error
+constexpr int kSealedKeyColumn = 18;     // k.sealed_key, where a query appends it
 
 SelectorInfo selector_from_row(const PgResult& rows, int row) {
   SelectorInfo info;
@@ -119,6 +121,11 @@ SelectorInfo selector_from_row(const PgResult& rows, int row) {
   info.slot = std::string(rows.text(row, kSlotColumn));
   if (!rows.null(row, kDnsCheckColumn)) info.dns_check = dns_check_from_json(rows.text(row, kDnsCheckColumn));
   return info;
+}
+
+PublishError publish_error_from_row(const PgResult& rows, int row) {
+  if (rows.null(row, kPublishErrorColumn)) return {};
+  return publish_error_from_json(rows.text(row, kPublishErrorColumn));
 }
 
 // The domain's rotation override; a broken value reads as none (logged): the global policy applies.
@@ -257,6 +264,7 @@ class DomainReader {
     entry->version = rows.integer(begin, 1);
     entry->info.delegated = rows.text(begin, kDelegatedColumn) == "t";
     entry->info.rotation = rotation_from_row(rows, begin, entry->info.domain);
+    entry->info.publish_error = publish_error_from_row(rows, begin);
     for (int row = begin; row < end; ++row) {
       if (rows.null(row, 2)) continue;  // a domain without keys
       SelectorInfo info = selector_from_row(rows, row);
@@ -368,6 +376,7 @@ Result<bool> read_domain(PgConnection& conn, const std::string& schema, const st
   version = rows->integer(0, 1);
   metadata.delegated = rows->text(0, kDelegatedColumn) == "t";
   metadata.rotation = rotation_from_row(*rows, 0, name);
+  metadata.publish_error = publish_error_from_row(*rows, 0);
   for (int row = 0; row < rows->rows(); ++row) {
     if (!rows->null(row, 2)) metadata.selectors.push_back(selector_from_row(*rows, row));
   }
@@ -910,7 +919,7 @@ Result<SelectorInfo> PostgresKeyStore::stage_key(std::string_view domain, const 
 }
 
 Result<SelectorInfo> PostgresKeyStore::import_key(std::string_view domain, const SelectorInfo& wanted,
-                                                  std::string_view pem) {
+                                                  std::string_view pem, bool delegated) {
   auto name = normalize_domain(domain);
   if (!name) return name.error();
   auto parsed = parse_import(wanted, pem, signer::KeyPolicy{options_.allow_weak_rsa}, *options_.vault, *name);
@@ -920,6 +929,7 @@ Result<SelectorInfo> PostgresKeyStore::import_key(std::string_view domain, const
   auto done = write(*name, [&](WriteContext& context) -> Result<bool> {
     auto added = add_imported(context.after, parsed->info, context.now);
     if (!added) return added.error();
+    if (delegated) context.after.delegated = true;
     info = std::move(*added);
     context.new_keys.emplace_back(info.selector, parsed->stored);
     return true;
@@ -951,6 +961,7 @@ Result<std::vector<KeyMaterial>> PostgresKeyStore::export_keys() const {
     }
     if (is_token_reference(*pem)) return make_error(ErrorCode::invalid, unexportable_message(domain, info.selector));
     keys.emplace_back(domain, std::move(info), std::move(*pem));
+    keys.back().delegated = rows->text(row, kDelegatedColumn) == "t";
   }
   return keys;
 }
@@ -1031,6 +1042,13 @@ Result<void> PostgresKeyStore::write_rotation_and_checks(const WriteContext& con
         {PgParam::text(context.domain), rotation.empty() ? PgParam::null() : PgParam::text(rotation_json(rotation))});
     if (!done) return done.error();
   }
+  if (context.after.publish_error != context.before.publish_error) {
+    const PublishError& error = context.after.publish_error;
+    auto done = conn.exec(
+        "UPDATE " + s + ".domains SET publish_error = $2 WHERE name = $1",
+        {PgParam::text(context.domain), error.empty() ? PgParam::null() : PgParam::text(publish_error_json(error))});
+    if (!done) return done.error();
+  }
   for (const SelectorInfo& info : context.after.selectors) {
     const SelectorInfo* old = context.before.find(info.selector);
     if (old == nullptr || old->dns_check == info.dns_check) continue;
@@ -1064,6 +1082,19 @@ Result<bool> PostgresKeyStore::record_dns_check(std::string_view domain, std::st
   auto done = write(*name, [&](WriteContext& context) -> Result<bool> {
     if (!context.exists) return false;
     changed = apply_dns_check(context.after, *wanted, check);
+    return changed;
+  });
+  if (!done) return done.error();
+  return changed;
+}
+
+Result<bool> PostgresKeyStore::record_publish_error(std::string_view domain, const PublishError& error) {
+  auto name = normalize_domain(domain);
+  if (!name) return name.error();
+  bool changed = false;
+  auto done = write(*name, [&](WriteContext& context) -> Result<bool> {
+    if (!context.exists) return false;
+    changed = apply_publish_error(context.after, error);
     return changed;
   });
   if (!done) return done.error();

@@ -54,6 +54,11 @@ ALTER TABLE {s}.domains ADD COLUMN rotation text;
 -- ({"status", "reason", "found", "checked_at"}); NULL = not checked.
 ALTER TABLE {s}.keys ADD COLUMN dns_check text;
 )SQL",
+    // A delegated domain's last publishing failure, written by the leader, shown by every replica (issue 22).
+    R"SQL(
+-- As JSON ({"error", "rcode", "at", "retry_at"}); NULL = publishing works (or never failed).
+ALTER TABLE {s}.domains ADD COLUMN publish_error text;
+)SQL",
 };
 
 std::string expand(std::string_view sql, const std::string& schema) {

@@ -48,8 +48,29 @@ bool RotationScheduler::in_backoff(const std::string& domain, std::int64_t now) 
   return found != problems_.end() && found->second.retry_at > now;
 }
 
-bool RotationScheduler::publish_ok(const std::string& domain, const std::string& name, const dns::PublishResult& result,
-                                   std::int64_t now) {
+bool RotationScheduler::publish_ok(const keystore::DomainInfo& info, const std::string& name,
+                                   const dns::PublishResult& result, std::int64_t now) {
+  const bool ok = note_publish_result(info.domain, name, result, now);
+  store_publish_problem(info);
+  return ok;
+}
+
+// Every replica's API shows the stored problem: written when it changed, cleared once publishing works
+// (also one a previous leader left behind). A failed write is logged; the next result tries again.
+void RotationScheduler::store_publish_problem(const keystore::DomainInfo& info) {
+  keystore::PublishError error;
+  if (auto problem = publish_problem(info.domain)) {
+    error = {problem->error, problem->rcode, problem->at, problem->retry_at};
+  } else if (info.publish_error.empty()) {
+    return;  // nothing stored, nothing to store: no write per round
+  }
+  if (auto stored = store_.record_publish_error(info.domain, error); !stored) {
+    spdlog::warn("lifecycle: storing the publishing state of {} failed: {}", info.domain, stored.error().message);
+  }
+}
+
+bool RotationScheduler::note_publish_result(const std::string& domain, const std::string& name,
+                                            const dns::PublishResult& result, std::int64_t now) {
   std::lock_guard lock(publish_mutex_);
   if (result.ok()) {
     if (result.outcome == dns::PublishResult::Outcome::Changed)
@@ -89,7 +110,7 @@ bool RotationScheduler::publish_slots(const keystore::DomainInfo& domain, std::i
     if (result.outcome == dns::PublishResult::Outcome::Conflict && result.found.size() == 1 &&
         result.found.front() == dns::kRevokedRecord)
       result = publisher_->replace(name, dns::kRevokedRecord, key->dns_record);
-    if (!publish_ok(domain.domain, name, result, now)) return false;
+    if (!publish_ok(domain, name, result, now)) return false;
   }
   return true;
 }
@@ -253,7 +274,7 @@ void RotationScheduler::run_domain(const keystore::DomainInfo& domain, const Pro
         if (in_backoff(name, now)) continue;
         const std::string record = dns::delegated_record_name(key.slot, name, delegation_.zone);
         const dns::PublishResult result = publisher_->revoke(record, key.dns_record);
-        if (!publish_ok(name, record, result, now) && result.outcome == dns::PublishResult::Outcome::Failed) continue;
+        if (!publish_ok(domain, record, result, now) && result.outcome == dns::PublishResult::Outcome::Failed) continue;
       }
       auto changed = store_.step_if(name, key.selector, KeyAction::Revoke, KeyState::Retiring);
       if (!changed) {

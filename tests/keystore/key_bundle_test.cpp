@@ -3,6 +3,7 @@
 #include <functional>
 
 #include <nlohmann/json.hpp>
+#include <openssl/evp.h>
 
 #include "keystore/key_transfer.hpp"
 #include "test_support.hpp"
@@ -118,4 +119,104 @@ TEST_CASE("an edited bundle entry (a revoked key made active, a timestamp, the r
   auto refused = read_key_bundle(bundle, kek_of(7));
   REQUIRE_FALSE(refused);
   CHECK(refused.error().message.find("export the keys again") != std::string::npos);
+}
+
+namespace {
+
+std::string base64_encode(std::string_view bytes) {
+  std::string text(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  const int length =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(text.data()),
+                      reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+  text.resize(static_cast<std::size_t>(length));
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("a bundle carries a delegated domain's flag and each key's slot; bundles without them import as before") {
+  TempDir dir;
+  auto source = open_store(dir.path() / "store");
+  KeyParams first = ed25519("dkr1-1790000000");
+  first.slot = "dkr1";
+  first.delegated = true;
+  REQUIRE(source->add_domain("deleg.bundle.example", first));
+  KeyParams second = ed25519("dkr2-1790000100");
+  second.slot = "dkr2";
+  REQUIRE(source->stage_key("deleg.bundle.example", second));
+  REQUIRE(source->add_domain("plain.bundle.example", ed25519("p1")));
+  auto keys = source->export_keys();
+  REQUIRE(keys);
+  REQUIRE(keys->size() == 3);
+
+  const auto bundle = dir.path() / "keys.json";
+  REQUIRE(write_key_bundle(bundle, *keys, kek_of(7)));
+  const auto original = nlohmann::json::parse(read_text(bundle));
+  for (const auto& entry : original["keys"]) {
+    if (entry["domain"] == "deleg.bundle.example") {
+      CHECK(entry["delegated"] == true);
+      CHECK(entry["slot"] == (entry["selector"] == "dkr1-1790000000" ? "dkr1" : "dkr2"));
+    } else {
+      // Written only when set: a plain domain's entry is as before.
+      CHECK_FALSE(entry.contains("delegated"));
+      CHECK_FALSE(entry.contains("slot"));
+    }
+  }
+
+  // Into another directory store: the domain is delegated there too, each key in its slot.
+  auto read = read_key_bundle(bundle, kek_of(7));
+  REQUIRE(read);
+  auto target = open_store(dir.path() / "target");
+  for (const KeyMaterial& key : *read) REQUIRE(target->import_key(key.domain, key.info, key.pem, key.delegated));
+  auto reopened = open_store(dir.path() / "target");
+  auto deleg = reopened->domain("deleg.bundle.example");
+  REQUIRE(deleg);
+  CHECK(deleg->delegated);
+  for (const auto& info : deleg->selectors) CHECK(info.slot == info.selector.substr(0, 4));
+  CHECK(reopened->signer_for("deleg.bundle.example")->keys.at(0).selector == "dkr1");
+  CHECK_FALSE(reopened->domain("plain.bundle.example")->delegated);
+  CHECK(reopened->domain("plain.bundle.example")->selectors.at(0).slot.empty());
+
+  // The slot and the flag are bound to the sealed key: edited, the entry does not open.
+  auto edited = [&](const std::function<void(nlohmann::json&)>& edit) {
+    auto json = original;
+    for (auto& entry : json["keys"]) edit(entry);
+    write_text(bundle, json.dump());
+    return read_key_bundle(bundle, kek_of(7));
+  };
+  CHECK_FALSE(edited([](nlohmann::json& e) {
+    if (e.contains("slot")) e["slot"] = e["slot"] == "dkr1" ? "dkr2" : "dkr1";
+  }));
+  CHECK_FALSE(edited([](nlohmann::json& e) { e.erase("delegated"); }));
+  CHECK_FALSE(edited([](nlohmann::json& e) {
+    if (e["domain"] == "plain.bundle.example") e["delegated"] = true;
+  }));
+
+  // A bundle entry as written before slots existed (sealed with the earlier binding, built here by
+  // hand from the documented associated data): still opens, as a plain key.
+  auto json = original;
+  nlohmann::json& plain = json["keys"][2];
+  REQUIRE(plain["domain"] == "plain.bundle.example");
+  const KeyMaterial& material = (*keys)[2];
+  std::string bound = "bundle";
+  for (const std::string& part :
+       {std::string("active"), std::to_string(material.info.created_at), std::to_string(material.info.activated_at),
+        std::to_string(material.info.retired_at), std::to_string(material.info.revoked_at),
+        std::string(material.info.activate_after_dns ? "1" : "0")}) {
+    bound += '\0';
+    bound += part;
+  }
+  bound += '\0';
+  bound += sealed_key_binding("ed25519-sha256", material.info.bits, material.info.dns_record);
+  auto sealed = kek_of(7).seal(material.pem, material.domain, material.info.selector, bound);
+  REQUIRE(sealed);
+  plain["sealed_key"] = base64_encode(*sealed);
+  json["keys"] = nlohmann::json::array({plain});
+  write_text(bundle, json.dump());
+  auto old = read_key_bundle(bundle, kek_of(7));
+  REQUIRE(old);
+  REQUIRE(old->size() == 1);
+  CHECK((*old)[0].pem == material.pem);
+  CHECK_FALSE((*old)[0].delegated);
+  CHECK((*old)[0].info.slot.empty());
 }

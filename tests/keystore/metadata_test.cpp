@@ -99,6 +99,41 @@ TEST_CASE("delegated domains: the slot and the delegated flag round-trip; files 
   CHECK_FALSE(parse_metadata(bad.dump(), "example.com"));
 }
 
+TEST_CASE("keys.json keeps a delegated domain's publishing error only while set; older files still load") {
+  const std::string old = R"({"version": 1, "domain": "example.com", "delegated": true, "selectors": []})";
+  auto parsed = parse_metadata(old, "example.com");
+  REQUIRE(parsed);
+  CHECK(parsed->publish_error.empty());
+  CHECK(serialize_metadata(*parsed).find("publish_error") == std::string::npos);
+
+  const PublishError error{"dkr1.example.com.dkim.esp.example: \"refused\" \x01\xff (rcode BADSIG)", "BADSIG",
+                           1'790'000'000, 1'790'000'004};
+  CHECK(apply_publish_error(*parsed, error));
+  CHECK_FALSE(apply_publish_error(*parsed, error));  // unchanged: nothing to write
+  const std::string text = serialize_metadata(*parsed);
+  const auto json = nlohmann::json::parse(text);  // independent parse: still valid JSON
+  CHECK(json["publish_error"]["rcode"] == "BADSIG");
+  CHECK(json["publish_error"]["at"] == 1'790'000'000);
+  CHECK(json["publish_error"]["retry_at"] == 1'790'000'004);
+  auto again = parse_metadata(text, "example.com");
+  REQUIRE(again);
+  CHECK(again->publish_error.rcode == "BADSIG");
+  CHECK(again->publish_error.retry_at == 1'790'000'004);
+  CHECK(again->publish_error.error.find("\"refused\"") != std::string::npos);
+  CHECK(again->delegated);
+
+  // Cleared once publishing works: the field goes away.
+  CHECK(apply_publish_error(*again, PublishError{}));
+  CHECK(again->publish_error.empty());
+  CHECK(serialize_metadata(*again).find("publish_error") == std::string::npos);
+  // A damaged one is dropped; the domain still loads.
+  auto damaged = parse_metadata(
+      R"({"version": 1, "domain": "example.com", "selectors": [], "publish_error": {"rcode": 5, "at": "x"}})",
+      "example.com");
+  REQUIRE(damaged);
+  CHECK(damaged->publish_error.empty());
+}
+
 TEST_CASE("keys.json keeps a domain's rotation override and a staged key's DNS check; older files still load") {
   // A file as written before either field existed.
   const std::string old = R"({"version": 1, "domain": "example.com", "selectors": [

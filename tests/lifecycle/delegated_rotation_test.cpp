@@ -184,14 +184,32 @@ TEST_CASE("publishing failures: nothing activates, the error and rcode are kept,
   REQUIRE(problem);
   CHECK(problem->rcode == "BADSIG");
   CHECK(problem->error.find("BADSIG") != std::string::npos);
+  {
+    // Stored with the domain: another replica (another store instance) sees the leader's problem.
+    auto replica = test::store_at(dir.path(), clock);
+    const keystore::PublishError stored = replica->domain(d)->publish_error;
+    CHECK(stored.rcode == "BADSIG");
+    CHECK(stored.error == problem->error);
+    CHECK(stored.at == clock.now);
+    CHECK(stored.retry_at == problem->retry_at);
+    CHECK(stored.retry_at > clock.now);
+  }
   const int calls = publisher->calls;
   scheduler.run_round();  // within the backoff: not retried
   CHECK(publisher->calls == calls);
   CHECK(in_state(*store->domain(d), KeyState::Active) == nullptr);
   publisher->failing.clear();
   clock.now += 61;
+  {
+    // A new leader (empty memory) clears the error a previous leader stored, once publishing works.
+    RotationScheduler next_leader(*store, probe, policy(), clock.function());
+    next_leader.enable_delegation(publisher, DelegationSettings{std::string(kZone), {"dkr1", "dkr2"}});
+    next_leader.run_round();
+    CHECK(test::store_at(dir.path(), clock)->domain(d)->publish_error.empty());
+  }
   scheduler.run_round();
   CHECK_FALSE(scheduler.publish_problem(d));
+  CHECK(test::store_at(dir.path(), clock)->domain(d)->publish_error.empty());
   follow_cnames(probe, *publisher, d);
   CHECK(scheduler.run_round().activated == 1);
 
@@ -209,6 +227,7 @@ TEST_CASE("publishing failures: nothing activates, the error and rcode are kept,
   REQUIRE(problem);
   CHECK(problem->rcode == "conflict");
   CHECK(problem->error.find("SOMEONEELSE") != std::string::npos);
+  CHECK(test::store_at(dir.path(), clock)->domain(d)->publish_error.rcode == "conflict");
 }
 
 }  // namespace

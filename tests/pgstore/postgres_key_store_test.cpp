@@ -530,4 +530,40 @@ TEST_CASE("a domain's rotation override and a staged key's DNS check round-trip 
   CHECK_FALSE(a->set_rotation_override("missing.example", own));
 }
 
+TEST_CASE("a delegated domain's publishing error round-trips through PostgreSQL to a replica, and is cleared") {
+  const std::string schema = fresh_schema();
+  auto a = open_store(options_for(schema, /*watch=*/true));
+  auto b = open_store(options_for(schema, /*watch=*/true));
+  REQUIRE(eventually([&] { return a->connected() && b->connected(); }));
+  REQUIRE(a->add_domain("pub.example", ed25519("k0")));
+  REQUIRE(eventually([&] { return active_selector(*b, "pub.example") == "k0"; }));
+  CHECK(b->domain("pub.example")->publish_error.empty());
+  Sql sql;
+  CHECK(sql.run("SELECT publish_error IS NULL FROM " + schema + ".domains WHERE name = 'pub.example'") == "t");
+
+  const PublishError error{
+      "dkr1.pub.example.dkim.esp.example: no answer from 127.0.0.1:53 (rcode transport) \"\x01\xff", "transport",
+      1'790'000'000, 1'790'000'002};
+  auto recorded = a->record_publish_error("pub.example", error);
+  REQUIRE(recorded);
+  CHECK(*recorded);
+  CHECK_FALSE(*a->record_publish_error("pub.example", error));  // unchanged: nothing written
+  CHECK(eventually([&] { return b->domain("pub.example")->publish_error.rcode == "transport"; }));
+  const PublishError seen = b->domain("pub.example")->publish_error;
+  CHECK(seen.at == error.at);
+  CHECK(seen.retry_at == error.retry_at);
+  CHECK(seen.error.find("no answer from 127.0.0.1:53") != std::string::npos);
+  CHECK(seen.error.find("dkr1.pub.example.dkim.esp.example: ") == 0);
+  CHECK(open_store(options_for(schema))->domain("pub.example")->publish_error.rcode == "transport");
+  CHECK(sql.run("SELECT publish_error::jsonb->>'rcode' FROM " + schema + ".domains WHERE name = 'pub.example'") ==
+        "transport");
+
+  REQUIRE(a->record_publish_error("pub.example", PublishError{}));
+  CHECK(eventually([&] { return b->domain("pub.example")->publish_error.empty(); }));
+  CHECK(sql.run("SELECT publish_error IS NULL FROM " + schema + ".domains WHERE name = 'pub.example'") == "t");
+  auto missing = a->record_publish_error("missing.example", error);
+  REQUIRE(missing);
+  CHECK_FALSE(*missing);
+}
+
 }  // namespace dkr::keystore::test

@@ -95,7 +95,8 @@ def bundle_bound(e):
     """What a version 2 bundle entry's sealed key is bound to: its state, timestamps and public data."""
     return "\0".join(["bundle", e["state"], str(e["created_at"]), str(e["activated_at"]), str(e["retired_at"]),
                       str(e["revoked_at"]), "1" if e["activate_after_dns"] else "0", e["algorithm"],
-                      str(e["bits"]), e["dns_record"]])
+                      str(e["bits"]), e["dns_record"]] + (["slot=" + e["slot"]] if e.get("slot") else []) +
+                     (["delegated"] if e.get("delegated") else []))
 
 
 def set_sealed_key(fleet, row_id, sealed):
@@ -133,12 +134,25 @@ class TransferTest(OneRelayTest):
         f.cli("keys", "--keystore", src, "rotate", "b.move.example", "--selector", "b3", "--algorithm",
               "ed25519-sha256")
         f.cli("keys", "--keystore", src, "revoke", "b.move.example", "b1")
+        # A delegated domain (needs [dns.publish] to be added; nothing is published by the CLI): its
+        # flag and its key's slot travel with the key.
+        tsig = os.path.join(f.dir, "tsig.key")
+        with open(tsig, "w") as fd:
+            fd.write(subprocess.run(["/usr/sbin/tsig-keygen", "-a", "hmac-sha256", "relay"], check=True,
+                                    capture_output=True, text=True).stdout)
+        os.chmod(tsig, 0o600)
+        publishing = os.path.join(f.dir, "publishing.toml")
+        with open(publishing, "w") as fd:
+            fd.write('[keystore]\ntype = "directory"\npath = "%s"\n\n[dns.publish]\ntype = "rfc2136"\n'
+                     'server = "127.0.0.1:53"\nzone = "dkim.esp.example"\ntsig_key_file = "%s"\n' % (src, tsig))
+        f.cli("keys", "--config", publishing, "add", "d.move.example", "--delegated", "--algorithm", "ed25519-sha256")
         expected_txt = directory_txt(src)
-        self.assertEqual(len(expected_txt), 6)
+        self.assertEqual(len(expected_txt), 7)
         expected_list = listing(f, "--keystore", src)
         states = "\n".join(sorted(expected_list))
         for state in ("active", "retiring", "staged", "revoked"):
             self.assertIn("\t" + state + "\t", states)
+        self.assertIn("\tslot dkr1\tdelegated", states)
 
         bundle_kek, bundle_kek_bytes = make_kek(f, "bundle.kek")
         bundle = os.path.join(f.dir, "keys.bundle.json")
@@ -154,6 +168,9 @@ class TransferTest(OneRelayTest):
                           txt_of_pem(unseal(bundle_kek_bytes, base64.b64decode(e["sealed_key"]), e["domain"],
                                             e["selector"], bundle_bound(e)))
                           for e in entries}, expected_txt)
+        for e in entries:
+            delegated = e["domain"] == "d.move.example"
+            self.assertEqual((e.get("slot"), e.get("delegated")), ("dkr1", True) if delegated else (None, None), e)
         again = f.cli("keys", "--keystore", src, "export", "bundle", bundle, "--kek", bundle_kek, check=False)
         self.assertNotEqual(again.returncode, 0, "an existing bundle is not written over")
 
@@ -166,17 +183,21 @@ class TransferTest(OneRelayTest):
         self.assertEqual(key_rows(f), [])
 
         imported = f.cli("keys", *config, "import", "bundle", bundle, "--kek", bundle_kek)
-        self.assertIn("6 key(s) imported, 0 failed", imported.stdout)
+        self.assertIn("7 key(s) imported, 0 failed", imported.stdout)
         self.assertEqual(f.txt_records(), expected_txt)  # decrypted from the rows with the fleet's KEK
         self.assertEqual(listing(f, *config), expected_list)
         rerun = f.cli("keys", *config, "import", "bundle", bundle, "--kek", bundle_kek)
-        self.assertIn("0 key(s) imported, 0 failed, 6 already present", rerun.stdout)
+        self.assertIn("0 key(s) imported, 0 failed, 7 already present", rerun.stdout)
 
         dst = os.path.join(f.dir, "dst-keys")
         exported = f.cli("keys", *config, "export", "directory", dst)
-        self.assertIn("6 key(s) imported, 0 failed", exported.stdout)
+        self.assertIn("7 key(s) imported, 0 failed", exported.stdout)
         self.assertEqual(directory_txt(dst), expected_txt)
         self.assertEqual(listing(f, "--keystore", dst), expected_list)
+        with open(os.path.join(dst, "d.move.example", "keys.json")) as fd:
+            moved = json.load(fd)
+        self.assertTrue(moved.get("delegated"), moved)
+        self.assertEqual([k.get("slot") for k in moved["selectors"]], ["dkr1"])
         for name in ("a.move.example", "b.move.example"):
             folder = os.path.join(dst, name)
             for pem in (p for p in os.listdir(folder) if p.endswith(".pem")):

@@ -338,6 +338,16 @@ def any_replica(predicate, timeout, what):
     return harness.wait_for(check, timeout, what)
 
 
+def every_replica(predicate, timeout, what):
+    """Waits until every replica's API satisfies predicate (the leader's error is stored, so all show it)."""
+    def check():
+        bodies = [replica.domain() for replica in replicas]
+        if all(body is not None and predicate(body) for body in bodies):
+            return bodies
+        return None
+    return harness.wait_for(check, timeout, what)
+
+
 def metrics(replica):
     status, text = replica.api("GET", "/metrics")
     return text if status == 200 else ""
@@ -396,6 +406,12 @@ try:
     leader, body = any_replica(lambda b: (delegation_of(b).get("publish_error") or {}).get("rcode") == "BADSIG", 20,
                                "the BADSIG publishing error in the API")
     log("BADSIG shown by %s: %s" % (leader.name, delegation_of(body)["publish_error"]["error"]))
+    # Stored by the leader: the other replica shows the same error (not null).
+    bodies = every_replica(lambda b: (delegation_of(b).get("publish_error") or {}).get("rcode") == "BADSIG", 20,
+                           "the BADSIG publishing error in the API of BOTH replicas")
+    r.check(all("BADSIG" in delegation_of(b)["publish_error"]["error"] and delegation_of(b)["publish_error"]["at"]
+                for b in bodies),
+            "both replicas show the BADSIG error with its time: %s" % [delegation_of(b)["publish_error"] for b in bodies])
     r.check(delegation_of(body)["status"] == "Pending validation", "Pending validation while nothing is published: %s"
             % delegation_of(body)["status"])
     r.check('dkim_relay_dns_publish_failures_total{rcode="BADSIG"}' in metrics(leader),
@@ -468,11 +484,12 @@ try:
                 r.check(re.search(r"\t%s\t\S+\t\d+\tstaged" % re.escape(staged), listing) and
                         len(activations()) == before,
                         "BIND down: %s stays staged" % staged)
-                _, body = any_replica(lambda b: (delegation_of(b).get("publish_error") or {}).get("rcode") ==
-                                      "transport", 20, "the transport error in the API")
-                r.check("transport" in delegation_of(body)["publish_error"]["error"] or
-                        "no answer" in delegation_of(body)["publish_error"]["error"],
-                        "the API says why: %s" % delegation_of(body)["publish_error"]["error"])
+                bodies = every_replica(lambda b: (delegation_of(b).get("publish_error") or {}).get("rcode") ==
+                                       "transport", 20, "the transport error in the API of BOTH replicas")
+                for replica, body in zip(replicas, bodies):
+                    r.check("transport" in delegation_of(body)["publish_error"]["error"] or
+                            "no answer" in delegation_of(body)["publish_error"]["error"],
+                            "%s: the API says why: %s" % (replica.name, delegation_of(body)["publish_error"]["error"]))
                 r.check(any('dkim_relay_dns_publish_failures_total{rcode="transport"}' in metrics(p) for p in replicas),
                         "/metrics counts the failure under rcode transport")
                 bind.start()

@@ -83,13 +83,16 @@ class DirectoryKeyStore final : public KeyStore {
   Result<bool> step_if(std::string_view domain, std::string_view selector, KeyAction action, KeyState from) override;
   Result<void> set_rotation_override(std::string_view domain, const RotationOverride& rotation) override;
   Result<bool> record_dns_check(std::string_view domain, std::string_view selector, const DnsCheck& check) override;
+  Result<bool> record_publish_error(std::string_view domain, const PublishError& error) override;
   Result<void> reload() override;
   // Re-reads only these domains (what KeyStoreWatcher uses for changes inside domain folders).
   Result<void> reload_domains(const std::vector<std::string>& domains);
 
   // Stores a private key (PEM) under info.selector with info's state and timestamps; an active key
   // retires the domain's active key of its algorithm. The domain is created if needed.
-  Result<SelectorInfo> import_key(std::string_view domain, const SelectorInfo& info, std::string_view pem);
+  // `delegated`: the key's domain is a delegated domain (KeyMaterial::delegated); it stays one.
+  Result<SelectorInfo> import_key(std::string_view domain, const SelectorInfo& info, std::string_view pem,
+                                  bool delegated = false);
   // Every key with its private PEM, domains and selectors in order (keys export).
   Result<std::vector<KeyMaterial>> export_keys() const;
   // Imports a private key file (PKCS#8 or traditional RSA PEM) as an active selector; the domain's

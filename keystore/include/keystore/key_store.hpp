@@ -36,6 +36,18 @@ struct DnsCheck {
   bool operator==(const DnsCheck&) const = default;
 };
 
+// The last failure of the leader's publishing of a delegated domain's records (a DNS server failure or
+// a record changed behind our back), stored with the domain so that every replica's API shows it.
+// Empty (rcode "") once publishing works again.
+struct PublishError {
+  std::string error;          // one line, with the server's rcode
+  std::string rcode;          // "REFUSED", "BADSIG", "transport", ...; "conflict" for a record changed behind our back
+  std::int64_t at = 0;        // unix seconds
+  std::int64_t retry_at = 0;  // failures: the next attempt (backoff); 0 for conflicts
+  bool empty() const { return rcode.empty() && error.empty(); }
+  bool operator==(const PublishError&) const = default;
+};
+
 // A domain's own rotation policy (`keys policy`, PUT /v1/domains/{d}/rotation), stored with the
 // domain: each unset duration takes the global [rotation] value. The lifecycle validates and applies
 // it (lifecycle/domain_policy.hpp); the stores only keep it.
@@ -80,7 +92,8 @@ struct DomainInfo {
   std::vector<SelectorInfo> selectors;
   // Delegated selectors: the owner's CNAMEs point at our delegation zone, where we publish the keys.
   bool delegated = false;
-  RotationOverride rotation{};  // empty: the global [rotation] policy
+  RotationOverride rotation{};   // empty: the global [rotation] policy
+  PublishError publish_error{};  // delegated domains: the leader's last publishing failure; empty = none
 };
 
 // One active key of a domain, ready to sign.
@@ -154,6 +167,10 @@ class KeyStore {
   // Stores what the scheduler's DNS check found for a staged key. False (nothing written) when the
   // key is gone or no longer staged. This default refuses (test doubles).
   virtual Result<bool> record_dns_check(std::string_view domain, std::string_view selector, const DnsCheck& check);
+
+  // Stores (or, with an empty one, clears) a delegated domain's last publishing failure. False (nothing
+  // written) when the domain is gone or already holds `error`. This default refuses (test doubles).
+  virtual Result<bool> record_publish_error(std::string_view domain, const PublishError& error);
 
   // Re-reads the backing store (SIGHUP / file change). Domains whose files are broken keep their
   // previous state and are reported in the error; others are updated.

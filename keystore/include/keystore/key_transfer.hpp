@@ -19,6 +19,8 @@ struct KeyMaterial {
   std::string domain;
   SelectorInfo info;
   std::string pem;  // secret: wiped on destruction
+  // The domain's DomainInfo::delegated, carried with each of its keys (info.slot names the key's slot).
+  bool delegated = false;
 
   KeyMaterial() = default;
   KeyMaterial(std::string domain, SelectorInfo info, std::string pem);

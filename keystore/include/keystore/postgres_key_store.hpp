@@ -33,7 +33,7 @@
 
 namespace dkr::keystore {
 
-inline constexpr int kPostgresSchemaVersion = 3;
+inline constexpr int kPostgresSchemaVersion = 4;
 
 class PgConnection;  // pg_connection.hpp; internal
 struct PgDomain;     // one loaded domain; internal
@@ -87,12 +87,15 @@ class PostgresKeyStore final : public KeyStore {
   Result<bool> step_if(std::string_view domain, std::string_view selector, KeyAction action, KeyState from) override;
   Result<void> set_rotation_override(std::string_view domain, const RotationOverride& rotation) override;
   Result<bool> record_dns_check(std::string_view domain, std::string_view selector, const DnsCheck& check) override;
+  Result<bool> record_publish_error(std::string_view domain, const PublishError& error) override;
   // Asks the keystore thread for a full resync (without it: resyncs now on the caller's thread).
   Result<void> reload() override;
 
   // Stores a private key (PEM) under `selector`; `state` Active retires the previous active key of
   // its algorithm in the same transaction. Used by import-pem and import from another store.
-  Result<SelectorInfo> import_key(std::string_view domain, const SelectorInfo& info, std::string_view pem);
+  // `delegated`: the key's domain is a delegated domain (KeyMaterial::delegated); it stays one.
+  Result<SelectorInfo> import_key(std::string_view domain, const SelectorInfo& info, std::string_view pem,
+                                  bool delegated = false);
   // Every key with its private PEM, opened with the KEK, domains and selectors in order (keys
   // export); refused at the first key that does not decrypt, naming it.
   Result<std::vector<KeyMaterial>> export_keys() const;

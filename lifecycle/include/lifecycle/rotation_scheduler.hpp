@@ -46,7 +46,8 @@ struct DnsWait {
 };
 
 // The last publishing problem of a delegated domain (a server failure or a record changed behind
-// our back), for the API; gone once publishing works again.
+// our back); gone once publishing works again. Also stored with the domain
+// (keystore::PublishError, KeyStore::record_publish_error), which every replica's API reads.
 struct PublishProblem {
   std::string error;  // one line, with the server's rcode
   std::string rcode;  // "REFUSED", "BADSIG", "transport", ...; "conflict" for a record changed behind our back
@@ -97,8 +98,11 @@ class RotationScheduler {
 
   // Delegated domains: false when publishing failed and this round must not go on with the domain.
   bool publish_slots(const keystore::DomainInfo& domain, std::int64_t now);
-  bool publish_ok(const std::string& domain, const std::string& name, const dns::PublishResult& result,
+  bool publish_ok(const keystore::DomainInfo& info, const std::string& name, const dns::PublishResult& result,
                   std::int64_t now);
+  bool note_publish_result(const std::string& domain, const std::string& name, const dns::PublishResult& result,
+                           std::int64_t now);
+  void store_publish_problem(const keystore::DomainInfo& info);
   bool in_backoff(const std::string& domain, std::int64_t now) const;
 
   keystore::KeyStore& store_;
