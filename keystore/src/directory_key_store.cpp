@@ -468,7 +468,8 @@ Result<bool> DirectoryKeyStore::step_if(std::string_view domain, std::string_vie
   return changed;
 }
 
-Result<void> DirectoryKeyStore::set_rotation_override(std::string_view domain, const RotationOverride& rotation) {
+Result<bool> DirectoryKeyStore::update_domain(std::string_view domain,
+                                              const std::function<bool(DomainMetadata&)>& change) {
   auto name = normalize_domain(domain);
   if (!name) return name.error();
   std::lock_guard guard(write_mutex_);
@@ -476,12 +477,22 @@ Result<void> DirectoryKeyStore::set_rotation_override(std::string_view domain, c
   auto before = metadata_on_disk(*name);
   if (!before) return before.error();
   if (!before->has_value()) return make_error(ErrorCode::not_found, "no domain " + *name + " in the key store");
-  if ((*before)->rotation == rotation) return {};
   Transaction transaction;
   transaction.domain = *name;
   transaction.after = std::move(**before);
-  transaction.after.rotation = rotation;
-  return commit(transaction);
+  if (!change(transaction.after)) return false;
+  if (auto done = commit(transaction); !done) return done.error();
+  return true;
+}
+
+Result<void> DirectoryKeyStore::set_rotation_override(std::string_view domain, const RotationOverride& rotation) {
+  auto changed = update_domain(domain, [&](DomainMetadata& metadata) {
+    if (metadata.rotation == rotation) return false;
+    metadata.rotation = rotation;
+    return true;
+  });
+  if (!changed) return changed.error();
+  return {};
 }
 
 Result<bool> DirectoryKeyStore::record_dns_check(std::string_view domain, std::string_view selector,
@@ -497,19 +508,10 @@ Result<bool> DirectoryKeyStore::record_dns_check(std::string_view domain, std::s
 }
 
 Result<bool> DirectoryKeyStore::record_publish_error(std::string_view domain, const PublishError& error) {
-  auto name = normalize_domain(domain);
-  if (!name) return name.error();
-  std::lock_guard guard(write_mutex_);
-  StoreLock lock(options_.path, StoreLock::Mode::Exclusive);
-  auto before = metadata_on_disk(*name);
-  if (!before) return before.error();
-  if (!before->has_value()) return false;
-  Transaction transaction;
-  transaction.domain = *name;
-  transaction.after = std::move(**before);
-  if (!apply_publish_error(transaction.after, error)) return false;
-  if (auto done = commit(transaction); !done) return done.error();
-  return true;
+  auto changed = update_domain(domain, [&](DomainMetadata& metadata) { return apply_publish_error(metadata, error); });
+  // A domain removed meanwhile has no error to keep.
+  if (!changed && changed.error().code == ErrorCode::not_found) return false;
+  return changed;
 }
 
 Result<void> DirectoryKeyStore::remove_domain(std::string_view domain, bool force) {

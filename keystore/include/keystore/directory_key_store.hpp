@@ -134,6 +134,10 @@ class DirectoryKeyStore final : public KeyStore {
   using SelectorTransition = std::function<Result<bool>(DomainMetadata&, const std::string& selector, std::int64_t now,
                                                         std::vector<std::string>& removed_keys)>;
   Result<void> transition(std::string_view domain, std::string_view selector, const SelectorTransition& apply);
+  // Applies a change of the domain's own fields (its rotation override, its publishing error) under
+  // the locks; `change` returns whether anything changed, and nothing is written when it did not.
+  // not_found when the store has no such domain.
+  Result<bool> update_domain(std::string_view domain, const std::function<bool(DomainMetadata&)>& change);
 
   DirectoryKeyStoreOptions options_;
   std::shared_ptr<const Snapshot> snapshot_;  // only through std::atomic_load / atomic_store
