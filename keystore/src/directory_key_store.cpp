@@ -409,18 +409,11 @@ Result<void> DirectoryKeyStore::transition(std::string_view domain, std::string_
   if (!name) return name.error();
   auto wanted = normalize_selector(selector);
   if (!wanted) return wanted.error();
-  std::lock_guard guard(write_mutex_);
-  StoreLock lock(options_.path, StoreLock::Mode::Exclusive);
-  auto before = metadata_on_disk(*name);
-  if (!before) return before.error();
-  if (!before->has_value()) return make_error(ErrorCode::not_found, "no domain " + *name + " in the key store");
-  Transaction transaction;
-  transaction.domain = *name;
-  transaction.after = std::move(**before);
-  auto changed = apply(transaction.after, *wanted, now(), transaction.removed_keys);
+  auto changed = update_domain(*name, [&](Transaction& transaction) {
+    return apply(transaction.after, *wanted, now(), transaction.removed_keys);
+  });
   if (!changed) return changed.error();
-  if (!*changed) return {};  // already in the asked state
-  return commit(transaction);
+  return {};
 }
 
 Result<void> DirectoryKeyStore::activate(std::string_view domain, std::string_view selector) {
@@ -468,27 +461,29 @@ Result<bool> DirectoryKeyStore::step_if(std::string_view domain, std::string_vie
   return changed;
 }
 
-Result<bool> DirectoryKeyStore::update_domain(std::string_view domain,
-                                              const std::function<bool(DomainMetadata&)>& change) {
-  auto name = normalize_domain(domain);
-  if (!name) return name.error();
+Result<bool> DirectoryKeyStore::update_domain(const std::string& name,
+                                              const std::function<Result<bool>(Transaction&)>& change) {
   std::lock_guard guard(write_mutex_);
   StoreLock lock(options_.path, StoreLock::Mode::Exclusive);
-  auto before = metadata_on_disk(*name);
+  auto before = metadata_on_disk(name);
   if (!before) return before.error();
-  if (!before->has_value()) return make_error(ErrorCode::not_found, "no domain " + *name + " in the key store");
+  if (!before->has_value()) return make_error(ErrorCode::not_found, "no domain " + name + " in the key store");
   Transaction transaction;
-  transaction.domain = *name;
+  transaction.domain = name;
   transaction.after = std::move(**before);
-  if (!change(transaction.after)) return false;
+  auto changed = change(transaction);
+  if (!changed) return changed.error();
+  if (!*changed) return false;  // already so: nothing written
   if (auto done = commit(transaction); !done) return done.error();
   return true;
 }
 
 Result<void> DirectoryKeyStore::set_rotation_override(std::string_view domain, const RotationOverride& rotation) {
-  auto changed = update_domain(domain, [&](DomainMetadata& metadata) {
-    if (metadata.rotation == rotation) return false;
-    metadata.rotation = rotation;
+  auto name = normalize_domain(domain);
+  if (!name) return name.error();
+  auto changed = update_domain(*name, [&](Transaction& transaction) -> Result<bool> {
+    if (transaction.after.rotation == rotation) return false;
+    transaction.after.rotation = rotation;
     return true;
   });
   if (!changed) return changed.error();
@@ -508,7 +503,10 @@ Result<bool> DirectoryKeyStore::record_dns_check(std::string_view domain, std::s
 }
 
 Result<bool> DirectoryKeyStore::record_publish_error(std::string_view domain, const PublishError& error) {
-  auto changed = update_domain(domain, [&](DomainMetadata& metadata) { return apply_publish_error(metadata, error); });
+  auto name = normalize_domain(domain);
+  if (!name) return name.error();
+  auto changed = update_domain(
+      *name, [&](Transaction& transaction) -> Result<bool> { return apply_publish_error(transaction.after, error); });
   // A domain removed meanwhile has no error to keep.
   if (!changed && changed.error().code == ErrorCode::not_found) return false;
   return changed;

@@ -134,10 +134,11 @@ class DirectoryKeyStore final : public KeyStore {
   using SelectorTransition = std::function<Result<bool>(DomainMetadata&, const std::string& selector, std::int64_t now,
                                                         std::vector<std::string>& removed_keys)>;
   Result<void> transition(std::string_view domain, std::string_view selector, const SelectorTransition& apply);
-  // Applies a change of the domain's own fields (its rotation override, its publishing error) under
-  // the locks; `change` returns whether anything changed, and nothing is written when it did not.
-  // not_found when the store has no such domain.
-  Result<bool> update_domain(std::string_view domain, const std::function<bool(DomainMetadata&)>& change);
+  // Reads one domain (a normalized name) from disk under write_mutex_ and the exclusive store lock,
+  // lets `change` edit the planned transaction, and commits it only when `change` says something
+  // changed: every metadata-only write (a key's transition, the rotation override, the publishing
+  // error) goes through here. not_found when the store has no such domain.
+  Result<bool> update_domain(const std::string& name, const std::function<Result<bool>(Transaction&)>& change);
 
   DirectoryKeyStoreOptions options_;
   std::shared_ptr<const Snapshot> snapshot_;  // only through std::atomic_load / atomic_store
