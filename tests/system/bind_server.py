@@ -45,12 +45,19 @@ TSIG_KEY_NAME = "dkr-test-key"
 
 
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-        udp.bind(("127.0.0.1", 0))
-        port = udp.getsockname()[1]
-    with socket.socket() as tcp:  # named needs the port free for both UDP and TCP
-        tcp.bind(("127.0.0.1", port))
-    return port
+    # named needs the port free for both UDP and TCP: a UDP port the kernel hands out may be in use
+    # for TCP by another test running beside this one, so try again with another.
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind(("127.0.0.1", 0))
+            port = udp.getsockname()[1]
+        with socket.socket() as tcp:
+            try:
+                tcp.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no port free for both UDP and TCP on 127.0.0.1 after 50 tries")
 
 
 def _soa_ns(origin):
