@@ -7,10 +7,14 @@ import select
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "system"))
+from port_reservation import free_port as reserved_port  # noqa: E402
 
 TOKEN = "test-token-" + os.urandom(8).hex()
 
@@ -115,25 +119,9 @@ class AdminServer:
         return self.stderr_file.read().decode(errors="replace")
 
 
-def free_port(kind=socket.SOCK_DGRAM, also_tcp=True):
-    """A port free for UDP (and TCP) on 127.0.0.1 at the time of the call."""
-    for _ in range(50):
-        udp = socket.socket(socket.AF_INET, kind)
-        udp.bind(("127.0.0.1", 0))
-        port = udp.getsockname()[1]
-        try:
-            if also_tcp:
-                tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                try:
-                    tcp.bind(("127.0.0.1", port))
-                finally:
-                    tcp.close()
-            return port
-        except OSError:
-            continue
-        finally:
-            udp.close()
-    raise RuntimeError("no free port")
+def free_port():
+    """A port free for both UDP and TCP on 127.0.0.1 (a DNS server's), reserved for this test."""
+    return reserved_port(udp=True)
 
 
 def raw_http(port, payload, timeout=5.0):

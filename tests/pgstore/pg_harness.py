@@ -23,10 +23,8 @@ import time
 PG_BIN = "/usr/lib/postgresql/15/bin"
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "system"))
+from port_reservation import free_port  # noqa: E402,F401  (fleet_harness and the benches import it from here)
 
 
 class PostgresServer:

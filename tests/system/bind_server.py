@@ -37,6 +37,9 @@ import dns.rdatatype
 import dns.resolver
 import dns.zone
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from port_reservation import free_port as reserved_port  # noqa: E402
+
 NAMED = "/usr/sbin/named"
 TSIG_KEYGEN = "/usr/sbin/tsig-keygen"
 NSUPDATE = "/usr/bin/nsupdate"
@@ -45,19 +48,8 @@ TSIG_KEY_NAME = "dkr-test-key"
 
 
 def free_port():
-    # named needs the port free for both UDP and TCP: a UDP port the kernel hands out may be in use
-    # for TCP by another test running beside this one, so try again with another.
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind(("127.0.0.1", 0))
-            port = udp.getsockname()[1]
-        with socket.socket() as tcp:
-            try:
-                tcp.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no port free for both UDP and TCP on 127.0.0.1 after 50 tries")
+    # named needs the port free for both UDP and TCP.
+    return reserved_port(udp=True)
 
 
 def _soa_ns(origin):

@@ -26,11 +26,7 @@ MAILDKIM_VERIFIER = os.path.join(HERE, "maildkim_verify.pl")
 E2E_DIR = os.path.join(os.path.dirname(HERE), "e2e")  # upstream_capture.py, mail_dkim_verify.pl
 PYTHON = "/usr/bin/python3"
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from port_reservation import free_port  # noqa: E402,F401  (re-exported: harness.free_port)
 
 
 def wait_for(predicate, timeout=20.0, what="condition"):

@@ -1,11 +1,14 @@
 #include "test_support.hpp"
 
 #include <arpa/inet.h>
+#include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <fcntl.h>
 #include <cstdlib>
 #include <fstream>
 #include <netinet/in.h>
+#include <random>
 #include <spawn.h>
 #include <sstream>
 #include <stdexcept>
@@ -76,20 +79,55 @@ int run_command(const std::vector<std::string>& argv) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-std::uint16_t free_port() {
+namespace {
+
+bool port_bindable(std::uint16_t port) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    close(fd);
-    throw std::runtime_error("cannot find a free port");
-  }
+  addr.sin_port = htons(port);
+  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
   close(fd);
-  return ntohs(addr.sin_port);
+  return ok;
+}
+
+std::uint16_t ephemeral_range_start() {
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  unsigned low = 0;
+  return range >> low && low > 11000 && low < 65536 ? static_cast<std::uint16_t>(low) : 32768;
+}
+
+}  // namespace
+
+// The same scheme as tests/system/port_reservation.py, and the same reservation directory: a port
+// from bind(0) is an ephemeral one, which any outgoing connection on the machine may take before
+// the server started on it binds it. Ports below the ephemeral range, reserved with a file created
+// O_EXCL, are handed to nobody else in the run.
+std::uint16_t free_port() {
+  const char* dir_env = std::getenv("DKR_TEST_PORT_DIR");
+  const fs::path dir = dir_env != nullptr ? fs::path(dir_env) : fs::path("/tmp/dkim-relay-test-ports");
+  std::error_code ignored;
+  fs::create_directories(dir, ignored);
+  fs::permissions(dir, fs::perms::all | fs::perms::sticky_bit, ignored);
+  const unsigned low = 10000;
+  const unsigned high = ephemeral_range_start();
+  std::mt19937 pick(std::random_device{}());
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const auto port = static_cast<std::uint16_t>(low + pick() % (high - low));
+    if (!port_bindable(port)) continue;
+    const fs::path reservation = dir / std::to_string(port);
+    int fd = open(reservation.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == EEXIST) {
+      const auto age = fs::file_time_type::clock::now() - fs::last_write_time(reservation, ignored);
+      if (age < std::chrono::hours(6) || !fs::remove(reservation, ignored)) continue;
+      fd = open(reservation.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+    }
+    if (fd < 0) continue;
+    close(fd);
+    return port;
+  }
+  throw std::runtime_error("no free, unreserved port on 127.0.0.1 below the ephemeral range after 200 tries");
 }
 
 bool port_accepts(std::uint16_t port) {
