@@ -31,15 +31,9 @@ int usage_error(std::string_view message) {
   return kUsageError;
 }
 
-Result<std::vector<keystore::KeyMaterial>> export_keys(const OpenedStore& store) {
-  if (store.postgres != nullptr) return store.postgres->export_keys();
-  return store.directory->export_keys();
-}
-
-keystore::KeyImporter importer_of(const OpenedStore& store) {
-  return [store](std::string_view domain, const keystore::SelectorInfo& info, std::string_view pem) {
-    if (store.postgres != nullptr) return store.postgres->import_key(domain, info, pem);
-    return store.directory->import_key(domain, info, pem);
+keystore::KeyImporter importer_of(keystore::KeyTransfer& transfer) {
+  return [&transfer](std::string_view domain, const keystore::SelectorInfo& info, std::string_view pem) {
+    return transfer.import_key(domain, info, pem);
   };
 }
 
@@ -57,26 +51,16 @@ bool already_present(const keystore::KeyStore& target, const keystore::KeyMateri
   return false;
 }
 
-// Stores every key through `import`, keeping states and timestamps. A selector the target already
-// holds with the same public key counts as done (an import can be run again); any other failure is
-// reported and makes the exit status 1.
-using MaterialImporter = std::function<Result<keystore::SelectorInfo>(const keystore::KeyMaterial& key)>;
-
-// Like importer_of, with the key's domain flag (a delegated domain stays delegated).
-MaterialImporter material_importer_of(const OpenedStore& store) {
-  return [store](const keystore::KeyMaterial& key) {
-    if (store.postgres != nullptr) return store.postgres->import_key(key.domain, key.info, key.pem, key.delegated);
-    return store.directory->import_key(key.domain, key.info, key.pem, key.delegated);
-  };
-}
-
+// Stores every key through `into`, keeping states, timestamps and the domain's delegated flag. A
+// selector the target already holds with the same public key counts as done (an import can be run
+// again); any other failure is reported and makes the exit status 1.
 int copy_keys(const std::vector<keystore::KeyMaterial>& keys, const keystore::KeyStore& target,
-              const MaterialImporter& import) {
+              keystore::KeyTransfer& into) {
   int copied = 0;
   int present = 0;
   int failed = 0;
   for (const keystore::KeyMaterial& key : keys) {
-    auto done = import(key);
+    auto done = into.import_key(key.domain, key.info, key.pem, key.delegated);
     if (done) {
       ++copied;
       std::cout << "imported " << key.domain << " " << done->selector << " (" << keystore::to_string(done->state)
@@ -103,7 +87,7 @@ Result<keystore::Kek> bundle_kek(const CliArgs& cli) {
   return load_checked_kek("--kek", *file);
 }
 
-int run_export(const OpenedStore& store, const std::vector<std::string>& words, const CliArgs& cli) {
+int run_export(keystore::KeyTransfer& transfer, const std::vector<std::string>& words, const CliArgs& cli) {
   if (words.size() != 3) return usage_error("export takes a kind (directory or bundle) and where to");
   const std::string& kind = words[1];
   const std::string& where = words[2];
@@ -111,7 +95,7 @@ int run_export(const OpenedStore& store, const std::vector<std::string>& words, 
     return usage_error("export to 'directory' or 'bundle', not '" + kind + "'");
   auto kek = kind == "bundle" ? bundle_kek(cli) : Result<keystore::Kek>(make_error("unused"));
   if (kind == "bundle" && !kek) return failure(kek.error().message);
-  auto keys = export_keys(store);
+  auto keys = transfer.export_keys();
   if (!keys) return failure(keys.error().message);
   if (kind == "bundle") {
     if (auto written = keystore::write_key_bundle(where, *keys, *kek); !written)
@@ -124,16 +108,15 @@ int run_export(const OpenedStore& store, const std::vector<std::string>& words, 
   options.path = where;
   auto target = keystore::DirectoryKeyStore::open(options);
   if (!target) return failure(target.error().message);
-  return copy_keys(*keys, **target, material_importer_of(OpenedStore{target->get(), nullptr}));
+  return copy_keys(*keys, **target, **target);
 }
 
-int run_import(const OpenedStore& store, const std::vector<std::string>& words, const CliArgs& cli) {
-  const keystore::KeyStore& target =
-      store.postgres != nullptr ? static_cast<const keystore::KeyStore&>(*store.postgres) : *store.directory;
+int run_import(const keystore::KeyStore& target, keystore::KeyTransfer& transfer, const std::vector<std::string>& words,
+               const CliArgs& cli) {
   const std::string kind = words.size() > 1 ? words[1] : "";
   if (kind == "opendkim") {
     if (words.size() != 4) return usage_error("import opendkim takes KEYTABLE and SIGNINGTABLE");
-    auto report = keystore::import_opendkim_tables(words[2], words[3], target, importer_of(store));
+    auto report = keystore::import_opendkim_tables(words[2], words[3], target, importer_of(transfer));
     if (!report) return failure(report.error().message);
     for (const auto& key : report->imported) {
       std::cout << "imported " << key.domain << " " << key.selector << " from " << key.source << "\n";
@@ -161,19 +144,20 @@ int run_import(const OpenedStore& store, const std::vector<std::string>& words, 
     keys = (*source)->export_keys();
   }
   if (!keys) return failure(keys.error().message);
-  return copy_keys(*keys, target, material_importer_of(store));
+  return copy_keys(*keys, target, transfer);
 }
 
 }  // namespace
 
-int run_key_transfer(const OpenedStore& store, const std::vector<std::string>& words, const CliArgs& cli) {
+int run_key_transfer(const keystore::KeyStore& store, keystore::KeyTransfer& transfer,
+                     const std::vector<std::string>& words, const CliArgs& cli) {
   const std::string& command = words.at(0);
-  if (command == "export") return run_export(store, words, cli);
-  if (command == "import") return run_import(store, words, cli);
+  if (command == "export") return run_export(transfer, words, cli);
+  if (command == "import") return run_import(store, transfer, words, cli);
   // The earlier spellings.
   std::vector<std::string> spelled = {"import", command == "import-directory" ? "directory" : "opendkim"};
   spelled.insert(spelled.end(), words.begin() + 1, words.end());
-  return run_import(store, spelled, cli);
+  return run_import(store, transfer, spelled, cli);
 }
 
 }  // namespace dkr::app

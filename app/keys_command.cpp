@@ -1,21 +1,16 @@
-// `dkim-relay keys ...`: manage the signing keys of the directory key store.
-#include <openssl/crypto.h>
-
+// `dkim-relay keys ...`: manage the signing keys of the keystore (--keystore DIR or --config FILE).
 #include <algorithm>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <iostream>
 #include <map>
 
 #include "cli_args.hpp"
 #include "commands.hpp"
 #include "core_dumps.hpp"
-#include "keystore/directory_key_store.hpp"
+#include "keystore/storage.hpp"
 #include "keystore/dns_record.hpp"
 #include "keystore/key_envelope.hpp"
-#include "keystore/postgres_key_store.hpp"
 #include "key_transfer_command.hpp"
 #include "config/config.hpp"
 #include "dns/delegation_status.hpp"
@@ -191,14 +186,6 @@ int show_policy(const keystore::DomainInfo& info, const lifecycle::RotationPolic
   return 0;
 }
 
-Result<std::string> read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(ErrorCode::invalid, "cannot read " + path);
-  std::ostringstream content;
-  content << in.rdbuf();
-  return content.str();
-}
-
 }  // namespace
 
 int run_keys(Args args) {
@@ -254,25 +241,21 @@ int run_keys(Args args) {
     return run_rewrap(*config_path, *old_kek, *new_kek);
   }
 
-  std::shared_ptr<keystore::KeyStore> holder;
-  keystore::DirectoryKeyStore* directory = nullptr;
-  keystore::PostgresKeyStore* postgres = nullptr;
+  std::shared_ptr<keystore::Storage> storage;
   if (const auto config_path = cli.value("config")) {
     if (cli.value("keystore")) return usage_error("give --keystore or --config, not both");
     auto opened = open_configured_keystore(*config_path);
     if (!opened) return failure(opened.error().message);
-    holder = opened->store;
-    directory = opened->directory;
-    postgres = opened->postgres;
+    storage = opened->storage;
   }
-  if (!holder) {
-    keystore::DirectoryKeyStoreOptions options;
-    options.path = cli.value("keystore").value_or(std::string(kDefaultKeystore));
-    auto opened = keystore::DirectoryKeyStore::open(options);
+  if (!storage) {
+    keystore::StorageOptions options;
+    options.directory.path = cli.value("keystore").value_or(std::string(kDefaultKeystore));
+    auto opened = keystore::open(std::move(options));
     if (!opened) return failure(opened.error().message);
-    directory = opened->get();
-    holder = std::shared_ptr<keystore::KeyStore>(std::move(*opened));
+    storage = std::move(*opened);
   }
+  const std::shared_ptr<keystore::KeyStore> holder = storage->keys();
   keystore::KeyStore& store = *holder;
   // Delegated domains need the configured publishing ([dns.publish]): its zone and slots.
   lifecycle::DelegationSettings delegation;
@@ -297,14 +280,9 @@ int run_keys(Args args) {
   };
 
   if (transfer || command == "import-directory" || command == "import-opendkim") {
-    return run_key_transfer(OpenedStore{directory, postgres}, words, cli);
+    return run_key_transfer(store, storage->transfer(), words, cli);
   }
-  if (command == "list") {
-    std::vector<keystore::LoadProblem> problems;
-    if (directory != nullptr) problems = directory->problems();
-    if (postgres != nullptr) problems = postgres->problems();
-    return list_keys(store, problems);
-  }
+  if (command == "list") return list_keys(store, storage->problems());
   if (command == "add" && cli.flag("delegated")) {
     const std::string& domain = words[1];
     if (delegation.slots.empty()) {
@@ -427,18 +405,7 @@ int run_keys(Args args) {
     return 0;
   }
   if (command == "import-pem") {
-    Result<keystore::SelectorInfo> imported = make_error("no key store");
-    if (directory != nullptr) {
-      imported = directory->import_pem(words[1], words[2], words[3]);
-    } else if (postgres != nullptr) {
-      auto pem = read_text_file(words[3]);
-      if (!pem) return failure(pem.error().message);
-      keystore::SelectorInfo wanted;
-      wanted.selector = words[2];
-      wanted.state = keystore::KeyState::Active;
-      imported = postgres->import_key(words[1], wanted, *pem);
-      OPENSSL_cleanse(pem->data(), pem->size());
-    }
+    auto imported = keystore::import_pem_file(storage->transfer(), words[1], words[2], words[3]);
     if (!imported) return failure(imported.error().message);
     const auto name = store.domain(words[1]);
     std::cout << "imported " << imported->selector << " as active; publish:\n"

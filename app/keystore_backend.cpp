@@ -17,15 +17,34 @@ Result<keystore::Kek> load_checked_kek(const std::string& key, const std::string
   return keystore::Kek::load(path);
 }
 
-keystore::PostgresKeyStoreOptions postgres_options(const config::Config& config) {
-  keystore::PostgresKeyStoreOptions o;
-  o.dsn = config.keystore.dsn;
-  o.schema = config.keystore.schema;
-  o.poll_interval = config.keystore.poll_interval;
-  o.selector_pattern = config.keystore.selector_pattern;
-  o.allow_weak_rsa = config.signing.allow_weak_rsa;
-  return o;
+namespace {
+
+// [keystore] and the vault as keystore::open's options; loads the KEK a PostgreSQL store needs.
+Result<keystore::StorageOptions> storage_options(const config::Config& config, bool watch,
+                                                 std::shared_ptr<keystore::PrivateKeyVault> vault) {
+  keystore::StorageOptions options;
+  if (config.keystore.type == config::KeystoreType::Postgres) {
+    auto kek = load_checked_kek("keystore.kek_file", config.keystore.kek_file);
+    if (!kek) return kek.error();
+    options.backend = keystore::StorageOptions::Backend::Postgres;
+    options.kek = std::move(*kek);
+    keystore::PostgresKeyStoreOptions& o = options.postgres;
+    o.dsn = config.keystore.dsn;
+    o.schema = config.keystore.schema;
+    o.poll_interval = config.keystore.poll_interval;
+    o.selector_pattern = config.keystore.selector_pattern;
+    o.allow_weak_rsa = config.signing.allow_weak_rsa;
+    o.watch = watch;
+    o.vault = std::move(vault);
+    return options;
+  }
+  options.backend = keystore::StorageOptions::Backend::Directory;
+  options.directory = keystore_options(config);
+  options.directory.vault = std::move(vault);
+  return options;
 }
+
+}  // namespace
 
 Result<std::shared_ptr<pkcs11::Pkcs11Vault>> open_pkcs11_vault(const config::Config& config) {
   const auto& c = config.pkcs11;
@@ -65,27 +84,12 @@ Result<OpenedKeystore> open_keystore(const config::Config& config, bool watch) {
     opened.pkcs11 = *token;
     vault = *token;
   }
-  if (config.keystore.type == config::KeystoreType::Postgres) {
-    auto kek = load_checked_kek("keystore.kek_file", config.keystore.kek_file);
-    if (!kek) return kek.error();
-    auto options = postgres_options(config);
-    options.watch = watch;
-    options.vault = vault;
-    auto store = keystore::PostgresKeyStore::open(options, std::move(*kek));
-    if (!store) return make_error(store.error().code, "keystore (postgres): " + store.error().message);
-    opened.postgres = store->get();
-    opened.store = std::shared_ptr<keystore::KeyStore>(std::move(*store));
-    opened.description = "postgres, schema " + config.keystore.schema;
-    if (opened.pkcs11) opened.description += ", private keys in PKCS#11 token " + config.pkcs11.token_label;
-    return opened;
-  }
-  auto directory_options = keystore_options(config);
-  directory_options.vault = vault;
-  auto store = keystore::DirectoryKeyStore::open(directory_options);
-  if (!store) return make_error(store.error().code, "keystore " + config.keystore.path + ": " + store.error().message);
-  opened.directory = store->get();
-  opened.store = std::shared_ptr<keystore::KeyStore>(std::move(*store));
-  opened.description = config.keystore.path;
+  auto options = storage_options(config, watch, std::move(vault));
+  if (!options) return options.error();
+  auto storage = keystore::open(std::move(*options));
+  if (!storage) return storage.error();
+  opened.storage = std::move(*storage);
+  opened.description = opened.storage->description();
   if (opened.pkcs11) opened.description += ", private keys in PKCS#11 token " + config.pkcs11.token_label;
   return opened;
 }

@@ -20,15 +20,13 @@
 #include "commands.hpp"
 #include "config/config.hpp"
 #include "core_dumps.hpp"
-#include "keystore/directory_key_store.hpp"
+#include "keystore/storage.hpp"
 #include "keystore/dns_record.hpp"
 #include "signing_scope_report.hpp"
-#include "keystore/key_store_watcher.hpp"
 #include "key_publication_dns.hpp"
 #include "keystore_backend.hpp"
 #include "lifecycle/rotation_loop.hpp"
 #include "lifecycle/rotation_scheduler.hpp"
-#include "rotation_leader.hpp"
 #include "logging_setup.hpp"
 #include "open_file_limit.hpp"
 #include "ops_metrics.hpp"
@@ -65,8 +63,8 @@ config::LoadResult load(const CliArgs& cli) {
 }
 
 // First start on an empty store: a key for the demo domain, so that mail is signed right away.
-// Only for the directory store: a fleet's new replica must never add a key nobody published.
-void ensure_demo_domain(keystore::DirectoryKeyStore& store, const config::Config& cfg) {
+// Only for a store no fleet shares: a fleet's new replica must never add a key nobody published.
+void ensure_demo_domain(keystore::KeyStore& store, const config::Config& cfg) {
   if (cfg.keystore.demo_domain.empty() || !store.list().empty()) return;
   keystore::KeyParams params;
   auto created = store.add_domain(cfg.keystore.demo_domain, params);
@@ -79,7 +77,7 @@ void ensure_demo_domain(keystore::DirectoryKeyStore& store, const config::Config
 
 void print_banner(const config::Config& cfg, const OpenedKeystore& opened, const AdminToken& token,
                   const std::vector<std::string>& listening, unsigned short admin_port, bool core_dumps) {
-  const keystore::KeyStore& store = *opened.store;
+  const keystore::KeyStore& store = *opened.storage->keys();
   std::ostringstream out;
   out << "dkim-relay " << DKIM_RELAY_VERSION << " ready\n";
   if (core_dumps) out << "  WARNING     core dumps allowed (--allow-core-dumps): a core file holds private keys\n";
@@ -198,12 +196,12 @@ int run_serve(Args args) {
     return 1;
   }
   const OpenedKeystore opened = std::move(*opened_store);
-  std::shared_ptr<keystore::KeyStore> store = opened.store;
-  if (opened.directory != nullptr) {
-    for (const auto& problem : opened.directory->problems()) {
-      spdlog::error("keystore: {}", keystore::to_string(problem));
-    }
-    ensure_demo_domain(*opened.directory, cfg);
+  keystore::Storage& storage = *opened.storage;
+  std::shared_ptr<keystore::KeyStore> store = storage.keys();
+  // A fleet's store shows the keys it refuses in /readyz (below), and a new replica seeds nothing.
+  if (storage.fleet() == nullptr) {
+    for (const auto& problem : storage.problems()) spdlog::error("keystore: {}", keystore::to_string(problem));
+    ensure_demo_domain(*store, cfg);
   }
 
   AdminToken token;
@@ -262,13 +260,14 @@ int run_serve(Args args) {
   lifecycle::RotationScheduler scheduler(*store, **probe, policy);
   if (publisher) scheduler.enable_delegation(publisher, delegation_settings(cfg));
   scheduler.set_parallel_probes(cfg.rotation.parallel_dns_checks);
-  lifecycle::RotationLoop rotation_loop(scheduler, rotation_check_interval(cfg), rotation_leadership(opened));
+  lifecycle::RotationLoop rotation_loop(scheduler, rotation_check_interval(cfg),
+                                        [&storage] { return storage.leads_periodic_jobs(); });
   rotation_loop.start();
 
   std::unique_ptr<admin::AdminServer> admin_server;
   if (cfg.admin.enabled) {
     admin::AdminHooks hooks;
-    hooks.relay_metrics = [&metrics, &scheduler, store, fleet = opened.postgres, publish_failures, publisher,
+    hooks.relay_metrics = [&metrics, &scheduler, store, fleet = storage.fleet(), publish_failures, publisher,
                            ops = std::make_shared<OpsMetrics>(served_certificates(cfg))] {
       return metrics.render_prometheus() + (fleet != nullptr ? fleet->render_metrics() : std::string()) +
              lifecycle::render_rotation_metrics(store->list(), scheduler.policy(), scheduler.now(),
@@ -286,12 +285,12 @@ int run_serve(Args args) {
     hooks.dns_wait = [&scheduler](const std::string& domain, const std::string& selector) {
       return scheduler.dns_wait(domain, selector);
     };
-    if (opened.postgres != nullptr) {
-      hooks.keystore_ready = [fleet = opened.postgres] { return fleet->ready(); };
-      hooks.runs_periodic_jobs = [fleet = opened.postgres] { return fleet->runs_periodic_jobs(); };
-      hooks.keystore_refusals = [fleet = opened.postgres] {
+    if (const keystore::StoreFleet* fleet = storage.fleet()) {
+      hooks.keystore_ready = [fleet] { return fleet->ready(); };
+      hooks.runs_periodic_jobs = [fleet] { return fleet->runs_periodic_jobs(); };
+      hooks.keystore_refusals = [&storage] {
         std::vector<std::string> refused;
-        for (const auto& problem : fleet->problems()) refused.push_back(keystore::to_string(problem));
+        for (const auto& problem : storage.problems()) refused.push_back(keystore::to_string(problem));
         return refused;
       };
     }
@@ -319,8 +318,8 @@ int run_serve(Args args) {
   }
 
   std::unique_ptr<keystore::KeyStoreWatcher> watcher;
-  if (cfg.keystore.watch && opened.directory != nullptr) {
-    auto w = keystore::KeyStoreWatcher::start(*opened.directory);
+  if (cfg.keystore.watch) {
+    auto w = storage.follow_outside_changes();
     if (w)
       watcher = std::move(w).value();
     else

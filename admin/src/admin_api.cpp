@@ -275,12 +275,11 @@ Result<void> no_query(const std::map<std::string, std::string>& query) {
   return {};
 }
 
-// The key store's lifecycle rules decide (409 with its reason); on top, a request that would change
-// nothing (activating an active key, ...) is a conflict for the API rather than a silent success.
+// The lifecycle's rules decide (409 with its reason); on top, a request that would change nothing
+// (activating an active key, ...) is a conflict for the API rather than a silent success.
 std::optional<ApiResponse> refused_transition(keystore::KeyAction action, const keystore::SelectorInfo& key,
                                               std::string_view domain) {
-  const auto step =
-      keystore::lifecycle_step(action, key.state, "selector '" + key.selector + "' of " + std::string(domain));
+  const auto step = lifecycle::KeyLifecycle::would_change(action, key, domain);
   if (!step) return store_error(step.error());
   if (!*step) return error_response(409, "key is already " + std::string(state_name(key.state)));
   return std::nullopt;

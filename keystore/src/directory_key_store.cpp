@@ -564,17 +564,7 @@ Result<SelectorInfo> DirectoryKeyStore::import_key(std::string_view domain, cons
 
 Result<SelectorInfo> DirectoryKeyStore::import_pem(std::string_view domain, std::string_view selector,
                                                    const std::filesystem::path& pem_path) {
-  auto pem = read_file(pem_path);
-  if (!pem) return pem.error();
-  SelectorInfo wanted;
-  wanted.selector = std::string(selector);
-  wanted.state = KeyState::Active;
-  auto imported = import_key(domain, wanted, *pem);
-  OPENSSL_cleanse(pem->data(), pem->size());
-  if (!imported && imported.error().code == ErrorCode::invalid) {
-    return make_error(ErrorCode::invalid, pem_path.string() + ": " + imported.error().message);
-  }
-  return imported;
+  return import_pem_file(*this, domain, selector, pem_path);
 }
 
 Result<ImportReport> DirectoryKeyStore::import_opendkim(const std::filesystem::path& key_table,

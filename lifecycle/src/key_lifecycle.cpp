@@ -272,4 +272,9 @@ Result<RotationOutcome> KeyLifecycle::rotate(std::string_view domain, const Rota
   return outcome;
 }
 
+Result<bool> KeyLifecycle::would_change(keystore::KeyAction action, const keystore::SelectorInfo& key,
+                                        std::string_view domain) {
+  return keystore::lifecycle_step(action, key.state, "selector '" + key.selector + "' of " + std::string(domain));
+}
+
 }  // namespace dkr::lifecycle

@@ -170,5 +170,23 @@ TEST_CASE("emergency rotation revokes the active key at once and stages a succes
   CHECK(again->revoked.empty());
 }
 
+TEST_CASE("would_change: what the API asks before it acts, naming the key when the lifecycle forbids it") {
+  keystore::SelectorInfo key;
+  key.selector = "k1";
+  key.state = KeyState::Active;
+  auto revoke_active = KeyLifecycle::would_change(keystore::KeyAction::Revoke, key, "ask.example");
+  REQUIRE_FALSE(revoke_active);
+  CHECK(revoke_active.error().code == ErrorCode::conflict);
+  CHECK(revoke_active.error().message.find("selector 'k1' of ask.example") != std::string::npos);
+  CHECK(revoke_active.error().message.find("retire it first") != std::string::npos);
+  auto activate_active = KeyLifecycle::would_change(keystore::KeyAction::Activate, key, "ask.example");
+  REQUIRE(activate_active);
+  CHECK_FALSE(*activate_active);  // already there: nothing to change
+  key.state = KeyState::Staged;
+  auto activate_staged = KeyLifecycle::would_change(keystore::KeyAction::Activate, key, "ask.example");
+  REQUIRE(activate_staged);
+  CHECK(*activate_staged);
+}
+
 }  // namespace
 }  // namespace dkr::lifecycle

@@ -60,7 +60,7 @@ struct LoadProblem {
 };
 std::string to_string(const LoadProblem& problem);
 
-class DirectoryKeyStore final : public KeyStore {
+class DirectoryKeyStore final : public KeyStore, public KeyTransfer {
  public:
   using Snapshot = DomainSnapshot<DomainEntry>;  // immutable
 
@@ -92,9 +92,9 @@ class DirectoryKeyStore final : public KeyStore {
   // retires the domain's active key of its algorithm. The domain is created if needed.
   // `delegated`: the key's domain is a delegated domain (KeyMaterial::delegated); it stays one.
   Result<SelectorInfo> import_key(std::string_view domain, const SelectorInfo& info, std::string_view pem,
-                                  bool delegated = false);
+                                  bool delegated = false) override;
   // Every key with its private PEM, domains and selectors in order (keys export).
-  Result<std::vector<KeyMaterial>> export_keys() const;
+  Result<std::vector<KeyMaterial>> export_keys() const override;
   // Imports a private key file (PKCS#8 or traditional RSA PEM) as an active selector; the domain's
   // previous active key of the same algorithm moves to retiring. The domain is created if needed.
   Result<SelectorInfo> import_pem(std::string_view domain, std::string_view selector,

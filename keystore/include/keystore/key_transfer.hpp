@@ -31,8 +31,27 @@ struct KeyMaterial {
   ~KeyMaterial();
 };
 
-// Stores a key in a store, keeping its state and timestamps (DirectoryKeyStore::import_key,
-// PostgresKeyStore::import_key).
+// Moving keys in and out of a store with their states and timestamps (keys export / import,
+// import-pem). Both stores implement it, so that the CLI moves keys without knowing the backend.
+class KeyTransfer {
+ public:
+  virtual ~KeyTransfer() = default;
+  // Every key with its private PEM, domains and selectors in order; refused at the first key that
+  // cannot be read, naming it.
+  virtual Result<std::vector<KeyMaterial>> export_keys() const = 0;
+  // Stores a private key (PEM) under info.selector with info's state and timestamps; an active key
+  // retires the domain's active key of its algorithm in the same write. The domain is created if
+  // needed; `delegated`: the key's domain is a delegated domain (KeyMaterial::delegated).
+  virtual Result<SelectorInfo> import_key(std::string_view domain, const SelectorInfo& info, std::string_view pem,
+                                          bool delegated = false) = 0;
+};
+
+// `keys import-pem`: a private key file (PKCS#8 or traditional RSA PEM) imported as the active
+// selector `selector` through `into`; an invalid key's error names the file.
+Result<SelectorInfo> import_pem_file(KeyTransfer& into, std::string_view domain, std::string_view selector,
+                                     const std::filesystem::path& pem_path);
+
+// Stores a key in a store, keeping its state and timestamps (KeyTransfer::import_key).
 using KeyImporter =
     std::function<Result<SelectorInfo>(std::string_view domain, const SelectorInfo& info, std::string_view pem)>;
 

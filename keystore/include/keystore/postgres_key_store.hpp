@@ -29,6 +29,7 @@
 #include "keystore/directory_key_store.hpp"
 #include "keystore/key_envelope.hpp"
 #include "keystore/key_store.hpp"
+#include "keystore/key_transfer.hpp"
 #include "keystore/private_key_vault.hpp"
 
 namespace dkr::keystore {
@@ -62,7 +63,7 @@ Result<int> migrate_postgres_schema(const std::string& dsn, const std::string& s
 Result<std::size_t> rewrap_postgres_keys(const std::string& dsn, const std::string& schema, const Kek& old_kek,
                                          const Kek& new_kek);
 
-class PostgresKeyStore final : public KeyStore {
+class PostgresKeyStore final : public KeyStore, public KeyTransfer {
  public:
   using Snapshot = DomainSnapshot<PgDomain>;  // immutable
   struct Sync;                                // the keystore thread's state
@@ -95,10 +96,10 @@ class PostgresKeyStore final : public KeyStore {
   // its algorithm in the same transaction. Used by import-pem and import from another store.
   // `delegated`: the key's domain is a delegated domain (KeyMaterial::delegated); it stays one.
   Result<SelectorInfo> import_key(std::string_view domain, const SelectorInfo& info, std::string_view pem,
-                                  bool delegated = false);
+                                  bool delegated = false) override;
   // Every key with its private PEM, opened with the KEK, domains and selectors in order (keys
   // export); refused at the first key that does not decrypt, naming it.
-  Result<std::vector<KeyMaterial>> export_keys() const;
+  Result<std::vector<KeyMaterial>> export_keys() const override;
 
   // The first full load is done (always true after open()).
   bool ready() const { return true; }
