@@ -1,6 +1,8 @@
 #include "upstream/upstream_connection.hpp"
 
 #include <poll.h>
+#include <signal.h>
+#include <pthread.h>
 #include <sys/sendfile.h>
 
 #include <array>
@@ -46,6 +48,26 @@ bool means_closed(const error_code& ec) {
   return ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
          ec == asio::error::connection_aborted || ec == asio::error::not_connected ||
          ec == asio::error::bad_descriptor || ec == asio::ssl::error::stream_truncated;
+}
+
+// sendfile(2) has no MSG_NOSIGNAL: writing to a socket the peer closed raises SIGPIPE, whose default
+// action ends the process. The signal is blocked on this thread for the call and then taken off
+// the thread's pending set, whatever the call returned: a call that sent part of its bytes before
+// the peer's reset returns that count and still raised it (faults.spilled_send died of it).
+ssize_t sendfile_without_sigpipe(int out, int in, off_t* offset, std::size_t count) {
+  sigset_t pipe;
+  sigset_t old;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, &old);
+  const ssize_t n = ::sendfile(out, in, offset, count);
+  const int saved = errno;
+  const timespec now{};
+  while (sigtimedwait(&pipe, nullptr, &now) < 0 && errno == EINTR) {
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = saved;
+  return n;
 }
 
 bool is_ip_literal(const std::string& host) {
@@ -576,7 +598,7 @@ UpstreamTask<UpstreamOutcome> UpstreamConnection::send_spill_file(const Outbound
       co_return local_failure(451, "4.3.0", "transaction aborted");
     }
     const std::size_t left = static_cast<std::size_t>(std::min<std::uint64_t>(total - offset, 1u << 30));
-    const ssize_t n = ::sendfile(out, content.spill_fd(), &offset, left);
+    const ssize_t n = sendfile_without_sigpipe(out, content.spill_fd(), &offset, left);
     if (n > 0) continue;
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
