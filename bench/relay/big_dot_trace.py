@@ -12,6 +12,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -93,6 +94,10 @@ def main():
         relay, _ = rb.start_relay(wrapper, sink.port, 4)
         bb.burst(relay.smtp_port, 1, args.size)  # warm-up: pool, spill directory, page cache
         first, dot, done = send_timed(relay.smtp_port, args.size)
+        # relay.proc is strace; stopping it detaches from the relay, which must be stopped itself.
+        traced = [int(p) for p in open(f"/proc/{relay.proc.pid}/task/{relay.proc.pid}/children").read().split()]
+        for pid in traced:
+            os.kill(pid, signal.SIGTERM)
         relay.cleanup()
         relay = None
         analyse(trace, first, dot, done)
