@@ -215,8 +215,15 @@ void SmtpSession::read_more() {
     line_started_ = wait_started_;
   arm_read_timer();
   reading_ = true;
-  stream_.async_read_some(asio::buffer(read_buffer_),
-                          [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+  char* into = read_buffer_.data();
+  std::size_t room = read_buffer_.size();
+  if (phase_ == Phase::Data && data_received_ >= data_buffer_after) {
+    if (!data_buffer_) data_buffer_ = std::make_unique_for_overwrite<char[]>(data_buffer_size);
+    into = data_buffer_.get();
+    room = data_buffer_size;
+  }
+  stream_.async_read_some(asio::buffer(into, room),
+                          [self = shared_from_this(), into](boost::system::error_code ec, std::size_t n) {
                             self->reading_ = false;
                             self->stalled_since_ = 0;
                             self->disarm_timer();
@@ -237,12 +244,12 @@ void SmtpSession::read_more() {
                             if (self->phase_ == Phase::Data) {
                               self->data_received_ += n;
                               if (self->in_.empty()) {
-                                self->fresh_data_ = std::string_view(self->read_buffer_.data(), n);
+                                self->fresh_data_ = std::string_view(into, n);
                                 self->advance();
                                 return;
                               }
                             }
-                            self->in_.append(self->read_buffer_.data(), n);
+                            self->in_.append(into, n);
                             self->advance();
                           });
 }
@@ -593,6 +600,7 @@ SmtpSession::Step SmtpSession::on_starttls(const SmtpCommand&) {
 
 SmtpSession::Step SmtpSession::finish_data() {
   phase_ = Phase::Command;
+  data_buffer_.reset();  // what was left after the final dot is in in_ already
   ++messages_;
   RelayTransaction::Outcome now;
   // Signing elsewhere (a PKCS#11 key): nothing of this session runs meanwhile, as while the

@@ -7,7 +7,7 @@ are smtplib, swaks and raw sockets. What the upstream captured is verified with 
 Mail::DKIM (mail_dkim_verify.pl), against TXT records built from the key files with the openssl CLI,
 not by the relay.
 
-usage: /usr/bin/python3 relay_e2e.py --binary PATH/dkim-relay [SigningTest|OpenRelayTest|ShutdownTest ...]
+usage: /usr/bin/python3 relay_e2e.py --binary PATH/dkim-relay [SigningTest|LargeMessageTest|OpenRelayTest|ShutdownTest ...]
 """
 import argparse
 import json
@@ -371,6 +371,76 @@ class OpenRelayTest(unittest.TestCase):
             assert_verifies(self, h, messages[0][1])
         finally:
             h.close()
+
+
+def large_body(size, dot_lines):
+    """About `size` bytes of body for the large-message paths: text lines with trailing blanks, lines
+    at the 1000-byte line limit as sent (a dot-stuffed one among them: 997 bytes, sent as 998 + CRLF),
+    lines starting with '.' (when dot_lines) and a run of trailing empty lines (dropped by both
+    canonicalizations, kept by the relay)."""
+    lines = []
+    total = 0
+    i = 0
+    while total < size:
+        if i % 1000 == 7:
+            line = "L" * 998  # 998 + CRLF: at max_text_line
+        elif dot_lines and i % 1000 == 8:
+            line = "." + "d" * 996  # sent as ".." + 996 + CRLF: at max_text_line
+        elif dot_lines and i % 9 == 0:
+            line = (".." if i % 2 else ".") + "dot line %d" % i
+        elif i % 7 == 0:
+            line = "line %d with trailing blanks \t " % i
+        else:
+            line = "line %d of a large message, relayed and signed as it came in, word after word" % i
+        lines.append(line)
+        total += len(line) + 2
+        i += 1
+    return "\r\n".join(lines) + "\r\n" + "\r\n" * 30
+
+
+class LargeMessageTest(unittest.TestCase):
+    """1 MB (held in memory, below spill_threshold) and 10 MB (spilled) messages, with and without
+    dot lines: each takes its own way upstream (in memory, gathered; in memory with many stuffed
+    dots, copied into one buffer; spilled with dots, read back and stuffed; spilled without,
+    sendfile). The upstream must get the client's text byte for byte after our fields, and both
+    verifiers must pass it."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.h = RelayHarness()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.h.close()
+
+    def relay_one(self, size, dot_lines):
+        before = len(self.h.captured_messages())
+        text = message_text(body=large_body(size, dot_lines)).encode()
+        self.assertEqual(max(len(line) for line in smtplib.quotedata(text.decode()).split("\r\n")), 998)
+        with smtplib.SMTP("127.0.0.1", self.h.port, timeout=60) as client:
+            client.ehlo("e2e.large")
+            self.assertEqual(client.mail("alice@%s" % DOMAIN)[0], 250)
+            self.assertEqual(client.rcpt("bob@example.net")[0], 250)
+            code, reply = client.data(text)
+            self.assertEqual(code, 250, reply)
+        _, content = self.h.wait_for_messages(before + 1)[-1]
+        added = content[:len(content) - len(text)]
+        self.assertTrue(content.endswith(text), "the upstream did not get the client's text unchanged")
+        self.assertTrue(added.startswith(b"Received: from ") and b"\r\nDKIM-Signature: " in added, added[:300])
+        self.assertEqual(added.count(b"\r\nDKIM-Signature: "), 2, added)
+        assert_verifies(self, self.h, content)
+
+    def test_1mb_with_dot_lines_in_memory(self):
+        self.relay_one(1_000_000, dot_lines=True)
+
+    def test_1mb_without_dot_lines_in_memory(self):
+        self.relay_one(1_000_000, dot_lines=False)
+
+    def test_10mb_with_dot_lines_spilled(self):
+        self.relay_one(10_000_000, dot_lines=True)
+
+    def test_10mb_without_dot_lines_spilled(self):
+        self.relay_one(10_000_000, dot_lines=False)
 
 
 class ShutdownTest(unittest.TestCase):

@@ -1,6 +1,9 @@
 #include "upstream/upstream_connection.hpp"
 
 #include <poll.h>
+#include <signal.h>
+#include <pthread.h>
+#include <sys/sendfile.h>
 
 #include <array>
 #include <string>
@@ -31,6 +34,8 @@ using boost::system::error_code;
 namespace {
 
 constexpr std::size_t message_chunk_size = 64 * 1024;
+// asio hands writev at most 64 buffers at a time.
+constexpr std::size_t gather_limit = 64;
 
 UpstreamOutcome ok_outcome(SmtpReply reply = {}) { return {std::move(reply), UpstreamTransport::ok}; }
 
@@ -43,6 +48,26 @@ bool means_closed(const error_code& ec) {
   return ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
          ec == asio::error::connection_aborted || ec == asio::error::not_connected ||
          ec == asio::error::bad_descriptor || ec == asio::ssl::error::stream_truncated;
+}
+
+// sendfile(2) has no MSG_NOSIGNAL: writing to a socket the peer closed raises SIGPIPE, whose default
+// action ends the process. The signal is blocked on this thread for the call and then taken off
+// the thread's pending set, whatever the call returned: a call that sent part of its bytes before
+// the peer's reset returns that count and still raised it (faults.spilled_send died of it).
+ssize_t sendfile_without_sigpipe(int out, int in, off_t* offset, std::size_t count) {
+  sigset_t pipe;
+  sigset_t old;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, &old);
+  const ssize_t n = ::sendfile(out, in, offset, count);
+  const int saved = errno;
+  const timespec now{};
+  while (sigtimedwait(&pipe, nullptr, &now) < 0 && errno == EINTR) {
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = saved;
+  return n;
 }
 
 bool is_ip_literal(const std::string& host) {
@@ -448,10 +473,24 @@ UpstreamTask<UpstreamOutcome> UpstreamConnection::send_message(const OutboundMes
       close();
       co_return local_failure(451, "4.3.0", "transaction aborted");
     }
+    if (pieces.size() > gather_limit) {
+      // Many dot-stuffed lines: a piece each side of every doubled dot. One copy into a contiguous
+      // buffer costs less than writev's 64 pieces at a time (a system call and asio's bookkeeping
+      // per batch: 2.8 M instructions per 1 MB message of dot lines, callgrind).
+      std::size_t total = 0;
+      for (std::string_view piece : pieces) total += piece.size();
+      std::string wire;
+      wire.reserve(total);
+      for (std::string_view piece : pieces) wire.append(piece);
+      UpstreamOutcome sent = co_await write(wire);
+      if (sent.transport != UpstreamTransport::ok) co_return sent;
+      co_return co_await read_reply();
+    }
     UpstreamOutcome sent = co_await write(pieces);
     if (sent.transport != UpstreamTransport::ok) co_return sent;
     co_return co_await read_reply();
   }
+  if (verbatim && !tls_active_ && message.content->spilled()) co_return co_await send_spill_file(message, abandoned);
   std::string wire;
   std::string chunk;
   stuffer.append(message.prepend, wire);
@@ -510,6 +549,73 @@ UpstreamTask<UpstreamOutcome> UpstreamConnection::send_message(const OutboundMes
     co_return local_failure(451, "4.3.0", "transaction aborted");
   }
   UpstreamOutcome sent = co_await write(wire);
+  if (sent.transport != UpstreamTransport::ok) co_return sent;
+  co_return co_await read_reply();
+}
+
+// A spilled message that needs no dot-stuffing, to a plaintext upstream: the kernel copies it from
+// the spill file's pages to the socket (sendfile), with no read into a buffer of ours and one
+// system call per socket buffer's worth instead of a pread and a write per 64 KiB.
+UpstreamTask<UpstreamOutcome> UpstreamConnection::send_spill_file(const OutboundMessage& message,
+                                                                  const bool& abandoned) {
+  const auto strand = co_await asio::this_coro::executor;
+  const MessageSpool& content = *message.content;
+  const std::uint64_t total = content.size();
+  UpstreamDotStuffer stuffer;
+  std::vector<std::string_view> head;
+  stuffer.append_pieces(message.prepend, head);
+  // The terminator depends on how the content ends: its last two bytes give the line state.
+  std::string last;
+  if (total > 0) {
+    if (Result<void> read = content.read(total - std::min<std::uint64_t>(total, 2), 2, last); !read || last.empty()) {
+      close();
+      spdlog::error("upstream {}: cannot read spooled message: {}", peer_,
+                    read ? std::string("short file") : read.error().message);
+      co_return local_failure(451, "4.3.0", "cannot read the spooled message");
+    }
+  }
+  std::vector<std::string_view> tail;
+  stuffer.append_pieces_verbatim(last, tail);
+  tail.clear();
+  stuffer.finish_pieces(tail);
+  if (abandoned) {
+    close();
+    co_return local_failure(451, "4.3.0", "transaction aborted");
+  }
+  if (!head.empty()) {
+    UpstreamOutcome sent = co_await write(head);
+    if (sent.transport != UpstreamTransport::ok) co_return sent;
+  }
+  auto& socket = stream_.next_layer();
+  const int out = socket.native_handle();
+  error_code ec;
+  socket.native_non_blocking(true, ec);  // as asio's own asynchronous operations leave it
+  if (ec) co_return transport_failure(ec, "while sending");
+  off_t offset = 0;
+  while (static_cast<std::uint64_t>(offset) < total) {
+    if (abandoned) {
+      close();
+      co_return local_failure(451, "4.3.0", "transaction aborted");
+    }
+    const std::size_t left = static_cast<std::size_t>(std::min<std::uint64_t>(total - offset, 1u << 30));
+    const ssize_t n = sendfile_without_sigpipe(out, content.spill_fd(), &offset, left);
+    if (n > 0) continue;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      arm(settings_->command_timeout, strand);
+      co_await socket.async_wait(asio::socket_base::wait_write, asio::redirect_error(use_upstream_task, ec));
+      disarm();
+      if (ec) co_return transport_failure(ec, "while sending");
+      continue;
+    }
+    if (n == 0) {  // the file is shorter than the spool says
+      close();
+      spdlog::error("upstream {}: spool returned {} of {} bytes", peer_, offset, total);
+      co_return local_failure(451, "4.3.0", "the spooled message is incomplete");
+    }
+    co_return transport_failure(error_code(errno, boost::system::system_category()), "while sending");
+  }
+  UpstreamOutcome sent = co_await write(tail);
   if (sent.transport != UpstreamTransport::ok) co_return sent;
   co_return co_await read_reply();
 }

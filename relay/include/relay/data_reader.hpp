@@ -55,6 +55,8 @@ class DataReader {
   void fail(DataError error);
   void end_line(bool bare, std::string_view crlf);
   void emit(std::string_view bytes);
+  std::size_t pass_whole_lines(const char* data, std::size_t i, std::size_t n);
+  void deliver(DataSink& sink);
 
   DataLimits limits_;
   bool done_ = false;
@@ -67,6 +69,7 @@ class DataReader {
   bool previous_line_bare_ = false;  // the line before ended with a lone CR or LF
   bool content_has_dot_line_ = false;
   std::vector<std::string_view> pieces_;  // emitted bytes of the current feed() call (views, no copy)
+  std::string joined_;                    // many short pieces copied into one (deliver())
 };
 
 }  // namespace dkr::relay

@@ -23,6 +23,9 @@ class MessageSpool {
   Result<void> append(std::string_view bytes);  // fails e.g. on disk full while spilling
   std::uint64_t size() const { return size_; }
   bool spilled() const { return fd_ >= 0; }
+  // The spill file (-1 while in memory), for sendfile(2) with an explicit offset: the spool's own
+  // reads use pread, so nothing depends on the file position.
+  int spill_fd() const { return fd_; }
 
   // Reads up to `max` bytes at `offset` into `out` (replacing its contents). Empty at the end.
   Result<void> read(std::uint64_t offset, std::size_t max, std::string& out) const;
