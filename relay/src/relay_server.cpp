@@ -1,6 +1,10 @@
 #include "relay/relay_server.hpp"
 
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <atomic>
 #include <future>
@@ -28,6 +32,19 @@ namespace dkr::relay {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
+namespace {
+
+// An io_context whose queued handlers can be destroyed while every other one still exists: an
+// upstream connection moved between threads (UpstreamPool::take_idle) keeps timers of the first
+// io_context it lived on, so handlers holding it must go before any io_context is destroyed.
+class WorkerContext : public asio::io_context {
+ public:
+  using asio::io_context::io_context;
+  void destroy_handlers() { shutdown(); }
+};
+
+}  // namespace
+
 struct RelayServer::Impl {
   Impl(RelaySettings settings, std::shared_ptr<keystore::KeyStore> keys, std::shared_ptr<Upstream> upstream,
        RelayMetrics& metrics)
@@ -37,6 +54,12 @@ struct RelayServer::Impl {
     std::random_device random;
     // Session ids are unique within a process and unlikely to repeat across restarts in the logs.
     next_id = (static_cast<std::uint64_t>(random()) << 24) & 0xFFFFFF000000ull;
+  }
+
+  ~Impl() {
+    listeners.clear();
+    trim_timer.reset();
+    for (auto& io : ios) io->destroy_handlers();
   }
 
   Result<void> start();
@@ -49,14 +72,20 @@ struct RelayServer::Impl {
   // them). A session and its upstream connection live on one of them, so a message's dozen socket
   // events never wake another thread (bench/relay: a shared io_context spent ~3 futex calls and a
   // cross-thread wake-up per message on its queue lock).
-  std::vector<std::unique_ptr<asio::io_context>> ios;
-  std::atomic<std::size_t> next_io{0};  // round robin over ios for accepted connections
+  std::vector<std::unique_ptr<WorkerContext>> ios;
   std::shared_ptr<SessionContext> context;
   AuthWorkerPool auth_pool;
   SigningPool signing_pool;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  // One listening socket per address and I/O thread, bound together with SO_REUSEPORT: the kernel
+  // spreads new connections over them, and each accepted connection stays on the thread whose
+  // listener took it. With one listener handing sockets round robin to the threads, every
+  // connection cost a cross-thread post (an eventfd write, an epoll wake-up and the scheduler's
+  // futex) before its greeting.
   struct Listener {
-    explicit Listener(asio::io_context& io) : strand(asio::make_strand(io)), acceptor(strand), retry(strand) {}
+    explicit Listener(asio::io_context& io)
+        : io(io), strand(asio::make_strand(io)), acceptor(strand), retry(strand) {}
+    asio::io_context& io;  // where its sessions run
     asio::strand<asio::io_context::executor_type> strand;
     tcp::acceptor acceptor;
     asio::steady_timer retry;
@@ -114,20 +143,40 @@ Result<void> RelayServer::Impl::listen(const ListenAddress& address) {
     if (ec) return make_error("cannot resolve listen address " + address.host + ": " + ec.message());
     for (const auto& entry : results) endpoints.push_back(entry.endpoint());
   }
-  for (const auto& endpoint : endpoints) {
-    auto listener = std::make_unique<Listener>(*ios.front());
-    auto& acceptor = listener->acceptor;
+  for (auto endpoint : endpoints) {
     std::string where = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
-    acceptor.open(endpoint.protocol(), ec);
-    if (ec) return make_error("cannot open socket for " + where + ": " + ec.message());
-    acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-    // "::" and "0.0.0.0" may both be listed: keep the IPv6 socket to IPv6.
-    if (endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
-    acceptor.bind(endpoint, ec);
-    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return make_error("cannot listen on " + where + ": " + ec.message());
-    bound.push_back(acceptor.local_endpoint(ec));
-    listeners.push_back(std::move(listener));
+    // SO_REUSEPORT would also let a second relay (same user) join this port and take half the
+    // connections: a socket bound first without it fails if anything listens there already, and
+    // resolves port 0 for the group.
+    {
+      tcp::acceptor probe(*ios.front());
+      probe.open(endpoint.protocol(), ec);
+      if (ec) return make_error("cannot open socket for " + where + ": " + ec.message());
+      probe.set_option(tcp::acceptor::reuse_address(true), ec);
+      if (endpoint.address().is_v6()) probe.set_option(asio::ip::v6_only(true), ec);
+      probe.bind(endpoint, ec);
+      if (ec) return make_error("cannot listen on " + where + ": " + ec.message());
+      endpoint.port(probe.local_endpoint(ec).port());
+    }
+    for (auto& io : ios) {
+      auto listener = std::make_unique<Listener>(*io);
+      auto& acceptor = listener->acceptor;
+      acceptor.open(endpoint.protocol(), ec);
+      if (ec) return make_error("cannot open socket for " + where + ": " + ec.message());
+      acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+      if (ios.size() > 1) {
+        const int on = 1;
+        if (::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0)
+          return make_error("cannot set SO_REUSEPORT for " + where + ": " + std::strerror(errno));
+      }
+      // "::" and "0.0.0.0" may both be listed: keep the IPv6 socket to IPv6.
+      if (endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
+      acceptor.bind(endpoint, ec);
+      if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+      if (ec) return make_error("cannot listen on " + where + ": " + ec.message());
+      if (io == ios.front()) bound.push_back(acceptor.local_endpoint(ec));
+      listeners.push_back(std::move(listener));
+    }
   }
   return {};
 }
@@ -147,7 +196,7 @@ Result<void> RelayServer::Impl::start() {
   const unsigned count = s.threads ? s.threads : std::max(1u, std::thread::hardware_concurrency());
   if (ios.empty()) {
     for (unsigned i = 0; i < count; ++i) {
-      ios.push_back(std::make_unique<asio::io_context>(1));
+      ios.push_back(std::make_unique<WorkerContext>(1));
       // A timer service makes the io_context open its epoll, eventfd and timerfd now rather than
       // at its first connection: the descriptor count after start is then the baseline.
       asio::steady_timer warm_up(*ios.back());
@@ -201,8 +250,7 @@ void RelayServer::Impl::trim_memory() {
 
 void RelayServer::Impl::accept(std::size_t index) {
   auto& listener = *listeners[index];
-  asio::io_context& io = *ios[next_io++ % ios.size()];
-  listener.acceptor.async_accept(asio::make_strand(io),
+  listener.acceptor.async_accept(asio::make_strand(listener.io),
                                  [this, index](boost::system::error_code ec, ClientStream::Socket socket) {
                                    auto& l = *listeners[index];
                                    if (!l.acceptor.is_open() || ec == asio::error::operation_aborted) return;

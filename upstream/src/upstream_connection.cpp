@@ -1,6 +1,7 @@
 #include "upstream/upstream_connection.hpp"
 
 #include <poll.h>
+#include <unistd.h>
 
 #include <array>
 #include <string>
@@ -83,6 +84,33 @@ UpstreamConnection::UpstreamConnection(UpstreamIo io, std::shared_ptr<const Smtp
       stream_(io, *tls_),
       deadline_(io),
       peer_(settings_->host + ":" + std::to_string(settings_->port)) {}
+
+bool UpstreamConnection::move_to(UpstreamIo io) {
+  if (io == io_) return true;
+  error_code ec;
+  auto& socket = stream_.next_layer();
+  const asio::ip::tcp::endpoint local = socket.local_endpoint(ec);
+  if (!ec) {
+    // release() takes the descriptor out of the old reactor; assign() registers it with the new one.
+    const auto fd = socket.release(ec);
+    if (!ec) {
+      asio::basic_stream_socket<asio::ip::tcp, UpstreamIo> moved(io);
+      moved.assign(local.protocol(), fd, ec);
+      if (ec) {
+        ::close(fd);
+      } else {
+        socket = std::move(moved);
+        deadline_ = decltype(deadline_)(io);
+        resolver_ = decltype(resolver_)(io);
+        io_ = io;
+        return true;
+      }
+    }
+  }
+  spdlog::warn("upstream {}: cannot move the idle connection to another thread: {}", peer_, ec.message());
+  close();
+  return false;
+}
 
 void UpstreamConnection::arm(std::chrono::milliseconds timeout, const UpstreamStrand& strand) {
   timed_out_ = false;

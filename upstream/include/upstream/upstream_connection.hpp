@@ -55,8 +55,15 @@ class UpstreamConnection : public std::enable_shared_from_this<UpstreamConnectio
   bool peer_spoke_or_closed() const;
   // Polite goodbye (QUIT, bounded wait), then close.
   UpstreamTask<void> quit();
-  // The executor the socket was created with (its io_context does the I/O).
+  // The executor of the io_context that does the socket's I/O.
   const UpstreamIo& executor() const { return io_; }
+  // Moves an idle connection (no operation pending, no owner but the caller) to `io`'s reactor,
+  // keeping its TLS state, so that its I/O completes on the caller's thread instead of waking the
+  // thread that opened it (two cross-thread hops per upstream read or write). False, and closed,
+  // when the socket cannot be moved. asio's ssl::stream keeps two internal timers of the first
+  // io_context, only waited on when a read and a write overlap (never here): every io_context a
+  // connection has lived on must therefore be shut down before any of them is destroyed.
+  bool move_to(UpstreamIo io);
   // Closes at once; pending operations complete with errors and the connection is unusable.
   void close();
 
