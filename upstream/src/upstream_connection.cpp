@@ -114,22 +114,47 @@ bool UpstreamConnection::move_to(UpstreamIo io) {
 
 void UpstreamConnection::arm(std::chrono::milliseconds timeout, const UpstreamStrand& strand) {
   timed_out_ = false;
-  const std::uint64_t generation = ++deadline_generation_;
-  deadline_.expires_after(timeout);
-  deadline_.async_wait(asio::bind_executor(strand, [self = shared_from_this(), generation](const error_code& ec) {
-    if (ec || generation != self->deadline_generation_) return;
-    self->timed_out_ = true;
-    self->close();
-  }));
+  deadline_at_ = std::chrono::steady_clock::now() + timeout;
+  deadline_armed_ = true;
+  // One wait stays pending across the commands of an owner and is moved only when a deadline comes
+  // before it: re-arming and cancelling per command cost a timerfd update and a completion handler
+  // (with its turn of the event loop) each, about a dozen per relayed message.
+  if (deadline_waiting_ && deadline_.expiry() <= deadline_at_) return;
+  wait_for_deadline(strand);
 }
 
-void UpstreamConnection::disarm() {
-  ++deadline_generation_;
+void UpstreamConnection::wait_for_deadline(const UpstreamStrand& strand) {
+  const std::uint64_t generation = ++deadline_generation_;
+  deadline_waiting_ = true;
+  deadline_.expires_at(deadline_at_);  // a pending wait completes as stale
+  deadline_.async_wait(
+      asio::bind_executor(strand, [weak = weak_from_this(), generation, strand](const error_code& ec) {
+        auto self = weak.lock();
+        if (!self || generation != self->deadline_generation_.load()) return;
+        self->deadline_waiting_ = false;
+        if (ec || !self->deadline_armed_) return;
+        if (std::chrono::steady_clock::now() < self->deadline_at_) {
+          self->wait_for_deadline(strand);  // armed again since this wait began, for later
+          return;
+        }
+        self->timed_out_ = true;
+        self->close();
+      }));
+}
+
+void UpstreamConnection::disarm() { deadline_armed_ = false; }
+
+void UpstreamConnection::park() {
+  deadline_armed_ = false;
+  if (!deadline_waiting_) return;
+  ++deadline_generation_;  // the cancelled wait's handler, on the old owner's strand, touches nothing
+  deadline_waiting_ = false;
   deadline_.cancel();
 }
 
 void UpstreamConnection::close() {
   usable_ = false;
+  park();
   error_code ignored;
   resolver_.cancel();
   stream_.lowest_layer().close(ignored);

@@ -92,6 +92,7 @@ std::shared_ptr<UpstreamConnection> UpstreamPool::take_idle(const asio::any_io_e
 }
 
 void UpstreamPool::give_back(std::shared_ptr<UpstreamConnection> connection) {
+  connection->park();
   if (!connection->usable()) {
     connection->close();
     return;

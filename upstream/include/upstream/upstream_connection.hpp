@@ -3,6 +3,7 @@
 // at a time (the current owner: a transaction, or the pool while retiring it); I/O completions
 // resume on the awaiting coroutine's executor.
 #include <utility>  // before Boost 1.74 awaitable.hpp, which uses std::exchange without it
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -66,6 +67,9 @@ class UpstreamConnection : public std::enable_shared_from_this<UpstreamConnectio
   bool move_to(UpstreamIo io);
   // Closes at once; pending operations complete with errors and the connection is unusable.
   void close();
+  // Between two owners (given back to the pool): cancels the deadline's pending wait, which is
+  // bound to the last owner's strand.
+  void park();
 
   bool usable() const { return usable_; }
   bool tls_active() const { return tls_active_; }
@@ -83,6 +87,7 @@ class UpstreamConnection : public std::enable_shared_from_this<UpstreamConnectio
   // The deadline closes the socket when it passes; disarm() before looking at the result.
   void arm(std::chrono::milliseconds timeout, const UpstreamStrand& strand);
   void disarm();
+  void wait_for_deadline(const UpstreamStrand& strand);
   UpstreamOutcome transport_failure(const boost::system::error_code& ec, std::string_view doing);
 
   UpstreamIo io_;
@@ -93,7 +98,11 @@ class UpstreamConnection : public std::enable_shared_from_this<UpstreamConnectio
   boost::asio::basic_waitable_timer<std::chrono::steady_clock, boost::asio::wait_traits<std::chrono::steady_clock>,
                                     UpstreamIo>
       deadline_;
-  std::uint64_t deadline_generation_ = 0;
+  // Read by a stale wait's handler on the previous owner's strand (park), hence atomic.
+  std::atomic<std::uint64_t> deadline_generation_{0};
+  std::chrono::steady_clock::time_point deadline_at_;
+  bool deadline_armed_ = false;    // between arm() and disarm()
+  bool deadline_waiting_ = false;  // a wait of the current generation is pending
   bool timed_out_ = false;
   bool usable_ = false;
   bool tls_active_ = false;
