@@ -83,8 +83,7 @@ struct RelayServer::Impl {
   // connection cost a cross-thread post (an eventfd write, an epoll wake-up and the scheduler's
   // futex) before its greeting.
   struct Listener {
-    explicit Listener(asio::io_context& io)
-        : io(io), strand(asio::make_strand(io)), acceptor(strand), retry(strand) {}
+    explicit Listener(asio::io_context& io) : io(io), strand(asio::make_strand(io)), acceptor(strand), retry(strand) {}
     asio::io_context& io;  // where its sessions run
     asio::strand<asio::io_context::executor_type> strand;
     tcp::acceptor acceptor;

@@ -86,11 +86,9 @@ TEST_CASE("a second relay cannot start on a port the first one listens on") {
   Relay first(settings);
   settings.listen = {{"127.0.0.1", first.port}};
   relay::RelayMetrics metrics;
-  relay::RelayServer second(settings, std::make_shared<FakeKeyStore>(), std::make_shared<RecordingUpstream>(),
-                            metrics);
+  relay::RelayServer second(settings, std::make_shared<FakeKeyStore>(), std::make_shared<RecordingUpstream>(), metrics);
   auto started = second.start();
   REQUIRE_FALSE(started);
-  CHECK(started.error().message.find("cannot listen on 127.0.0.1:" + std::to_string(first.port)) !=
-        std::string::npos);
+  CHECK(started.error().message.find("cannot listen on 127.0.0.1:" + std::to_string(first.port)) != std::string::npos);
   CHECK(listening_sockets(first.port) == 2);
 }

@@ -127,19 +127,18 @@ void UpstreamConnection::wait_for_deadline(const UpstreamStrand& strand) {
   const std::uint64_t generation = ++deadline_generation_;
   deadline_waiting_ = true;
   deadline_.expires_at(deadline_at_);  // a pending wait completes as stale
-  deadline_.async_wait(
-      asio::bind_executor(strand, [weak = weak_from_this(), generation, strand](const error_code& ec) {
-        auto self = weak.lock();
-        if (!self || generation != self->deadline_generation_.load()) return;
-        self->deadline_waiting_ = false;
-        if (ec || !self->deadline_armed_) return;
-        if (std::chrono::steady_clock::now() < self->deadline_at_) {
-          self->wait_for_deadline(strand);  // armed again since this wait began, for later
-          return;
-        }
-        self->timed_out_ = true;
-        self->close();
-      }));
+  deadline_.async_wait(asio::bind_executor(strand, [weak = weak_from_this(), generation, strand](const error_code& ec) {
+    auto self = weak.lock();
+    if (!self || generation != self->deadline_generation_.load()) return;
+    self->deadline_waiting_ = false;
+    if (ec || !self->deadline_armed_) return;
+    if (std::chrono::steady_clock::now() < self->deadline_at_) {
+      self->wait_for_deadline(strand);  // armed again since this wait began, for later
+      return;
+    }
+    self->timed_out_ = true;
+    self->close();
+  }));
 }
 
 void UpstreamConnection::disarm() { deadline_armed_ = false; }
