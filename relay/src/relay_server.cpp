@@ -1,10 +1,6 @@
 #include "relay/relay_server.hpp"
 
-#include <sys/socket.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include <atomic>
 #include <future>
@@ -73,18 +69,17 @@ struct RelayServer::Impl {
   // events never wake another thread (bench/relay: a shared io_context spent ~3 futex calls and a
   // cross-thread wake-up per message on its queue lock).
   std::vector<std::unique_ptr<WorkerContext>> ios;
+  // Round robin over ios for accepted connections. One listener per thread in an SO_REUSEPORT
+  // group (no hand-off) was measured against it and saved nothing measurable (bench/relay
+  // tls_bench.py, 2026-12-06: 1.35 against 1.33 ms per TLS message at 4 clients), while the
+  // kernel's hash can put an application's few long-lived connections all on one thread.
+  std::atomic<std::size_t> next_io{0};
   std::shared_ptr<SessionContext> context;
   AuthWorkerPool auth_pool;
   SigningPool signing_pool;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
-  // One listening socket per address and I/O thread, bound together with SO_REUSEPORT: the kernel
-  // spreads new connections over them, and each accepted connection stays on the thread whose
-  // listener took it. With one listener handing sockets round robin to the threads, every
-  // connection cost a cross-thread post (an eventfd write, an epoll wake-up and the scheduler's
-  // futex) before its greeting.
   struct Listener {
-    explicit Listener(asio::io_context& io) : io(io), strand(asio::make_strand(io)), acceptor(strand), retry(strand) {}
-    asio::io_context& io;  // where its sessions run
+    explicit Listener(asio::io_context& io) : strand(asio::make_strand(io)), acceptor(strand), retry(strand) {}
     asio::strand<asio::io_context::executor_type> strand;
     tcp::acceptor acceptor;
     asio::steady_timer retry;
@@ -142,40 +137,20 @@ Result<void> RelayServer::Impl::listen(const ListenAddress& address) {
     if (ec) return make_error("cannot resolve listen address " + address.host + ": " + ec.message());
     for (const auto& entry : results) endpoints.push_back(entry.endpoint());
   }
-  for (auto endpoint : endpoints) {
+  for (const auto& endpoint : endpoints) {
+    auto listener = std::make_unique<Listener>(*ios.front());
+    auto& acceptor = listener->acceptor;
     std::string where = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
-    // SO_REUSEPORT would also let a second relay (same user) join this port and take half the
-    // connections: a socket bound first without it fails if anything listens there already, and
-    // resolves port 0 for the group.
-    {
-      tcp::acceptor probe(*ios.front());
-      probe.open(endpoint.protocol(), ec);
-      if (ec) return make_error("cannot open socket for " + where + ": " + ec.message());
-      probe.set_option(tcp::acceptor::reuse_address(true), ec);
-      if (endpoint.address().is_v6()) probe.set_option(asio::ip::v6_only(true), ec);
-      probe.bind(endpoint, ec);
-      if (ec) return make_error("cannot listen on " + where + ": " + ec.message());
-      endpoint.port(probe.local_endpoint(ec).port());
-    }
-    for (auto& io : ios) {
-      auto listener = std::make_unique<Listener>(*io);
-      auto& acceptor = listener->acceptor;
-      acceptor.open(endpoint.protocol(), ec);
-      if (ec) return make_error("cannot open socket for " + where + ": " + ec.message());
-      acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-      if (ios.size() > 1) {
-        const int on = 1;
-        if (::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0)
-          return make_error("cannot set SO_REUSEPORT for " + where + ": " + std::strerror(errno));
-      }
-      // "::" and "0.0.0.0" may both be listed: keep the IPv6 socket to IPv6.
-      if (endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
-      acceptor.bind(endpoint, ec);
-      if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-      if (ec) return make_error("cannot listen on " + where + ": " + ec.message());
-      if (io == ios.front()) bound.push_back(acceptor.local_endpoint(ec));
-      listeners.push_back(std::move(listener));
-    }
+    acceptor.open(endpoint.protocol(), ec);
+    if (ec) return make_error("cannot open socket for " + where + ": " + ec.message());
+    acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    // "::" and "0.0.0.0" may both be listed: keep the IPv6 socket to IPv6.
+    if (endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
+    acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return make_error("cannot listen on " + where + ": " + ec.message());
+    bound.push_back(acceptor.local_endpoint(ec));
+    listeners.push_back(std::move(listener));
   }
   return {};
 }
@@ -249,7 +224,8 @@ void RelayServer::Impl::trim_memory() {
 
 void RelayServer::Impl::accept(std::size_t index) {
   auto& listener = *listeners[index];
-  listener.acceptor.async_accept(asio::make_strand(listener.io),
+  asio::io_context& io = *ios[next_io++ % ios.size()];
+  listener.acceptor.async_accept(asio::make_strand(io),
                                  [this, index](boost::system::error_code ec, ClientStream::Socket socket) {
                                    auto& l = *listeners[index];
                                    if (!l.acceptor.is_open() || ec == asio::error::operation_aborted) return;

@@ -1,10 +1,8 @@
 #pragma once
 // The inbound SMTP server: listeners, worker threads, connection limits and graceful shutdown.
 //
-// Threading: `threads` io_contexts with one thread each, and on each a listener per address (one
-// SO_REUSEPORT group per address): the kernel spreads connections over the threads, a connection
-// stays on the thread that accepted it, and a session's upstream connection runs on its session's
-// io_context. A shared
+// Threading: `threads` io_contexts with one thread each; accepted connections are spread over them
+// round robin, and a session's upstream connection runs on its session's io_context. A shared
 // io_context would balance uneven connections better, but measured per message it cost a queue
 // lock and a cross-thread wake-up for each socket event (bench/relay). Each session keeps a strand
 // because AUTH checks and shutdown post to it from other threads.
