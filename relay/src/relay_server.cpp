@@ -28,6 +28,19 @@ namespace dkr::relay {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
+namespace {
+
+// An io_context whose queued handlers can be destroyed while every other one still exists: an
+// upstream connection moved between threads (UpstreamPool::take_idle) keeps timers of the first
+// io_context it lived on, so handlers holding it must go before any io_context is destroyed.
+class WorkerContext : public asio::io_context {
+ public:
+  using asio::io_context::io_context;
+  void destroy_handlers() { shutdown(); }
+};
+
+}  // namespace
+
 struct RelayServer::Impl {
   Impl(RelaySettings settings, std::shared_ptr<keystore::KeyStore> keys, std::shared_ptr<Upstream> upstream,
        RelayMetrics& metrics)
@@ -37,6 +50,12 @@ struct RelayServer::Impl {
     std::random_device random;
     // Session ids are unique within a process and unlikely to repeat across restarts in the logs.
     next_id = (static_cast<std::uint64_t>(random()) << 24) & 0xFFFFFF000000ull;
+  }
+
+  ~Impl() {
+    listeners.clear();
+    trim_timer.reset();
+    for (auto& io : ios) io->destroy_handlers();
   }
 
   Result<void> start();
@@ -49,8 +68,12 @@ struct RelayServer::Impl {
   // them). A session and its upstream connection live on one of them, so a message's dozen socket
   // events never wake another thread (bench/relay: a shared io_context spent ~3 futex calls and a
   // cross-thread wake-up per message on its queue lock).
-  std::vector<std::unique_ptr<asio::io_context>> ios;
-  std::atomic<std::size_t> next_io{0};  // round robin over ios for accepted connections
+  std::vector<std::unique_ptr<WorkerContext>> ios;
+  // Round robin over ios for accepted connections. One listener per thread in an SO_REUSEPORT
+  // group (no hand-off) was measured against it and saved nothing measurable (bench/relay
+  // tls_bench.py, 2026-12-06: 1.35 against 1.33 ms per TLS message at 4 clients), while the
+  // kernel's hash can put an application's few long-lived connections all on one thread.
+  std::atomic<std::size_t> next_io{0};
   std::shared_ptr<SessionContext> context;
   AuthWorkerPool auth_pool;
   SigningPool signing_pool;
@@ -147,7 +170,7 @@ Result<void> RelayServer::Impl::start() {
   const unsigned count = s.threads ? s.threads : std::max(1u, std::thread::hardware_concurrency());
   if (ios.empty()) {
     for (unsigned i = 0; i < count; ++i) {
-      ios.push_back(std::make_unique<asio::io_context>(1));
+      ios.push_back(std::make_unique<WorkerContext>(1));
       // A timer service makes the io_context open its epoll, eventfd and timerfd now rather than
       // at its first connection: the descriptor count after start is then the baseline.
       asio::steady_timer warm_up(*ios.back());

@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -109,6 +110,10 @@ class RecordingUpstream : public relay::Upstream {
 
   void begin(boost::asio::any_io_executor executor, BeginHandler done) override {
     ++begins;
+    {
+      std::lock_guard lock(mutex);
+      begin_threads.insert(std::this_thread::get_id());  // the session's I/O thread
+    }
     if (fail_begin) {
       boost::asio::post(executor, [done] { done(nullptr, relay::make_reply(451, "4.4.1", "upstream down")); });
       return;
@@ -132,6 +137,7 @@ class RecordingUpstream : public relay::Upstream {
   std::atomic<int> data_prepared{0};
   mutable std::mutex mutex;
   std::vector<RecordedMessage> delivered;
+  std::set<std::thread::id> begin_threads;
 
  private:
   class Transaction : public relay::UpstreamTransaction {

@@ -96,4 +96,6 @@ bool SmtpUpstream::reachable() const { return pool_->reachable(); }
 void SmtpUpstream::release_idle() { pool_->release_idle(); }
 std::size_t SmtpUpstream::idle_connections() const { return pool_->idle_count(); }
 
+std::uint64_t SmtpUpstream::connections_moved_between_threads() const { return pool_->moved_between_threads(); }
+
 }  // namespace dkr::upstream

@@ -1,9 +1,10 @@
 #include "upstream/upstream_connection.hpp"
 
 #include <poll.h>
-#include <signal.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/sendfile.h>
+#include <unistd.h>
 
 #include <array>
 #include <string>
@@ -109,24 +110,75 @@ UpstreamConnection::UpstreamConnection(UpstreamIo io, std::shared_ptr<const Smtp
       deadline_(io),
       peer_(settings_->host + ":" + std::to_string(settings_->port)) {}
 
+bool UpstreamConnection::move_to(UpstreamIo io) {
+  if (io == io_) return true;
+  error_code ec;
+  auto& socket = stream_.next_layer();
+  const asio::ip::tcp::endpoint local = socket.local_endpoint(ec);
+  if (!ec) {
+    // release() takes the descriptor out of the old reactor; assign() registers it with the new one.
+    const auto fd = socket.release(ec);
+    if (!ec) {
+      asio::basic_stream_socket<asio::ip::tcp, UpstreamIo> moved(io);
+      moved.assign(local.protocol(), fd, ec);
+      if (ec) {
+        ::close(fd);
+      } else {
+        socket = std::move(moved);
+        deadline_ = decltype(deadline_)(io);
+        resolver_ = decltype(resolver_)(io);
+        io_ = io;
+        return true;
+      }
+    }
+  }
+  spdlog::warn("upstream {}: cannot move the idle connection to another thread: {}", peer_, ec.message());
+  close();
+  return false;
+}
+
 void UpstreamConnection::arm(std::chrono::milliseconds timeout, const UpstreamStrand& strand) {
   timed_out_ = false;
+  deadline_at_ = std::chrono::steady_clock::now() + timeout;
+  deadline_armed_ = true;
+  // One wait stays pending across the commands of an owner and is moved only when a deadline comes
+  // before it: re-arming and cancelling per command cost a timerfd update and a completion handler
+  // (with its turn of the event loop) each, about a dozen per relayed message.
+  if (deadline_waiting_ && deadline_.expiry() <= deadline_at_) return;
+  wait_for_deadline(strand);
+}
+
+void UpstreamConnection::wait_for_deadline(const UpstreamStrand& strand) {
   const std::uint64_t generation = ++deadline_generation_;
-  deadline_.expires_after(timeout);
-  deadline_.async_wait(asio::bind_executor(strand, [self = shared_from_this(), generation](const error_code& ec) {
-    if (ec || generation != self->deadline_generation_) return;
+  deadline_waiting_ = true;
+  deadline_.expires_at(deadline_at_);  // a pending wait completes as stale
+  deadline_.async_wait(asio::bind_executor(strand, [weak = weak_from_this(), generation, strand](const error_code& ec) {
+    auto self = weak.lock();
+    if (!self || generation != self->deadline_generation_.load()) return;
+    self->deadline_waiting_ = false;
+    if (ec || !self->deadline_armed_) return;
+    if (std::chrono::steady_clock::now() < self->deadline_at_) {
+      self->wait_for_deadline(strand);  // armed again since this wait began, for later
+      return;
+    }
     self->timed_out_ = true;
     self->close();
   }));
 }
 
-void UpstreamConnection::disarm() {
-  ++deadline_generation_;
+void UpstreamConnection::disarm() { deadline_armed_ = false; }
+
+void UpstreamConnection::park() {
+  deadline_armed_ = false;
+  if (!deadline_waiting_) return;
+  ++deadline_generation_;  // the cancelled wait's handler, on the old owner's strand, touches nothing
+  deadline_waiting_ = false;
   deadline_.cancel();
 }
 
 void UpstreamConnection::close() {
   usable_ = false;
+  park();
   error_code ignored;
   resolver_.cancel();
   stream_.lowest_layer().close(ignored);

@@ -1,6 +1,7 @@
 #include "upstream/upstream_pool.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -45,11 +46,19 @@ namespace {
 const asio::execution_context* context_of(const asio::any_io_executor& io) {
   return &asio::query(io, asio::execution::context);
 }
+
+// The io_context executor under a session's strand (or the io_context's own), if it is one.
+std::optional<UpstreamIo> io_executor_of(const asio::any_io_executor& io) {
+  if (const auto* strand = io.target<UpstreamStrand>()) return strand->get_inner_executor();
+  if (const auto* executor = io.target<UpstreamIo>()) return *executor;
+  return std::nullopt;
+}
 }  // namespace
 
 std::shared_ptr<UpstreamConnection> UpstreamPool::take_idle(const asio::any_io_executor& io) {
   std::vector<std::shared_ptr<UpstreamConnection>> expired;
   std::shared_ptr<UpstreamConnection> found;
+  bool foreign = false;
   {
     const std::lock_guard lock(mutex_);
     const auto now = std::chrono::steady_clock::now();
@@ -63,14 +72,27 @@ std::shared_ptr<UpstreamConnection> UpstreamPool::take_idle(const asio::any_io_e
     if (pick == idle_.rend()) pick = idle_.rbegin();
     if (pick != idle_.rend()) {
       found = std::move(pick->connection);
+      foreign = pick->context != wanted;
       idle_.erase(std::next(pick).base());
     }
   }
   for (auto& connection : expired) retire(std::move(connection));
+  // One living on another thread's io_context moves to the caller's (epoll_ctl DEL and ADD), else
+  // each of its reads and writes would complete there and be posted back here.
+  if (foreign) {
+    if (auto target = io_executor_of(io)) {
+      if (found->move_to(*target)) {
+        moved_.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        found = nullptr;
+      }
+    }
+  }
   return found;
 }
 
 void UpstreamPool::give_back(std::shared_ptr<UpstreamConnection> connection) {
+  connection->park();
   if (!connection->usable()) {
     connection->close();
     return;

@@ -1,6 +1,7 @@
 #pragma once
 // The upstream MTA reached over SMTP: a pool of connections (optionally STARTTLS and AUTH) that
 // carries one UpstreamTransaction at a time each.
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -31,6 +32,8 @@ class SmtpUpstream final : public Upstream {
   void release_idle() override;
 
   std::size_t idle_connections() const;
+  // Idle connections a transaction on another io_context took and moved to its own.
+  std::uint64_t connections_moved_between_threads() const;
 
  private:
   explicit SmtpUpstream(std::shared_ptr<UpstreamPool> pool);

@@ -3,6 +3,7 @@
 // at a time (the current owner: a transaction, or the pool while retiring it); I/O completions
 // resume on the awaiting coroutine's executor.
 #include <utility>  // before Boost 1.74 awaitable.hpp, which uses std::exchange without it
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -55,10 +56,20 @@ class UpstreamConnection : public std::enable_shared_from_this<UpstreamConnectio
   bool peer_spoke_or_closed() const;
   // Polite goodbye (QUIT, bounded wait), then close.
   UpstreamTask<void> quit();
-  // The executor the socket was created with (its io_context does the I/O).
+  // The executor of the io_context that does the socket's I/O.
   const UpstreamIo& executor() const { return io_; }
+  // Moves an idle connection (no operation pending, no owner but the caller) to `io`'s reactor,
+  // keeping its TLS state, so that its I/O completes on the caller's thread instead of waking the
+  // thread that opened it (two cross-thread hops per upstream read or write). False, and closed,
+  // when the socket cannot be moved. asio's ssl::stream keeps two internal timers of the first
+  // io_context, only waited on when a read and a write overlap (never here): every io_context a
+  // connection has lived on must therefore be shut down before any of them is destroyed.
+  bool move_to(UpstreamIo io);
   // Closes at once; pending operations complete with errors and the connection is unusable.
   void close();
+  // Between two owners (given back to the pool): cancels the deadline's pending wait, which is
+  // bound to the last owner's strand.
+  void park();
 
   bool usable() const { return usable_; }
   bool tls_active() const { return tls_active_; }
@@ -77,6 +88,7 @@ class UpstreamConnection : public std::enable_shared_from_this<UpstreamConnectio
   // The deadline closes the socket when it passes; disarm() before looking at the result.
   void arm(std::chrono::milliseconds timeout, const UpstreamStrand& strand);
   void disarm();
+  void wait_for_deadline(const UpstreamStrand& strand);
   UpstreamOutcome transport_failure(const boost::system::error_code& ec, std::string_view doing);
 
   UpstreamIo io_;
@@ -87,7 +99,11 @@ class UpstreamConnection : public std::enable_shared_from_this<UpstreamConnectio
   boost::asio::basic_waitable_timer<std::chrono::steady_clock, boost::asio::wait_traits<std::chrono::steady_clock>,
                                     UpstreamIo>
       deadline_;
-  std::uint64_t deadline_generation_ = 0;
+  // Read by a stale wait's handler on the previous owner's strand (park), hence atomic.
+  std::atomic<std::uint64_t> deadline_generation_{0};
+  std::chrono::steady_clock::time_point deadline_at_;
+  bool deadline_armed_ = false;    // between arm() and disarm()
+  bool deadline_waiting_ = false;  // a wait of the current generation is pending
   bool timed_out_ = false;
   bool usable_ = false;
   bool tls_active_ = false;

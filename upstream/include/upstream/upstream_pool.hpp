@@ -3,6 +3,7 @@
 // QUIT after `idle_timeout`. Thread-safe: sessions on different threads take and give back.
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <utility>
@@ -28,7 +29,7 @@ class UpstreamPool : public std::enable_shared_from_this<UpstreamPool> {
   // for the client.
   UpstreamTask<std::pair<std::shared_ptr<UpstreamConnection>, UpstreamOutcome>> open(UpstreamIo io);
   // An idle connection that has not expired, or nullptr; one whose socket lives on the io_context
-  // of `io` if there is one (its I/O then stays on the caller's thread).
+  // of `io` if there is one, else another moved there (its I/O then stays on the caller's thread).
   std::shared_ptr<UpstreamConnection> take_idle(const boost::asio::any_io_executor& io);
   // A connection between transactions (clean protocol state); kept or QUIT.
   void give_back(std::shared_ptr<UpstreamConnection> connection);
@@ -38,6 +39,8 @@ class UpstreamPool : public std::enable_shared_from_this<UpstreamPool> {
   void shutdown();
 
   std::size_t idle_count() const;
+  // Idle connections taken by a caller on another io_context and moved there (take_idle).
+  std::uint64_t moved_between_threads() const { return moved_.load(std::memory_order_relaxed); }
   bool offers_smtputf8() const { return smtputf8_.load(); }
   bool reachable() const { return reachable_.load(); }
 
@@ -55,6 +58,7 @@ class UpstreamPool : public std::enable_shared_from_this<UpstreamPool> {
   std::shared_ptr<boost::asio::ssl::context> tls_;
   std::atomic<bool> smtputf8_{false};
   std::atomic<bool> reachable_{true};
+  std::atomic<std::uint64_t> moved_{0};
 
   mutable std::mutex mutex_;
   std::vector<Idle> idle_;  // oldest first
