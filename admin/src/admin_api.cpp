@@ -277,7 +277,7 @@ Result<void> no_query(const std::map<std::string, std::string>& query) {
 
 // The lifecycle's rules decide (409 with its reason); on top, a request that would change nothing
 // (activating an active key, ...) is a conflict for the API rather than a silent success.
-std::optional<ApiResponse> refused_transition(keystore::KeyAction action, const keystore::SelectorInfo& key,
+std::optional<ApiResponse> refused_transition(lifecycle::KeyAction action, const keystore::SelectorInfo& key,
                                               std::string_view domain) {
   const auto step = lifecycle::KeyLifecycle::would_change(action, key, domain);
   if (!step) return store_error(step.error());
@@ -643,9 +643,9 @@ ApiResponse AdminApi::key_action(const Route& route, std::string_view body) {
   if (!info) return failure;
   const keystore::SelectorInfo* key = find_selector(*info, route.selector);
   if (key == nullptr) return error_response(404, "unknown selector '" + route.selector + "' in '" + info->domain + "'");
-  const auto action = route.endpoint == Endpoint::ActivateKey ? keystore::KeyAction::Activate
-                      : route.endpoint == Endpoint::RetireKey ? keystore::KeyAction::Retire
-                                                              : keystore::KeyAction::Revoke;
+  const auto action = route.endpoint == Endpoint::ActivateKey ? lifecycle::KeyAction::Activate
+                      : route.endpoint == Endpoint::RetireKey ? lifecycle::KeyAction::Retire
+                                                              : lifecycle::KeyAction::Revoke;
   if (auto refused = refused_transition(action, *key, info->domain)) return std::move(*refused);
 
   lifecycle::KeyLifecycle keys(store_);
@@ -679,7 +679,7 @@ ApiResponse AdminApi::remove_key(const Route& route, std::string_view body) {
   if (!info) return failure;
   const keystore::SelectorInfo* key = find_selector(*info, route.selector);
   if (key == nullptr) return error_response(404, "unknown selector '" + route.selector + "' in '" + info->domain + "'");
-  if (auto refused = refused_transition(keystore::KeyAction::Remove, *key, info->domain)) return std::move(*refused);
+  if (auto refused = refused_transition(lifecycle::KeyAction::Remove, *key, info->domain)) return std::move(*refused);
   if (auto removed = lifecycle::KeyLifecycle(store_).remove_key(info->domain, key->selector); !removed)
     return store_error(removed.error());
   return json_response(200, {{"domain", info->domain}, {"deleted", key->selector}});

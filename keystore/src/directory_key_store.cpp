@@ -416,49 +416,25 @@ Result<void> DirectoryKeyStore::transition(std::string_view domain, std::string_
   return {};
 }
 
-Result<void> DirectoryKeyStore::activate(std::string_view domain, std::string_view selector) {
-  return transition(domain, selector, [](DomainMetadata& m, const std::string& s, std::int64_t time, auto&) {
-    return apply_activate(m, s, time);
+Result<ChangeOutcome> DirectoryKeyStore::change_states(std::string_view domain,
+                                                       const std::vector<StateChange>& changes) {
+  auto name = normalize_domain(domain);
+  if (!name) return name.error();
+  bool stale = false;
+  auto changed = update_domain(*name, [&](Transaction& transaction) -> Result<bool> {
+    auto applied = apply_state_changes(transaction.after, changes, now(), transaction.removed_keys);
+    if (!applied) return applied.error();
+    stale = !*applied && !changes.empty();
+    return applied;
   });
-}
-
-Result<void> DirectoryKeyStore::retire(std::string_view domain, std::string_view selector) {
-  return transition(domain, selector, [](DomainMetadata& m, const std::string& s, std::int64_t time, auto&) {
-    return apply_retire(m, s, time);
-  });
-}
-
-Result<void> DirectoryKeyStore::revoke(std::string_view domain, std::string_view selector) {
-  return transition(domain, selector, [](DomainMetadata& m, const std::string& s, std::int64_t time, auto&) {
-    return apply_revoke(m, s, time);
-  });
-}
-
-Result<void> DirectoryKeyStore::remove_key(std::string_view domain, std::string_view selector) {
-  return transition(
-      domain, selector,
-      [](DomainMetadata& m, const std::string& s, std::int64_t, std::vector<std::string>& removed) -> Result<bool> {
-        if (auto done = apply_remove(m, s); !done) return done.error();
-        removed.push_back(s);
-        return true;
-      });
-}
-
-Result<bool> DirectoryKeyStore::step_if(std::string_view domain, std::string_view selector, KeyAction action,
-                                        KeyState from) {
-  bool changed = false;
-  auto done = transition(domain, selector,
-                         [&](DomainMetadata& m, const std::string& s, std::int64_t time,
-                             std::vector<std::string>& removed_keys) -> Result<bool> {
-                           bool removed = false;
-                           auto applied = apply_step_if(m, s, action, from, time, removed);
-                           if (!applied) return applied.error();
-                           if (removed) removed_keys.push_back(s);
-                           changed = *applied;
-                           return applied;
-                         });
-  if (!done) return done.error().code == ErrorCode::not_found ? Result<bool>(false) : Result<bool>(done.error());
-  return changed;
+  if (!changed && changed.error().code != ErrorCode::not_found) return changed.error();
+  if (!changed || stale) {
+    // Another process (or replica) got there first: serve what is on disk now, so that the caller's
+    // next reading is current.
+    (void)reload_domains({*name});
+    return ChangeOutcome::Stale;
+  }
+  return ChangeOutcome::Applied;
 }
 
 Result<bool> DirectoryKeyStore::update_domain(const std::string& name,

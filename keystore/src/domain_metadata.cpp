@@ -10,15 +10,6 @@ namespace {
 
 constexpr int kFormatVersion = 1;
 
-std::string describe(const DomainMetadata& metadata, std::string_view selector) {
-  return "selector '" + std::string(selector) + "' of " + metadata.domain;
-}
-
-Result<SelectorInfo*> find_or_fail(DomainMetadata& metadata, std::string_view selector) {
-  if (SelectorInfo* info = metadata.find(selector)) return info;
-  return make_error(ErrorCode::not_found, "no selector '" + std::string(selector) + "' in domain " + metadata.domain);
-}
-
 std::string json_escaped(std::string_view text) {
   std::string out;
   for (char c : text) {
@@ -261,80 +252,51 @@ Result<std::optional<DomainMetadata>> read_metadata(const std::filesystem::path&
   return std::optional<DomainMetadata>(std::move(*metadata));
 }
 
-Result<bool> apply_activate(DomainMetadata& metadata, std::string_view selector, std::int64_t now) {
-  auto found = find_or_fail(metadata, selector);
-  if (!found) return found.error();
-  SelectorInfo& info = **found;
-  if (auto step = lifecycle_step(KeyAction::Activate, info.state, describe(metadata, selector)); !step || !*step) {
-    return step;
-  }
-  for (SelectorInfo& other : metadata.selectors) {
-    if (other.state == KeyState::Active && other.algorithm == info.algorithm) {
-      other.state = KeyState::Retiring;
-      other.retired_at = now;
+Result<bool> apply_state_changes(DomainMetadata& metadata, const std::vector<StateChange>& changes, std::int64_t now,
+                                 std::vector<std::string>& removed) {
+  if (changes.empty()) return false;
+  DomainMetadata next = metadata;
+  std::vector<std::string> gone;
+  for (const StateChange& change : changes) {
+    SelectorInfo* info = next.find(change.selector);
+    if (info == nullptr || info->state != change.from) return false;  // stale: decided from an old reading
+    if (!change.to) {
+      gone.push_back(change.selector);
+      std::erase_if(next.selectors, [&](const SelectorInfo& key) { return key.selector == change.selector; });
+      continue;
+    }
+    info->state = *change.to;
+    switch (*change.to) {
+      case KeyState::Active:
+        info->activated_at = now;
+        info->activate_after_dns = false;
+        info->dns_check = {};
+        break;
+      case KeyState::Retiring:
+        info->retired_at = now;
+        break;
+      case KeyState::Revoked:
+        info->revoked_at = now;
+        info->activate_after_dns = false;
+        info->dns_check = {};
+        break;
+      case KeyState::Staged:
+        break;
     }
   }
-  info.state = KeyState::Active;
-  info.activated_at = now;
-  info.activate_after_dns = false;
-  info.dns_check = {};
+  bool active_seen[2] = {false, false};
+  for (const SelectorInfo& info : next.selectors) {
+    if (info.state != KeyState::Active) continue;
+    bool& seen = active_seen[info.algorithm == signer::Algorithm::RsaSha256 ? 0 : 1];
+    if (seen) {
+      return make_error(ErrorCode::conflict, "domain " + metadata.domain + " cannot hold two active " +
+                                                 std::string(signer::to_string(info.algorithm)) + " keys");
+    }
+    seen = true;
+  }
+  metadata = std::move(next);
+  removed.insert(removed.end(), gone.begin(), gone.end());
   return true;
-}
-
-Result<bool> apply_retire(DomainMetadata& metadata, std::string_view selector, std::int64_t now) {
-  auto found = find_or_fail(metadata, selector);
-  if (!found) return found.error();
-  SelectorInfo& info = **found;
-  if (auto step = lifecycle_step(KeyAction::Retire, info.state, describe(metadata, selector)); !step || !*step) {
-    return step;
-  }
-  info.state = KeyState::Retiring;
-  info.retired_at = now;
-  return true;
-}
-
-Result<bool> apply_revoke(DomainMetadata& metadata, std::string_view selector, std::int64_t now) {
-  auto found = find_or_fail(metadata, selector);
-  if (!found) return found.error();
-  SelectorInfo& info = **found;
-  if (auto step = lifecycle_step(KeyAction::Revoke, info.state, describe(metadata, selector)); !step || !*step) {
-    return step;
-  }
-  info.state = KeyState::Revoked;
-  info.revoked_at = now;
-  info.activate_after_dns = false;
-  info.dns_check = {};
-  return true;
-}
-
-Result<void> apply_remove(DomainMetadata& metadata, std::string_view selector) {
-  auto found = find_or_fail(metadata, selector);
-  if (!found) return found.error();
-  if (auto step = lifecycle_step(KeyAction::Remove, (*found)->state, describe(metadata, selector)); !step) {
-    return step.error();
-  }
-  std::erase_if(metadata.selectors, [&](const SelectorInfo& info) { return info.selector == selector; });
-  return {};
-}
-
-Result<bool> apply_step_if(DomainMetadata& metadata, std::string_view selector, KeyAction action, KeyState from,
-                           std::int64_t now, bool& removed) {
-  removed = false;
-  const SelectorInfo* info = metadata.find(selector);
-  if (info == nullptr || info->state != from) return false;
-  switch (action) {
-    case KeyAction::Activate:
-      return apply_activate(metadata, selector, now);
-    case KeyAction::Retire:
-      return apply_retire(metadata, selector, now);
-    case KeyAction::Revoke:
-      return apply_revoke(metadata, selector, now);
-    case KeyAction::Remove:
-      if (auto done = apply_remove(metadata, selector); !done) return done.error();
-      removed = true;
-      return true;
-  }
-  return false;
 }
 
 bool apply_dns_check(DomainMetadata& metadata, std::string_view selector, const DnsCheck& check) {

@@ -40,16 +40,11 @@ std::filesystem::path key_file_path(const std::filesystem::path& domain_dir, std
 // Reads <root>/<domain>/keys.json; nullopt when the domain does not exist.
 Result<std::optional<DomainMetadata>> read_metadata(const std::filesystem::path& root, const std::string& domain);
 
-// Lifecycle transitions on metadata alone. Each returns whether anything changed (asking for the
-// state a key already has is not an error) or an error explaining why the transition is refused.
-Result<bool> apply_activate(DomainMetadata& metadata, std::string_view selector, std::int64_t now);
-Result<bool> apply_retire(DomainMetadata& metadata, std::string_view selector, std::int64_t now);
-Result<bool> apply_revoke(DomainMetadata& metadata, std::string_view selector, std::int64_t now);
-Result<void> apply_remove(DomainMetadata& metadata, std::string_view selector);
-// KeyStore::step_if on metadata: false (nothing changed) when the key is gone or no longer in
-// `from`; `removed` is set when a Remove took the key out (its PEM file or row goes too).
-Result<bool> apply_step_if(DomainMetadata& metadata, std::string_view selector, KeyAction action, KeyState from,
-                           std::int64_t now, bool& removed);
+// KeyStore::change_states on metadata: false (metadata untouched) when a key is gone or not in its
+// `from` state, or when there is nothing to change; `removed` lists the keys deleted (their PEM
+// file or row goes too). Conflict when the result would hold two active keys of one algorithm.
+Result<bool> apply_state_changes(DomainMetadata& metadata, const std::vector<StateChange>& changes, std::int64_t now,
+                                 std::vector<std::string>& removed);
 // KeyStore::record_dns_check on metadata: false when the key is gone, no longer staged, or its
 // stored check is already `check`.
 bool apply_dns_check(DomainMetadata& metadata, std::string_view selector, const DnsCheck& check);

@@ -82,12 +82,24 @@ Result<SelectorInfo> add_imported(DomainMetadata& after, SelectorInfo info, std:
   }
   if (info.created_at == 0) info.created_at = now;
   const KeyState target = info.state;
-  if (target == KeyState::Active) info.state = KeyState::Staged;
-  after.selectors.push_back(info);
-  if (target == KeyState::Active) {
-    auto activated = apply_activate(after, info.selector, info.activated_at != 0 ? info.activated_at : now);
-    if (!activated) return activated.error();
+  if (target != KeyState::Active) {
+    after.selectors.push_back(info);
+    return info;
   }
+  // Storage, not a lifecycle decision: the key arrives as its domain's signing key, so the active key
+  // of its algorithm it displaces stays published, retiring (one active key per algorithm is what the
+  // stores hold).
+  info.state = KeyState::Staged;
+  after.selectors.push_back(info);
+  std::vector<StateChange> changes;
+  for (const SelectorInfo& other : after.selectors) {
+    if (other.state == KeyState::Active && other.algorithm == info.algorithm)
+      changes.push_back({other.selector, KeyState::Active, KeyState::Retiring});
+  }
+  changes.push_back({info.selector, KeyState::Staged, KeyState::Active});
+  std::vector<std::string> removed;
+  auto activated = apply_state_changes(after, changes, info.activated_at != 0 ? info.activated_at : now, removed);
+  if (!activated) return activated.error();
   return *after.find(info.selector);
 }
 

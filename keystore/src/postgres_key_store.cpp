@@ -355,6 +355,7 @@ struct PostgresKeyStore::WriteContext {
   std::vector<std::pair<std::string, std::string>> new_keys;  // selector, private PEM (secret)
   std::vector<std::string> removed;
   std::int64_t now = 0;
+  bool reread_when_unchanged = false;  // a compare-and-set miss: refresh the snapshot's copy
 
   ~WriteContext() {
     for (auto& [selector, pem] : new_keys) OPENSSL_cleanse(pem.data(), pem.size());
@@ -680,7 +681,7 @@ Result<void> PostgresKeyStore::reload() {
   return {};
 }
 
-Result<void> PostgresKeyStore::write(const std::string& domain, const Plan& plan) {
+Result<void> PostgresKeyStore::write(const std::string& domain, const Plan& plan, bool* raced) {
   std::lock_guard guard(write_mutex_);
   const std::string s = quote_identifier(options_.schema);
   // A connection that broke since the last write is replaced once, before anything was sent.
@@ -706,6 +707,7 @@ Result<void> PostgresKeyStore::write(const std::string& domain, const Plan& plan
     return error;
   };
   auto concurrent = [&] {
+    if (raced != nullptr) *raced = true;
     return make_error(ErrorCode::conflict,
                       "domain " + domain + " was changed concurrently (by another replica?); read it again and retry");
   };
@@ -722,6 +724,7 @@ Result<void> PostgresKeyStore::write(const std::string& domain, const Plan& plan
   if (!changed) return fail(changed.error());
   if (!*changed) {
     (void)conn.exec("ROLLBACK");  // already in the asked state
+    if (context.reread_when_unchanged) reread(conn, domain);
     return {};
   }
 
@@ -857,6 +860,11 @@ Result<void> PostgresKeyStore::write(const std::string& domain, const Plan& plan
   for (const std::string& stored : doomed) destroy_stored_key(*options_.vault, stored, "a key removed from " + domain);
 
   // Read-your-writes in this process without waiting for the notification to come back.
+  reread(conn, domain);
+  return {};
+}
+
+void PostgresKeyStore::reread(PgConnection& conn, const std::string& domain) {
   DomainReader reader(conn, options_.schema, kek_, signer::KeyPolicy{options_.allow_weak_rsa}, options_.vault);
   DomainReader::Loaded loaded;
   if (auto done = reader.load({domain}, *current(), /*parse_now=*/true, loaded); done) {
@@ -865,7 +873,37 @@ Result<void> PostgresKeyStore::write(const std::string& domain, const Plan& plan
       std::atomic_store_explicit(&snapshot_, next, std::memory_order_release);
     }
   }
-  return {};
+}
+
+Result<ChangeOutcome> PostgresKeyStore::change_states(std::string_view domain,
+                                                      const std::vector<StateChange>& changes) {
+  auto name = normalize_domain(domain);
+  if (!name) return name.error();
+  bool stale = false;
+  bool raced = false;
+  auto done = write(
+      *name,
+      [&](WriteContext& context) -> Result<bool> {
+        context.reread_when_unchanged = true;
+        if (!context.exists) {
+          stale = true;
+          return false;
+        }
+        // Under the row version read in this transaction: a replica that commits in between makes the
+        // version check fail (conflict) rather than both writes succeeding.
+        auto applied = apply_state_changes(context.after, changes, context.now, context.removed);
+        if (!applied) return applied.error();
+        stale = !*applied && !changes.empty();
+        return applied;
+      },
+      &raced);
+  if (!done && raced) {
+    std::lock_guard guard(write_mutex_);
+    if (write_conn_ && write_conn_->healthy()) reread(*write_conn_, *name);
+    return ChangeOutcome::Stale;  // another replica committed this domain first
+  }
+  if (!done) return done.error();
+  return stale ? ChangeOutcome::Stale : ChangeOutcome::Applied;
 }
 
 Result<SelectorInfo> PostgresKeyStore::add_domain(std::string_view domain, const KeyParams& params) {
@@ -964,70 +1002,6 @@ Result<std::vector<KeyMaterial>> PostgresKeyStore::export_keys() const {
     keys.back().delegated = rows->text(row, kDelegatedColumn) == "t";
   }
   return keys;
-}
-
-Result<void> PostgresKeyStore::transition(
-    std::string_view domain, std::string_view selector,
-    const std::function<Result<bool>(DomainMetadata&, const std::string&, std::int64_t)>& apply) {
-  auto name = normalize_domain(domain);
-  if (!name) return name.error();
-  auto wanted = normalize_selector(selector);
-  if (!wanted) return wanted.error();
-  return write(*name, [&](WriteContext& context) -> Result<bool> {
-    if (!context.exists) return make_error(ErrorCode::not_found, "no domain " + *name + " in the key store");
-    return apply(context.after, *wanted, context.now);
-  });
-}
-
-Result<void> PostgresKeyStore::activate(std::string_view domain, std::string_view selector) {
-  return transition(domain, selector, [](DomainMetadata& m, const std::string& s, std::int64_t time) {
-    return apply_activate(m, s, time);
-  });
-}
-
-Result<void> PostgresKeyStore::retire(std::string_view domain, std::string_view selector) {
-  return transition(domain, selector, [](DomainMetadata& m, const std::string& s, std::int64_t time) {
-    return apply_retire(m, s, time);
-  });
-}
-
-Result<void> PostgresKeyStore::revoke(std::string_view domain, std::string_view selector) {
-  return transition(domain, selector, [](DomainMetadata& m, const std::string& s, std::int64_t time) {
-    return apply_revoke(m, s, time);
-  });
-}
-
-Result<void> PostgresKeyStore::remove_key(std::string_view domain, std::string_view selector) {
-  auto name = normalize_domain(domain);
-  if (!name) return name.error();
-  auto wanted = normalize_selector(selector);
-  if (!wanted) return wanted.error();
-  return write(*name, [&](WriteContext& context) -> Result<bool> {
-    if (!context.exists) return make_error(ErrorCode::not_found, "no domain " + *name + " in the key store");
-    if (auto done = apply_remove(context.after, *wanted); !done) return done.error();
-    context.removed.push_back(*wanted);
-    return true;
-  });
-}
-
-Result<bool> PostgresKeyStore::step_if(std::string_view domain, std::string_view selector, KeyAction action,
-                                       KeyState from) {
-  auto name = normalize_domain(domain);
-  if (!name) return name.error();
-  auto wanted = normalize_selector(selector);
-  if (!wanted) return wanted.error();
-  bool changed = false;
-  auto done = write(*name, [&](WriteContext& context) -> Result<bool> {
-    if (!context.exists) return false;
-    bool removed = false;
-    auto applied = apply_step_if(context.after, *wanted, action, from, context.now, removed);
-    if (!applied) return applied.error();
-    if (removed) context.removed.push_back(*wanted);
-    changed = *applied;
-    return applied;
-  });
-  if (!done) return done.error();
-  return changed;
 }
 
 // The domain's rotation override and the keys' DNS checks, where they changed (inside write()'s

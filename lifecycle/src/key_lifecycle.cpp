@@ -22,6 +22,11 @@ std::string stored_name(std::string_view domain) {
 using keystore::KeyState;
 using keystore::SelectorInfo;
 
+Result<void> to_void(const Result<bool>& changed) {
+  if (!changed) return changed.error();
+  return {};
+}
+
 int default_bits(signer::Algorithm algorithm) { return algorithm == signer::Algorithm::Ed25519Sha256 ? 256 : 2048; }
 
 const SelectorInfo* find_key(const keystore::DomainInfo& info, std::string_view selector) {
@@ -131,7 +136,7 @@ Result<SelectorInfo> KeyLifecycle::stage(std::string_view domain, const keystore
 }
 
 Result<void> KeyLifecycle::activate_forced(std::string_view domain, std::string_view selector) {
-  auto done = store_.activate(domain, selector);
+  auto done = to_void(apply_transition(store_, domain, selector, KeyAction::Activate));
   if (done)
     spdlog::info("lifecycle audit: activated {} for {} (operator, without a DNS check)", selector, stored_name(domain));
   return done;
@@ -151,7 +156,7 @@ Result<bool> KeyLifecycle::activate_on_proof(std::string_view domain, const Sele
     return make_error(ErrorCode::conflict, "DNS does not serve key " + key.selector + " of " + std::string(domain) +
                                                " (" + std::string(to_string(result.outcome)) + "): " + result.detail);
   }
-  auto changed = store_.step_if(domain, key.selector, keystore::KeyAction::Activate, KeyState::Staged);
+  auto changed = apply_transition(store_, domain, key.selector, KeyAction::Activate, KeyState::Staged);
   if (changed && *changed) {
     spdlog::info("lifecycle audit: activated {} for {} after DNS served its public key (staged since {})", key.selector,
                  stored_name(domain), key.created_at);
@@ -160,19 +165,19 @@ Result<bool> KeyLifecycle::activate_on_proof(std::string_view domain, const Sele
 }
 
 Result<void> KeyLifecycle::retire(std::string_view domain, std::string_view selector) {
-  auto done = store_.retire(domain, selector);
+  auto done = to_void(apply_transition(store_, domain, selector, KeyAction::Retire));
   if (done) spdlog::info("lifecycle audit: retired {} for {}", selector, stored_name(domain));
   return done;
 }
 
 Result<void> KeyLifecycle::revoke(std::string_view domain, std::string_view selector) {
-  auto done = store_.revoke(domain, selector);
+  auto done = to_void(apply_transition(store_, domain, selector, KeyAction::Revoke));
   if (done) spdlog::info("lifecycle audit: revoked {} for {}", selector, stored_name(domain));
   return done;
 }
 
 Result<void> KeyLifecycle::remove_key(std::string_view domain, std::string_view selector) {
-  auto done = store_.remove_key(domain, selector);
+  auto done = to_void(apply_transition(store_, domain, selector, KeyAction::Remove));
   if (done) spdlog::info("lifecycle audit: deleted {} of {}", selector, stored_name(domain));
   return done;
 }
@@ -229,9 +234,9 @@ Result<RotationOutcome> KeyLifecycle::rotate(std::string_view domain, const Rota
   // Emergency: the leaked keys stop signing first; nothing the rest does can bring them back.
   if (effective.emergency && effective.activation == Activation::AfterDns) {
     for (const std::string& selector : active) {
-      if (auto r = store_.step_if(info->domain, selector, keystore::KeyAction::Retire, KeyState::Active); !r)
+      if (auto r = apply_transition(store_, info->domain, selector, KeyAction::Retire, KeyState::Active); !r)
         return r.error();
-      if (auto r = store_.step_if(info->domain, selector, keystore::KeyAction::Revoke, KeyState::Retiring); !r)
+      if (auto r = apply_transition(store_, info->domain, selector, KeyAction::Revoke, KeyState::Retiring); !r)
         return r.error();
       spdlog::warn(
           "lifecycle audit: emergency rotation of {}: revoked {} at once; until its successor's DNS record "
@@ -256,7 +261,7 @@ Result<RotationOutcome> KeyLifecycle::rotate(std::string_view domain, const Rota
     outcome.retiring = active;
     if (options.emergency) {
       for (const std::string& selector : active) {
-        if (auto r = store_.step_if(info->domain, selector, keystore::KeyAction::Revoke, KeyState::Retiring); !r)
+        if (auto r = apply_transition(store_, info->domain, selector, KeyAction::Revoke, KeyState::Retiring); !r)
           return r.error();
         spdlog::warn("lifecycle audit: emergency rotation of {}: revoked {}", info->domain, selector);
         outcome.revoked.push_back(selector);
@@ -272,9 +277,8 @@ Result<RotationOutcome> KeyLifecycle::rotate(std::string_view domain, const Rota
   return outcome;
 }
 
-Result<bool> KeyLifecycle::would_change(keystore::KeyAction action, const keystore::SelectorInfo& key,
-                                        std::string_view domain) {
-  return keystore::lifecycle_step(action, key.state, "selector '" + key.selector + "' of " + std::string(domain));
+Result<bool> KeyLifecycle::would_change(KeyAction action, const keystore::SelectorInfo& key, std::string_view domain) {
+  return lifecycle_step(action, key.state, "selector '" + key.selector + "' of " + std::string(domain));
 }
 
 }  // namespace dkr::lifecycle

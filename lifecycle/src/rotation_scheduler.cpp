@@ -8,11 +8,11 @@
 #include "common/prometheus_text.hpp"
 #include "dns/delegation_status.hpp"
 #include "lifecycle/domain_policy.hpp"
+#include "lifecycle/key_state_machine.hpp"
 
 namespace dkr::lifecycle {
 namespace {
 
-using keystore::KeyAction;
 using keystore::KeyState;
 
 }  // namespace
@@ -276,7 +276,7 @@ void RotationScheduler::run_domain(const keystore::DomainInfo& domain, const Pro
         const dns::PublishResult result = publisher_->revoke(record, key.dns_record);
         if (!publish_ok(domain, record, result, now) && result.outcome == dns::PublishResult::Outcome::Failed) continue;
       }
-      auto changed = store_.step_if(name, key.selector, KeyAction::Revoke, KeyState::Retiring);
+      auto changed = apply_transition(store_, name, key.selector, KeyAction::Revoke, KeyState::Retiring);
       if (!changed) {
         failed("revoke", key.selector, changed.error());
       } else if (*changed) {
@@ -285,7 +285,7 @@ void RotationScheduler::run_domain(const keystore::DomainInfo& domain, const Pro
                      key.selector, name, key.retired_at);
       }
     } else if (key.state == KeyState::Revoked && key.revoked_at + policy.delete_after.count() <= now) {
-      auto changed = store_.step_if(name, key.selector, KeyAction::Remove, KeyState::Revoked);
+      auto changed = apply_transition(store_, name, key.selector, KeyAction::Remove, KeyState::Revoked);
       if (!changed) {
         failed("delete", key.selector, changed.error());
       } else if (*changed) {

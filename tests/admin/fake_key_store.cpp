@@ -109,59 +109,35 @@ Result<keystore::SelectorInfo> FakeKeyStore::stage_key(std::string_view domain, 
   return key;
 }
 
-Result<void> FakeKeyStore::activate(std::string_view domain, std::string_view selector) {
+Result<keystore::ChangeOutcome> FakeKeyStore::change_states(std::string_view domain,
+                                                            const std::vector<keystore::StateChange>& changes) {
   std::lock_guard lock(mutex_);
-  const std::string name = normalise(domain);
-  keystore::SelectorInfo* key = find(name, selector);
-  if (key == nullptr) return make_error("selector not found");
-  if (key->state == KeyState::Active) return make_error("already active");
-  if (key->state == KeyState::Revoked) return make_error("cannot activate a revoked key");
-  for (auto& other : domains_[name].selectors) {
-    if (other.state == KeyState::Active && other.algorithm == key->algorithm) {
-      other.state = KeyState::Retiring;
-      other.retired_at = now();
+  const auto found = domains_.find(normalise(domain));
+  if (found == domains_.end()) return keystore::ChangeOutcome::Stale;
+  keystore::DomainInfo next = found->second;
+  for (const auto& change : changes) {
+    auto key = std::find_if(next.selectors.begin(), next.selectors.end(),
+                            [&](const auto& s) { return s.selector == change.selector; });
+    if (key == next.selectors.end() || key->state != change.from) return keystore::ChangeOutcome::Stale;
+    if (!change.to) {
+      next.selectors.erase(key);
+      continue;
+    }
+    key->state = *change.to;
+    if (*change.to == KeyState::Active) {
+      key->activated_at = now();
+      key->activate_after_dns = false;
+    } else if (*change.to == KeyState::Retiring) {
+      key->retired_at = now();
+    } else if (*change.to == KeyState::Revoked) {
+      key->revoked_at = now();
+      key->activate_after_dns = false;
+      key->dns_record = std::string("v=DKIM1; k=") +
+                        (key->algorithm == signer::Algorithm::Ed25519Sha256 ? "ed25519" : "rsa") + "; p=";
     }
   }
-  key->state = KeyState::Active;
-  key->activated_at = now();
-  key->activate_after_dns = false;
-  return {};
-}
-
-Result<void> FakeKeyStore::retire(std::string_view domain, std::string_view selector) {
-  std::lock_guard lock(mutex_);
-  keystore::SelectorInfo* key = find(normalise(domain), selector);
-  if (key == nullptr) return make_error("selector not found");
-  if (key->state != KeyState::Active) return make_error("invalid state transition");
-  key->state = KeyState::Retiring;
-  key->retired_at = now();
-  return {};
-}
-
-Result<void> FakeKeyStore::revoke(std::string_view domain, std::string_view selector) {
-  std::lock_guard lock(mutex_);
-  keystore::SelectorInfo* key = find(normalise(domain), selector);
-  if (key == nullptr) return make_error("selector not found");
-  if (key->state == KeyState::Revoked) return make_error("already revoked");
-  key->state = KeyState::Revoked;
-  key->revoked_at = now();
-  key->activate_after_dns = false;
-  key->dns_record =
-      std::string("v=DKIM1; k=") + (key->algorithm == signer::Algorithm::Ed25519Sha256 ? "ed25519" : "rsa") + "; p=";
-  return {};
-}
-
-Result<void> FakeKeyStore::remove_key(std::string_view domain, std::string_view selector) {
-  std::lock_guard lock(mutex_);
-  const std::string name = normalise(domain);
-  keystore::SelectorInfo* key = find(name, selector);
-  if (key == nullptr) return make_error("selector not found");
-  if (key->state == KeyState::Active) return make_error("cannot delete the active key");
-  auto& selectors = domains_[name].selectors;
-  selectors.erase(
-      std::remove_if(selectors.begin(), selectors.end(), [&](const auto& s) { return s.selector == selector; }),
-      selectors.end());
-  return {};
+  found->second = std::move(next);
+  return keystore::ChangeOutcome::Applied;
 }
 
 Result<void> FakeKeyStore::set_rotation_override(std::string_view domain, const keystore::RotationOverride& rotation) {

@@ -1,6 +1,6 @@
 #pragma once
-// An in-memory KeyStore with the lifecycle rules of key_store.hpp and made-up public keys (random
-// bytes of a real key's size), so admin tests need neither disk nor key generation.
+// An in-memory KeyStore (compare-and-set like the real stores; the rules are lifecycle/'s) and made-up public keys
+// (random bytes of a real key's size), so admin tests need neither disk nor key generation.
 #include <map>
 #include <mutex>
 
@@ -16,10 +16,8 @@ class FakeKeyStore final : public keystore::KeyStore {
   Result<keystore::SelectorInfo> add_domain(std::string_view domain, const keystore::KeyParams& params) override;
   Result<void> remove_domain(std::string_view domain, bool force) override;
   Result<keystore::SelectorInfo> stage_key(std::string_view domain, const keystore::KeyParams& params) override;
-  Result<void> activate(std::string_view domain, std::string_view selector) override;
-  Result<void> retire(std::string_view domain, std::string_view selector) override;
-  Result<void> revoke(std::string_view domain, std::string_view selector) override;
-  Result<void> remove_key(std::string_view domain, std::string_view selector) override;
+  Result<keystore::ChangeOutcome> change_states(std::string_view domain,
+                                                const std::vector<keystore::StateChange>& changes) override;
   Result<void> reload() override { return {}; }
   Result<void> set_rotation_override(std::string_view domain, const keystore::RotationOverride& rotation) override;
   Result<bool> record_dns_check(std::string_view domain, std::string_view selector,

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <thread>
 
+#include "lifecycle/key_lifecycle.hpp"
 #include "test_support.hpp"
 
 using namespace dkr::keystore;
@@ -103,7 +104,7 @@ TEST_CASE("signing threads only ever use published keys while another thread rot
       log[selector] = Publication{staged->dns_record};
     }
     ++epoch;
-    if (auto activated = store->activate("rot.example", selector); !activated) {
+    if (auto activated = dkr::lifecycle::KeyLifecycle(*store).activate_forced("rot.example", selector); !activated) {
       rotation_error = activated.error().message;
       break;
     }
@@ -122,12 +123,12 @@ TEST_CASE("signing threads only ever use published keys while another thread rot
         std::lock_guard guard(log_mutex);
         log[old].revoke_started = epoch.load();
       }
-      if (auto revoked = store->revoke("rot.example", old); !revoked) {
+      if (auto revoked = dkr::lifecycle::KeyLifecycle(*store).revoke("rot.example", old); !revoked) {
         rotation_error = revoked.error().message;
         break;
       }
       ++epoch;
-      if (auto removed = store->remove_key("rot.example", old); !removed) {
+      if (auto removed = dkr::lifecycle::KeyLifecycle(*store).remove_key("rot.example", old); !removed) {
         rotation_error = removed.error().message;
         break;
       }

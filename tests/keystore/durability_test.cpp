@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include "lifecycle/key_lifecycle.hpp"
 #include "test_support.hpp"
 
 using namespace dkr::keystore;
@@ -72,8 +73,9 @@ TEST_CASE("crash after the metadata rename: the transition is complete") {
     REQUIRE(store->add_domain("done.example", ed25519("first")));
     REQUIRE(store->stage_key("done.example", ed25519("second")));
   }
-  crash_child_at(dir.path(), "metadata-written",
-                 [](DirectoryKeyStore& store) { (void)store.activate("done.example", "second"); });
+  crash_child_at(dir.path(), "metadata-written", [](DirectoryKeyStore& store) {
+    (void)dkr::lifecycle::KeyLifecycle(store).activate_forced("done.example", "second");
+  });
   auto store = open_store(dir.path());
   CHECK(store->signer_for("done.example")->keys.at(0).selector == "second");
   auto info = store->domain("done.example");
@@ -100,8 +102,9 @@ TEST_CASE("crash between metadata rename and PEM deletion leaves an orphan that 
     REQUIRE(store->add_domain("rm.example", ed25519("a")));
     REQUIRE(store->stage_key("rm.example", ed25519("b")));
   }
-  crash_child_at(dir.path(), "metadata-written",
-                 [](DirectoryKeyStore& store) { (void)store.remove_key("rm.example", "b"); });
+  crash_child_at(dir.path(), "metadata-written", [](DirectoryKeyStore& store) {
+    (void)dkr::lifecycle::KeyLifecycle(store).remove_key("rm.example", "b");
+  });
   CHECK(std::filesystem::exists(dir / "rm.example" / "b.pem"));
   auto store = open_store(dir.path());
   CHECK(store->domain("rm.example")->selectors.size() == 1);

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 
 #include "keystore/key_transfer.hpp"
+#include "lifecycle/key_lifecycle.hpp"
 #include "test_support.hpp"
 
 using namespace dkr::keystore;
@@ -25,7 +26,7 @@ std::vector<KeyMaterial> sample_keys(const std::filesystem::path& dir) {
   auto store = open_store(dir);
   REQUIRE(store->add_domain("a.bundle.example", ed25519("a1")));
   REQUIRE(store->stage_key("a.bundle.example", ed25519("a2")));
-  REQUIRE(store->activate("a.bundle.example", "a2"));
+  REQUIRE(dkr::lifecycle::KeyLifecycle(*store).activate_forced("a.bundle.example", "a2"));
   REQUIRE(store->add_domain("b.bundle.example", ed25519("b1")));
   auto keys = store->export_keys();
   REQUIRE(keys);

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include "lifecycle/key_lifecycle.hpp"
 #include "test_support.hpp"
 
 using namespace dkr::keystore;
@@ -30,7 +31,7 @@ TEST_CASE("signer_for: exact, parent fallback, case, trailing dot, never the TLD
   CHECK(selector_for(std::string(300, 'a') + ".example.com") == "");
 
   // A domain without an active key falls through to its parent.
-  REQUIRE(store->retire("eu.example.com", "child"));
+  REQUIRE(dkr::lifecycle::KeyLifecycle(*store).retire("eu.example.com", "child"));
   CHECK(selector_for("eu.example.com") == "example.com/parent");
 
   // The fallback stops before the TLD even if someone stored a two-label parent... and a domain
@@ -70,9 +71,9 @@ TEST_CASE("a looked-up SigningSet stays valid after the key is rotated away") {
   REQUIRE(store->add_domain("keep.example", ed25519("old")));
   auto held = store->signer_for("keep.example");
   REQUIRE(store->stage_key("keep.example", ed25519("new")));
-  REQUIRE(store->activate("keep.example", "new"));
-  REQUIRE(store->revoke("keep.example", "old"));
-  REQUIRE(store->remove_key("keep.example", "old"));
+  REQUIRE(dkr::lifecycle::KeyLifecycle(*store).activate_forced("keep.example", "new"));
+  REQUIRE(dkr::lifecycle::KeyLifecycle(*store).revoke("keep.example", "old"));
+  REQUIRE(dkr::lifecycle::KeyLifecycle(*store).remove_key("keep.example", "old"));
   REQUIRE(held);
   CHECK(held->keys.at(0).selector == "old");
   CHECK(held->keys.at(0).key->sign("data"));  // snapshot keeps the key alive

@@ -164,7 +164,8 @@ TEST_CASE("keys.json keeps a domain's rotation override and a staged key's DNS c
   REQUIRE(again->selectors[0].dns_check.found.size() == 1);
 
   // Activation ends the wait; a non-positive duration is refused.
-  REQUIRE(apply_activate(*again, "a", 100));
+  std::vector<std::string> removed;
+  REQUIRE(*apply_state_changes(*again, {{"a", again->selectors[0].state, KeyState::Active}}, 100, removed));
   CHECK(again->selectors[0].dns_check == DnsCheck{});
   // A damaged DNS check is dropped; the domain still loads.
   auto damaged = parse_metadata(R"({"version": 1, "domain": "example.com", "selectors": [

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "keystore/key_store_watcher.hpp"
+#include "lifecycle/key_lifecycle.hpp"
 #include "test_support.hpp"
 
 using namespace dkr::keystore;
@@ -20,7 +21,7 @@ TEST_CASE("reload picks up another writer's changes and keeps broken domains as 
 
   // Rotate a.example and break b.example's metadata in the same reload.
   REQUIRE(cli->stage_key("a.example", ed25519("a2")));
-  REQUIRE(cli->activate("a.example", "a2"));
+  REQUIRE(dkr::lifecycle::KeyLifecycle(*cli).activate_forced("a.example", "a2"));
   write_text(dir / "b.example" / "keys.json", "{ not json");
   auto reloaded = relay->reload();
   REQUIRE_FALSE(reloaded);
@@ -78,13 +79,13 @@ TEST_CASE("KeyStoreWatcher reloads when another process changes the files") {
   CHECK(eventually([&] { return relay->signer_for("watched.example") != nullptr; }));
 
   REQUIRE(cli->stage_key("watched.example", ed25519("w2")));
-  REQUIRE(cli->activate("watched.example", "w2"));
+  REQUIRE(dkr::lifecycle::KeyLifecycle(*cli).activate_forced("watched.example", "w2"));
   CHECK(eventually([&] {
     auto set = relay->signer_for("watched.example");
     return set && set->keys.at(0).selector == "w2";
   }));
 
-  REQUIRE(cli->retire("watched.example", "w2"));
+  REQUIRE(dkr::lifecycle::KeyLifecycle(*cli).retire("watched.example", "w2"));
   REQUIRE(cli->remove_domain("watched.example", false));
   CHECK(eventually([&] { return !relay->domain("watched.example"); }));
   CHECK((*watcher)->reload_count() >= 1);

@@ -174,16 +174,16 @@ TEST_CASE("would_change: what the API asks before it acts, naming the key when t
   keystore::SelectorInfo key;
   key.selector = "k1";
   key.state = KeyState::Active;
-  auto revoke_active = KeyLifecycle::would_change(keystore::KeyAction::Revoke, key, "ask.example");
+  auto revoke_active = KeyLifecycle::would_change(KeyAction::Revoke, key, "ask.example");
   REQUIRE_FALSE(revoke_active);
   CHECK(revoke_active.error().code == ErrorCode::conflict);
   CHECK(revoke_active.error().message.find("selector 'k1' of ask.example") != std::string::npos);
   CHECK(revoke_active.error().message.find("retire it first") != std::string::npos);
-  auto activate_active = KeyLifecycle::would_change(keystore::KeyAction::Activate, key, "ask.example");
+  auto activate_active = KeyLifecycle::would_change(KeyAction::Activate, key, "ask.example");
   REQUIRE(activate_active);
   CHECK_FALSE(*activate_active);  // already there: nothing to change
   key.state = KeyState::Staged;
-  auto activate_staged = KeyLifecycle::would_change(keystore::KeyAction::Activate, key, "ask.example");
+  auto activate_staged = KeyLifecycle::would_change(KeyAction::Activate, key, "ask.example");
   REQUIRE(activate_staged);
   CHECK(*activate_staged);
 }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "keystore/key_transfer.hpp"
+#include "lifecycle/key_lifecycle.hpp"
 #include "pg_fixture.hpp"
 
 namespace dkr::keystore::test {
@@ -49,59 +50,6 @@ TEST_CASE("a schema older or newer than this build is refused with what to do") 
   CHECK_FALSE(migrate_down);
 }
 
-TEST_CASE("lifecycle: add, stage, activate, retire, revoke, remove; parent fallback; no clear-text keys") {
-  const std::string schema = fresh_schema();
-  auto store = open_store(options_for(schema));
-  auto added = store->add_domain("Example.ORG", ed25519("one"));
-  REQUIRE(added);
-  CHECK(added->state == KeyState::Active);
-  CHECK(active_selector(*store, "example.org") == "one");
-  CHECK(active_selector(*store, "mail.sub.example.org") == "one");  // parent-domain fallback
-  CHECK(store->signer_for("example.com") == nullptr);
-
-  auto duplicate = store->add_domain("example.org", ed25519());
-  REQUIRE_FALSE(duplicate);
-  CHECK(duplicate.error().code == ErrorCode::conflict);
-
-  auto staged = store->stage_key("example.org", ed25519("two"));
-  REQUIRE(staged);
-  CHECK(staged->state == KeyState::Staged);
-  CHECK(active_selector(*store, "example.org") == "one");
-  REQUIRE(store->activate("example.org", "two"));
-  CHECK(active_selector(*store, "example.org") == "two");
-  auto info = store->domain("example.org");
-  REQUIRE(info);
-  REQUIRE(info->selectors.size() == 2);
-  CHECK(info->selectors[0].state == KeyState::Retiring);
-  CHECK(info->selectors[1].state == KeyState::Active);
-
-  CHECK(store->revoke("example.org", "one"));
-  CHECK(store->activate("example.org", "one").error().code == ErrorCode::conflict);    // revoked stays revoked
-  CHECK(store->remove_key("example.org", "two").error().code == ErrorCode::conflict);  // active
-  CHECK(store->remove_key("example.org", "one"));
-  CHECK(store->activate("example.org", "nope").error().code == ErrorCode::not_found);
-  CHECK(store->remove_domain("example.org", false).error().code == ErrorCode::conflict);
-  CHECK(store->retire("example.org", "two"));
-  CHECK(store->signer_for("example.org") == nullptr);
-  CHECK(store->remove_domain("example.org", false));
-  CHECK(store->domain("example.org").error().code == ErrorCode::not_found);
-  CHECK(store->remove_domain("example.org", true).error().code == ErrorCode::not_found);
-
-  // The database holds sealed keys only: no PEM armour, and not the key's own base64 either.
-  REQUIRE(store->add_domain("example.net", KeyParams{}));
-  Sql sql;
-  CHECK(sql.run("SELECT count(*) FROM " + schema +
-                ".keys WHERE position('PRIVATE KEY' in encode(sealed_key, 'escape')) > 0") == "0");
-  CHECK(sql.run("SELECT count(*) FROM " + schema + ".keys WHERE length(sealed_key) > 1000") == "1");
-
-  // Another replica opening the same schema sees the same state.
-  auto other = open_store(options_for(schema));
-  CHECK(other->list().size() == 1);
-  CHECK(active_selector(*other, "example.net") == active_selector(*store, "example.net"));
-  CHECK(other->signer_for("example.net")->keys.front().key->private_pem() ==
-        store->signer_for("example.net")->keys.front().key->private_pem());
-}
-
 TEST_CASE("delegated domains: a key signs with its slot, keeps its unique name; the flag and slot survive a reload") {
   const std::string schema = fresh_schema();
   auto store = open_store(options_for(schema));
@@ -112,7 +60,7 @@ TEST_CASE("delegated domains: a key signs with its slot, keeps its unique name; 
   KeyParams second = ed25519("dkr2-1790000100");
   second.slot = "dkr2";
   REQUIRE(store->stage_key("deleg.example", second));
-  REQUIRE(store->activate("deleg.example", "dkr1-1790000000"));
+  REQUIRE(lifecycle::KeyLifecycle(*store).activate_forced("deleg.example", "dkr1-1790000000"));
   CHECK(active_selector(*store, "deleg.example") == "dkr1");  // s= is the slot
   auto other = open_store(options_for(schema));               // a second replica reads it from the database
   auto info = other->domain("deleg.example");
@@ -123,109 +71,90 @@ TEST_CASE("delegated domains: a key signs with its slot, keeps its unique name; 
   CHECK(info->selectors[0].slot == "dkr1");
   CHECK(info->selectors[1].slot == "dkr2");
   CHECK(active_selector(*other, "deleg.example") == "dkr1");
-  REQUIRE(other->activate("deleg.example", "dkr2-1790000100"));
+  REQUIRE(lifecycle::KeyLifecycle(*other).activate_forced("deleg.example", "dkr2-1790000100"));
   CHECK(active_selector(*other, "deleg.example") == "dkr2");
   REQUIRE(store->add_domain("plain.example", ed25519("plain")));
   CHECK_FALSE(store->domain("plain.example")->delegated);
   CHECK(active_selector(*store, "plain.example") == "plain");
 }
 
-TEST_CASE("two replicas changing one domain at the same moment: one wins, the other gets a conflict") {
+TEST_CASE("two replicas changing one domain at the same moment: one compare-and-set wins, the other is stale") {
   const std::string schema = fresh_schema();
   auto b = open_store(options_for(schema));
   REQUIRE(b->add_domain("race.example", ed25519("first")));
   REQUIRE(b->stage_key("race.example", ed25519("from-a")));
   REQUIRE(b->stage_key("race.example", ed25519("from-b")));
 
-  // Replica A reads the domain, then B commits its activation, then A tries to write.
+  // Replica A reads the domain inside its write, then B commits the same kind of change, then A
+  // tries to write: the row version refuses it, nothing of A's is written, and A re-reads.
   auto options = options_for(schema);
   bool interleaved = false;
-  Result<void> b_result;
+  Result<ChangeOutcome> b_result = ChangeOutcome::Stale;
   options.before_write_hook = [&](std::string_view) {
     if (interleaved) return;
     interleaved = true;
-    b_result = b->activate("race.example", "from-b");
+    b_result = b->change_states("race.example", {{"first", KeyState::Active, KeyState::Retiring},
+                                                 {"from-b", KeyState::Staged, KeyState::Active}});
   };
   auto a = open_store(options);
-  auto a_result = a->activate("race.example", "from-a");
+  auto a_result = a->change_states("race.example", {{"first", KeyState::Active, KeyState::Retiring},
+                                                    {"from-a", KeyState::Staged, KeyState::Active}});
   REQUIRE(interleaved);
-  CHECK(b_result);
-  REQUIRE_FALSE(a_result);
-  CHECK(a_result.error().code == ErrorCode::conflict);
+  REQUIRE(b_result);
+  CHECK(*b_result == ChangeOutcome::Applied);
+  REQUIRE(a_result);
+  CHECK(*a_result == ChangeOutcome::Stale);
   Sql sql;
   CHECK(active_rows(sql, schema, "race.example") == 1);
   CHECK(sql.run("SELECT selector FROM " + schema + ".keys WHERE domain = 'race.example' AND state = 'active'") ==
         "from-b");
-  // Retrying after the conflict works and leaves one active key.
-  CHECK(a->activate("race.example", "from-a"));
+  CHECK(sql.run("SELECT state FROM " + schema + ".keys WHERE domain = 'race.example' AND selector = 'from-a'") ==
+        "staged");
+  // The miss refreshed A's copy: it reads B's write without waiting for a notification.
+  CHECK(active_selector(*a, "race.example") == "from-b");
+  // The same change again, from the stale reading, is stale at once (no version race needed).
+  CHECK(*a->change_states("race.example", {{"first", KeyState::Active, KeyState::Retiring},
+                                           {"from-a", KeyState::Staged, KeyState::Active}}) == ChangeOutcome::Stale);
   CHECK(active_rows(sql, schema, "race.example") == 1);
 }
 
-TEST_CASE("the scheduler's guarded steps: a stale replica's stage, activation or revocation changes nothing") {
+TEST_CASE("change_states on PostgreSQL: one write, the store's clock, a stale from changes nothing") {
   const std::string schema = fresh_schema();
-  auto a = open_store(options_for(schema));
-  auto b = open_store(options_for(schema));
-  REQUIRE(a->add_domain("guard.example", ed25519("first")));
-  KeyParams scheduled = ed25519();
-  scheduled.unless_staged = true;
-  scheduled.activate_after_dns = true;
-  auto staged = a->stage_key("guard.example", scheduled);
-  REQUIRE(staged);
-  auto again = b->stage_key("guard.example", scheduled);  // B decided from a reading without A's key
-  REQUIRE_FALSE(again);
-  CHECK(again.error().code == ErrorCode::conflict);
-
-  auto activated = a->step_if("guard.example", staged->selector, KeyAction::Activate, KeyState::Staged);
-  REQUIRE(activated);
-  CHECK(*activated);
-  auto twice = b->step_if("guard.example", staged->selector, KeyAction::Activate, KeyState::Staged);
-  REQUIRE(twice);
-  CHECK_FALSE(*twice);
-  auto revoked = b->step_if("guard.example", "first", KeyAction::Revoke, KeyState::Retiring);
-  REQUIRE(revoked);
-  CHECK(*revoked);
-  CHECK_FALSE(*a->step_if("guard.example", "first", KeyAction::Revoke, KeyState::Retiring));
-  // Not retiring any more: a stale "revoke" of the active key is refused by the guard, not applied.
-  CHECK_FALSE(*a->step_if("guard.example", staged->selector, KeyAction::Revoke, KeyState::Retiring));
-  CHECK(*a->step_if("guard.example", "first", KeyAction::Remove, KeyState::Revoked));
-  CHECK_FALSE(*b->step_if("guard.example", "first", KeyAction::Remove, KeyState::Revoked));
+  auto options = options_for(schema);
+  options.clock = [] { return std::int64_t{1'790'000'000}; };
+  auto store = open_store(options);
+  REQUIRE(store->add_domain("cas.example", ed25519("one")));
+  KeyParams after_dns = ed25519("two");
+  after_dns.activate_after_dns = true;
+  REQUIRE(store->stage_key("cas.example", after_dns));
+  REQUIRE(store->stage_key("cas.example", ed25519("three")));
   Sql sql;
-  CHECK(sql.run("SELECT count(*) FROM " + schema + ".keys WHERE domain = 'guard.example'") == "1");
-  CHECK(active_rows(sql, schema, "guard.example") == 1);
-}
+  const std::string version = "SELECT version FROM " + schema + ".domains WHERE name = 'cas.example'";
+  const std::string before = sql.run(version);
+  auto stale = store->change_states(
+      "cas.example", {{"two", KeyState::Staged, KeyState::Active}, {"one", KeyState::Retiring, KeyState::Revoked}});
+  REQUIRE(stale);
+  CHECK(*stale == ChangeOutcome::Stale);
+  CHECK(sql.run(version) == before);
+  CHECK(*store->change_states("missing.example", {{"one", KeyState::Active, KeyState::Retiring}}) ==
+        ChangeOutcome::Stale);
+  auto two_active = store->change_states("cas.example", {{"two", KeyState::Staged, KeyState::Active}});
+  REQUIRE_FALSE(two_active);
+  CHECK(two_active.error().code == ErrorCode::conflict);
+  CHECK(sql.run(version) == before);
 
-TEST_CASE("two replicas rotating one domain concurrently never leave two active keys") {
-  const std::string schema = fresh_schema();
-  auto a = open_store(options_for(schema));
-  auto b = open_store(options_for(schema));
-  REQUIRE(a->add_domain("busy.example", ed25519("s0")));
-  std::atomic<int> conflicts{0};
-  std::atomic<int> other_errors{0};
-  std::atomic<int> activated{0};
-  auto rotate = [&](PostgresKeyStore& store, const std::string& prefix) {
-    for (int i = 0; i < 15; ++i) {
-      auto staged = store.stage_key("busy.example", ed25519(prefix + std::to_string(i)));
-      Result<void> done = staged ? store.activate("busy.example", staged->selector) : Result<void>(staged.error());
-      if (done) {
-        ++activated;
-      } else if (done.error().code == ErrorCode::conflict) {
-        ++conflicts;
-      } else {
-        ++other_errors;
-        MESSAGE(done.error().message);
-      }
-    }
-  };
-  std::thread first([&] { rotate(*a, "a"); });
-  std::thread second([&] { rotate(*b, "b"); });
-  first.join();
-  second.join();
-  CHECK(other_errors == 0);
-  CHECK(activated + conflicts == 30);
-  CHECK(activated > 0);
-  Sql sql;
-  CHECK(active_rows(sql, schema, "busy.example") == 1);
-  MESSAGE("concurrent rotations: " << activated.load() << " activated, " << conflicts.load() << " conflicts (409)");
+  auto done = store->change_states("cas.example", {{"one", KeyState::Active, KeyState::Retiring},
+                                                   {"two", KeyState::Staged, KeyState::Active},
+                                                   {"three", KeyState::Staged, std::nullopt}});
+  REQUIRE(done);
+  CHECK(*done == ChangeOutcome::Applied);
+  CHECK(sql.run("SELECT state || ' ' || retired_at FROM " + schema + ".keys WHERE selector = 'one'") ==
+        "retiring 1790000000");
+  CHECK(sql.run("SELECT state || ' ' || activated_at FROM " + schema + ".keys WHERE selector = 'two'") ==
+        "active 1790000000");
+  CHECK(sql.run("SELECT activate_after_dns FROM " + schema + ".keys WHERE selector = 'two'") == "f");
+  CHECK(sql.run("SELECT count(*) FROM " + schema + ".keys WHERE selector = 'three'") == "0");
+  CHECK(active_selector(*store, "cas.example") == "two");
 }
 
 TEST_CASE("a wrong KEK is refused at start naming the first key; a tampered key alone is refused") {
@@ -368,24 +297,28 @@ TEST_CASE("a stale writer is refused by the row version, even where no unique in
   auto b = open_store(options_for(schema));
   REQUIRE(b->add_domain("stale.example", ed25519("old")));
   REQUIRE(b->stage_key("stale.example", ed25519("new")));
-  REQUIRE(b->activate("stale.example", "new"));  // "old" is retiring now
+  REQUIRE(*b->change_states("stale.example", {{"old", KeyState::Active, KeyState::Retiring},
+                                              {"new", KeyState::Staged, KeyState::Active}}) == ChangeOutcome::Applied);
   auto options = options_for(schema);
   bool interleaved = false;
-  Result<void> b_result;
+  Result<ChangeOutcome> b_result = ChangeOutcome::Stale;
   options.before_write_hook = [&](std::string_view) {
     if (interleaved) return;
     interleaved = true;
-    b_result = b->revoke("stale.example", "old");
+    b_result = b->change_states("stale.example", {{"old", KeyState::Retiring, KeyState::Revoked}});
   };
   auto a = open_store(options);
-  auto a_result = a->activate("stale.example", "old");
+  auto a_result = a->change_states(
+      "stale.example", {{"new", KeyState::Active, KeyState::Retiring}, {"old", KeyState::Retiring, KeyState::Active}});
   REQUIRE(interleaved);
   REQUIRE(b_result);
-  REQUIRE_FALSE(a_result);
-  CHECK(a_result.error().code == ErrorCode::conflict);
+  CHECK(*b_result == ChangeOutcome::Applied);
+  REQUIRE(a_result);
+  CHECK(*a_result == ChangeOutcome::Stale);
   Sql sql;
   CHECK(sql.run("SELECT state FROM " + schema + ".keys WHERE domain = 'stale.example' AND selector = 'old'") ==
         "revoked");
+  CHECK(active_rows(sql, schema, "stale.example") == 1);
 }
 
 TEST_CASE("rewrap re-encrypts every key under the new KEK in one transaction") {
@@ -419,7 +352,7 @@ TEST_CASE("a change on one replica reaches another through NOTIFY, and a removal
   for (int i = 1; i <= 5; ++i) {
     auto staged = a->stage_key("prop.example", ed25519("p" + std::to_string(i)));
     REQUIRE(staged);
-    REQUIRE(a->activate("prop.example", staged->selector));
+    REQUIRE(lifecycle::KeyLifecycle(*a).activate_forced("prop.example", staged->selector));
     const std::string want = staged->selector;
     CHECK(eventually([&] { return active_selector(*b, "prop.example") == want; }));
   }
@@ -521,7 +454,7 @@ TEST_CASE("a domain's rotation override and a staged key's DNS check round-trip 
     CHECK(key.dns_check.found[0].find("v=DKIM1; p=\"x\\y") == 0);
   }
   // Activation ends the wait: the check goes with it.
-  REQUIRE(a->activate("pol.example", "k1"));
+  REQUIRE(lifecycle::KeyLifecycle(*a).activate_forced("pol.example", "k1"));
   CHECK(sql.run("SELECT dns_check IS NULL FROM " + schema + ".keys WHERE selector = 'k1'") == "t");
 
   REQUIRE(a->set_rotation_override("pol.example", {}));

@@ -76,10 +76,9 @@ class FakeKeyStore : public keystore::KeyStore {
   Result<keystore::SelectorInfo> stage_key(std::string_view, const keystore::KeyParams&) override {
     return make_error("n/a");
   }
-  Result<void> activate(std::string_view, std::string_view) override { return make_error("n/a"); }
-  Result<void> retire(std::string_view, std::string_view) override { return make_error("n/a"); }
-  Result<void> revoke(std::string_view, std::string_view) override { return make_error("n/a"); }
-  Result<void> remove_key(std::string_view, std::string_view) override { return make_error("n/a"); }
+  Result<keystore::ChangeOutcome> change_states(std::string_view, const std::vector<keystore::StateChange>&) override {
+    return make_error("n/a");
+  }
   Result<void> reload() override { return {}; }
 
  private:

@@ -76,11 +76,7 @@ class DirectoryKeyStore final : public KeyStore, public KeyTransfer {
   Result<SelectorInfo> add_domain(std::string_view domain, const KeyParams& params) override;
   Result<void> remove_domain(std::string_view domain, bool force) override;
   Result<SelectorInfo> stage_key(std::string_view domain, const KeyParams& params) override;
-  Result<void> activate(std::string_view domain, std::string_view selector) override;
-  Result<void> retire(std::string_view domain, std::string_view selector) override;
-  Result<void> revoke(std::string_view domain, std::string_view selector) override;
-  Result<void> remove_key(std::string_view domain, std::string_view selector) override;
-  Result<bool> step_if(std::string_view domain, std::string_view selector, KeyAction action, KeyState from) override;
+  Result<ChangeOutcome> change_states(std::string_view domain, const std::vector<StateChange>& changes) override;
   Result<void> set_rotation_override(std::string_view domain, const RotationOverride& rotation) override;
   Result<bool> record_dns_check(std::string_view domain, std::string_view selector, const DnsCheck& check) override;
   Result<bool> record_publish_error(std::string_view domain, const PublishError& error) override;
@@ -129,8 +125,8 @@ class DirectoryKeyStore final : public KeyStore, public KeyTransfer {
   Result<void> refresh(const std::vector<std::string>& domains, const DomainMetadata* written = nullptr);
   Result<std::optional<DomainMetadata>> metadata_on_disk(const std::string& domain) const;
   Result<void> reload_all(bool clean);
-  // Applies a metadata-only change of one selector (activate, retire, revoke, remove) under the
-  // locks; `apply` returns whether anything changed and may list PEM files to delete.
+  // Applies a metadata-only change of one selector (its DNS check) under the locks; `apply` returns
+  // whether anything changed and may list PEM files to delete.
   using SelectorTransition = std::function<Result<bool>(DomainMetadata&, const std::string& selector, std::int64_t now,
                                                         std::vector<std::string>& removed_keys)>;
   Result<void> transition(std::string_view domain, std::string_view selector, const SelectorTransition& apply);

@@ -1,5 +1,6 @@
 #pragma once
-// Which key signs for which domain, and the rotation lifecycle of selectors.
+// Which key signs for which domain, and the keys' stored states. The lifecycle's rules (which state
+// may follow which) are lifecycle/'s; a store only stores, with compare-and-set (change_states).
 // The relay and the admin API depend only on this interface, so that a shared backend
 // (PostgreSQL, etcd) can be added beside the directory store without touching them.
 #include <cstdint>
@@ -18,13 +19,6 @@ namespace dkr::keystore {
 enum class KeyState { Staged, Active, Retiring, Revoked };
 std::string_view to_string(KeyState state);
 std::optional<KeyState> parse_key_state(std::string_view text);
-
-// The key lifecycle's rules, in this one place: the stores apply them, the admin API asks before
-// it acts. True when `action` changes a key in `state`; false when the key is already where the
-// action leads (activating an active key, retiring a retiring one, revoking a revoked one); else
-// ErrorCode::conflict with why, naming the key as `key` ("selector 'a' of example.com").
-enum class KeyAction { Activate, Retire, Revoke, Remove };
-Result<bool> lifecycle_step(KeyAction action, KeyState state, std::string_view key);
 
 // What the rotation scheduler's last DNS check found for a staged key waiting for DNS, stored with
 // the key so that every replica's API shows the leader's finding.
@@ -109,6 +103,18 @@ struct SigningSet {
   std::vector<ActiveKey> keys;
 };
 
+// One key's part of a compare-and-set write (KeyStore::change_states).
+struct StateChange {
+  std::string selector;
+  KeyState from = KeyState::Staged;  // applied only while the key is still in this state
+  std::optional<KeyState> to;        // unset: the key is deleted, with its private key
+};
+
+// What a compare-and-set write did. Stale: a key was no longer in its `from` state (or it or its
+// domain is gone), so nothing was written; the store re-read that domain, so that a caller who reads
+// it again plans from what is stored now.
+enum class ChangeOutcome { Applied, Stale };
+
 struct KeyParams {
   signer::Algorithm algorithm = signer::Algorithm::RsaSha256;
   int bits = 2048;
@@ -146,20 +152,13 @@ class KeyStore {
   virtual Result<void> remove_domain(std::string_view domain, bool force) = 0;
 
   virtual Result<SelectorInfo> stage_key(std::string_view domain, const KeyParams& params) = 0;
-  // Activates a staged (or retiring) selector; the previously active key of the same algorithm
-  // moves to retiring in the same atomic transition.
-  virtual Result<void> activate(std::string_view domain, std::string_view selector) = 0;
-  virtual Result<void> retire(std::string_view domain, std::string_view selector) = 0;
-  virtual Result<void> revoke(std::string_view domain, std::string_view selector) = 0;
-  // Deletes a selector's key; refused while active.
-  virtual Result<void> remove_key(std::string_view domain, std::string_view selector) = 0;
-
-  // A guarded step (lifecycle scheduler): applies `action` (Activate, Revoke or Remove) only while
-  // the key is still in state `from`, in one write. True when this call changed the key; false when
-  // the key has left `from` or is gone (another replica or an operator got there first), so that a
-  // step decided from an old reading never runs twice. The stores override it atomically; this
-  // default (read, check, act) is for test doubles.
-  virtual Result<bool> step_if(std::string_view domain, std::string_view selector, KeyAction action, KeyState from);
+  // Stores the key lifecycle's decisions (lifecycle/key_state_machine.hpp): all `changes` in one
+  // write, applied only while every key is still in its `from` state (compare-and-set), else Stale
+  // and nothing written. The store's clock stamps them: to Active sets activated_at (and clears
+  // activate_after_dns and the DNS check), to Retiring retired_at, to Revoked revoked_at (and clears
+  // the same). The store knows no lifecycle rule; it refuses (ErrorCode::conflict) only what it
+  // cannot hold: two active keys of one algorithm. No changes: Applied, nothing written.
+  virtual Result<ChangeOutcome> change_states(std::string_view domain, const std::vector<StateChange>& changes) = 0;
 
   // Replaces the domain's rotation override (an empty one: the global policy again), in one write.
   // The stores keep it; the lifecycle validates it first. This default refuses (test doubles).

@@ -81,11 +81,7 @@ class PostgresKeyStore final : public KeyStore, public KeyTransfer {
   Result<SelectorInfo> add_domain(std::string_view domain, const KeyParams& params) override;
   Result<void> remove_domain(std::string_view domain, bool force) override;
   Result<SelectorInfo> stage_key(std::string_view domain, const KeyParams& params) override;
-  Result<void> activate(std::string_view domain, std::string_view selector) override;
-  Result<void> retire(std::string_view domain, std::string_view selector) override;
-  Result<void> revoke(std::string_view domain, std::string_view selector) override;
-  Result<void> remove_key(std::string_view domain, std::string_view selector) override;
-  Result<bool> step_if(std::string_view domain, std::string_view selector, KeyAction action, KeyState from) override;
+  Result<ChangeOutcome> change_states(std::string_view domain, const std::vector<StateChange>& changes) override;
   Result<void> set_rotation_override(std::string_view domain, const RotationOverride& rotation) override;
   Result<bool> record_dns_check(std::string_view domain, std::string_view selector, const DnsCheck& check) override;
   Result<bool> record_publish_error(std::string_view domain, const PublishError& error) override;
@@ -121,10 +117,11 @@ class PostgresKeyStore final : public KeyStore, public KeyTransfer {
   PostgresKeyStore(PostgresKeyStoreOptions options, Kek kek);
   std::int64_t now() const;
   std::shared_ptr<const Snapshot> current() const;
-  Result<void> write(const std::string& domain, const Plan& plan);
+  // `raced`, when given, is set when another writer committed the domain first (the conflict error).
+  Result<void> write(const std::string& domain, const Plan& plan, bool* raced = nullptr);
   Result<void> write_rotation_and_checks(const WriteContext& context);
-  Result<void> transition(std::string_view domain, std::string_view selector,
-                          const std::function<Result<bool>(DomainMetadata&, const std::string&, std::int64_t)>& apply);
+  // Loads one domain through `conn` into the snapshot (after a write, or a compare-and-set miss).
+  void reread(PgConnection& conn, const std::string& domain);
   void run_sync();
 
   PostgresKeyStoreOptions options_;

@@ -10,6 +10,7 @@
 #include "common/result.hpp"
 #include "keystore/key_store.hpp"
 #include "lifecycle/key_publication_probe.hpp"
+#include "lifecycle/key_state_machine.hpp"
 
 namespace dkr::lifecycle {
 
@@ -69,11 +70,10 @@ class KeyLifecycle {
 
   Result<RotationOutcome> rotate(std::string_view domain, const RotateOptions& options);
 
-  // Asked before acting (the admin API answers 409 for a request that would change nothing): true
-  // when `action` changes `key` of `domain`; false when the key is already where the action leads;
-  // ErrorCode::conflict with why when the lifecycle forbids it.
-  static Result<bool> would_change(keystore::KeyAction action, const keystore::SelectorInfo& key,
-                                   std::string_view domain);
+  // Asked before acting (the admin API answers 409 for a request that would change nothing): the
+  // table itself (lifecycle_step). True when `action` changes `key` of `domain`; false when the key
+  // is already where the action leads; ErrorCode::conflict with why when the lifecycle forbids it.
+  static Result<bool> would_change(KeyAction action, const keystore::SelectorInfo& key, std::string_view domain);
 
   // The keys a rotation of `info` creates: one per algorithm it keeps, with its size (exposed for
   // tests and for the scheduler, which stages them one at a time).
