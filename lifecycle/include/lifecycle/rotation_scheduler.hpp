@@ -1,6 +1,6 @@
 #pragma once
 // One round of the rotation schedule over every domain, decided from the stored state and its
-// timestamps alone, each step applied with the store's guarded transitions (KeyStore::step_if,
+// timestamps alone, each step a compare-and-set on the store (lifecycle::apply_transition over KeyStore::change_states,
 // KeyParams::unless_staged): a step decided twice (two leaders for a moment, a clock jump, a round
 // repeated after a crash) changes the store once. A leader that dies mid-step leaves nothing half
 // done, since each step is one store write; the next round (here or on the successor) redoes
