@@ -17,15 +17,15 @@ endif()
 # and gets small batches. Sources join batches in the order their CMakeLists lists them.
 set(dkim_relay_unity_batches
   dkr_signer 16
-  dkr_config 9
-  dkr_keystore 7
+  dkr_config 18
+  dkr_keystore 11
   dkr_pkcs11 8
   dkr_lifecycle 8
   dkr_dns 9
-  dkr_upstream 4
-  dkr_relay 7
+  dkr_upstream 6
+  dkr_relay 10
   dkr_admin 16
-  dkr_app 5)
+  dkr_app 7)
 while(dkim_relay_unity_batches)
   list(POP_FRONT dkim_relay_unity_batches target batch_size)
   set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE ${batch_size})
