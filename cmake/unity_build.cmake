@@ -11,10 +11,10 @@ if(NOT DKIM_RELAY_UNITY)
   return()
 endif()
 
-# Batch sizes give 2 cores batches of similar cost (about 5-20 s of CPU each at -O3), so that
-# neither core idles at the end waiting for a big batch the other started late. Ninja starts jobs in
-# the order of build.ninja: library by library as the top CMakeLists adds them, so app/ comes last
-# and gets small batches. Sources join batches in the order their CMakeLists lists them.
+# Sources per batch, in the order each CMakeLists lists them. Large batches parse the headers and
+# instantiate the shared templates fewer times (20 batches cost ~6 % less CPU than 26); but ninja
+# 1.11 starts ready jobs in build.ninja order, i.e. library by library as the top CMakeLists adds
+# them, so app/ comes last and gets four smaller batches: neither core idles long at the end.
 set(dkim_relay_unity_batches
   dkr_signer 16
   dkr_config 18
@@ -23,7 +23,7 @@ set(dkim_relay_unity_batches
   dkr_lifecycle 8
   dkr_dns 9
   dkr_upstream 6
-  dkr_relay 10
+  dkr_relay 11
   dkr_admin 16
   dkr_app 7)
 while(dkim_relay_unity_batches)
