@@ -7,6 +7,10 @@ namespace dkr::app {
 
 using Args = std::span<const std::string_view>;
 
+// Exit statuses of the `keys` subcommands (keys_command.cpp, key_transfer_command.cpp).
+constexpr int kFailure = 1;
+constexpr int kUsageError = 2;
+
 int run_sign(Args args);           // sign_command.cpp
 int run_verify(Args args);         // verify_command.cpp
 int run_keys(Args args);           // keys_command.cpp

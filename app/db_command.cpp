@@ -11,7 +11,7 @@
 namespace dkr::app {
 namespace {
 
-constexpr std::string_view kUsage = R"(usage: dkim-relay db migrate --config FILE
+constexpr std::string_view kDbUsage = R"(usage: dkim-relay db migrate --config FILE
 Creates or upgrades the PostgreSQL keystore schema named by [keystore] schema in the database of
 [keystore] dsn / dsn_file / DKIM_RELAY_KEYSTORE_DSN. Idempotent; safe to run from every replica.
 )";
@@ -66,12 +66,12 @@ int run_rewrap(std::string_view config_path, std::string_view old_kek_file, std:
 int run_db(Args args) {
   const CliArgs cli(args, {"config"});
   if (cli.flag("help")) {
-    std::cout << kUsage;
+    std::cout << kDbUsage;
     return 0;
   }
   const auto& words = cli.positional();
   if (!cli.ok() || words.size() != 1 || words[0] != "migrate" || !cli.value("config")) {
-    std::cerr << "db: " << (cli.ok() ? "expected: migrate --config FILE" : cli.error()) << "\n" << kUsage;
+    std::cerr << "db: " << (cli.ok() ? "expected: migrate --config FILE" : cli.error()) << "\n" << kDbUsage;
     return 2;
   }
   auto cfg = load_postgres_config(*cli.value("config"));

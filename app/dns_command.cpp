@@ -16,7 +16,7 @@
 namespace dkr::app {
 namespace {
 
-constexpr std::string_view kUsage = R"(usage: dkim-relay dns status DOMAIN [--config FILE]
+constexpr std::string_view kDnsUsage = R"(usage: dkim-relay dns status DOMAIN [--config FILE]
        dkim-relay dns publish-check [--config FILE]
 
 status         the CNAMEs DOMAIN's owner publishes once, one per [dns.publish] selectors slot, and
@@ -26,7 +26,7 @@ publish-check  sends the [dns.publish] server an UPDATE signed with the TSIG key
                nothing: says whether publishing works now, or the server's rcode.
 )";
 
-std::optional<config::Config> load(const CliArgs& cli) {
+std::optional<config::Config> load_or_report(const CliArgs& cli) {
   const auto path = cli.value("config");
   const config::LoadResult loaded =
       path ? config::load_config(*path) : config::load_defaults(config::process_environment());
@@ -106,10 +106,10 @@ int run_dns(Args args) {
   const bool is_check = words.size() == 1 && words[0] == "publish-check";
   if (!cli.ok() || cli.flag("help") || (!is_status && !is_check)) {
     if (!cli.ok()) std::cerr << "dkim-relay dns: " << cli.error() << "\n";
-    (cli.flag("help") ? std::cout : std::cerr) << kUsage;
+    (cli.flag("help") ? std::cout : std::cerr) << kDnsUsage;
     return cli.flag("help") ? 0 : 2;
   }
-  const auto cfg = load(cli);
+  const auto cfg = load_or_report(cli);
   if (!cfg) return 2;
   return is_status ? status(*cfg, words[1]) : publish_check(*cfg);
 }

@@ -19,7 +19,7 @@ namespace dkr::app {
 
 namespace {
 
-constexpr std::string_view kUsage = R"(usage: dkim-relay hash-password [--iterations N] < password
+constexpr std::string_view kHashPasswordUsage = R"(usage: dkim-relay hash-password [--iterations N] < password
 
 Prints the password_hash value for an [[auth.users]] entry of the config file. The password is read
 from stdin (one line; the final newline is not part of it); on a terminal it is asked for without echo.
@@ -47,7 +47,7 @@ int run_hash_password(Args args) {
   CliArgs cli(args, {"iterations"});
   if (!cli.ok() || cli.flag("help") || !cli.positional().empty()) {
     if (!cli.ok()) std::cerr << "dkim-relay hash-password: " << cli.error() << "\n";
-    (cli.flag("help") ? std::cout : std::cerr) << kUsage;
+    (cli.flag("help") ? std::cout : std::cerr) << kHashPasswordUsage;
     return cli.flag("help") ? 0 : 2;
   }
   std::uint32_t iterations = 600000;

@@ -5,6 +5,7 @@
 #include <functional>
 #include <iostream>
 
+#include "commands.hpp"
 #include "keystore/key_transfer.hpp"
 #include "keystore_backend.hpp"
 #include "signer/signing_key.hpp"
@@ -13,15 +14,12 @@
 namespace dkr::app {
 namespace {
 
-constexpr int kFailure = 1;
-constexpr int kUsageError = 2;
-
-int failure(std::string_view message) {
+int transfer_failure(std::string_view message) {
   std::cerr << "keys: " << terminal_safe(message) << "\n";
   return kFailure;
 }
 
-int usage_error(std::string_view message) {
+int transfer_usage_error(std::string_view message) {
   std::cerr << "keys: " << terminal_safe(message) << "\n"
             << "usage: dkim-relay keys [--keystore DIR | --config FILE] export directory DIR\n"
             << "       dkim-relay keys [--keystore DIR | --config FILE] export bundle FILE --kek KEKFILE\n"
@@ -88,18 +86,18 @@ Result<keystore::Kek> bundle_kek(const CliArgs& cli) {
 }
 
 int run_export(keystore::KeyTransfer& transfer, const std::vector<std::string>& words, const CliArgs& cli) {
-  if (words.size() != 3) return usage_error("export takes a kind (directory or bundle) and where to");
+  if (words.size() != 3) return transfer_usage_error("export takes a kind (directory or bundle) and where to");
   const std::string& kind = words[1];
   const std::string& where = words[2];
   if (kind != "directory" && kind != "bundle")
-    return usage_error("export to 'directory' or 'bundle', not '" + kind + "'");
+    return transfer_usage_error("export to 'directory' or 'bundle', not '" + kind + "'");
   auto kek = kind == "bundle" ? bundle_kek(cli) : Result<keystore::Kek>(make_error("unused"));
-  if (kind == "bundle" && !kek) return failure(kek.error().message);
+  if (kind == "bundle" && !kek) return transfer_failure(kek.error().message);
   auto keys = transfer.export_keys();
-  if (!keys) return failure(keys.error().message);
+  if (!keys) return transfer_failure(keys.error().message);
   if (kind == "bundle") {
     if (auto written = keystore::write_key_bundle(where, *keys, *kek); !written)
-      return failure(written.error().message);
+      return transfer_failure(written.error().message);
     std::cout << "wrote " << keys->size() << " key(s) to " << where << " (0600), sealed under " << *cli.value("kek")
               << "\n";
     return 0;
@@ -107,7 +105,7 @@ int run_export(keystore::KeyTransfer& transfer, const std::vector<std::string>& 
   keystore::DirectoryKeyStoreOptions options;
   options.path = where;
   auto target = keystore::DirectoryKeyStore::open(options);
-  if (!target) return failure(target.error().message);
+  if (!target) return transfer_failure(target.error().message);
   return copy_keys(*keys, **target, **target);
 }
 
@@ -115,9 +113,9 @@ int run_import(const keystore::KeyStore& target, keystore::KeyTransfer& transfer
                const CliArgs& cli) {
   const std::string kind = words.size() > 1 ? words[1] : "";
   if (kind == "opendkim") {
-    if (words.size() != 4) return usage_error("import opendkim takes KEYTABLE and SIGNINGTABLE");
+    if (words.size() != 4) return transfer_usage_error("import opendkim takes KEYTABLE and SIGNINGTABLE");
     auto report = keystore::import_opendkim_tables(words[2], words[3], target, importer_of(transfer));
-    if (!report) return failure(report.error().message);
+    if (!report) return transfer_failure(report.error().message);
     for (const auto& key : report->imported) {
       std::cout << "imported " << key.domain << " " << key.selector << " from " << key.source << "\n";
     }
@@ -127,23 +125,23 @@ int run_import(const keystore::KeyStore& target, keystore::KeyTransfer& transfer
     return report->imported.empty() && !report->skipped.empty() ? kFailure : 0;
   }
   if (words.size() != 3 || (kind != "directory" && kind != "bundle")) {
-    return usage_error("import from 'directory DIR', 'bundle FILE' or 'opendkim KEYTABLE SIGNINGTABLE'");
+    return transfer_usage_error("import from 'directory DIR', 'bundle FILE' or 'opendkim KEYTABLE SIGNINGTABLE'");
   }
   Result<std::vector<keystore::KeyMaterial>> keys = make_error("unread");
   if (kind == "bundle") {
     auto kek = bundle_kek(cli);
-    if (!kek) return failure(kek.error().message);
+    if (!kek) return transfer_failure(kek.error().message);
     keys = keystore::read_key_bundle(words[2], *kek);
   } else {
     keystore::DirectoryKeyStoreOptions options;
     options.path = words[2];
     std::error_code ec;
-    if (!std::filesystem::is_directory(options.path, ec)) return failure(words[2] + " is not a directory store");
+    if (!std::filesystem::is_directory(options.path, ec)) return transfer_failure(words[2] + " is not a directory store");
     auto source = keystore::DirectoryKeyStore::open(options);
-    if (!source) return failure(source.error().message);
+    if (!source) return transfer_failure(source.error().message);
     keys = (*source)->export_keys();
   }
-  if (!keys) return failure(keys.error().message);
+  if (!keys) return transfer_failure(keys.error().message);
   return copy_keys(*keys, target, transfer);
 }
 

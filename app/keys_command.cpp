@@ -25,11 +25,9 @@
 namespace dkr::app {
 namespace {
 
-constexpr int kUsageError = 2;
-constexpr int kFailure = 1;
 constexpr std::string_view kDefaultKeystore = "./data/keys";
 
-constexpr std::string_view kUsage = R"(usage: dkim-relay keys [--keystore DIR | --config FILE] COMMAND ...
+constexpr std::string_view kKeysUsage = R"(usage: dkim-relay keys [--keystore DIR | --config FILE] COMMAND ...
 commands:
   add DOMAIN [--algorithm rsa-sha256|ed25519-sha256] [--bits N] [--selector S]
   add DOMAIN --delegated [--algorithm A] [--bits N]
@@ -72,7 +70,7 @@ The key store defaults to ./data/keys; with --config FILE it is the one that con
 )";
 
 int usage_error(std::string_view message) {
-  std::cerr << "keys: " << terminal_safe(message) << "\n" << kUsage;
+  std::cerr << "keys: " << terminal_safe(message) << "\n" << kKeysUsage;
   return kUsageError;
 }
 
@@ -198,7 +196,7 @@ int run_keys(Args args) {
     return failure(forbidden.error().message);
   }
   if (cli.flag("help") || (!args.empty() && args[0] == "-h")) {
-    std::cout << kUsage;
+    std::cout << kKeysUsage;
     return 0;
   }
   const auto& words = cli.positional();

@@ -12,7 +12,7 @@ namespace dkr::app {
 
 namespace {
 
-constexpr std::string_view kUsage =
+constexpr std::string_view kSignUsage =
     R"(usage: dkim-relay sign --domain D --selector S --key KEY.pem [options] < message > signed
 
 Signs the message on standard input and writes it, with DKIM-Signature field(s) prepended, to
@@ -50,11 +50,11 @@ int run_sign(Args args) {
   const CliArgs cli(args, {"domain", "selector", "key", "algorithm", "canonicalization", "headers", "oversign",
                            "identity", "timestamp", "expire-after", "also-ed25519-key", "also-ed25519-selector"});
   if (cli.flag("help")) {
-    std::cout << kUsage;
+    std::cout << kSignUsage;
     return 0;
   }
   if (!cli.ok()) {
-    std::cerr << "dkim-relay sign: " << terminal_safe(cli.error()) << "\n" << kUsage;
+    std::cerr << "dkim-relay sign: " << terminal_safe(cli.error()) << "\n" << kSignUsage;
     return 2;
   }
   auto selectors = cli.values("selector");
@@ -63,7 +63,7 @@ int run_sign(Args args) {
   if (auto s = cli.value("also-ed25519-selector")) selectors.push_back(*s);
   const auto domain = cli.value("domain");
   if (!domain || selectors.empty() || keys.size() != selectors.size()) {
-    std::cerr << "dkim-relay sign: need --domain and matching --selector/--key pairs\n" << kUsage;
+    std::cerr << "dkim-relay sign: need --domain and matching --selector/--key pairs\n" << kSignUsage;
     return 2;
   }
 

@@ -15,7 +15,7 @@ namespace dkr::app {
 
 namespace {
 
-constexpr std::string_view kUsage =
+constexpr std::string_view kVerifyUsage =
     R"(usage: dkim-relay verify [--txt 'S._domainkey.D=v=DKIM1; k=rsa; p=...']... [--key-dir DIR] < message
 
 Verifies each DKIM-Signature of the message on standard input and prints one line per signature:
@@ -52,11 +52,11 @@ std::string txt_value(const std::string& text) {
 int run_verify(Args args) {
   const CliArgs cli(args, {"txt", "key-dir"});
   if (cli.flag("help")) {
-    std::cout << kUsage;
+    std::cout << kVerifyUsage;
     return 0;
   }
   if (!cli.ok()) {
-    std::cerr << "dkim-relay verify: " << terminal_safe(cli.error()) << "\n" << kUsage;
+    std::cerr << "dkim-relay verify: " << terminal_safe(cli.error()) << "\n" << kVerifyUsage;
     return 2;
   }
   std::map<std::string, std::string> records;

@@ -22,7 +22,7 @@ bool is_atext(unsigned char c) {
   return c != 0 && std::strchr("!#$%&'*+-/=?^_`{|}~", c) != nullptr;
 }
 
-bool is_wsp(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool is_folding_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 // RFC 5322 §3.2 lexical tokens; comments and whitespace are dropped here.
 Result<std::vector<Token>> tokenize(std::string_view text) {
@@ -30,7 +30,7 @@ Result<std::vector<Token>> tokenize(std::string_view text) {
   std::size_t i = 0;
   while (i < text.size()) {
     char c = text[i];
-    if (is_wsp(c)) {
+    if (is_folding_space(c)) {
       ++i;
     } else if (c == '(') {
       int depth = 0;

@@ -1,10 +1,8 @@
 #include "signer/canonicalization.hpp"
 
-namespace dkr::signer {
+#include "common/ascii.hpp"
 
-namespace {
-bool is_wsp(char c) { return c == ' ' || c == '\t'; }
-}  // namespace
+namespace dkr::signer {
 
 void append_canonical_header(std::string& out, Canon canon, std::string_view raw) {
   out.reserve(out.size() + raw.size() + 2);

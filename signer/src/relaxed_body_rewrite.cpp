@@ -7,13 +7,9 @@
 #include <immintrin.h>
 #endif
 
+#include "common/ascii.hpp"
+
 namespace dkr::signer {
-
-namespace {
-
-inline bool is_wsp(char c) { return c == ' ' || c == '\t'; }
-
-}  // namespace
 
 char* relaxed_rewrite_scalar(const char* in, std::size_t count, char* out) {
   for (std::size_t i = 0; i < count; ++i) {
@@ -169,5 +165,7 @@ RelaxedRewrite best_relaxed_rewrite() { return avx2_available() ? relaxed_rewrit
 RelaxedRewrite best_relaxed_rewrite() { return relaxed_rewrite_scalar; }
 
 #endif
+
+#include "common/ascii.hpp"
 
 }  // namespace dkr::signer

@@ -18,11 +18,11 @@ namespace dkr::signer {
 
 namespace {
 
-struct PkeyDeleter {
+struct PublicKeyDeleter {
   void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
 };
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
-struct MdCtxDeleter {
+using PublicKeyPtr = std::unique_ptr<EVP_PKEY, PublicKeyDeleter>;
+struct VerifyContextDeleter {
   void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
 };
 
@@ -39,7 +39,7 @@ std::vector<std::string> split_colon_list(std::string_view text) {
   return out;
 }
 
-Result<PkeyPtr> load_public_key(const KeyRecord& record, Algorithm algorithm) {
+Result<PublicKeyPtr> load_public_key(const KeyRecord& record, Algorithm algorithm) {
   const auto der = base64_decode(record.public_key_b64);
   if (!der) return make_error("public key p= is not valid base64");
   const auto* p = reinterpret_cast<const unsigned char*>(der->data());
@@ -47,7 +47,7 @@ Result<PkeyPtr> load_public_key(const KeyRecord& record, Algorithm algorithm) {
     if (der->size() != 32) return make_error("Ed25519 public key must be 32 bytes");
     EVP_PKEY* k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, p, der->size());
     if (k == nullptr) return make_error("bad Ed25519 public key");
-    return PkeyPtr(k);
+    return PublicKeyPtr(k);
   }
   EVP_PKEY* k = d2i_PUBKEY(nullptr, &p, static_cast<long>(der->size()));
   if (k == nullptr) {  // some publish PKCS#1 RSAPublicKey instead of SubjectPublicKeyInfo
@@ -62,11 +62,11 @@ Result<PkeyPtr> load_public_key(const KeyRecord& record, Algorithm algorithm) {
     EVP_PKEY_free(k);
     return make_error("RSA key under 1024 bits (RFC 8301)");
   }
-  return PkeyPtr(k);
+  return PublicKeyPtr(k);
 }
 
 bool verify_signature(EVP_PKEY* key, Algorithm algorithm, std::string_view data, std::string_view signature) {
-  std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> ctx(EVP_MD_CTX_new());
+  std::unique_ptr<EVP_MD_CTX, VerifyContextDeleter> ctx(EVP_MD_CTX_new());
   const auto* sig = reinterpret_cast<const unsigned char*>(signature.data());
   if (algorithm == Algorithm::Ed25519Sha256) {
     const Sha256Digest digest = sha256(data);

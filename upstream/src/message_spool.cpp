@@ -24,7 +24,7 @@ int open_anonymous_file(const std::filesystem::path& dir) {
   return fd;
 }
 
-bool write_all(int fd, std::string_view bytes) {
+bool write_to_spill_file(int fd, std::string_view bytes) {
   while (!bytes.empty()) {
     ssize_t n = ::write(fd, bytes.data(), bytes.size());
     if (n < 0) {
@@ -72,7 +72,7 @@ Result<void> MessageSpool::append(std::string_view bytes) {
     int fd = open_anonymous_file(dir_);
     if (fd < 0) return make_error("cannot create spool file in " + dir_.string() + ": " + std::strerror(errno));
     for (const std::string& block : blocks_) {
-      if (!write_all(fd, block)) {
+      if (!write_to_spill_file(fd, block)) {
         int saved = errno;
         ::close(fd);
         return make_error(std::string("cannot write spool file: ") + std::strerror(saved));
@@ -82,7 +82,8 @@ Result<void> MessageSpool::append(std::string_view bytes) {
     std::vector<std::string>().swap(blocks_);
   }
   if (fd_ >= 0) {
-    if (!write_all(fd_, bytes)) return make_error(std::string("cannot write spool file: ") + std::strerror(errno));
+    if (!write_to_spill_file(fd_, bytes))
+      return make_error(std::string("cannot write spool file: ") + std::strerror(errno));
   } else {
     append_to_memory(bytes);
   }

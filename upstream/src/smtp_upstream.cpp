@@ -11,6 +11,7 @@
 
 #include "upstream/upstream_pool.hpp"
 #include "upstream/upstream_smtp_transaction.hpp"
+#include "rethrow_coroutine_exception.hpp"
 #include "upstream_tls_sessions.hpp"
 
 namespace dkr::upstream {
@@ -18,10 +19,6 @@ namespace dkr::upstream {
 namespace asio = boost::asio;
 
 namespace {
-
-void rethrow(std::exception_ptr e) {
-  if (e) std::rethrow_exception(e);
-}
 
 Result<std::shared_ptr<asio::ssl::context>> make_tls_context(const SmtpUpstreamSettings& settings) {
   auto tls = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
@@ -88,7 +85,8 @@ void SmtpUpstream::begin(asio::any_io_executor executor, BeginHandler done) {
   // upstream reply then resumes the session without waking a thread of another io_context
   // (bench/relay: that hand-off per command was a large share of the relay's cost per message).
   UpstreamStrand strand = asio::make_strand(io_context_of(executor));
-  asio::co_spawn(strand, start_transaction(pool_, strand, std::move(executor), std::move(done)), rethrow);
+  asio::co_spawn(strand, start_transaction(pool_, strand, std::move(executor), std::move(done)),
+                 rethrow_coroutine_exception);
 }
 
 bool SmtpUpstream::offers_smtputf8() const { return pool_->offers_smtputf8(); }

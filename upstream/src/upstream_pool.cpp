@@ -8,15 +8,13 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "rethrow_coroutine_exception.hpp"
+
 namespace dkr::upstream {
 
 namespace asio = boost::asio;
 
 namespace {
-
-void rethrow(std::exception_ptr e) {
-  if (e) std::rethrow_exception(e);
-}
 
 UpstreamTask<void> say_goodbye(std::shared_ptr<UpstreamConnection> connection) { co_await connection->quit(); }
 
@@ -120,7 +118,7 @@ void UpstreamPool::retire(std::shared_ptr<UpstreamConnection> connection) {
   // On a strand of the connection's own io_context: nobody else holds it any more, and should that
   // io_context be stopped for good, the goodbye is destroyed with it, before its sockets' services.
   auto strand = asio::make_strand(connection->executor());
-  asio::co_spawn(strand, say_goodbye(std::move(connection)), rethrow);
+  asio::co_spawn(strand, say_goodbye(std::move(connection)), rethrow_coroutine_exception);
 }
 
 void UpstreamPool::release_idle() {

@@ -7,15 +7,13 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "rethrow_coroutine_exception.hpp"
+
 namespace dkr::upstream {
 
 namespace asio = boost::asio;
 
 namespace {
-
-void rethrow(std::exception_ptr e) {
-  if (e) std::rethrow_exception(e);
-}
 
 SmtpReply aborted_reply() { return make_reply(451, "4.3.0", "transaction aborted"); }
 
@@ -64,7 +62,7 @@ void UpstreamTransactionCore::enqueue(Step step) {
   if (!working_) {
     working_ = true;
     asio::co_spawn(
-        strand_, [self = shared_from_this()]() { return self->work(); }, rethrow);
+        strand_, [self = shared_from_this()]() { return self->work(); }, rethrow_coroutine_exception);
   }
 }
 
@@ -81,7 +79,7 @@ void UpstreamTransactionCore::abandon(bool notify) {
   if (data_in_progress_ && connection_) connection_->close();
   if (!working_) {
     asio::co_spawn(
-        strand_, [self = shared_from_this()]() { return self->release(); }, rethrow);
+        strand_, [self = shared_from_this()]() { return self->release(); }, rethrow_coroutine_exception);
   }
 }
 

@@ -31,6 +31,9 @@ constexpr bool istarts_with(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
 }
 
+// WSP of RFC 5234: a space or a horizontal tab.
+constexpr bool is_wsp(char c) { return c == ' ' || c == '\t'; }
+
 // Without leading and trailing spaces and tabs.
 constexpr std::string_view trim_blanks(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
