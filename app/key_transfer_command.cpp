@@ -136,7 +136,8 @@ int run_import(const keystore::KeyStore& target, keystore::KeyTransfer& transfer
     keystore::DirectoryKeyStoreOptions options;
     options.path = words[2];
     std::error_code ec;
-    if (!std::filesystem::is_directory(options.path, ec)) return transfer_failure(words[2] + " is not a directory store");
+    if (!std::filesystem::is_directory(options.path, ec))
+      return transfer_failure(words[2] + " is not a directory store");
     auto source = keystore::DirectoryKeyStore::open(options);
     if (!source) return transfer_failure(source.error().message);
     keys = (*source)->export_keys();
