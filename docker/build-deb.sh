@@ -17,6 +17,11 @@ if ! grep -qx 'CMAKE_BUILD_TYPE:STRING=Release' "$cache" || grep -qx 'DKIM_RELAY
   echo "build-deb: $build_dir is not a plain Release build" >&2
   exit 2
 fi
+if ! command -v dpkg-shlibdeps >/dev/null 2>&1; then
+  # README command 1 installs only what compiling needs; the package's Depends come from dpkg-dev.
+  echo "build-deb: dpkg-shlibdeps is missing: apt-get install -y dpkg-dev" >&2
+  exit 2
+fi
 cmake --build "$build_dir" --target dkim-relay -j "$(nproc)" >/dev/null
 mkdir -p "$out_dir"
 out_dir=$(cd "$out_dir" && pwd)

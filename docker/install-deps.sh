@@ -8,12 +8,14 @@ set -euo pipefail
 
 # The image's HEALTHCHECK uses bash, not curl. libpq5: the PostgreSQL keystore.
 runtime=(libssl3 libspdlog1.10 libfmt9 libc-ares2 libtomlplusplus3 libpq5 libldns3 libp11-kit0 libsystemd0 ca-certificates)
-# Only what compiling the relay needs (README command 1 and the image's build stage): git and the
-# test tools are in the test list.
-build=(build-essential cmake ninja-build pkg-config
-       libboost-dev libssl-dev libspdlog-dev libfmt-dev libtomlplusplus-dev doctest-dev
+# Only what compiling the relay needs (README command 1 and the image's build stage): g++, not
+# build-essential, whose dpkg-dev brings perl and make that a ninja build of the relay never runs
+# (fewer packages to fetch before a newcomer's relay serves). git, the test tools, doctest and
+# dpkg-dev (dpkg-shlibdeps for the .deb) are in the test list.
+build=(g++ cmake ninja-build pkg-config
+       libboost-dev libssl-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
        nlohmann-json3-dev libc-ares-dev libpq-dev libldns-dev libp11-kit-dev libsystemd-dev)
-test=(git python3 python3-dkim python3-dnspython python3-aiosmtpd python3-prometheus-client
+test=(build-essential doctest-dev git python3 python3-dkim python3-dnspython python3-aiosmtpd python3-prometheus-client
       libmail-dkim-perl swaks postfix dnsmasq-base opendkim-tools openssl curl iproute2 procps
       clang clang-format libclang-rt-14-dev
       podman runc catatonit debootstrap podman-compose uidmap slirp4netns fuse-overlayfs python3-yaml
