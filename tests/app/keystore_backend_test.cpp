@@ -10,29 +10,12 @@
 #include "config/config.hpp"
 #include "keystore/key_envelope.hpp"
 #include "keystore_backend.hpp"
+#include "test_support.hpp"  // tests/keystore: TempDir
 
 using namespace dkr;
+using dkr::keystore::test::TempDir;
 
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "app-keystore-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) std::abort();
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 config::Config load(const std::string& toml) {
   auto loaded = config::load_config_string(toml, "test.toml", config::Environment{});

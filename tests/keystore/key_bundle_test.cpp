@@ -3,10 +3,10 @@
 #include <functional>
 
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
 
 #include "keystore/key_transfer.hpp"
 #include "lifecycle/key_lifecycle.hpp"
+#include "signer/body_hasher.hpp"
 #include "test_support.hpp"
 
 using namespace dkr::keystore;
@@ -122,19 +122,6 @@ TEST_CASE("an edited bundle entry (a revoked key made active, a timestamp, the r
   CHECK(refused.error().message.find("export the keys again") != std::string::npos);
 }
 
-namespace {
-
-std::string base64_encode(std::string_view bytes) {
-  std::string text(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int length =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(text.data()),
-                      reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-  text.resize(static_cast<std::size_t>(length));
-  return text;
-}
-
-}  // namespace
-
 TEST_CASE("a bundle carries a delegated domain's flag and each key's slot; bundles without them import as before") {
   TempDir dir;
   auto source = open_store(dir.path() / "store");
@@ -211,7 +198,7 @@ TEST_CASE("a bundle carries a delegated domain's flag and each key's slot; bundl
   bound += sealed_key_binding("ed25519-sha256", material.info.bits, material.info.dns_record);
   auto sealed = kek_of(7).seal(material.pem, material.domain, material.info.selector, bound);
   REQUIRE(sealed);
-  plain["sealed_key"] = base64_encode(*sealed);
+  plain["sealed_key"] = dkr::signer::base64_encode(*sealed);
   json["keys"] = nlohmann::json::array({plain});
   write_text(bundle, json.dump());
   auto old = read_key_bundle(bundle, kek_of(7));

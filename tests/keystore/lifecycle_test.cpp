@@ -6,19 +6,6 @@ using namespace dkr::keystore;
 using namespace dkr::keystore::test;
 using dkr::signer::Algorithm;
 
-namespace {
-
-std::string active_selector(const KeyStore& store, const std::string& domain, Algorithm algorithm) {
-  auto set = store.signer_for(domain);
-  if (!set) return {};
-  for (const auto& key : set->keys) {
-    if (key.key->algorithm() == algorithm) return key.selector;
-  }
-  return {};
-}
-
-}  // namespace
-
 TEST_CASE("add_domain creates an active key, files 0600 in a 0700 folder") {
   TempDir dir;
   auto store = open_store(dir / "keys");

@@ -163,4 +163,14 @@ bool eventually(Condition condition, std::chrono::milliseconds deadline = std::c
   return condition();
 }
 
+// The selector that signs the domain with this algorithm, "" when none does.
+inline std::string active_selector(const KeyStore& store, const std::string& domain, signer::Algorithm algorithm) {
+  auto set = store.signer_for(domain);
+  if (!set) return {};
+  for (const auto& key : set->keys) {
+    if (key.key->algorithm() == algorithm) return key.selector;
+  }
+  return {};
+}
+
 }  // namespace dkr::keystore::test

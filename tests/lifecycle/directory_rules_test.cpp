@@ -28,15 +28,6 @@ KeyState state_of(const KeyStore& store, const std::string& domain, const std::s
   return s->state;
 }
 
-std::string active_selector(const KeyStore& store, const std::string& domain, Algorithm algorithm) {
-  auto set = store.signer_for(domain);
-  if (!set) return {};
-  for (const auto& key : set->keys) {
-    if (key.key->algorithm() == algorithm) return key.selector;
-  }
-  return {};
-}
-
 }  // namespace
 
 TEST_CASE("lifecycle: staged -> active -> retiring -> revoked -> removed") {

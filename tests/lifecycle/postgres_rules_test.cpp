@@ -17,16 +17,6 @@ using lifecycle::apply_transition;
 using lifecycle::KeyAction;
 using lifecycle::KeyLifecycle;
 
-std::string active_selector(const KeyStore& store, std::string_view domain) {
-  const auto set = store.signer_for(domain);
-  return set && !set->keys.empty() ? set->keys.front().selector : "";
-}
-
-int active_rows(Sql& sql, const std::string& schema, const std::string& domain) {
-  return std::stoi(
-      sql.run("SELECT count(*) FROM " + schema + ".keys WHERE domain = '" + domain + "' AND state = 'active'"));
-}
-
 }  // namespace
 
 TEST_CASE(

@@ -100,4 +100,16 @@ inline KeyParams ed25519(std::optional<std::string> selector = std::nullopt) {
   return params;
 }
 
+// The selector that signs for the domain (or a parent), "" when none does.
+inline std::string active_selector(const KeyStore& store, std::string_view domain) {
+  const auto set = store.signer_for(domain);
+  return set && !set->keys.empty() ? set->keys.front().selector : "";
+}
+
+// Rows of the domain in state active, read from the database itself.
+inline int active_rows(Sql& sql, const std::string& schema, const std::string& domain) {
+  return std::stoi(
+      sql.run("SELECT count(*) FROM " + schema + ".keys WHERE domain = '" + domain + "' AND state = 'active'"));
+}
+
 }  // namespace dkr::keystore::test

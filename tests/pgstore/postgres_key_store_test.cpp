@@ -10,20 +10,6 @@
 #include "pg_fixture.hpp"
 
 namespace dkr::keystore::test {
-namespace {
-
-std::string active_selector(const KeyStore& store, std::string_view domain) {
-  const auto set = store.signer_for(domain);
-  return set && !set->keys.empty() ? set->keys.front().selector : "";
-}
-
-int active_rows(Sql& sql, const std::string& schema, const std::string& domain) {
-  return std::stoi(
-      sql.run("SELECT count(*) FROM " + schema + ".keys WHERE domain = '" + domain + "' AND state = 'active'"));
-}
-
-}  // namespace
-
 TEST_CASE("db migrate is idempotent and records one schema version") {
   const std::string schema = fresh_schema();
   auto again = migrate_postgres_schema(test_dsn(), schema);
