@@ -4,7 +4,7 @@ each signing with the same RSA-2048 key, relaxed/relaxed, on loopback, under the
     /usr/bin/python3 bench/peers/peers_bench.py BUILD/app/dkim-relay [--messages 2000] [--concurrency 20]
                      [--rounds 3] [--sizes 2000,50000] [--stacks dkim-relay,postfix,haraka]
                      [--haraka-dir /var/cache/dkim-relay-bench/haraka] [--workdir DIR] [--keep]
-                     [--tls ecdsa|rsa] [--tls-resume]
+                     [--tls ecdsa|rsa] [--tls-resume] [--floor BUILD/bench/tls_floor_server]
 
 bench/peers/install.sh installs Postfix, OpenDKIM, Node.js and Haraka 3 (npm, outside the repository).
 
@@ -24,6 +24,9 @@ openssl for the run) and TLS 1.2 to 1.3, and the load is instead a client of our
 session, Python's ssl) that opens a new connection per message: EHLO, STARTTLS, EHLO, MAIL, RCPT,
 DATA, QUIT; with --tls-resume each session offers the TLS 1.3 ticket of its previous connection.
 Handshakes/s is then the client's connections over the client's own time.
+--floor adds the stack "floor" (bench/relay/tls_floor_server.cpp): not a relay but the least any
+relay must do per message, measured the same way, so the run says how far below Postfix the floor
+itself is. Its signature covers a stand-in header block and is not verified.
 Rounds interleave the stacks (A B C, A B C, ...). Before timing, a few messages go through each stack
 to an aiosmtpd sink and every one must carry a DKIM-Signature that dkimpy and Mail::DKIM verify with
 the bench's own DNS data (TXT record derived by openssl); otherwise the bench stops. Run as root (cgroups, Postfix).
@@ -248,6 +251,36 @@ class DkimRelay(Stack):
         if getattr(self, "relay", None):
             self.relay.stop()
         super().stop()
+
+
+class Floor(Stack):
+    """bench/relay/tls_floor_server.cpp: not a relay, the least any relay must do per message (one
+    reply per command, STARTTLS with OpenSSL's defaults, SHA-256 of the body, one RSA-2048 signature
+    with the bench's key, forwarding over one upstream connection per thread). Its signature covers a
+    stand-in header block, so it is not verified."""
+    name = "floor"
+
+    def __init__(self, key, workdir, binary, tls=None):
+        super().__init__(key, workdir, tls)
+        self.binary = binary
+
+    def start(self, sink_port):
+        command = [self.binary, str(self.port), str(sink_port), self.key.pem]
+        if self.tls:
+            command += ["--cert", self.tls[0], "--key", self.tls[1]]
+        self.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=open(os.path.join(self.dir, "floor.log"), "ab"),
+                                     preexec_fn=self.cgroup.enter, text=True)
+        self.procs.append(self.proc)
+        if self.proc.stdout.readline().strip() != "ready":
+            raise SystemExit("tls_floor_server did not start: see " + os.path.join(self.dir, "floor.log"))
+
+    def main_process(self):
+        return "floor", self.proc.pid
+
+    def describe(self):
+        return "tls_floor_server (not a relay: the floor of what one must do)" + (
+            ", STARTTLS (OpenSSL defaults, one ticket)" if self.tls else "")
 
 
 class PostfixOpenDkim(Stack):
@@ -652,6 +685,7 @@ def main():
     ap.add_argument("--tls", choices=("ecdsa", "rsa"),
                     help="every stack serves STARTTLS with this certificate; the load is a new STARTTLS connection "
                          "per message (concurrency: client processes)")
+    ap.add_argument("--floor", help="build/bench/tls_floor_server: add the floor as a stack")
     ap.add_argument("--tls-resume", action="store_true", help="with --tls: offer the previous connection's ticket")
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -685,6 +719,8 @@ def main():
                 stacks.append(Haraka(key, workdir, args.haraka_dir, tls))
             else:
                 raise SystemExit(f"unknown stack {name}")
+        if args.floor:
+            stacks.append(Floor(key, workdir, os.path.abspath(args.floor), tls))
         out(f"peers bench: {os.cpu_count()} cores, load average {load_average()}; key {DOMAIN} "
             f"s={key.selector} ({bits.strip()}); {args.messages} messages x {args.rounds} rounds per stack "
             f"and size; " + (f"STARTTLS client, a new connection per message, {args.concurrency} processes, "
@@ -695,8 +731,11 @@ def main():
             sink_port = harness.free_port()
             stack.start(sink_port)
             out(f"  {stack.name}: {stack.describe()}")
-            detail = verify_stack(stack, sink_port, [messages[size] for size in sizes], records)
-            out(f"  {stack.name}: signed d={DOMAIN} c=relaxed/relaxed a=rsa-sha256; {detail}")
+            if isinstance(stack, Floor):
+                out(f"  {stack.name}: not verified (not a relay: it signs a stand-in header block)")
+            else:
+                detail = verify_stack(stack, sink_port, [messages[size] for size in sizes], records)
+                out(f"  {stack.name}: signed d={DOMAIN} c=relaxed/relaxed a=rsa-sha256; {detail}")
             sinks[stack.name] = CountingSink(sink_port)
             # Warm-up through the counting sink (also replaces connections a stack kept to the
             # verification sink); not timed.
@@ -746,6 +785,12 @@ def main():
                 b, p = statistics.median(x[1] for x in base), statistics.median(x[1] for x in pf)
                 out(f"target at {size // 1000} KB{' (STARTTLS, connection per message)' if tls else ''}: dkim-relay CPU/msg {b:.3f} ms <= 1/10 of Postfix+OpenDKIM's "
                     f"{p:.3f} ms ({p / 10:.3f} ms): {'met' if b <= p / 10 else 'NOT met'} (1/{p / b:.1f})")
+            floor = results.get(("floor", size))
+            if base and pf and floor:
+                b, p = statistics.median(x[1] for x in base), statistics.median(x[1] for x in pf)
+                f = statistics.median(x[1] for x in floor)
+                out(f"floor at {size // 1000} KB: {f:.3f} ms, 1/{p / f:.1f} of Postfix+OpenDKIM's; dkim-relay "
+                    f"{b / f:.2f}x the floor")
         out(f"load average at the end: {load_average()}")
     finally:
         for stack in stacks:

@@ -22,6 +22,13 @@ root). The relay's upstream connections are pooled (pool_size 4) and reused, and
 the TLS session of the last. Printed at the end: how many upstream TLS handshakes Postfix saw
 (its smtpd processes' connections are not in the relay's CPU figure).
 
+--floor FLOOR_BINARY (build/bench/tls_floor_server, bench/relay/tls_floor_server.cpp) runs the same
+clients, mode by mode and interleaved with the relay's runs, against the floor of such a message: a
+plain blocking server that does only what any relay must (accept, one reply per command, STARTTLS
+with OpenSSL's own defaults and one ticket, SHA-256 of the body, one RSA-2048 signature, forwarding
+over its pooled upstream connection), with the same certificate and upstream. Printed: its CPU per
+message and the relay's ratio to it. Not for the "dual" modes (one certificate).
+
 --callgrind N runs each mode again with the relay under callgrind over N connections (after a
 warm-up, counters zeroed) and prints instructions per connection and the inclusive share of the
 TLS handshake (SSL_do_handshake) and of the DKIM signature (EVP_DigestSign*): instruction counts do
@@ -178,6 +185,46 @@ def start(binary, sink_port, work, mode, wrapper=None, upstream_ca=None):
     return relay
 
 
+class FloorServer:
+    """bench/relay/tls_floor_server.cpp for one mode: same certificate, same upstream."""
+
+    def __init__(self, binary, upstream_port, work, mode, upstream_tls):
+        dkim_key = os.path.join(work, "floor-dkim.pem")
+        if not os.path.exists(dkim_key):
+            subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out",
+                            dkim_key], check=True, capture_output=True)
+        self.port = rb.harness.free_port()
+        command = [binary, str(self.port), str(upstream_port), dkim_key]
+        if not mode.startswith("plain"):
+            cert, key = make_certificate(work, mode.split("-")[0].split("+")[0])
+            command += ["--cert", cert, "--key", key]
+        if upstream_tls:
+            command.append("--upstream-tls")
+        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if self.proc.stdout.readline().strip() != "ready":
+            raise RuntimeError("tls_floor_server did not start: " + self.proc.stderr.read())
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def floor_run(args, upstream_port, work, mode):
+    """CPU per message of the floor server in this mode (ms), after the same warm-up as the relay."""
+    floor = FloorServer(os.path.abspath(args.floor), upstream_port, work, mode, args.upstream_tls)
+    try:
+        drive(floor.port, 4 * args.concurrency, args.concurrency, args.size, mode)
+        cpu0 = rb.cpu_seconds(floor.proc.pid)
+        user0, system0 = user_system(floor.proc.pid)
+        count, elapsed, reused = drive(floor.port, args.messages, args.concurrency, args.size, mode)
+        user1, system1 = user_system(floor.proc.pid)
+        rb.out(f"{mode}: floor server: user {1000 * (user1 - user0) / count:.3f} ms/msg, "
+               f"system {1000 * (system1 - system0) / count:.3f} ms/msg")
+        return (rb.cpu_seconds(floor.proc.pid) - cpu0) / count * 1000, reused, count
+    finally:
+        floor.stop()
+
+
 def user_system(pid):
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     tick = os.sysconf("SC_CLK_TCK")
@@ -261,6 +308,7 @@ def main():
     parser.add_argument("--skip-cpu", action="store_true", help="only the callgrind runs")
     parser.add_argument("--strace", type=int, default=0,
                         help="then N more connections under strace -c: syscalls per connection, by name")
+    parser.add_argument("--floor", help="build/bench/tls_floor_server: the same clients against the floor, interleaved")
     parser.add_argument("--upstream-tls", action="store_true",
                         help="the upstream is Postfix smtpd with STARTTLS in front of smtp-sink (run as root)")
     parser.add_argument("--perf", action="store_true",
@@ -326,6 +374,13 @@ def main():
                        f"{cpu / sign_ms:.2f}x one RSA-2048 signature ({sign_ms:.3f} ms)")
                 rb.out(row)
                 rows.append(row)
+                if args.floor and not mode.startswith("dual"):
+                    floor_cpu, floor_reused, floor_count = floor_run(args, upstream_port, work, mode)
+                    row = (f"{mode}: floor server CPU {floor_cpu:.3f} ms/msg ({floor_reused} of {floor_count} resumed), "
+                           f"{floor_cpu / sign_ms:.2f}x one RSA-2048 signature; the relay {cpu / floor_cpu:.2f}x the floor, "
+                           f"{cpu - floor_cpu:+.3f} ms/msg")
+                    rb.out(row)
+                    rows.append(row)
             except StopIteration:
                 pass
             finally:
