@@ -469,6 +469,9 @@ try:
             break
         time.sleep(0.3)
     log("cycle done: %s" % {d: len(activations(d)) for d in list(PG_DOMAINS) + list(DIR_DOMAINS)})
+    # Read while every replica still runs: when the leader is stopped at the end, the other directory
+    # replica rightly takes the schedule over (failover), which is not a second runner.
+    dir_runners = [d.name for d in dir_replicas if "now runs the key rotation schedule" in d.log_text()]
 
     # API and metrics while it all still runs.
     status, body = pg_replicas[0].api("GET", "/v1/domains/pg.example")
@@ -559,8 +562,7 @@ r.check(verifier.done == len(sink.messages) and len(sink.messages) >= sent,
 r.check(not verifier.failures, "all verify with dkimpy and Mail::DKIM against BIND: %s" % verifier.failures[:3])
 r.check(not operator.errors, "the operator loop ran cleanly: %s" % operator.errors[:3])
 r.check(killed, "the leader was killed mid-cycle")
-runners = [d.name for d in dir_replicas if "now runs the key rotation schedule" in d.log_text()]
-r.check(len(runners) == 1, "one of the relays sharing the directory store ran the schedule: %s" % runners)
+r.check(len(dir_runners) == 1, "one of the relays sharing the directory store ran the schedule: %s" % dir_runners)
 r.check(outage is not None, "BIND was stopped while a key waited for DNS")
 if outage is not None:
     r.check((outage[0], str(outage[1])) in activations("dir.example"),
