@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/base64.hpp"
 #include "durable_file.hpp"
 #include "keystore/domain_name.hpp"
 #include "keystore/key_transfer.hpp"
@@ -38,15 +39,6 @@ std::string bundle_binding(const SelectorInfo& info, bool delegated) {
   }
   if (delegated) bound += std::string_view("\0delegated", 10);
   return bound;
-}
-
-std::string base64(std::string_view bytes) {
-  std::string text(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int length =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(text.data()),
-                      reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-  text.resize(static_cast<std::size_t>(length));
-  return text;
 }
 
 std::optional<std::string> unbase64(std::string_view text) {
@@ -89,7 +81,7 @@ Result<void> write_key_bundle(const std::filesystem::path& file, const std::vect
                        {"revoked_at", key.info.revoked_at},
                        {"activate_after_dns", key.info.activate_after_dns},
                        {"dns_record", key.info.dns_record},
-                       {"sealed_key", base64(*sealed)}});
+                       {"sealed_key", base64_encode(*sealed)}});
     // Additive, written only when set: older readers ignore them, older bundles have none.
     if (!key.info.slot.empty()) entries.back()["slot"] = key.info.slot;
     if (key.delegated) entries.back()["delegated"] = true;

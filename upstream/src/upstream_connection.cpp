@@ -23,6 +23,7 @@
 #include <openssl/x509_vfy.h>
 #include <spdlog/spdlog.h>
 
+#include "common/base64.hpp"
 #include "upstream/upstream_dot_stuffer.hpp"
 #include "upstream/upstream_reply_parser.hpp"
 #include "upstream_tls_sessions.hpp"
@@ -75,14 +76,6 @@ bool is_ip_literal(const std::string& host) {
   error_code ec;
   (void)asio::ip::make_address(host, ec);
   return !ec;
-}
-
-std::string base64(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
 }
 
 void wipe(std::string& secret) {
@@ -436,16 +429,16 @@ UpstreamTask<UpstreamOutcome> UpstreamConnection::authenticate() {
     token += settings_->username;
     token.push_back('\0');
     token += settings_->password;
-    std::string line = "AUTH PLAIN " + base64(token);
+    std::string line = "AUTH PLAIN " + base64_encode(token);
     wipe(token);
     result = co_await command(std::move(line), true);
   } else if (extensions_.offers_auth("LOGIN")) {
     result = co_await command("AUTH LOGIN");
     if (result.transport == UpstreamTransport::ok && result.reply.code == 334) {
-      result = co_await command(base64(settings_->username), true);
+      result = co_await command(base64_encode(settings_->username), true);
     }
     if (result.transport == UpstreamTransport::ok && result.reply.code == 334) {
-      result = co_await command(base64(settings_->password), true);
+      result = co_await command(base64_encode(settings_->password), true);
     }
   } else {
     close();

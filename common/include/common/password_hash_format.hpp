@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/base64.hpp"
 #include "common/result.hpp"
 
 namespace dkr {
@@ -60,19 +61,8 @@ inline std::optional<std::string> decode_base64(std::string_view text) {
 }
 
 inline std::string encode_base64(std::string_view bytes) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : bytes) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kAlphabet[(acc >> bits) & 0x3F]);
-    }
-  }
-  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 0x3F]);
+  std::string out = base64_encode(bytes);
+  while (!out.empty() && out.back() == '=') out.pop_back();  // the format's base64 has no padding
   return out;
 }
 

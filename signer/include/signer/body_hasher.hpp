@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/base64.hpp"
 #include "signer/algorithm.hpp"
 #include "signer/canonicalization.hpp"
 
@@ -32,7 +33,7 @@ class BodyHasher {
 };
 
 Sha256Digest sha256(std::string_view data);
-std::string base64_encode(std::string_view bytes);
+using dkr::base64_encode;  // common/base64.hpp
 // Ignores whitespace (FWS inside b= / bh= / p=); returns nullopt on invalid characters.
 std::optional<std::string> base64_decode(std::string_view text);
 
