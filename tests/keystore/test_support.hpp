@@ -17,28 +17,11 @@
 #include <thread>
 
 #include "keystore/directory_key_store.hpp"
+#include "test_support/temp_dir.hpp"
 
 namespace dkr::keystore::test {
 
-class TempDir {
- public:
-  explicit TempDir(const std::filesystem::path& base = std::filesystem::temp_directory_path()) {
-    std::string pattern = (base / "keystore-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) std::abort();
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
+using dkr::test::TempDir;
 
 // tmpfs, where fsync costs nothing: for tests about concurrency rather than durability.
 inline std::filesystem::path memory_backed_temp() {

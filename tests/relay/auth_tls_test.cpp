@@ -3,7 +3,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <random>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -14,6 +13,7 @@
 
 #include "session_harness.hpp"
 #include "signer/body_hasher.hpp"
+#include "test_support/temp_dir.hpp"
 
 using namespace relay_test;
 namespace fs = std::filesystem;
@@ -39,16 +39,6 @@ void ehlo(Client& client) {
   client.send("EHLO client.test\r\n");
   REQUIRE(client.code() == 250);
 }
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("relay-tls-test-" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 }  // namespace
 
@@ -193,9 +183,9 @@ struct TlsClient {
 }  // namespace
 
 TEST_CASE("STARTTLS: upgrade, state reset, plaintext pipelined after STARTTLS is discarded") {
-  TempDir dir;
-  auto cert = dir.path / "cert.pem";
-  auto key = dir.path / "key.pem";
+  dkr::test::TempDir dir;
+  auto cert = dir / "cert.pem";
+  auto key = dir / "key.pem";
   std::string command =
       "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=relay.test"
       " -keyout " +

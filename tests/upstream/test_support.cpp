@@ -23,17 +23,6 @@ extern char** environ;
 
 namespace dkr::upstream_test {
 
-TempDir::TempDir() {
-  std::string templ = (fs::temp_directory_path() / "dkr-upstream-XXXXXX").string();
-  if (!mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");
-  path_ = templ;
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  fs::remove_all(path_, ignored);
-}
-
 namespace {
 
 pid_t spawn(const std::vector<std::string>& argv, bool quiet = false) {

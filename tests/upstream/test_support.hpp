@@ -15,6 +15,7 @@
 #include <boost/asio/strand.hpp>
 
 #include "upstream/message_spool.hpp"
+#include "test_support/temp_dir.hpp"
 #include "upstream/smtp_upstream.hpp"
 
 namespace dkr::upstream_test {
@@ -22,17 +23,7 @@ namespace dkr::upstream_test {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using dkr::test::TempDir;
 
 // A child process killed (SIGTERM, then SIGKILL) and reaped on destruction.
 class ChildProcess {
