@@ -177,6 +177,11 @@ void UpstreamConnection::close() {
   stream_.lowest_layer().close(ignored);
 }
 
+UpstreamOutcome UpstreamConnection::abandon_message() {
+  close();
+  return local_failure(451, "4.3.0", "transaction aborted");
+}
+
 UpstreamOutcome UpstreamConnection::transport_failure(const error_code& ec, std::string_view doing) {
   const bool timed_out = timed_out_;
   close();
@@ -514,10 +519,7 @@ UpstreamTask<UpstreamOutcome> UpstreamConnection::send_message(const OutboundMes
         stuffer.append_pieces(block, pieces);
     }
     stuffer.finish_pieces(pieces);
-    if (abandoned) {
-      close();
-      co_return local_failure(451, "4.3.0", "transaction aborted");
-    }
+    if (abandoned) co_return abandon_message();
     if (pieces.size() > gather_limit) {
       // Many dot-stuffed lines: a piece each side of every doubled dot. One copy into a contiguous
       // buffer costs less than writev's 64 pieces at a time (a system call and asio's bookkeeping
@@ -557,10 +559,7 @@ UpstreamTask<UpstreamOutcome> UpstreamConnection::send_message(const OutboundMes
       if (!wire.empty()) pieces.push_back(wire);
       stuffer.append_pieces_verbatim(chunk, pieces);
       if (offset == total) stuffer.finish_pieces(pieces);
-      if (abandoned) {
-        close();
-        co_return local_failure(451, "4.3.0", "transaction aborted");
-      }
+      if (abandoned) co_return abandon_message();
       UpstreamOutcome sent = co_await write(pieces);
       if (sent.transport != UpstreamTransport::ok) co_return sent;
       wire.clear();
@@ -572,10 +571,7 @@ UpstreamTask<UpstreamOutcome> UpstreamConnection::send_message(const OutboundMes
     else
       stuffer.append(chunk, wire);
     if (wire.size() >= message_chunk_size) {
-      if (abandoned) {
-        close();
-        co_return local_failure(451, "4.3.0", "transaction aborted");
-      }
+      if (abandoned) co_return abandon_message();
       if (!wire.empty()) {
         UpstreamOutcome sent = co_await write(wire);
         if (sent.transport != UpstreamTransport::ok) co_return sent;
@@ -589,10 +585,7 @@ UpstreamTask<UpstreamOutcome> UpstreamConnection::send_message(const OutboundMes
     co_return local_failure(451, "4.3.0", "the spooled message is incomplete");
   }
   stuffer.finish(wire);  // the tail and the terminator go out in one write
-  if (abandoned) {
-    close();
-    co_return local_failure(451, "4.3.0", "transaction aborted");
-  }
+  if (abandoned) co_return abandon_message();
   UpstreamOutcome sent = co_await write(wire);
   if (sent.transport != UpstreamTransport::ok) co_return sent;
   co_return co_await read_reply();
@@ -623,10 +616,7 @@ UpstreamTask<UpstreamOutcome> UpstreamConnection::send_spill_file(const Outbound
   stuffer.append_pieces_verbatim(last, tail);
   tail.clear();
   stuffer.finish_pieces(tail);
-  if (abandoned) {
-    close();
-    co_return local_failure(451, "4.3.0", "transaction aborted");
-  }
+  if (abandoned) co_return abandon_message();
   if (!head.empty()) {
     UpstreamOutcome sent = co_await write(head);
     if (sent.transport != UpstreamTransport::ok) co_return sent;
@@ -638,10 +628,7 @@ UpstreamTask<UpstreamOutcome> UpstreamConnection::send_spill_file(const Outbound
   if (ec) co_return transport_failure(ec, "while sending");
   off_t offset = 0;
   while (static_cast<std::uint64_t>(offset) < total) {
-    if (abandoned) {
-      close();
-      co_return local_failure(451, "4.3.0", "transaction aborted");
-    }
+    if (abandoned) co_return abandon_message();
     const std::size_t left = static_cast<std::size_t>(std::min<std::uint64_t>(total - offset, 1u << 30));
     const ssize_t n = sendfile_without_sigpipe(out, content.spill_fd(), &offset, left);
     if (n > 0) continue;

@@ -84,6 +84,9 @@ class UpstreamConnection : public std::enable_shared_from_this<UpstreamConnectio
   UpstreamTask<UpstreamOutcome> write(std::string_view bytes);
   UpstreamTask<UpstreamOutcome> write(const std::vector<std::string_view>& pieces);  // gathered
   UpstreamTask<UpstreamOutcome> send_spill_file(const OutboundMessage& message, const bool& abandoned);
+  // The transaction was abandoned while the message was going out: a connection stopped halfway
+  // through DATA cannot be reused, so it is closed.
+  UpstreamOutcome abandon_message();
 
   // The deadline closes the socket when it passes; disarm() before looking at the result.
   void arm(std::chrono::milliseconds timeout, const UpstreamStrand& strand);
