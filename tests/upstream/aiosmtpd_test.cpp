@@ -246,31 +246,22 @@ TEST_SUITE("aiosmtpd") {
   }
 
   TEST_CASE("STARTTLS required with a certificate from the configured CA") {
-    const TestPki& pki = test_pki();
-    PythonServer server("recording_upstream.py", {"--cert", pki.good_cert.string(), "--key", pki.good_key.string()});
+    PythonServer server("recording_upstream.py", tls_server_args());
     REQUIRE(server.started());
     TempDir spill;
     for (const char* host : {"127.0.0.1", "localhost"}) {  // IP and DNS name checks
       CAPTURE(host);
-      auto settings = settings_for(server.port());
-      settings.host = host;
-      settings.starttls = StartTlsPolicy::Required;
-      settings.ca_file = pki.ca_cert.string();
-      Driver d(settings);
+      Driver d(tls_settings_for(server.port(), host));
       deliver_simple(d, "<tls@example.org>", spill);
     }
     for (int n : {1, 2}) CHECK(envelope_of(server, n)["tls"] == true);
   }
 
   TEST_CASE("a new upstream connection resumes the TLS session of the one before it") {
-    const TestPki& pki = test_pki();
-    PythonServer server("recording_upstream.py", {"--cert", pki.good_cert.string(), "--key", pki.good_key.string()});
+    PythonServer server("recording_upstream.py", tls_server_args());
     REQUIRE(server.started());
     TempDir spill;
-    auto settings = settings_for(server.port());
-    settings.host = "localhost";
-    settings.starttls = StartTlsPolicy::Required;
-    settings.ca_file = pki.ca_cert.string();
+    auto settings = tls_settings_for(server.port(), "localhost");
     settings.pool_size = 0;  // every message on a connection of its own
     Driver d(settings);
     for (int i = 0; i < 3; ++i) deliver_simple(d, "<tls@example.org>", spill);
@@ -294,9 +285,8 @@ TEST_SUITE("aiosmtpd") {
       PythonServer server("recording_upstream.py", {"--cert", c.cert.string(), "--key", c.key.string()});
       REQUIRE(server.started());
       for (StartTlsPolicy policy : {StartTlsPolicy::Required, StartTlsPolicy::Opportunistic}) {
-        auto settings = settings_for(server.port());
+        auto settings = tls_settings_for(server.port(), "127.0.0.1");
         settings.starttls = policy;
-        settings.ca_file = pki.ca_cert.string();
         Driver d(settings);
         auto begun = d.begin();
         CHECK_FALSE(begun.transaction);
@@ -329,14 +319,10 @@ TEST_SUITE("aiosmtpd") {
   }
 
   TEST_CASE("AUTH PLAIN over STARTTLS") {
-    const TestPki& pki = test_pki();
-    PythonServer server("recording_upstream.py", {"--cert", pki.good_cert.string(), "--key", pki.good_key.string(),
-                                                  "--auth", "relay:s3cret pass"});
+    PythonServer server("recording_upstream.py", tls_server_args({"--auth", "relay:s3cret pass"}));
     REQUIRE(server.started());
     TempDir spill;
-    auto settings = settings_for(server.port());
-    settings.starttls = StartTlsPolicy::Required;
-    settings.ca_file = pki.ca_cert.string();
+    auto settings = tls_settings_for(server.port(), "127.0.0.1");
     settings.username = "relay";
     settings.password = "s3cret pass";
     {

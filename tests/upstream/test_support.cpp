@@ -335,6 +335,21 @@ upstream::SmtpUpstreamSettings settings_for(std::uint16_t port) {
   return s;
 }
 
+upstream::SmtpUpstreamSettings tls_settings_for(std::uint16_t port, const std::string& host) {
+  upstream::SmtpUpstreamSettings s = settings_for(port);
+  s.host = host;
+  s.starttls = upstream::StartTlsPolicy::Required;
+  s.ca_file = test_pki().ca_cert.string();
+  return s;
+}
+
+std::vector<std::string> tls_server_args(std::vector<std::string> more) {
+  const TestPki& pki = test_pki();
+  std::vector<std::string> args{"--cert", pki.good_cert.string(), "--key", pki.good_key.string()};
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
 std::string text_of(const upstream::SmtpReply& reply) {
   std::string out;
   for (const auto& line : reply.lines) {

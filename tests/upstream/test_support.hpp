@@ -111,6 +111,11 @@ class Driver {
 };
 
 upstream::SmtpUpstreamSettings settings_for(std::uint16_t port);
+// settings_for(port) for an upstream that must do STARTTLS, its certificate checked against the
+// test CA for `host` (the good certificate names localhost and 127.0.0.1).
+upstream::SmtpUpstreamSettings tls_settings_for(std::uint16_t port, const std::string& host);
+// recording_upstream.py's arguments to offer STARTTLS with the good certificate, then `more`.
+std::vector<std::string> tls_server_args(std::vector<std::string> more = {});
 std::string text_of(const upstream::SmtpReply& reply);  // all lines joined by '\n'
 
 }  // namespace dkr::upstream_test

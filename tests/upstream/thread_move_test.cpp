@@ -15,7 +15,6 @@
 using namespace dkr::upstream_test;
 using dkr::upstream::OutboundMessage;
 using dkr::upstream::SmtpReply;
-using dkr::upstream::StartTlsPolicy;
 using dkr::upstream::UpstreamTransaction;
 namespace asio = boost::asio;
 
@@ -67,14 +66,10 @@ void deliver_on(dkr::upstream::SmtpUpstream& upstream, asio::io_context& io, asi
 
 TEST_SUITE("aiosmtpd") {
   TEST_CASE("an idle connection taken on another io_context moves there and keeps its TLS session") {
-    const TestPki& pki = test_pki();
-    PythonServer server("recording_upstream.py", {"--cert", pki.good_cert.string(), "--key", pki.good_key.string()});
+    PythonServer server("recording_upstream.py", tls_server_args());
     REQUIRE(server.started());
     TempDir spill;
-    auto settings = settings_for(server.port());
-    settings.host = "localhost";
-    settings.starttls = StartTlsPolicy::Required;
-    settings.ca_file = pki.ca_cert.string();
+    auto settings = tls_settings_for(server.port(), "localhost");
     settings.pool_size = 1;
     asio::io_context housekeeping, first, second;
     {
