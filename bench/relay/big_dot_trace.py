@@ -84,10 +84,8 @@ def main():
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="dkr-dot-trace-")
     trace = os.path.join(work, "trace.txt")
-    wrapper = os.path.join(work, "relay-under-strace")
-    with open(wrapper, "w") as f:
-        f.write(f"#!/bin/sh\nexec strace -f -ttt -T -e trace={CALLS} -o {trace} {os.path.abspath(args.binary)} \"$@\"\n")
-    os.chmod(wrapper, 0o755)
+    wrapper = rb.tool_wrapper(os.path.join(work, "relay-under-strace"), f"strace -f -ttt -T -e trace={CALLS} -o {trace}",
+                              args.binary)
     sink = rb.SmtpSink()
     relay = None
     try:

@@ -48,11 +48,8 @@ def main():
                         "starting with '..' (dots) or 'xx' (plain), instead of smtp-source's own message")
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="dkr-callgrind-")
-    wrapper = os.path.join(work, "relay-under-callgrind")
-    with open(wrapper, "w") as f:
-        f.write(f"#!/bin/sh\nexec valgrind --tool=callgrind --callgrind-out-file={work}/callgrind.out.%p "
-                f"--dump-instr=no --collect-jumps=no {os.path.abspath(args.binary)} \"$@\"\n")
-    os.chmod(wrapper, 0o755)
+    wrapper = rb.callgrind_wrapper(os.path.join(work, "relay-under-callgrind"), args.binary,
+                                   f"{work}/callgrind.out.%p")
     sink = rb.SmtpSink()
     relay = None
     try:

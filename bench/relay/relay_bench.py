@@ -110,6 +110,22 @@ def strace_syscalls(pid, port, size, count, concurrency, send=None):
     return total / count, sorted(top, reverse=True)
 
 
+def tool_wrapper(path, tool, binary):
+    """An executable script at `path` that runs the relay binary under `tool` (a command line, e.g.
+    strace or valgrind with its options): the harness starts it in place of the binary."""
+    with open(path, "w") as f:
+        f.write(f"#!/bin/sh\nexec {tool} {os.path.abspath(binary)} \"$@\"\n")
+    os.chmod(path, 0o755)
+    return path
+
+
+def callgrind_wrapper(path, binary, out_file):
+    """tool_wrapper under callgrind, instruction counts per function only, one file per process
+    (out_file may hold %p)."""
+    return tool_wrapper(path, f"valgrind --tool=callgrind --callgrind-out-file={out_file} --dump-instr=no "
+                              f"--collect-jumps=no", binary)
+
+
 def soak_peak_rss(binary, clients, duration):
     """Runs soak.py (its own relay, aiosmtpd sink) and returns its relay peak RSS line in MiB."""
     cmd = [sys.executable, os.path.join(HERE, "soak.py"), binary, "--clients", str(clients), "--duration",

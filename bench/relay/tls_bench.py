@@ -387,11 +387,7 @@ def main():
                 if relay:
                     relay.cleanup()
             if args.callgrind and first_round:
-                wrapper = os.path.join(work, "relay-under-callgrind")
-                with open(wrapper, "w") as f:
-                    f.write(f"#!/bin/sh\nexec valgrind --tool=callgrind --callgrind-out-file={work}/cg.%p "
-                            f"--dump-instr=no --collect-jumps=no {binary} \"$@\"\n")
-                os.chmod(wrapper, 0o755)
+                wrapper = rb.callgrind_wrapper(os.path.join(work, "relay-under-callgrind"), binary, f"{work}/cg.%p")
                 relay = start(binary, upstream_port, work, mode, wrapper, upstream_ca)
                 try:
                     pid = relay.proc.pid
