@@ -202,7 +202,9 @@ def message_text(sender=DOMAIN, body="Hello from the e2e test.\r\n.leading dot l
             % (sender, time.monotonic_ns(), sender, body))
 
 
-class SigningTest(unittest.TestCase):
+class SharedRelayTest(unittest.TestCase):
+    """Tests that share one relay on its defaults (self.h), started once for the class."""
+
     @classmethod
     def setUpClass(cls):
         cls.h = RelayHarness()
@@ -211,6 +213,8 @@ class SigningTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.h.close()
 
+
+class SigningTest(SharedRelayTest):
     def setUp(self):
         self.before = len(self.h.captured_messages())
 
@@ -398,20 +402,12 @@ def large_body(size, dot_lines):
     return "\r\n".join(lines) + "\r\n" + "\r\n" * 30
 
 
-class LargeMessageTest(unittest.TestCase):
+class LargeMessageTest(SharedRelayTest):
     """1 MB (held in memory, below spill_threshold) and 10 MB (spilled) messages, with and without
     dot lines: each takes its own way upstream (in memory, gathered; in memory with many stuffed
     dots, copied into one buffer; spilled with dots, read back and stuffed; spilled without,
     sendfile). The upstream must get the client's text byte for byte after our fields, and both
     verifiers must pass it."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.h = RelayHarness()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.h.close()
 
     def relay_one(self, size, dot_lines):
         before = len(self.h.captured_messages())
