@@ -76,10 +76,7 @@ TEST_CASE(
 
 TEST_CASE("two replicas activating in one domain at the same moment: the loser re-reads and re-plans, one key active") {
   const std::string schema = fresh_schema();
-  auto b = open_store(options_for(schema));
-  REQUIRE(b->add_domain("race.example", ed25519("first")));
-  REQUIRE(b->stage_key("race.example", ed25519("from-a")));
-  REQUIRE(b->stage_key("race.example", ed25519("from-b")));
+  auto b = replica_with_race_domain(schema);
 
   // Replica A reads the domain, then B commits its activation, then A tries to write: its
   // compare-and-set misses under the row version, and it plans again from what B wrote.

@@ -100,6 +100,16 @@ inline KeyParams ed25519(std::optional<std::string> selector = std::nullopt) {
   return params;
 }
 
+// The start of the tests where two replicas change one domain at the same moment: a replica of
+// `schema` holding race.example with "first" active and "from-a" and "from-b" staged.
+inline std::unique_ptr<PostgresKeyStore> replica_with_race_domain(const std::string& schema) {
+  auto store = open_store(options_for(schema));
+  if (!store->add_domain("race.example", ed25519("first")) || !store->stage_key("race.example", ed25519("from-a")) ||
+      !store->stage_key("race.example", ed25519("from-b")))
+    throw std::runtime_error("cannot set up race.example in " + schema);
+  return store;
+}
+
 // The selector that signs for the domain (or a parent), "" when none does.
 inline std::string active_selector(const KeyStore& store, std::string_view domain) {
   const auto set = store.signer_for(domain);

@@ -66,10 +66,7 @@ TEST_CASE("delegated domains: a key signs with its slot, keeps its unique name; 
 
 TEST_CASE("two replicas changing one domain at the same moment: one compare-and-set wins, the other is stale") {
   const std::string schema = fresh_schema();
-  auto b = open_store(options_for(schema));
-  REQUIRE(b->add_domain("race.example", ed25519("first")));
-  REQUIRE(b->stage_key("race.example", ed25519("from-a")));
-  REQUIRE(b->stage_key("race.example", ed25519("from-b")));
+  auto b = replica_with_race_domain(schema);
 
   // Replica A reads the domain inside its write, then B commits the same kind of change, then A
   // tries to write: the row version refuses it, nothing of A's is written, and A re-reads.
